@@ -1,0 +1,195 @@
+// Requests a Session emits for blocking work, and the events that answer them.
+package protocol
+
+import (
+	"errors"
+	"io/fs"
+	"net/netip"
+	"time"
+)
+
+// Request is work the session cannot do itself: it blocks (storage, password
+// checks, sockets) and runs on a worker in package dtp. Each request is
+// answered by the Event named in its comment, delivered back through
+// Session.Event on the event loop, in the order the worker produced them.
+type Request interface{ isRequest() }
+
+// ReqLogin asks for a credentials check. Answered by EvLogin.
+type ReqLogin struct {
+	User string
+	Pass string
+}
+
+// FileOp names a storage operation carried by ReqFile.
+type FileOp uint8
+
+const (
+	OpStat        FileOp = iota + 1 // Stat Path (follows symlinks inside the root); answers CWD, SIZE, MDTM, MLST
+	OpMkdir                         // Mkdir Path
+	OpRmdir                         // Remove the empty directory Path
+	OpDelete                        // Remove the file Path (not a directory)
+	OpRename                        // Rename Path to Path2
+	OpChmod                         // Chmod Path to Mode (permission bits only)
+	OpSetTime                       // Set the modification time of Path to Time (MFMT)
+	OpRenameCheck                   // Stat Path before RNFR is accepted
+)
+
+// ReqFile is a storage operation on the control channel. Paths are absolute,
+// clean FTP paths ("/", "/pub/a.txt"), already clamped at the user's root.
+// Answered by EvFile.
+type ReqFile struct {
+	Op    FileOp
+	Path  string
+	Path2 string
+	Mode  fs.FileMode
+	Time  time.Time
+}
+
+// ReqStatList lists Path in LIST form for STAT with an argument; the listing
+// comes back in EvStatList and is capped by the worker. Answered by EvStatList.
+type ReqStatList struct {
+	Path string
+}
+
+// ReqPassive opens a passive data listener for the session, replacing any
+// earlier one. Answered by EvPassive.
+type ReqPassive struct {
+	Extended bool // EPSV (true) or PASV (false)
+}
+
+// ReqActive records the client's address for active mode (PORT/EPRT). It is
+// already validated by the session; nothing is dialled until a transfer
+// starts. It is not answered; it tells the DTP to drop any passive listener.
+type ReqActive struct {
+	Addr netip.AddrPort
+}
+
+// XferKind names a data transfer.
+type XferKind uint8
+
+const (
+	XferRetr XferKind = iota + 1 // file to client
+	XferStor                     // client to file, truncating (or writing at Offset)
+	XferAppe                     // client to end of file
+	XferStou                     // client to a new file with a unique name in Path (a directory)
+	XferList                     // LIST in ls -l form
+	XferNlst                     // NLST: names only
+	XferMlsd                     // MLSD: RFC 3659 facts
+)
+
+// ListFlags are the ls-style options a client passed to LIST/NLST.
+type ListFlags uint8
+
+const (
+	ListAll ListFlags = 1 << iota // -a: include dot files
+)
+
+// ReqTransfer starts a data transfer over the pending data endpoint (the
+// passive listener from the last ReqPassive, or the address from the last
+// ReqActive). Answered by EvTransferStart (once the data connection is open
+// and the file is ready; the session then sends 150) and then EvTransferDone,
+// or by EvTransferDone alone when it failed before the data connection was
+// used.
+type ReqTransfer struct {
+	Kind   XferKind
+	Path   string    // absolute FTP path of the file or directory
+	Offset int64     // REST offset for RETR and STOR
+	ASCII  bool      // TYPE A: convert line endings
+	Flags  ListFlags // LIST/NLST options
+}
+
+// ReqAbort aborts the transfer in flight (and any pending data connection
+// set-up). It is not answered itself: the transfer's EvTransferDone follows
+// with Err wrapping ErrAborted.
+type ReqAbort struct{}
+
+// ReqLogout drops the session's identity (REIN): passive listener closed,
+// nothing in flight. It is not answered.
+type ReqLogout struct{}
+
+func (ReqLogin) isRequest()    {}
+func (ReqFile) isRequest()     {}
+func (ReqStatList) isRequest() {}
+func (ReqPassive) isRequest()  {}
+func (ReqActive) isRequest()   {}
+func (ReqTransfer) isRequest() {}
+func (ReqAbort) isRequest()    {}
+func (ReqLogout) isRequest()   {}
+
+// Event is a completion delivered to Session.Event.
+type Event interface{ isEvent() }
+
+// EvLogin answers ReqLogin.
+type EvLogin struct {
+	OK        bool
+	Anonymous bool
+	Perms     Perm
+	Err       error // non-nil: the check could not be made (ErrBusy, ...)
+}
+
+// EvFile answers ReqFile. Info is set for OpStat and OpRenameCheck, and for
+// OpMkdir (the new directory) and OpSetTime (the file after the change).
+type EvFile struct {
+	Op   FileOp
+	Info FileInfo
+	Err  error
+}
+
+// EvStatList answers ReqStatList: LIST-form lines, each ending in CRLF.
+type EvStatList struct {
+	Lines []byte
+	Err   error
+}
+
+// EvPassive answers ReqPassive with the address to announce.
+type EvPassive struct {
+	Addr netip.AddrPort
+	Err  error
+}
+
+// EvTransferStart says the data connection is open and data is about to flow.
+type EvTransferStart struct {
+	Size     int64        // bytes to send for RETR (after Offset), -1 when unknown
+	Name     string       // STOU: the unique file name chosen
+	Progress func() int64 // bytes moved so far; safe to call on the loop
+}
+
+// EvTransferDone ends a transfer. Err is nil on success, wraps ErrAborted when
+// ReqAbort (or a timeout) stopped it, wraps ErrDataConn when the data
+// connection failed, and is a storage error otherwise.
+type EvTransferDone struct {
+	Bytes int64
+	Err   error
+}
+
+func (EvLogin) isEvent()         {}
+func (EvFile) isEvent()          {}
+func (EvStatList) isEvent()      {}
+func (EvPassive) isEvent()       {}
+func (EvTransferStart) isEvent() {}
+func (EvTransferDone) isEvent()  {}
+
+// FileInfo is what the DTP reports about a file.
+type FileInfo struct {
+	Name    string
+	Size    int64
+	ModTime time.Time
+	Mode    fs.FileMode
+}
+
+// Errors the DTP returns (possibly wrapped) so the session can choose a reply
+// code. Plain io/fs errors (fs.ErrNotExist, fs.ErrExist, fs.ErrPermission)
+// are understood too.
+var (
+	ErrAborted    = errors.New("transfer aborted")
+	ErrDataConn   = errors.New("data connection failed")
+	ErrBusy       = errors.New("server busy")
+	ErrEscapes    = errors.New("path escapes the root")
+	ErrNotDir     = errors.New("not a directory")
+	ErrIsDir      = errors.New("is a directory")
+	ErrNotEmpty   = errors.New("directory not empty")
+	ErrNoSpace    = errors.New("no space left on device")
+	ErrQuota      = errors.New("storage quota exceeded")
+	ErrPermission = errors.New("permission denied")
+	ErrNoEndpoint = errors.New("no data endpoint: use PASV, EPSV, PORT or EPRT first")
+)

@@ -1,0 +1,41 @@
+// The Session's public surface: what the reactor calls. (Implementation: session.go and cmd_*.go.)
+package protocol
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config holds the server-PI's settings; DefaultConfig gives every default.
+type Config struct {
+	Banner           string        // text of the 220 greeting
+	AnonymousEnabled bool          // USER anonymous/ftp accepted
+	LoginTimeout     time.Duration // from connect until logged in
+	IdleTimeout      time.Duration // no command and no transfer in flight
+	DataTimeout      time.Duration // data connection set-up (passive accept / active connect)
+	MaxQueued        int           // commands queued behind one that waits on a worker
+}
+
+// DefaultConfig returns the defaults for every setting.
+func DefaultConfig() Config {
+	return Config{
+		Banner:       "rftpd ready.",
+		LoginTimeout: 60 * time.Second,
+		IdleTimeout:  300 * time.Second,
+		DataTimeout:  30 * time.Second,
+		MaxQueued:    16,
+	}
+}
+
+// ConnInfo describes the control connection.
+type ConnInfo struct {
+	Local  netip.AddrPort
+	Remote netip.AddrPort
+}
+
+// Output is what a Session produced since the last TakeOutput.
+type Output struct {
+	Reply    []byte    // wire bytes to send, in order; valid until the next call into the Session
+	Requests []Request // work to run, in order
+	Close    bool      // close the control connection once Reply is written
+}
