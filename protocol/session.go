@@ -1,53 +1,308 @@
-// Session: the per-connection server-PI state machine.
+// Session: the per-connection server-PI, its inputs (lines, events, time) and its queue.
 package protocol
 
-import "time"
+import (
+	"bytes"
+	"time"
+)
+
+// endpoint is the data endpoint the next transfer will use.
+type endpoint uint8
+
+const (
+	endpointNone    endpoint = iota // no PASV/EPSV/PORT/EPRT since the last transfer
+	endpointPassive                 // a passive listener was announced (227/229)
+	endpointActive                  // the client's address was accepted (PORT/EPRT)
+)
+
+// queuedLine is a line received while a request was in flight.
+type queuedLine struct {
+	line    []byte // a copy: the caller reuses its buffer
+	tooLong bool   // stands for a line the reactor discarded (LineTooLong)
+}
 
 // Session is one control connection's protocol interpreter. It is not safe
 // for concurrent use: the reactor calls it only on the event loop.
+//
+// Between calls an idle session holds no buffers: Output's slices are handed
+// over by TakeOutput and the queue is released once it drains.
 type Session struct {
 	cfg  *Config
 	info ConnInfo
 	out  Output
+
+	state state
+	queue []queuedLine
+
+	// Login.
+	user  string // from USER; kept for STAT after login
+	perms Perm   // from EvLogin
+
+	// Transfer parameters and pending arguments.
+	cwd      string // absolute, clean
+	binary   bool   // TYPE I (false: TYPE A, the RFC 959 default)
+	epsvAll  bool   // EPSV ALL: PORT, EPRT and PASV refused
+	endpoint endpoint
+	rest     int64  // REST offset for the next RETR/STOR
+	rnfr     string // source accepted by RNFR, for the next command only
+
+	// The command running now, and the one waiting on a worker with its
+	// arguments.
+	cur       *command
+	wait      *command
+	waitPath  string
+	waitPath2 string
+
+	// The transfer in flight.
+	xferKind     XferKind
+	progress     func() int64
+	abortCmd     bool // ABOR received: it is answered after the transfer's reply
+	abortTimeout bool // the data timer fired and sent ReqAbort
+
+	// Endings deferred until what is in flight has its reply.
+	quitPending     bool // QUIT during a transfer: 221 after it
+	shutdownPending bool // Shutdown while busy: 421 after it
+
+	// Timers (zero: not armed).
+	loginDeadline time.Time
+	dataDeadline  time.Time
+	lastDone      time.Time // when the last command completed: idle timer base
+
+	// Diagnostics for tests.
+	ignored  int    // events that arrived in a state not expecting them
+	bug      error  // an illegal transition, see setState
+	bugWhere string // which one
 }
 
 // NewSession starts a session; its greeting is in the first TakeOutput.
 func NewSession(cfg *Config, info ConnInfo, now time.Time) *Session {
-	s := &Session{cfg: cfg, info: info}
+	if cfg == nil {
+		c := DefaultConfig()
+		cfg = &c
+	}
+	s := &Session{cfg: cfg, info: info, cwd: "/", lastDone: now}
+	if cfg.LoginTimeout > 0 {
+		s.loginDeadline = now.Add(cfg.LoginTimeout)
+	}
+	s.reply(codeServiceReady, cfg.Banner)
 	return s
+}
+
+// queueLimit is the number of lines that may wait behind a busy command:
+// MaxQueued, at least 1 so that ABOR, STAT and QUIT can reach a transfer.
+func (s *Session) queueLimit() int {
+	if s.cfg.MaxQueued < 1 {
+		return 1
+	}
+	return s.cfg.MaxQueued
 }
 
 // Ready reports whether the session takes another line now. It is false while
 // MaxQueued commands wait behind one in progress: the caller must keep the
-// line and offer it again after the next Event.
-func (s *Session) Ready() bool { return true }
+// line and offer it again after the next Event. It is also false once the
+// session is closing or has accepted a QUIT, when lines would be ignored.
+func (s *Session) Ready() bool {
+	return s.state != stClosing && !s.quitPending && len(s.queue) < s.queueLimit()
+}
 
 // Line handles one command line: CRLF removed, Telnet sequences already
 // stripped, at most the reactor's line limit long. It is processed at once
 // or queued behind a command that waits on a worker (ABOR, STAT and QUIT are
-// handled at once during a transfer).
-func (s *Session) Line(line []byte, now time.Time) {}
+// handled at once during a transfer). line is not retained.
+func (s *Session) Line(line []byte, now time.Time) {
+	s.input(queuedLine{line: line}, now)
+}
 
 // LineTooLong tells the session that a line over the limit was discarded;
-// it answers 500.
-func (s *Session) LineTooLong(now time.Time) {}
+// it answers 500 in that line's turn.
+func (s *Session) LineTooLong(now time.Time) {
+	s.input(queuedLine{tooLong: true}, now)
+}
 
-// Event delivers a worker's answer to an earlier request.
-func (s *Session) Event(ev Event, now time.Time) {}
+// input runs or queues one line.
+func (s *Session) input(q queuedLine, now time.Time) {
+	if s.state == stClosing || s.quitPending {
+		return
+	}
+	if !stateTable[s.state].busy {
+		s.run(q, now)
+		s.settle(now)
+		return
+	}
+	if stateTable[s.state].xfer && !q.tooLong {
+		if c := urgentCommand(q.line); c != nil && !(c.verb == "ABOR" && s.abortCmd) {
+			s.run(q, now) // the handlers know a transfer is in flight
+			return
+		}
+	}
+	if len(s.queue) >= s.queueLimit() {
+		// The reactor should have waited for Ready; refuse rather than grow.
+		s.reply(codeNotAvailable, "Too many commands queued, closing control connection.")
+		s.close()
+		return
+	}
+	q.line = bytes.Clone(q.line)
+	s.queue = append(s.queue, q)
+}
+
+// run executes one line (or the too-long marker) now.
+func (s *Session) run(q queuedLine, now time.Time) {
+	if q.tooLong {
+		s.rnfr = ""
+		s.reply(codeSyntaxError, "Line too long.")
+		return
+	}
+	s.execute(q.line, now)
+}
+
+// settle runs after anything that may have ended a wait: once nothing is in
+// flight it sends a deferred 221 or 421, or runs the queued lines in order
+// until one of them waits again.
+func (s *Session) settle(now time.Time) {
+	for s.state != stClosing && !stateTable[s.state].busy {
+		s.lastDone = now
+		switch {
+		case s.quitPending:
+			s.reply(codeClosingControl, "Goodbye.")
+			s.close()
+			return
+		case s.shutdownPending:
+			s.reply(codeNotAvailable, "Server shutting down.")
+			s.close()
+			return
+		case len(s.queue) == 0:
+			s.queue = nil // an idle session keeps no queue storage
+			return
+		}
+		q := s.queue[0]
+		s.queue[0] = queuedLine{}
+		s.queue = s.queue[1:]
+		s.run(q, now)
+	}
+}
+
+// close ends the session: Close is set and everything after is ignored.
+func (s *Session) close() {
+	s.setState(stClosing)
+	s.out.Close = true
+	s.queue = nil
+	s.progress = nil
+}
+
+// emit queues a request for the DTP.
+func (s *Session) emit(r Request) {
+	s.out.Requests = append(s.out.Requests, r)
+}
+
+// await emits r and enters the waiting state st; the running command's done
+// handler gets the answer, with path and path2 kept for it.
+func (s *Session) await(st state, r Request, path, path2 string) {
+	s.wait = s.cur
+	s.waitPath, s.waitPath2 = path, path2
+	s.emit(r)
+	s.setState(st)
+}
+
+// Event delivers a worker's answer to an earlier request. An event the
+// current state does not expect is ignored (see state.go).
+func (s *Session) Event(ev Event, now time.Time) {
+	ev, kind, ok := kindOf(ev)
+	if !ok || stateTable[s.state].expects&kind == 0 {
+		s.ignored++
+		return
+	}
+	switch e := ev.(type) {
+	case EvTransferStart:
+		if s.abortCmd || s.abortTimeout {
+			s.ignored++ // too late: ReqAbort is on its way and 150 would mislead
+			return
+		}
+		s.transferStarted(e)
+		return
+	case EvTransferDone:
+		s.transferDone(e)
+	default:
+		waiting := s.state
+		if waiting != stCheckPass {
+			s.setState(stIdle) // donePASS picks the state after a login itself
+		}
+		if c := s.wait; c != nil && c.done != nil {
+			c.done(s, ev, now)
+		}
+		if s.state == waiting { // no done handler moved on: never stay stuck
+			s.setState(stAwaitUser)
+		}
+		s.wait = nil
+		s.waitPath, s.waitPath2 = "", ""
+	}
+	s.settle(now)
+}
 
 // Tick lets the session act on its timers; call it at or after Deadline.
-func (s *Session) Tick(now time.Time) {}
+// An early call does nothing.
+func (s *Session) Tick(now time.Time) {
+	if s.state == stClosing {
+		return
+	}
+	if !s.loginDeadline.IsZero() && !now.Before(s.loginDeadline) {
+		s.reply(codeNotAvailable, "Login timeout, closing control connection.")
+		s.close()
+		return
+	}
+	if d := s.idleDeadline(); !d.IsZero() && !now.Before(d) {
+		s.reply(codeNotAvailable, "Idle timeout, closing control connection.")
+		s.close()
+		return
+	}
+	if !s.dataDeadline.IsZero() && !now.Before(s.dataDeadline) {
+		s.dataDeadline = time.Time{}
+		if s.state == stXferPending && !s.abortCmd && !s.abortTimeout {
+			s.abortTimeout = true
+			s.emit(ReqAbort{})
+		}
+	}
+}
 
-// Deadline is when the session next needs Tick (zero: no timer).
-func (s *Session) Deadline() time.Time { return time.Time{} }
+// idleDeadline is when the idle timer fires: IdleTimeout after the last
+// command completed, and never while something is in flight.
+func (s *Session) idleDeadline() time.Time {
+	if s.cfg.IdleTimeout <= 0 || stateTable[s.state].busy || s.state == stClosing {
+		return time.Time{}
+	}
+	return s.lastDone.Add(s.cfg.IdleTimeout)
+}
+
+// Deadline is when the session next needs Tick (zero: no timer): the
+// earliest of the login deadline (until logged in), the idle deadline
+// (nothing in flight) and the data connection set-up deadline.
+func (s *Session) Deadline() time.Time {
+	if s.state == stClosing {
+		return time.Time{}
+	}
+	d := s.loginDeadline
+	for _, t := range [...]time.Time{s.idleDeadline(), s.dataDeadline} {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	return d
+}
 
 // Shutdown asks the session to end for a server shutdown: an idle session
-// answers 421 and closes at once; one with a transfer in flight closes after
-// the transfer's reply.
-func (s *Session) Shutdown(now time.Time) {}
+// answers 421 and closes at once; one with a request in flight (a transfer,
+// a password check, a file op) closes after that request's reply. Queued
+// lines are dropped.
+func (s *Session) Shutdown(now time.Time) {
+	if s.state == stClosing {
+		return
+	}
+	s.shutdownPending = true
+	s.settle(now)
+}
 
 // TakeOutput returns what the session produced since the last call and
-// resets it.
+// resets it. The returned slices belong to the caller: the session keeps no
+// reference to them.
 func (s *Session) TakeOutput() Output {
 	o := s.out
 	s.out = Output{}

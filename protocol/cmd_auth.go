@@ -1,0 +1,110 @@
+// Login and session commands: USER PASS ACCT REIN QUIT HOST.
+package protocol
+
+import (
+	"strings"
+	"time"
+)
+
+// isAnonymousName reports whether a USER name asks for anonymous access.
+func isAnonymousName(name string) bool {
+	return strings.EqualFold(name, "anonymous") || strings.EqualFold(name, "ftp")
+}
+
+// cmdUSER starts (or restarts) a login. Once logged in the user cannot be
+// changed: 530, as vsftpd does (RFC 959 allows refusing).
+func (s *Session) cmdUSER(arg string, _ time.Time) {
+	if stateTable[s.state].loggedIn {
+		s.reply(codeNotLoggedIn, "Can't change to another user.")
+		return
+	}
+	if isAnonymousName(arg) {
+		if !s.cfg.AnonymousEnabled {
+			s.user = ""
+			s.setState(stAwaitUser)
+			s.reply(codeNotLoggedIn, "Anonymous login is not allowed.")
+			return
+		}
+		s.user = "anonymous" // one name for the DTP, whatever the client's spelling
+		s.setState(stAwaitPass)
+		s.reply(codeNeedPassword, "Anonymous login ok, send your e-mail address as password.")
+		return
+	}
+	s.user = arg
+	s.setState(stAwaitPass)
+	s.reply(codeNeedPassword, "Password required for "+arg+".")
+}
+
+// cmdPASS sends the credentials to the DTP for checking. The password is
+// never stored in the session nor shown in a reply.
+func (s *Session) cmdPASS(arg string, _ time.Time) {
+	switch s.state {
+	case stAwaitPass:
+		s.await(stCheckPass, ReqLogin{User: s.user, Pass: arg}, "", "")
+	case stAwaitUser:
+		s.reply(codeBadSequence, "Login with USER first.")
+	default:
+		s.reply(codeBadSequence, "Already logged in.")
+	}
+}
+
+// donePASS answers the password check.
+func (s *Session) donePASS(ev Event, _ time.Time) {
+	e, _ := ev.(EvLogin)
+	switch {
+	case e.Err != nil:
+		s.reply(codeNotAvailable, "Service not available, try again later.")
+		s.close()
+	case e.OK:
+		s.perms = e.Perms
+		s.loginDeadline = time.Time{}
+		s.setState(stIdle)
+		s.reply(codeLoggedIn, "Login successful.")
+	default:
+		s.user = ""
+		s.setState(stAwaitUser)
+		s.reply(codeNotLoggedIn, "Login incorrect.")
+	}
+}
+
+// cmdACCT: accounts are not used.
+func (s *Session) cmdACCT(string, time.Time) {
+	s.reply(codeSuperfluous, "ACCT not needed.")
+}
+
+// cmdREIN logs out and resets every transfer parameter, as on connect.
+func (s *Session) cmdREIN(_ string, now time.Time) {
+	if stateTable[s.state].loggedIn {
+		s.emit(ReqLogout{})
+	}
+	s.user, s.perms = "", 0
+	s.cwd, s.binary, s.epsvAll, s.endpoint, s.rest, s.rnfr = "/", false, false, endpointNone, 0, ""
+	s.loginDeadline = time.Time{}
+	if s.cfg.LoginTimeout > 0 {
+		s.loginDeadline = now.Add(s.cfg.LoginTimeout)
+	}
+	s.setState(stAwaitUser)
+	s.reply(codeServiceReady, s.cfg.Banner)
+}
+
+// cmdQUIT says goodbye. During a transfer it waits for the transfer's reply
+// (RFC 959 §4.1.1) and drops the lines queued behind it.
+func (s *Session) cmdQUIT(string, time.Time) {
+	if stateTable[s.state].xfer {
+		s.quitPending = true
+		s.queue = nil
+		return
+	}
+	s.reply(codeClosingControl, "Goodbye.")
+	s.close()
+}
+
+// cmdHOST accepts any virtual host name before login (RFC 7151); there is
+// one host.
+func (s *Session) cmdHOST(string, time.Time) {
+	if s.state != stAwaitUser {
+		s.reply(codeBadSequence, "HOST must come before USER.")
+		return
+	}
+	s.reply(codeServiceReady, "Host accepted.")
+}

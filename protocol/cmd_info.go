@@ -1,0 +1,102 @@
+// Informational commands: SYST HELP NOOP FEAT OPTS.
+package protocol
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// featLines are FEAT's features (RFC 2389), each line starting with a space.
+var featLines = []string{
+	" EPRT",
+	" EPSV",
+	" HOST",
+	" MDTM",
+	" MFMT",
+	" MLST type*;size*;modify*;perm*;unix.mode*;",
+	" PASV",
+	" REST STREAM",
+	" SIZE",
+	" TVFS",
+	" UTF8",
+}
+
+// mlstFacts are the facts every MLST and MLSD entry carries.
+const mlstFacts = "type;size;modify;perm;unix.mode;"
+
+// helpLines is HELP's list of verbs, eight to a line; built by init from
+// the dispatch table.
+var helpLines []string
+
+func init() {
+	var verbs []string
+	for i := range commands {
+		verbs = append(verbs, commands[i].verb)
+		if commands[i].alias != "" {
+			verbs = append(verbs, commands[i].alias)
+		}
+	}
+	slices.Sort(verbs)
+	for len(verbs) > 0 {
+		n := min(8, len(verbs))
+		line := ""
+		for _, v := range verbs[:n] {
+			line += " " + v + strings.Repeat(" ", 4-len(v))
+		}
+		helpLines = append(helpLines, strings.TrimRight(line, " "))
+		verbs = verbs[n:]
+	}
+}
+
+// cmdSYST names the system type most clients expect.
+func (s *Session) cmdSYST(string, time.Time) {
+	s.reply(codeSystemType, "UNIX Type: L8")
+}
+
+// cmdNOOP does nothing.
+func (s *Session) cmdNOOP(string, time.Time) {
+	s.reply(codeOK, "NOOP ok.")
+}
+
+// cmdHELP lists the verbs, or shows one verb's syntax.
+func (s *Session) cmdHELP(arg string, _ time.Time) {
+	if arg == "" {
+		s.replyMulti(codeHelp, "The following commands are recognized.", helpLines, "Help OK.")
+		return
+	}
+	verb := strings.ToUpper(strings.TrimSpace(arg))
+	c := commandByVerb[verb]
+	if c == nil {
+		s.reply(codeNotImplemented, "Unknown command "+verb+".")
+		return
+	}
+	text := "Syntax: " + verb
+	if c.syntax != "" {
+		text += " " + c.syntax
+	}
+	s.reply(codeHelp, text)
+}
+
+// cmdFEAT lists the extensions (RFC 2389); it works before login.
+func (s *Session) cmdFEAT(string, time.Time) {
+	s.replyMulti(codeSystemStatus, "Features:", featLines, "End")
+}
+
+// cmdOPTS sets options of other commands: UTF8 (always on, RFC 2640) and
+// MLST facts (all facts are always sent, and the reply says so).
+func (s *Session) cmdOPTS(arg string, _ time.Time) {
+	name, value, _ := strings.Cut(arg, " ")
+	switch strings.ToUpper(name) {
+	case "UTF8", "UTF-8":
+		switch strings.ToUpper(value) {
+		case "", "ON", "OFF":
+			s.reply(codeOK, "Always in UTF8 mode.")
+			return
+		}
+	case "MLST":
+		s.reply(codeOK, "MLST OPTS "+mlstFacts)
+		return
+	}
+	s.reply(codeArgSyntaxError, "Option not understood.")
+}

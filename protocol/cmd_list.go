@@ -1,0 +1,132 @@
+// Listing and status commands: LIST NLST MLSD MLST STAT.
+package protocol
+
+import (
+	"strconv"
+	"time"
+)
+
+// listArgs splits a LIST/NLST argument into ls-style options and a path.
+// Leading words that start with "-" and hold only letters ("-l", "-la",
+// "-A") are options, each followed by one space: a and A set ListAll, the
+// others (l, F, R, ...) are accepted and ignored. The rest, possibly empty,
+// is the path; glob characters in it are not expanded.
+//
+//	"-la /pub" → ListAll, "/pub";   "-l" → 0, "";   "-x-y" → 0, "-x-y"
+func listArgs(arg string) (ListFlags, string) {
+	var flags ListFlags
+	for len(arg) > 1 && arg[0] == '-' {
+		end := 1
+		for end < len(arg) && arg[end] != ' ' {
+			c := arg[end]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				return flags, arg
+			}
+			end++
+		}
+		for i := 1; i < end; i++ {
+			if arg[i] == 'a' || arg[i] == 'A' {
+				flags |= ListAll
+			}
+		}
+		if end == len(arg) {
+			return flags, ""
+		}
+		arg = arg[end+1:]
+	}
+	return flags, arg
+}
+
+// cmdLIST sends a directory listing in ls -l form.
+func (s *Session) cmdLIST(arg string, now time.Time) {
+	flags, p := listArgs(arg)
+	s.transfer(XferList, resolve(s.cwd, p), flags, now)
+}
+
+// cmdNLST sends the names in a directory.
+func (s *Session) cmdNLST(arg string, now time.Time) {
+	flags, p := listArgs(arg)
+	s.transfer(XferNlst, resolve(s.cwd, p), flags, now)
+}
+
+// cmdMLSD sends a directory's entries with RFC 3659 facts.
+func (s *Session) cmdMLSD(arg string, now time.Time) {
+	s.transfer(XferMlsd, resolve(s.cwd, arg), 0, now)
+}
+
+// cmdMLST describes one file on the control connection (RFC 3659 §7).
+func (s *Session) cmdMLST(arg string, _ time.Time) {
+	p := resolve(s.cwd, arg)
+	s.await(stWaitFile, ReqFile{Op: OpStat, Path: p}, p, "")
+}
+
+// doneMLST sends the facts MLST asked for.
+func (s *Session) doneMLST(ev Event, _ time.Time) {
+	e, _ := ev.(EvFile)
+	if e.Err != nil {
+		s.replyFileErr(e.Err)
+		return
+	}
+	entry := string(AppendFacts([]byte{' '}, e.Info, FactFile, s.perms, s.waitPath))
+	s.replyMulti(codeFileActionOK, "Listing "+s.waitPath, []string{entry}, "End.")
+}
+
+// cmdSTAT reports the transfer in flight, the server's status (no
+// argument), or a directory listing over the control connection.
+func (s *Session) cmdSTAT(arg string, _ time.Time) {
+	switch {
+	case s.state == stXferPending:
+		s.reply(codeFileStatus, "Status: opening data connection for "+s.waitPath+".")
+	case s.state == stXferring:
+		var n int64
+		if s.progress != nil {
+			n = s.progress()
+		}
+		s.reply(codeFileStatus, "Status: transferring "+s.waitPath+", "+strconv.FormatInt(n, 10)+" bytes so far.")
+	case arg == "":
+		s.serverStatus()
+	case s.perms&PermRead == 0:
+		s.reply(codeFileUnavailable, txtPermDenied)
+	default:
+		_, p := listArgs(arg)
+		p = resolve(s.cwd, p)
+		s.await(stWaitStat, ReqStatList{Path: p}, p, "")
+	}
+}
+
+// serverStatus is STAT's 211 reply outside a transfer.
+func (s *Session) serverStatus() {
+	from := "unknown"
+	if a := s.info.Remote.Addr(); a.IsValid() {
+		from = a.Unmap().String()
+	}
+	typ := "ASCII"
+	if s.binary {
+		typ = "BINARY"
+	}
+	data := "No data connection"
+	switch s.endpoint {
+	case endpointPassive:
+		data = "Data connection: passive listener ready"
+	case endpointActive:
+		data = "Data connection: active, to the client's address"
+	}
+	s.replyMulti(codeSystemStatus, "FTP server status:", []string{
+		" Connected from " + from,
+		" Logged in as " + s.user,
+		" TYPE: " + typ + ", STRUcture: File, MODE: Stream",
+		" " + data,
+	}, "End of status.")
+}
+
+// doneSTAT sends the listing STAT path asked for.
+func (s *Session) doneSTAT(ev Event, _ time.Time) {
+	e, _ := ev.(EvStatList)
+	if e.Err != nil {
+		s.replyFileErr(e.Err)
+		return
+	}
+	b := appendFirst(s.out.Reply, codeFileStatus, "Status of "+s.waitPath+":")
+	b = appendInnerLines(b, e.Lines)
+	s.out.Reply = appendReply(b, codeFileStatus, "End of status.")
+}

@@ -1,0 +1,43 @@
+// Reply codes of RFC 959 §4.2 and its extensions, named by meaning.
+package protocol
+
+// replyCode is a three-digit FTP reply code.
+type replyCode uint16
+
+// Reply codes the server sends. The comment gives the RFC's own wording.
+const (
+	codeOpeningData     replyCode = 150 // File status okay; about to open data connection.
+	codeOK              replyCode = 200 // Command okay.
+	codeSuperfluous     replyCode = 202 // Command not implemented, superfluous at this site.
+	codeSystemStatus    replyCode = 211 // System status, or system help reply (also FEAT).
+	codeFileStatus      replyCode = 213 // File status (SIZE, MDTM, MFMT, STAT path).
+	codeHelp            replyCode = 214 // Help message.
+	codeSystemType      replyCode = 215 // NAME system type.
+	codeServiceReady    replyCode = 220 // Service ready for new user.
+	codeClosingControl  replyCode = 221 // Service closing control connection.
+	codeNoTransfer      replyCode = 225 // Data connection open; no transfer in progress.
+	codeClosingData     replyCode = 226 // Closing data connection; requested action successful.
+	codePassive         replyCode = 227 // Entering Passive Mode (h1,h2,h3,h4,p1,p2).
+	codeExtPassive      replyCode = 229 // Entering Extended Passive Mode (|||port|). RFC 2428
+	codeLoggedIn        replyCode = 230 // User logged in, proceed.
+	codeFileActionOK    replyCode = 250 // Requested file action okay, completed.
+	codePathCreated     replyCode = 257 // "PATHNAME" created.
+	codeNeedPassword    replyCode = 331 // User name okay, need password.
+	codePendingInfo     replyCode = 350 // Requested file action pending further information.
+	codeNotAvailable    replyCode = 421 // Service not available, closing control connection.
+	codeCantOpenData    replyCode = 425 // Can't open data connection.
+	codeTransferAborted replyCode = 426 // Connection closed; transfer aborted.
+	codeFileBusy        replyCode = 450 // Requested file action not taken. File unavailable (e.g., busy).
+	codeLocalError      replyCode = 451 // Requested action aborted: local error in processing.
+	codeNoSpace         replyCode = 452 // Requested action not taken. Insufficient storage space.
+	codeSyntaxError     replyCode = 500 // Syntax error, command unrecognized.
+	codeArgSyntaxError  replyCode = 501 // Syntax error in parameters or arguments.
+	codeNotImplemented  replyCode = 502 // Command not implemented.
+	codeBadSequence     replyCode = 503 // Bad sequence of commands.
+	codeParamNotImpl    replyCode = 504 // Command not implemented for that parameter.
+	codeNetProtoUnknown replyCode = 522 // Network protocol not supported. RFC 2428
+	codeNotLoggedIn     replyCode = 530 // Not logged in.
+	codeFileUnavailable replyCode = 550 // Requested action not taken. File unavailable.
+	codeExceededStorage replyCode = 552 // Requested file action aborted. Exceeded storage allocation.
+	codeBadFileName     replyCode = 553 // Requested action not taken. File name not allowed.
+)
