@@ -1,0 +1,250 @@
+// Settings: defaults, the TOML config file and the command-line flags, merged into the packages' configs.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/rftpd/rftpd/dtp"
+	"github.com/rftpd/rftpd/protocol"
+	"github.com/rftpd/rftpd/reactor"
+)
+
+// settings is everything rftpd can be told, in the shape of the config file.
+// Flags override the file; the file overrides the defaults.
+type settings struct {
+	Listen       string `toml:"listen"`
+	Anonymous    string `toml:"anonymous"`
+	Users        string `toml:"users"`
+	PassivePorts string `toml:"passive_ports"`
+	PublicHost   string `toml:"public_host"`
+	Banner       string `toml:"banner"`
+	LogLevel     string `toml:"log_level"`
+
+	Timeouts struct {
+		Login    time.Duration `toml:"login"`
+		Idle     time.Duration `toml:"idle"`
+		Data     time.Duration `toml:"data"`
+		Shutdown time.Duration `toml:"shutdown"`
+	} `toml:"timeouts"`
+
+	Limits struct {
+		MaxLine      int `toml:"max_line"`
+		MaxInbound   int `toml:"max_inbound"`
+		MaxOutbound  int `toml:"max_outbound"`
+		MaxQueued    int `toml:"max_queued"`
+		FSWorkers    int `toml:"fs_workers"`
+		FSQueue      int `toml:"fs_queue"`
+		AuthWorkers  int `toml:"auth_workers"`
+		AuthQueue    int `toml:"auth_queue"`
+		MaxTransfers int `toml:"max_transfers"`
+		StatListMax  int `toml:"stat_list_max"`
+	} `toml:"limits"`
+}
+
+// defaults returns the settings rftpd uses when nothing is said.
+func defaults() settings {
+	r, p, d := reactor.DefaultConfig(), protocol.DefaultConfig(), dtp.DefaultConfig()
+	var s settings
+	s.Listen = r.Listen
+	s.Banner = p.Banner
+	s.LogLevel = "info"
+	s.Timeouts.Login = p.LoginTimeout
+	s.Timeouts.Idle = p.IdleTimeout
+	s.Timeouts.Data = p.DataTimeout
+	s.Timeouts.Shutdown = 30 * time.Second
+	s.Limits.MaxLine = r.MaxLine
+	s.Limits.MaxInbound = r.MaxInbound
+	s.Limits.MaxOutbound = r.MaxOutbound
+	s.Limits.MaxQueued = p.MaxQueued
+	s.Limits.FSWorkers = d.FSWorkers
+	s.Limits.FSQueue = d.FSQueue
+	s.Limits.AuthWorkers = d.AuthWorkers
+	s.Limits.AuthQueue = d.AuthQueue
+	s.Limits.MaxTransfers = d.MaxTransfers
+	s.Limits.StatListMax = d.StatListMax
+	return s
+}
+
+// usageError is a mistake in how rftpd was called (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// parseArgs builds the settings from defaults, the -config file and the flags.
+func parseArgs(args []string, stderr io.Writer) (settings, error) {
+	s := defaults()
+	fs := flag.NewFlagSet("rftpd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: rftpd [-config FILE] [-listen ADDR] [-anonymous DIR] [-users FILE] [-passive-ports LOW-HIGH] [-public-host HOST]\n       rftpd passwd < password   (prints a bcrypt hash for the accounts file)\n\n")
+		fs.PrintDefaults()
+	}
+	config := fs.String("config", "", "TOML config file holding any of the settings below plus timeouts and limits")
+	listen := fs.String("listen", s.Listen, "control connection address (host:port); use 0.0.0.0 or [::] to serve other hosts")
+	anon := fs.String("anonymous", "", "serve DIR read-only to anonymous users (USER anonymous or ftp, any password)")
+	users := fs.String("users", "", "TOML accounts file ([[user]] tables: name, password (bcrypt), root, permissions)")
+	pasv := fs.String("passive-ports", "", "passive data ports LOW-HIGH (default: an ephemeral port)")
+	public := fs.String("public-host", "", "address announced in PASV/EPSV replies (default: the control connection's local address)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return s, err
+		}
+		return s, usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return s, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *config != "" {
+		md, err := toml.DecodeFile(*config, &s)
+		if err != nil {
+			return s, fmt.Errorf("config %s: %v", *config, err)
+		}
+		if u := md.Undecoded(); len(u) > 0 {
+			keys := make([]string, len(u))
+			for i, k := range u {
+				keys[i] = k.String()
+			}
+			return s, fmt.Errorf("config %s: unknown setting %s", *config, strings.Join(keys, ", "))
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen":
+			s.Listen = *listen
+		case "anonymous":
+			s.Anonymous = *anon
+		case "users":
+			s.Users = *users
+		case "passive-ports":
+			s.PassivePorts = *pasv
+		case "public-host":
+			s.PublicHost = *public
+		}
+	})
+	return s, nil
+}
+
+// configs turns settings into the packages' configs, checking every value.
+func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error) {
+	r, p, d := reactor.DefaultConfig(), protocol.DefaultConfig(), dtp.DefaultConfig()
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+		return r, p, d, fmt.Errorf("listen %q: %v", s.Listen, err)
+	}
+	r.Listen = s.Listen
+	r.MaxLine = s.Limits.MaxLine
+	r.MaxInbound = s.Limits.MaxInbound
+	r.MaxOutbound = s.Limits.MaxOutbound
+	p.Banner = s.Banner
+	p.AnonymousEnabled = s.Anonymous != ""
+	p.LoginTimeout = s.Timeouts.Login
+	p.IdleTimeout = s.Timeouts.Idle
+	p.DataTimeout = s.Timeouts.Data
+	p.MaxQueued = s.Limits.MaxQueued
+	d.FSWorkers = s.Limits.FSWorkers
+	d.FSQueue = s.Limits.FSQueue
+	d.AuthWorkers = s.Limits.AuthWorkers
+	d.AuthQueue = s.Limits.AuthQueue
+	d.MaxTransfers = s.Limits.MaxTransfers
+	d.StatListMax = s.Limits.StatListMax
+
+	for _, c := range []struct {
+		name string
+		v    int
+		min  int
+	}{
+		{"limits.max_line", r.MaxLine, 512},
+		{"limits.max_inbound", r.MaxInbound, r.MaxLine},
+		{"limits.max_outbound", r.MaxOutbound, 1024},
+		{"limits.max_queued", p.MaxQueued, 1},
+		{"limits.fs_workers", d.FSWorkers, 1},
+		{"limits.fs_queue", d.FSQueue, 1},
+		{"limits.auth_workers", d.AuthWorkers, 1},
+		{"limits.auth_queue", d.AuthQueue, 1},
+		{"limits.max_transfers", d.MaxTransfers, 1},
+		{"limits.stat_list_max", d.StatListMax, 1024},
+	} {
+		if c.v < c.min {
+			return r, p, d, fmt.Errorf("%s = %d: must be at least %d", c.name, c.v, c.min)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"timeouts.login", p.LoginTimeout}, {"timeouts.idle", p.IdleTimeout},
+		{"timeouts.data", p.DataTimeout}, {"timeouts.shutdown", s.Timeouts.Shutdown},
+	} {
+		if c.v <= 0 {
+			return r, p, d, fmt.Errorf("%s = %v: must be positive", c.name, c.v)
+		}
+	}
+	if s.PassivePorts != "" {
+		lo, hi, err := parsePortRange(s.PassivePorts)
+		if err != nil {
+			return r, p, d, err
+		}
+		d.PassiveLow, d.PassiveHigh = lo, hi
+	}
+	if s.PublicHost != "" {
+		a, err := resolvePublicHost(s.PublicHost)
+		if err != nil {
+			return r, p, d, err
+		}
+		d.PublicHost = a
+	}
+	if _, err := parseLogLevel(s.LogLevel); err != nil {
+		return r, p, d, err
+	}
+	return r, p, d, nil
+}
+
+// parsePortRange reads "LOW-HIGH".
+func parsePortRange(v string) (uint16, uint16, error) {
+	lo, hi, ok := strings.Cut(v, "-")
+	l, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+	h, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+	if !ok || err1 != nil || err2 != nil || l < 1024 || h < l {
+		return 0, 0, fmt.Errorf("passive ports %q: want LOW-HIGH with 1024 <= LOW <= HIGH <= 65535", v)
+	}
+	return uint16(l), uint16(h), nil
+}
+
+// resolvePublicHost takes an IPv4/IPv6 address or a host name, resolved once
+// at start-up (never on the event loop).
+func resolvePublicHost(h string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a.Unmap(), nil
+	}
+	addrs, err := net.LookupIP(h)
+	if err != nil || len(addrs) == 0 {
+		return netip.Addr{}, fmt.Errorf("public host %q: cannot resolve: %v", h, err)
+	}
+	for _, ip := range addrs {
+		if v4 := ip.To4(); v4 != nil {
+			a, _ := netip.AddrFromSlice(v4)
+			return a, nil
+		}
+	}
+	a, _ := netip.AddrFromSlice(addrs[0])
+	return a, nil
+}
+
+// parseLogLevel maps debug/info/warn/error to slog levels.
+func parseLogLevel(v string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		return l, fmt.Errorf("log_level %q: want debug, info, warn or error", v)
+	}
+	return l, nil
+}

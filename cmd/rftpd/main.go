@@ -1,0 +1,161 @@
+// Command rftpd is an event-driven FTP server: flags, wiring and signals.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sys/unix"
+
+	"github.com/rftpd/rftpd/dtp"
+	"github.com/rftpd/rftpd/reactor"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is main with its inputs and outputs passed in; it returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "passwd" {
+		return passwd(args[1:], stdin, stdout, stderr)
+	}
+	s, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "rftpd: %v (see rftpd -h)\n", err)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rftpd: %v\n", err)
+		return 1
+	}
+	rcfg, pcfg, dcfg, err := s.configs()
+	if err != nil {
+		fmt.Fprintf(stderr, "rftpd: %v\n", err)
+		return 1
+	}
+	level, _ := parseLogLevel(s.LogLevel)
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	rcfg.Logger = logger
+
+	raiseFileLimit(logger)
+
+	acc := dtp.NewAccounts()
+	if s.Users != "" {
+		if acc, err = dtp.LoadAccounts(s.Users); err != nil {
+			fmt.Fprintf(stderr, "rftpd: %v\n", err)
+			return 1
+		}
+	}
+	defer acc.Close()
+	if s.Anonymous != "" {
+		if err := acc.SetAnonymous(s.Anonymous); err != nil {
+			fmt.Fprintf(stderr, "rftpd: %v\n", err)
+			return 1
+		}
+	}
+	if s.Users == "" && s.Anonymous == "" {
+		logger.Warn("no -anonymous DIR and no -users FILE: nobody can log in")
+	}
+	d, err := dtp.New(dcfg, acc)
+	if err != nil {
+		fmt.Fprintf(stderr, "rftpd: %v\n", err)
+		return 1
+	}
+	defer d.Close()
+
+	srv := reactor.New(rcfg, pcfg, d)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	select {
+	case err := <-done:
+		fmt.Fprintf(stderr, "rftpd: %v\n", err)
+		return 1
+	case <-srv.Ready():
+	}
+	fmt.Fprintf(stdout, "rftpd: listening on ftp://%s\n", srv.Addr())
+	if s.Anonymous != "" {
+		fmt.Fprintf(stdout, "rftpd: anonymous read-only access to %s\n", s.Anonymous)
+	}
+
+	select {
+	case err := <-done:
+		if err != nil {
+			fmt.Fprintf(stderr, "rftpd: %v\n", err)
+			return 1
+		}
+		return 0
+	case sig := <-sigs:
+		logger.Info("shutting down", "signal", sig.String(), "sessions", srv.Sessions(), "transfers", d.Transfers(), "grace", s.Timeouts.Shutdown)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.Timeouts.Shutdown)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		logger.Error("shutdown", "err", err)
+	}
+	if err := <-done; err != nil {
+		fmt.Fprintf(stderr, "rftpd: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// passwd reads one password line from stdin and prints its bcrypt hash.
+func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "rftpd: passwd takes no arguments; it reads the password from standard input\n")
+		return 2
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		fmt.Fprintf(stderr, "rftpd: passwd: %v\n", err)
+		return 1
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		fmt.Fprintf(stderr, "rftpd: passwd: empty password\n")
+		return 1
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	if err != nil {
+		fmt.Fprintf(stderr, "rftpd: passwd: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, string(hash))
+	return 0
+}
+
+// raiseFileLimit lifts the soft open-file limit to the hard one: each session
+// holds a socket, and each transfer a socket and a file.
+func raiseFileLimit(logger *slog.Logger) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+			logger.Warn("cannot raise the open-file limit", "err", err)
+		}
+	}
+	logger.Debug("open-file limit", "soft", lim.Cur, "hard", lim.Max)
+}

@@ -1,0 +1,23 @@
+// Package reactor is rftpd's event loop: it owns the control connections and
+// time, and drives one protocol.Session per connection.
+//
+// # Threading contract
+//
+//   - Exactly one gnet event loop runs. OnOpen, OnTraffic, OnClose and every
+//     function passed to EventLoop().Execute run on it, one at a time.
+//   - A protocol.Session, a gnet.Conn's loop-only methods (Peek, Discard,
+//     Write, OutboundBuffered, Context) and the Server's connection set are
+//     touched only on the loop.
+//   - Nothing on the loop blocks: no file syscalls, password hashing, DNS or
+//     data-connection accept/dial. Those are Requests handed to dtp.Server.Do,
+//     which runs them on bounded pools and posts each answering Event back
+//     through EventLoop().Execute; the loop then feeds it to the Session.
+//   - Buffers gnet hands out (Peek) never leave the loop: a Session copies
+//     what it keeps, and Write copies into gnet's outbound buffer.
+//   - The timer goroutine only posts a sweep into the loop; it reads no
+//     session state itself.
+//   - Input is bounded: one line is at most Config.MaxLine bytes; while a
+//     session cannot take more lines (its queue is full, or its replies are
+//     not draining) the bytes wait in gnet's inbound buffer, and past
+//     Config.MaxInbound the connection is closed.
+package reactor
