@@ -144,7 +144,7 @@ func (s *Session) cmdTYPE(arg string, _ time.Time) {
 		s.reply(codeParamNotImpl, "Command not implemented for that parameter.")
 	default:
 		u := strings.ToUpper(arg)
-		if len(u) == 1 && u[0] >= 'A' && u[0] <= 'Z' || strings.HasPrefix(u, "L ") && allDigits(u[2:]) {
+		if len(u) == 1 && u[0] >= 'A' && u[0] <= 'Z' && u[0] != 'L' || strings.HasPrefix(u, "L ") && allDigits(u[2:]) {
 			s.reply(codeParamNotImpl, "Command not implemented for that parameter.")
 			return
 		}

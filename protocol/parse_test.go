@@ -1,0 +1,100 @@
+// Tests of parseLine and of how the session answers what it cannot parse.
+package protocol
+
+import "testing"
+
+func TestParseLine(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		verb string
+		arg  string
+		err  parseError
+	}{
+		{"NOOP", "NOOP", "", parseOK},
+		{"noop", "NOOP", "", parseOK},
+		{"Retr a.txt", "RETR", "a.txt", parseOK},
+		{"STOR  two  spaces ", "STOR", " two  spaces ", parseOK},
+		{"CWD ", "CWD", "", parseOK},
+		{"PWD\r", "PWD", "", parseOK},
+		{"CWD a\r", "CWD", "a", parseOK},
+		{"CWD a\r\r", "CWD", "", parseArgCRLF},
+		{"", "", "", parseEmpty},
+		{"\r", "", "", parseEmpty},
+		{" NOOP", "", "", parseBadVerb},
+		{"NO0P", "", "", parseBadVerb},
+		{"ABCDEFGHI", "", "", parseBadVerb},
+		{"ABCDEFGH", "ABCDEFGH", "", parseOK},
+		{"NOOP\tx", "", "", parseBadVerb},
+		{"ÜSER x", "", "", parseBadVerb},
+		{"CWD caf\xc3\xa9", "CWD", "café", parseOK},
+		{"CWD \xff", "CWD", "", parseArgUTF8},
+		{"CWD a\x00b", "CWD", "", parseArgNUL},
+		{"CWD a\nb", "CWD", "", parseArgCRLF},
+		{"CWD a\rb", "CWD", "", parseArgCRLF},
+	} {
+		p, err := parseLine([]byte(c.line))
+		if err != c.err {
+			t.Errorf("parseLine(%q) error = %d, want %d", c.line, err, c.err)
+			continue
+		}
+		if err != parseOK && err != parseArgUTF8 && err != parseArgNUL && err != parseArgCRLF {
+			continue
+		}
+		if string(p.verbName()) != c.verb {
+			t.Errorf("parseLine(%q) verb = %q, want %q", c.line, p.verbName(), c.verb)
+		}
+		if err == parseOK && string(p.arg) != c.arg {
+			t.Errorf("parseLine(%q) arg = %q, want %q", c.line, p.arg, c.arg)
+		}
+	}
+}
+
+func TestParseAllocs(t *testing.T) {
+	line := []byte("RETR some/file.txt")
+	n := testing.AllocsPerRun(100, func() {
+		p, _ := parseLine(line)
+		if lookup(p.verbName()) == nil {
+			t.Fatal("RETR unknown")
+		}
+	})
+	if n != 0 {
+		t.Errorf("parse and lookup allocate %v times", n)
+	}
+}
+
+func TestBadLines(t *testing.T) {
+	runCases(t, []scriptCase{
+		{"syntax errors", `
+< 220 rftpd ready.
+>q ""
+< 500 Empty command.
+> FOOBARBAZ x
+< 500 Syntax error, command unrecognized.
+> 123
+< 500 Syntax error, command unrecognized.
+>  NOOP
+< 500 Syntax error, command unrecognized.
+> XYZZY
+< 502 Command not implemented.
+> AUTH TLS
+< 502 Command not implemented.
+>q "CWD \xff\xfe"
+< 501 Argument is not valid UTF-8.
+>q "USER a\x00b"
+< 501 Argument contains a NUL byte.
+>q "XYZZY \xff"
+< 502 Command not implemented.
+toolong
+< 500 Line too long.
+>q "NOOP\r"
+< 200 NOOP ok.
+`},
+		{"unknown verb after login", `
+login
+> PBSZ 0
+< 502 Command not implemented.
+>q "CWD \xc3"
+< 501 Argument is not valid UTF-8.
+`},
+	})
+}
