@@ -1,0 +1,160 @@
+// FuzzSession: random lines, events and ticks must never panic nor produce a malformed reply.
+package protocol
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// fuzzErrors are the errors fuzzed events carry.
+var fuzzErrors = []error{
+	nil, ErrAborted, ErrDataConn, ErrBusy, ErrEscapes, ErrNotDir, ErrIsDir, ErrNotEmpty,
+	ErrNoSpace, ErrQuota, ErrPermission, ErrNoEndpoint, fs.ErrNotExist, fs.ErrExist,
+	fs.ErrPermission, errors.New("other"),
+}
+
+// fuzzEvent builds an event from a few bytes. b[0] >= 128 picks an event
+// the current state expects, so fuzzing gets past the first wait.
+func fuzzEvent(s *Session, b []byte) Event {
+	at := func(i int) byte {
+		if i < len(b) {
+			return b[i]
+		}
+		return 0
+	}
+	err := fuzzErrors[int(at(1))%len(fuzzErrors)]
+	if at(1) >= 128 {
+		err = nil
+	}
+	kind := int(at(0)) % 6
+	if at(0) >= 128 {
+		switch exp := stateTable[s.state].expects; {
+		case exp&evLogin != 0:
+			kind = 0
+		case exp&evFile != 0:
+			kind = 1
+		case exp&evStatList != 0:
+			kind = 2
+		case exp&evPassive != 0:
+			kind = 3
+		case exp&evXferStart != 0 && at(0)&1 == 0:
+			kind = 4
+		case exp&(evXferStart|evXferDone) != 0:
+			kind = 5
+		}
+	}
+	rest := string(b[min(len(b), 3):])
+	mode := fs.FileMode(at(2)) << 1
+	if at(2)&1 != 0 {
+		mode |= fs.ModeDir
+	}
+	switch kind {
+	case 0:
+		return EvLogin{OK: at(2)&1 != 0, Anonymous: at(2)&2 != 0, Perms: Perm(at(2) >> 2), Err: err}
+	case 1:
+		return EvFile{Info: FileInfo{Name: rest, Size: int64(at(2)) - 5, Mode: mode, ModTime: time.Unix(int64(at(2))<<24, 0)}, Err: err}
+	case 2:
+		return EvStatList{Lines: []byte(rest), Err: err}
+	case 3:
+		var a [16]byte
+		copy(a[:], b)
+		addr := netip.AddrFrom16(a)
+		if at(2)&1 == 0 {
+			addr = netip.AddrFrom4([4]byte{at(3), at(4), at(5), at(6)})
+		}
+		return EvPassive{Addr: netip.AddrPortFrom(addr, uint16(at(2))<<8|uint16(at(3))), Err: err}
+	case 4:
+		n := int64(at(2))
+		return EvTransferStart{Size: n - 1, Name: rest, Progress: func() int64 { return n }}
+	default:
+		return EvTransferDone{Bytes: int64(at(2)), Err: err}
+	}
+}
+
+// fuzzSeeds are whole conversations, one operation per line (see
+// FuzzSession for the operation bytes).
+var fuzzSeeds = []string{
+	"LUSER anonymous\nLPASS a@b\nE\x80\x85\x1f\nLPWD\nLCWD pub\nE\x80\x80\x01\nLEPSV\nE\x80\x80\x00\nLRETR a\nE\x80\x80\nE\x81\x80\nLQUIT",
+	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLPASV\nE\x80\x80\x00\xc0\x00\x02\x01\nLLIST -la\nLSTAT\nLABOR\nE\x81\x01\nLNOOP",
+	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLPORT 192,0,2,10,195,80\nLSTOR x\nT\x1f\nT\x1f\nE\x81\x01\nS",
+	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLRNFR a\nLRNTO b\nE\x80\x80\nE\x80\x80\nLMFMT 20240101000000 x\nE\x80\x84\nLSITE CHMOD 755 x",
+	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLSTAT /\nE\x80\x80\x00213 x\r\nLMLST\nE\x80\x80\x01\nLREIN\nLFEAT\nLHELP\nX\nT\xff",
+	"L\nLNOOP\r\nLCWD \xff\nLCWD a\x00\nLXCWD ../..\nLHOST x\nLOPTS UTF8 ON\nT\xff\nT\xff",
+	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLEPSV\nLRETR a\nLRETR b\nLQUIT\nE\x80\x80\x00\nE\x80\x80\x01\nE\x81\x80",
+}
+
+// FuzzSession feeds operations, one per line of the input: "L" + a command
+// line, "E" + bytes describing an event, "T" + a byte of seconds to advance
+// and Tick, "S" Shutdown, "X" a line over the limit; anything else is a
+// command line as is. It checks that the session never panics, that every
+// reply is well-formed, that requests carry clean absolute paths, that no
+// illegal transition happens and that nothing comes out after Close.
+func FuzzSession(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg := testConfig()
+		cfg.MaxQueued = 3
+		cfg.IdleTimeout = 100 * time.Second
+		cfg.DataTimeout = 10 * time.Second
+		now := scriptStart
+		s := NewSession(&cfg, testConn, now)
+		closed := false
+		check := func(what []byte) {
+			out := s.TakeOutput()
+			if closed && (len(out.Reply) > 0 || len(out.Requests) > 0 || out.Close) {
+				t.Fatalf("output after Close, after %q: %q %v", what, out.Reply, out.Requests)
+			}
+			closed = closed || out.Close
+			if err := checkReplies(out.Reply); err != nil {
+				t.Fatalf("after %q: %v in %q", what, err, out.Reply)
+			}
+			for _, q := range out.Requests {
+				if err := checkRequest(q); err != nil {
+					t.Fatalf("after %q: %v", what, err)
+				}
+				if l, ok := q.(ReqLogin); ok && l.Pass != "" && bytes.Contains(out.Reply, []byte(l.Pass)) && len(l.Pass) > 3 {
+					t.Fatalf("password %q in reply %q", l.Pass, out.Reply)
+				}
+			}
+			if s.bug != nil {
+				t.Fatalf("after %q: %v: %s", what, s.bug, s.bugWhere)
+			}
+			if d := s.Deadline(); !d.IsZero() && d.Before(scriptStart) {
+				t.Fatalf("deadline %v before the start", d)
+			}
+		}
+		check(nil)
+		for _, op := range bytes.Split(data, []byte("\n")) {
+			switch {
+			case len(op) > 0 && op[0] == 'L':
+				if s.Ready() {
+					s.Line(op[1:], now)
+				}
+			case len(op) > 0 && op[0] == 'E':
+				s.Event(fuzzEvent(s, op[1:]), now)
+			case len(op) > 0 && op[0] == 'T':
+				if len(op) > 1 {
+					now = now.Add(time.Duration(op[1]) * time.Second)
+				}
+				s.Tick(now)
+			case len(op) == 1 && op[0] == 'S':
+				s.Shutdown(now)
+			case len(op) == 1 && op[0] == 'X':
+				if s.Ready() {
+					s.LineTooLong(now)
+				}
+			default:
+				if s.Ready() {
+					s.Line(op, now)
+				}
+			}
+			check(op)
+		}
+	})
+}
