@@ -177,6 +177,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	// The greeting is copied: gnet writes it after OnOpen returns, and the
 	// session's buffer is only valid until the next call into it.
 	greeting := append([]byte(nil), out.Reply...)
+	out.Reply = nil
 	cn.handle(out)
 	return greeting, gnet.None
 }
@@ -254,6 +255,11 @@ func (s *Server) sweep() {
 // and are closed, transfers in flight may finish until ctx is done; then the
 // rest are closed and the loop stops. It returns once Serve can return.
 func (s *Server) Shutdown(ctx context.Context) error {
+	select {
+	case <-s.stop:
+		return nil
+	default:
+	}
 	select {
 	case <-s.ready:
 	case <-s.stop:

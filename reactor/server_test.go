@@ -1,0 +1,329 @@
+package reactor
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rftpd/rftpd/dtp"
+	"github.com/rftpd/rftpd/protocol"
+)
+
+// testServer is a real server on 127.0.0.1:0 serving a temp dir anonymously.
+type testServer struct {
+	srv  *Server
+	dtp  *dtp.Server
+	addr string
+	root string
+	done chan error
+}
+
+type serverOpts struct {
+	reactor  func(*Config)
+	protocol func(*protocol.Config)
+	dtp      func(*dtp.Config)
+}
+
+func startServer(t *testing.T, o serverOpts) *testServer {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "hello.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	acc := dtp.NewAccounts()
+	if err := acc.SetAnonymous(root); err != nil {
+		t.Fatal(err)
+	}
+	dcfg := dtp.DefaultConfig()
+	if o.dtp != nil {
+		o.dtp(&dcfg)
+	}
+	d, err := dtp.New(dcfg, acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcfg := DefaultConfig()
+	rcfg.Listen = "127.0.0.1:0"
+	rcfg.Tick = 20 * time.Millisecond
+	rcfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o.reactor != nil {
+		o.reactor(&rcfg)
+	}
+	pcfg := protocol.DefaultConfig()
+	pcfg.AnonymousEnabled = true
+	if o.protocol != nil {
+		o.protocol(&pcfg)
+	}
+	ts := &testServer{srv: New(rcfg, pcfg, d), dtp: d, root: root, done: make(chan error, 1)}
+	go func() { ts.done <- ts.srv.Serve() }()
+	select {
+	case <-ts.srv.Ready():
+	case err := <-ts.done:
+		t.Fatalf("serve: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("server did not start")
+	}
+	ts.addr = ts.srv.Addr().String()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := ts.srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		select {
+		case err := <-ts.done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("server did not stop")
+		}
+		d.Close()
+		acc.Close()
+	})
+	return ts
+}
+
+// client is a raw control connection.
+type client struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *client {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	cl := &client{t: t, c: c, r: bufio.NewReader(c)}
+	if got := cl.reply(); !strings.HasPrefix(got, "220 ") {
+		t.Fatalf("greeting %q", got)
+	}
+	return cl
+}
+
+// reply reads one complete reply (all lines of a multi-line one).
+func (cl *client) reply() string {
+	cl.t.Helper()
+	_ = cl.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var all strings.Builder
+	first := ""
+	for {
+		line, err := cl.r.ReadString('\n')
+		if err != nil {
+			cl.t.Fatalf("read reply: %v (so far %q)", err, all.String()+line)
+		}
+		all.WriteString(line)
+		if first == "" {
+			first = line
+			if len(line) >= 4 && line[3] == '-' {
+				continue
+			}
+			return all.String()
+		}
+		if len(line) >= 4 && line[:3] == first[:3] && line[3] == ' ' {
+			return all.String()
+		}
+	}
+}
+
+func (cl *client) send(line string) {
+	cl.t.Helper()
+	if _, err := io.WriteString(cl.c, line+"\r\n"); err != nil {
+		cl.t.Fatal(err)
+	}
+}
+
+func (cl *client) cmd(line string) string {
+	cl.t.Helper()
+	cl.send(line)
+	return cl.reply()
+}
+
+func (cl *client) expect(line, prefix string) string {
+	cl.t.Helper()
+	got := cl.cmd(line)
+	if !strings.HasPrefix(got, prefix) {
+		cl.t.Fatalf("%s: got %q, want prefix %q", line, got, prefix)
+	}
+	return got
+}
+
+func (cl *client) login() {
+	cl.t.Helper()
+	cl.expect("USER anonymous", "331 ")
+	cl.expect("PASS guest@", "230 ")
+}
+
+// TestLoopNeverBlocks holds one session's storage operation on a worker for
+// seconds and checks that another session's NOOP is answered at once.
+func TestLoopNeverBlocks(t *testing.T) {
+	var delay atomic.Bool
+	const hold = 2 * time.Second
+	ts := startServer(t, serverOpts{dtp: func(c *dtp.Config) {
+		c.OpHook = func(op string) error {
+			if delay.Load() {
+				time.Sleep(hold)
+			}
+			return nil
+		}
+	}})
+	slow, quick := dial(t, ts.addr), dial(t, ts.addr)
+	slow.login()
+	quick.login()
+
+	delay.Store(true)
+	start := time.Now()
+	slow.send("SIZE hello.txt")
+	time.Sleep(50 * time.Millisecond) // let the stat reach its worker
+	for i := 0; i < 5; i++ {
+		t0 := time.Now()
+		if got := quick.cmd("NOOP"); !strings.HasPrefix(got, "200 ") {
+			t.Fatalf("NOOP: %q", got)
+		}
+		if d := time.Since(t0); d > 200*time.Millisecond {
+			t.Fatalf("NOOP took %v while another session's storage operation was held", d)
+		}
+	}
+	if got := slow.reply(); got != "213 6\r\n" {
+		t.Fatalf("SIZE: %q", got)
+	}
+	if d := time.Since(start); d < hold {
+		t.Fatalf("SIZE answered after %v; the hook did not hold it", d)
+	}
+	delay.Store(false)
+}
+
+// TestOverlongLine sends a line past MaxLine: 500, and the session goes on.
+func TestOverlongLine(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	cl := dial(t, ts.addr)
+	long := "NOOP " + strings.Repeat("x", 10000)
+	if got := cl.cmd(long); !strings.HasPrefix(got, "500 ") {
+		t.Fatalf("overlong line: %q", got)
+	}
+	cl.login()
+	// One exactly at the limit is a normal line (anonymous may not MFMT: 550).
+	if got := cl.cmd("MFMT " + strings.Repeat("y", 4096-5)); !strings.HasPrefix(got, "550 ") {
+		t.Fatalf("line at the limit: %q", got)
+	}
+	cl.expect("PWD", `257 "/"`)
+}
+
+// TestPipelinedInOrder sends commands in one write, one of them waiting on a
+// worker: replies come strictly in order.
+func TestPipelinedInOrder(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	cl := dial(t, ts.addr)
+	if _, err := io.WriteString(cl.c, "USER anonymous\r\nPASS x\r\nSIZE hello.txt\r\nNOOP\r\nMDTM hello.txt\r\nPWD\r\nSYST\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"331 ", "230 ", "213 6\r\n", "200 ", "213 ", "257 ", "215 "} {
+		if got := cl.reply(); !strings.HasPrefix(got, want) {
+			t.Fatalf("got %q, want prefix %q", got, want)
+		}
+	}
+}
+
+// TestTelnetAbort: "IAC IP IAC DM ABOR" is read as ABOR.
+func TestTelnetAbort(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	cl := dial(t, ts.addr)
+	cl.login()
+	if got := cl.cmd("\xff\xf4\xff\xf2ABOR"); !strings.HasPrefix(got, "225 ") {
+		t.Fatalf("ABOR: %q", got)
+	}
+}
+
+// TestFloodClosed: a client that sends commands without reading replies is
+// cut off once its unread input passes MaxInbound; others are served.
+func TestFloodClosed(t *testing.T) {
+	ts := startServer(t, serverOpts{reactor: func(c *Config) {
+		c.MaxInbound = 16 << 10
+		c.MaxOutbound = 16 << 10
+	}})
+	c, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.(*net.TCPConn).SetReadBuffer(4096)
+	// HELP has a long reply: the replies back up quickly.
+	chunk := []byte(strings.Repeat("HELP\r\n", 10000))
+	deadline := time.Now().Add(20 * time.Second)
+	_ = c.SetWriteDeadline(deadline)
+	var werr error
+	for sent := 0; sent < 1<<30 && time.Now().Before(deadline); sent += len(chunk) {
+		if _, werr = c.Write(chunk); werr != nil {
+			break
+		}
+	}
+	if werr == nil || errors.Is(werr, os.ErrDeadlineExceeded) {
+		t.Fatalf("the flooding connection was not closed (write error %v)", werr)
+	}
+	cl := dial(t, ts.addr)
+	cl.login()
+	cl.expect("NOOP", "200 ")
+}
+
+// TestIdleTimeout: 421 and close after the idle timeout.
+func TestIdleTimeout(t *testing.T) {
+	ts := startServer(t, serverOpts{protocol: func(c *protocol.Config) {
+		c.IdleTimeout = 300 * time.Millisecond
+		c.LoginTimeout = 300 * time.Millisecond
+	}})
+	for _, login := range []bool{false, true} {
+		t.Run(fmt.Sprintf("login=%v", login), func(t *testing.T) {
+			cl := dial(t, ts.addr)
+			if login {
+				cl.login()
+			}
+			start := time.Now()
+			if got := cl.reply(); !strings.HasPrefix(got, "421 ") {
+				t.Fatalf("got %q, want 421", got)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("timeout fired after %v", d)
+			}
+			_ = cl.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := cl.r.ReadByte(); err != io.EOF {
+				t.Fatalf("connection not closed after 421: %v", err)
+			}
+		})
+	}
+}
+
+// TestShutdown: idle sessions get 421 and close; new connections get 421.
+func TestShutdown(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	cl := dial(t, ts.addr)
+	cl.login()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	go func() { _ = ts.srv.Shutdown(ctx) }()
+	if got := cl.reply(); !strings.HasPrefix(got, "421 ") {
+		t.Fatalf("idle session on shutdown: %q", got)
+	}
+	select {
+	case err := <-ts.done:
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.done <- nil // for the cleanup
+	case <-time.After(5 * time.Second):
+		t.Fatal("server did not stop after its last session closed")
+	}
+}
