@@ -1,0 +1,27 @@
+// TestGolden replays the transcripts in testdata/ whole.
+package protocol
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 3 {
+		t.Fatalf("only %d transcripts in testdata", len(files))
+	}
+	for _, name := range files {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runScript(t, name, string(b))
+		})
+	}
+}
