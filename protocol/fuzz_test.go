@@ -6,6 +6,9 @@ import (
 	"errors"
 	"io/fs"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -97,6 +100,29 @@ func FuzzSession(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
 	}
+	// The golden transcripts, their events answered with "what the state
+	// expects, no error".
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.txt"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var seed []byte
+		for _, l := range strings.Split(string(b), "\n") {
+			switch {
+			case strings.HasPrefix(l, "> "):
+				seed = append(append(append(seed, 'L'), l[2:]...), '\n')
+			case strings.HasPrefix(l, "@ "):
+				seed = append(seed, "E\x80\x80\x01\n"...)
+			case strings.HasPrefix(l, "+ "):
+				seed = append(seed, "T\x3c\n"...)
+			case l == "shutdown":
+				seed = append(seed, "S\n"...)
+			}
+		}
+		f.Add(seed)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := testConfig()
 		cfg.MaxQueued = 3
@@ -123,7 +149,7 @@ func FuzzSession(f *testing.F) {
 				}
 			}
 			if s.bug != nil {
-				t.Fatalf("after %q: %v: %s", what, s.bug, s.bugWhere)
+				t.Fatalf("after %q: %v", what, s.bug)
 			}
 			if d := s.Deadline(); !d.IsZero() && d.Before(scriptStart) {
 				t.Fatalf("deadline %v before the start", d)

@@ -88,7 +88,7 @@ func (r *runner) begin(action string) {
 	r.got = r.s.TakeOutput()
 	r.want, r.wantReq, r.wantEnd, r.checked = nil, nil, false, false
 	if r.s.bug != nil {
-		r.fail("after %q: %v: %s", action, r.s.bug, r.s.bugWhere)
+		r.fail("after %q: %v", action, r.s.bug)
 	}
 	if err := checkReplies(r.got.Reply); err != nil {
 		r.fail("after %q: malformed reply %q: %v", action, r.got.Reply, err)

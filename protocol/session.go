@@ -69,9 +69,8 @@ type Session struct {
 	lastDone      time.Time // when the last command completed: idle timer base
 
 	// Diagnostics for tests.
-	ignored  int    // events that arrived in a state not expecting them
-	bug      error  // an illegal transition, see setState
-	bugWhere string // which one
+	ignored int   // events that arrived in a state not expecting them
+	bug     error // an illegal transition, see setState
 }
 
 // NewSession starts a session; its greeting is in the first TakeOutput.

@@ -405,7 +405,7 @@ func TestEveryCommandOneReply(t *testing.T) {
 					t.Errorf("%s / %q: waits without a request", setup, line)
 				}
 				if s.bug != nil {
-					t.Errorf("%s / %q: %v %s", setup, line, s.bug, s.bugWhere)
+					t.Errorf("%s / %q: %v", setup, line, s.bug)
 				}
 			}
 		}

@@ -1,8 +1,6 @@
 // The session's states and their legal transitions, written as a table.
 package protocol
 
-import "errors"
-
 // state is where a session stands in the conversation.
 type state uint8
 
@@ -112,16 +110,20 @@ var stateTable = [numStates]stateInfo{
 	stClosing: {name: "closing"},
 }
 
-// errIllegalTransition is recorded (never panicked) when the session's own
-// code moves between two states the table does not link: a server bug.
-var errIllegalTransition = errors.New("protocol: illegal state transition (server bug)")
+// transitionError records (it is never panicked) a move between two states
+// the table does not link: a server bug, never the client's or the DTP's.
+type transitionError struct{ from, to state }
+
+// Error names both states and the culprit.
+func (e transitionError) Error() string {
+	return "protocol: illegal state transition " + stateName(e.from) + " → " + stateName(e.to) + " (server bug)"
+}
 
 // setState moves the session to st. An illegal move is still made, so the
 // conversation goes on, but it is recorded in s.bug for tests to catch.
 func (s *Session) setState(st state) {
 	if st >= numStates || !stateTable[s.state].next.has(st) {
-		s.bug = errIllegalTransition
-		s.bugWhere = stateTable[s.state].name + " → " + stateName(st)
+		s.bug = transitionError{s.state, st}
 	}
 	s.state = st
 }
