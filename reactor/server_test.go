@@ -327,3 +327,76 @@ func TestShutdown(t *testing.T) {
 		t.Fatal("server did not stop after its last session closed")
 	}
 }
+
+// pasv sends PASV and opens the data connection it announces.
+func (cl *client) pasv() net.Conn {
+	cl.t.Helper()
+	got := cl.expect("EPSV", "229 ")
+	i, j := strings.Index(got, "(|||"), strings.LastIndex(got, "|)")
+	if i < 0 || j < i {
+		cl.t.Fatalf("EPSV reply %q", got)
+	}
+	host, _, _ := net.SplitHostPort(cl.c.RemoteAddr().String())
+	d, err := net.DialTimeout("tcp", net.JoinHostPort(host, got[i+4:j]), 5*time.Second)
+	if err != nil {
+		cl.t.Fatal(err)
+	}
+	cl.t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// TestShutdownLetsTransfersFinish: a transfer in flight when shutdown starts
+// completes (226), then its session gets 421; an idle one gets 421 at once.
+func TestShutdownLetsTransfersFinish(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	data := make([]byte, 8<<20)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(filepath.Join(ts.root, "big.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	busy, idle := dial(t, ts.addr), dial(t, ts.addr)
+	busy.login()
+	idle.login()
+	busy.expect("TYPE I", "200 ")
+	d := busy.pasv()
+	busy.expect("RETR big.bin", "150 ")
+	first := make([]byte, 1<<20)
+	if _, err := io.ReadFull(d, first); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- ts.srv.Shutdown(ctx) }()
+	if got := idle.reply(); !strings.HasPrefix(got, "421 ") {
+		t.Fatalf("idle session: %q", got)
+	}
+	if c, err := net.DialTimeout("tcp", ts.addr, 5*time.Second); err == nil {
+		r := bufio.NewReader(c)
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, _ := r.ReadString('\n')
+		c.Close()
+		if !strings.HasPrefix(line, "421 ") {
+			t.Fatalf("new connection during shutdown: %q", line)
+		}
+	}
+	rest, err := io.ReadAll(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := append(first, rest...); string(got) != string(data) {
+		t.Fatalf("download during shutdown: %d bytes, want %d identical", len(got), len(data))
+	}
+	if got := busy.reply(); !strings.HasPrefix(got, "226 ") {
+		t.Fatalf("transfer reply: %q", got)
+	}
+	if got := busy.reply(); !strings.HasPrefix(got, "421 ") {
+		t.Fatalf("after the transfer: %q", got)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
