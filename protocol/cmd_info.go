@@ -61,11 +61,11 @@ func (s *Session) cmdNOOP(string, time.Time) {
 
 // cmdHELP lists the verbs, or shows one verb's syntax.
 func (s *Session) cmdHELP(arg string, _ time.Time) {
-	if arg == "" {
+	verb := strings.ToUpper(strings.TrimSpace(arg))
+	if verb == "" {
 		s.replyMulti(codeHelp, "The following commands are recognized.", helpLines, "Help OK.")
 		return
 	}
-	verb := strings.ToUpper(strings.TrimSpace(arg))
 	c := commandByVerb[verb]
 	if c == nil {
 		s.reply(codeNotImplemented, "Unknown command "+verb+".")

@@ -50,6 +50,8 @@ func TestInfo(t *testing.T) {
 < 214 Syntax: PWD
 > HELP FOO
 < 502 Unknown command FOO.
+> HELP  stor 
+< 214 Syntax: STOR <sp> pathname
 `},
 		{"OPTS", `
 < 220 rftpd ready.
