@@ -88,6 +88,7 @@ var fuzzSeeds = []string{
 	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLSTAT /\nE\x80\x80\x00213 x\r\nLMLST\nE\x80\x80\x01\nLREIN\nLFEAT\nLHELP\nX\nT\xff",
 	"L\nLNOOP\r\nLCWD \xff\nLCWD a\x00\nLXCWD ../..\nLHOST x\nLOPTS UTF8 ON\nT\xff\nT\xff",
 	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLEPSV\nLRETR a\nLRETR b\nLQUIT\nE\x80\x80\x00\nE\x80\x80\x01\nE\x81\x80",
+	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLEPSV\nE\x80\x80\x00\nLRETR a\nLPWD\nLQUIT\nE\x81\x80",
 }
 
 // FuzzSession feeds operations, one per line of the input: "L" + a command
@@ -131,8 +132,10 @@ func FuzzSession(f *testing.F) {
 		now := scriptStart
 		s := NewSession(&cfg, testConn, now)
 		closed := false
+		accepted, finals := 0, -1 // the greeting is not an answer
 		check := func(what []byte) {
 			out := s.TakeOutput()
+			finals += countFinals(out.Reply)
 			if closed && (len(out.Reply) > 0 || len(out.Requests) > 0 || out.Close) {
 				t.Fatalf("output after Close, after %q: %q %v", what, out.Reply, out.Requests)
 			}
@@ -154,14 +157,33 @@ func FuzzSession(f *testing.F) {
 			if d := s.Deadline(); !d.IsZero() && d.Before(scriptStart) {
 				t.Fatalf("deadline %v before the start", d)
 			}
+			// Every accepted line has had its one final reply, except the
+			// ones still waiting: queued, in flight, or an ABOR held until
+			// the transfer ends. (A QUIT during a transfer drops the queue:
+			// the session is as good as closed.)
+			if !closed && !s.quitPending {
+				pending := len(s.queue)
+				for _, b := range []bool{stateTable[s.state].busy, s.abortCmd} {
+					if b {
+						pending++
+					}
+				}
+				if finals != accepted-pending {
+					t.Fatalf("after %q: %d final replies for %d lines (%d pending)", what, finals, accepted, pending)
+				}
+			}
+		}
+		feed := func(f func()) {
+			if s.Ready() {
+				accepted++
+				f()
+			}
 		}
 		check(nil)
 		for _, op := range bytes.Split(data, []byte("\n")) {
 			switch {
 			case len(op) > 0 && op[0] == 'L':
-				if s.Ready() {
-					s.Line(op[1:], now)
-				}
+				feed(func() { s.Line(op[1:], now) })
 			case len(op) > 0 && op[0] == 'E':
 				s.Event(fuzzEvent(s, op[1:]), now)
 			case len(op) > 0 && op[0] == 'T':
@@ -172,13 +194,9 @@ func FuzzSession(f *testing.F) {
 			case len(op) == 1 && op[0] == 'S':
 				s.Shutdown(now)
 			case len(op) == 1 && op[0] == 'X':
-				if s.Ready() {
-					s.LineTooLong(now)
-				}
+				feed(func() { s.LineTooLong(now) })
 			default:
-				if s.Ready() {
-					s.Line(op, now)
-				}
+				feed(func() { s.Line(op, now) })
 			}
 			check(op)
 		}
