@@ -1,4 +1,4 @@
-// TestGolden replays the transcripts in testdata/ whole.
+// TestGolden replays the transcripts in testdata/, action by action and as one batch.
 package protocol
 
 import (
@@ -21,7 +21,8 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			runScript(t, name, string(b))
+			replay(t, name, string(b), false)
+			replay(t, name+" (batch)", string(b), true)
 		})
 	}
 }

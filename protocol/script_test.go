@@ -38,6 +38,9 @@ type runner struct {
 	s    *Session
 	now  time.Time
 
+	batch bool // take the output once, at the end, and compare it whole
+	fresh bool // the session just connected and nothing else happened yet
+
 	lineNo  int
 	action  string   // the last action, for messages
 	actLine int      // its line number
@@ -51,7 +54,15 @@ type runner struct {
 // runScript replays script; name labels failures.
 func runScript(t testing.TB, name, script string) *Session {
 	t.Helper()
-	r := &runner{t: t, name: name, cfg: testConfig(), info: testConn, now: scriptStart}
+	return replay(t, name, script, false)
+}
+
+// replay runs script, checking each action's output, or in batch mode the
+// whole conversation's output at once (which must not depend on when the
+// driver collects it).
+func replay(t testing.TB, name, script string, batch bool) *Session {
+	t.Helper()
+	r := &runner{t: t, name: name, cfg: testConfig(), info: testConn, now: scriptStart, batch: batch}
 	sc := bufio.NewScanner(strings.NewReader(script))
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	for sc.Scan() {
@@ -59,6 +70,10 @@ func runScript(t testing.TB, name, script string) *Session {
 		r.step(strings.TrimRight(sc.Text(), "\r"))
 	}
 	r.connect()
+	if batch {
+		r.got = r.s.TakeOutput()
+		r.checked = false
+	}
 	r.check()
 	return r.s
 }
@@ -77,12 +92,20 @@ func (r *runner) connect() {
 	}
 	r.s = NewSession(&r.cfg, r.info, r.now)
 	r.begin("connect")
+	r.fresh = true
 }
 
 // begin checks the previous action's expectations and collects the output
 // of the action just performed.
 func (r *runner) begin(action string) {
 	r.t.Helper()
+	if r.batch {
+		r.action, r.actLine = "the whole conversation", 0
+		if r.s.bug != nil {
+			r.fail("after %q: %v", action, r.s.bug)
+		}
+		return
+	}
 	r.check()
 	r.action, r.actLine = action, r.lineNo
 	r.got = r.s.TakeOutput()
@@ -168,6 +191,15 @@ func (r *runner) step(line string) {
 		return
 	}
 	r.connect()
+	if op != "login" {
+		defer func() { r.fresh = false }()
+	}
+	switch op {
+	case "<", "<q", "!", "=":
+		if r.checked && !r.batch {
+			r.fail("expectation %q follows no action", line)
+		}
+	}
 	switch op {
 	case ">":
 		r.s.Line([]byte(rest), r.now)
@@ -291,9 +323,9 @@ func (r *runner) assert(rest string) {
 // argument lists the permissions ("all" by default).
 func (r *runner) login(rest string) {
 	r.t.Helper()
-	if r.action == "connect" && !r.checked && r.want == nil {
+	if r.fresh {
 		// A script that starts with login expects the greeting.
-		r.want = appendReply(nil, codeServiceReady, r.cfg.Banner)
+		r.want = appendReply(r.want, codeServiceReady, r.cfg.Banner)
 	}
 	perms := "all"
 	if p, ok := strings.CutPrefix(rest, "perms="); ok {
@@ -306,7 +338,9 @@ func (r *runner) login(rest string) {
 	} {
 		r.step(st)
 	}
-	r.check()
+	if !r.batch {
+		r.check()
+	}
 }
 
 // tokens splits on spaces, keeping "double quoted" parts (Go syntax) whole.
@@ -609,6 +643,26 @@ func TestScriptRunnerCatchesMismatch(t *testing.T) {
 	}()
 	if !ft.failed {
 		t.Fatal("a wrong greeting was not reported")
+	}
+	for _, script := range []string{
+		"login\n> NOOP\n", // a reply missing from the script
+		"login\n> NOOP\n< 200 NOOP ok.\n< 200 NOOP ok.\n", // one too many
+		"login\n> CWD x\n< 250 x\n",                       // a request missing
+		"login\n= close\n",                                // no close
+	} {
+		for _, batch := range []bool{false, true} {
+			ft := &fakeTB{TB: t}
+			func() {
+				defer func() { _ = recover() }()
+				replay(ft, "mismatch", script, batch)
+			}()
+			if !ft.failed {
+				t.Errorf("mismatch in %q (batch %v) was not reported", script, batch)
+			}
+		}
+	}
+	for _, batch := range []bool{false, true} {
+		replay(t, "login", "login\n> NOOP\n< 200 NOOP ok.\n", batch)
 	}
 }
 
