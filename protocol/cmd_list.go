@@ -126,7 +126,7 @@ func (s *Session) doneSTAT(ev Event, _ time.Time) {
 		s.replyFileErr(e.Err)
 		return
 	}
-	b := appendFirst(s.out.Reply, codeFileStatus, "Status of "+s.waitPath+":")
+	b := appendFirst(s.replyBuf(), codeFileStatus, "Status of "+s.waitPath+":")
 	b = appendInnerLines(b, e.Lines)
 	s.out.Reply = appendReply(b, codeFileStatus, "End of status.")
 }

@@ -119,7 +119,8 @@ func (s *Session) donePassive(ev Event, _ time.Time) {
 		s.reply(codeCantOpenData, "Can't open passive connection.")
 	case s.wait != nil && s.wait.verb == "EPSV":
 		s.endpoint = endpointPassive
-		s.reply(codeExtPassive, "Entering Extended Passive Mode (|||"+strconv.Itoa(int(e.Addr.Port()))+"|).")
+		var num [8]byte
+		s.reply(codeExtPassive, "Entering Extended Passive Mode (|||", string(strconv.AppendUint(num[:0], uint64(e.Addr.Port()), 10)), "|).")
 	default:
 		hp, ok := format227(e.Addr)
 		if !ok {
@@ -127,7 +128,7 @@ func (s *Session) donePassive(ev Event, _ time.Time) {
 			return
 		}
 		s.endpoint = endpointPassive
-		s.reply(codePassive, "Entering Passive Mode ("+hp+").")
+		s.reply(codePassive, "Entering Passive Mode (", hp, ").")
 	}
 }
 
@@ -242,17 +243,20 @@ func (s *Session) transferStarted(e EvTransferStart) {
 	s.progress = e.Progress
 	switch s.xferKind {
 	case XferRetr:
-		text := "Opening BINARY mode data connection for " + s.waitPath
+		mode := "BINARY"
 		if !s.binary {
-			text = "Opening ASCII mode data connection for " + s.waitPath
+			mode = "ASCII"
 		}
-		if e.Size >= 0 {
-			text += " (" + strconv.FormatInt(e.Size, 10) + " bytes)"
+		if e.Size < 0 {
+			s.reply(codeOpeningData, "Opening ", mode, " mode data connection for ", s.waitPath, ".")
+			return
 		}
-		s.reply(codeOpeningData, text+".")
+		var num [20]byte
+		size := string(strconv.AppendInt(num[:0], e.Size, 10)) // does not escape: no allocation
+		s.reply(codeOpeningData, "Opening ", mode, " mode data connection for ", s.waitPath, " (", size, " bytes).")
 	case XferStou:
 		if e.Name != "" {
-			s.reply(codeOpeningData, "FILE: "+e.Name) // RFC 1123 §4.1.2.9
+			s.reply(codeOpeningData, "FILE: ", e.Name) // RFC 1123 §4.1.2.9
 			return
 		}
 		s.reply(codeOpeningData, "Ok to send data.")

@@ -166,7 +166,7 @@ func (s *Session) dispatch(c *command, p *parsedLine, perr parseError, now time.
 		return
 	}
 	if c.perm != 0 && s.perms&c.perm == 0 {
-		s.reply(codeFileUnavailable, "Permission denied.")
+		s.reply(codeFileUnavailable, txtPermDenied)
 		return
 	}
 	s.cur = c

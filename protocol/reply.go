@@ -19,15 +19,14 @@ func appendCode(b []byte, code replyCode, sep byte) []byte {
 // often carries paths and names that came from clients or from the disk, and
 // must never end a reply line early or start a forged one.
 func appendText(b []byte, text string) []byte {
-	for i := 0; i < len(text); i++ {
-		switch c := text[i]; c {
-		case '\r', '\n', 0:
-			b = append(b, ' ')
-		default:
-			b = append(b, c)
+	for {
+		i := strings.IndexAny(text, "\r\n\x00")
+		if i < 0 {
+			return append(b, text...)
 		}
+		b = append(append(b, text[:i]...), ' ')
+		text = text[i+1:]
 	}
-	return b
 }
 
 // appendReply appends a single-line reply, or the last line of a multi-line
@@ -83,15 +82,33 @@ func quotePath(p string) string {
 	return `"` + strings.ReplaceAll(p, `"`, `""`) + `"`
 }
 
-// reply queues a single-line reply.
-func (s *Session) reply(code replyCode, text string) {
-	s.out.Reply = appendReply(s.out.Reply, code, text)
+// replyBufSize is the capacity a reply buffer starts with: most replies,
+// and most batches of pipelined replies, fit without growing it.
+const replyBufSize = 128
+
+// replyBuf returns the output buffer, allocated on first use after each
+// TakeOutput (which hands it to the caller).
+func (s *Session) replyBuf() []byte {
+	if s.out.Reply == nil {
+		s.out.Reply = make([]byte, 0, replyBufSize)
+	}
+	return s.out.Reply
+}
+
+// reply queues a single-line reply whose text is the parts joined; the
+// parts are appended in place, so callers need not build a string.
+func (s *Session) reply(code replyCode, parts ...string) {
+	b := appendCode(s.replyBuf(), code, ' ')
+	for _, p := range parts {
+		b = appendText(b, p)
+	}
+	s.out.Reply = append(b, '\r', '\n')
 }
 
 // replyMulti queues a multi-line reply: first, the inner lines, then last,
 // all under one code.
 func (s *Session) replyMulti(code replyCode, first string, inner []string, last string) {
-	b := appendFirst(s.out.Reply, code, first)
+	b := appendFirst(s.replyBuf(), code, first)
 	for _, l := range inner {
 		b = appendInner(b, l)
 	}

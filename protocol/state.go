@@ -136,42 +136,42 @@ func stateName(st state) string {
 	return stateTable[st].name
 }
 
-// kindOf classifies an event; pointer events are accepted too. ok is false
-// for nil and nil pointers.
+// kindOf classifies an event and returns it as a value; pointer events are
+// accepted too. ok is false for nil and nil pointers.
 func kindOf(ev Event) (Event, evKind, bool) {
 	switch e := ev.(type) {
 	case EvLogin:
-		return e, evLogin, true
+		return ev, evLogin, true // no re-boxing
 	case *EvLogin:
 		if e != nil {
 			return *e, evLogin, true
 		}
 	case EvFile:
-		return e, evFile, true
+		return ev, evFile, true // no re-boxing
 	case *EvFile:
 		if e != nil {
 			return *e, evFile, true
 		}
 	case EvStatList:
-		return e, evStatList, true
+		return ev, evStatList, true // no re-boxing
 	case *EvStatList:
 		if e != nil {
 			return *e, evStatList, true
 		}
 	case EvPassive:
-		return e, evPassive, true
+		return ev, evPassive, true // no re-boxing
 	case *EvPassive:
 		if e != nil {
 			return *e, evPassive, true
 		}
 	case EvTransferStart:
-		return e, evXferStart, true
+		return ev, evXferStart, true // no re-boxing
 	case *EvTransferStart:
 		if e != nil {
 			return *e, evXferStart, true
 		}
 	case EvTransferDone:
-		return e, evXferDone, true
+		return ev, evXferDone, true // no re-boxing
 	case *EvTransferDone:
 		if e != nil {
 			return *e, evXferDone, true
