@@ -106,6 +106,21 @@ login
 > EPSV 2
 ! ReqPassive extended
 `},
+		{"unknown client address", `
+conn remote= local=[2001:db8::1]:21
+login
+> PORT 192,0,2,10,195,80
+< 501 PORT refused: only the client's own address and ports >= 1024.
+> PASV
+< 425 Use EPSV for IPv6.
+> STAT
+< 211-FTP server status:
+<  Connected from unknown
+<  Logged in as bob
+<  TYPE: ASCII, STRUcture: File, MODE: Stream
+<  No data connection
+< 211 End of status.
+`},
 		{"PASV", `
 login
 > PASV
