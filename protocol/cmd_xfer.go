@@ -186,7 +186,7 @@ func (s *Session) cmdREST(arg string, _ time.Time) {
 		return
 	}
 	s.rest = n
-	s.reply(codePendingInfo, "Restarting at "+arg+". Send STORE or RETRIEVE.")
+	s.reply(codePendingInfo, "Restarting at ", strconv.FormatInt(n, 10), ". Send STORE or RETRIEVE.")
 }
 
 // cmdRETR sends a file.
