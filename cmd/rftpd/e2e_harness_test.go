@@ -477,12 +477,19 @@ func (r toolResult) String() string {
 // the timeout hits.
 func runTool(t testing.TB, dir, stdin, prog string, args ...string) toolResult {
 	t.Helper()
+	return runToolEnv(t, dir, stdin, nil, prog, args...)
+}
+
+// runToolEnv is runTool with extra environment variables (NAME=value).
+func runToolEnv(t testing.TB, dir, stdin string, env []string, prog string, args ...string) toolResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+dir, "no_proxy=*", "NO_PROXY=*",
 		"ftp_proxy=", "FTP_PROXY=", "all_proxy=", "ALL_PROXY=", "http_proxy=", "https_proxy=")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.WaitDelay = 5 * time.Second
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
