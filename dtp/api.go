@@ -2,7 +2,12 @@
 package dtp
 
 import (
+	"errors"
+	"net"
 	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
 
 	"github.com/rftpd/rftpd/protocol"
 )
@@ -21,6 +26,11 @@ type Config struct {
 	// operation with the operation's name ("stat", "open", "list", "mkdir",
 	// ...); tests use it to delay or fail storage. It returns an error to fail the operation.
 	OpHook func(op string) error
+	// OnForeignData, when set, is called (on the transfer's goroutine) for
+	// every connection to a passive port that came from an address other
+	// than the control connection's; that connection has been closed and
+	// the transfer keeps waiting for the right client. ForeignData counts them.
+	OnForeignData func(control, data netip.AddrPort)
 }
 
 // DefaultConfig returns the defaults for every setting.
@@ -35,10 +45,36 @@ func DefaultConfig() Config {
 	}
 }
 
+// check reports the first setting that cannot work.
+func (c *Config) check() error {
+	switch {
+	case c.FSWorkers < 1:
+		return errors.New("dtp: config: FSWorkers must be at least 1")
+	case c.AuthWorkers < 1:
+		return errors.New("dtp: config: AuthWorkers must be at least 1")
+	case c.FSQueue < 0 || c.AuthQueue < 0:
+		return errors.New("dtp: config: FSQueue and AuthQueue must not be negative")
+	case c.MaxTransfers < 1:
+		return errors.New("dtp: config: MaxTransfers must be at least 1")
+	case c.StatListMax < 1:
+		return errors.New("dtp: config: StatListMax must be at least 1")
+	case (c.PassiveLow == 0) != (c.PassiveHigh == 0):
+		return errors.New("dtp: config: PassiveLow and PassiveHigh must both be set or both be 0")
+	case c.PassiveLow > c.PassiveHigh:
+		return errors.New("dtp: config: PassiveLow is above PassiveHigh")
+	}
+	return nil
+}
+
 // Server runs the DTP's worker pools for every session.
 type Server struct {
-	cfg Config
-	acc *Accounts
+	cfg     Config
+	acc     *Accounts
+	fs      *pool         // storage operations, STAT listings, passive listeners
+	auth    *pool         // password checks
+	xfers   limiter       // transfers in flight, each on its own goroutine
+	cursor  atomic.Uint32 // next passive port to try, as an offset into the range
+	foreign atomic.Uint64 // data connections refused for coming from the wrong address
 }
 
 // Session is the DTP side of one control connection: its identity and root
@@ -47,11 +83,28 @@ type Server struct {
 type Session struct {
 	srv  *Server
 	info protocol.ConnInfo
+
+	mu     sync.Mutex
+	id     *identity        // nil until a login succeeds
+	ln     *net.TCPListener // pending passive listener
+	active netip.AddrPort   // pending active address (valid when set)
+	xfer   *transfer        // transfer in flight
+	closed bool             // CloseSession was called
 }
 
-// New starts the worker pools.
+// New starts the worker pools. acc may be nil: no one can log in.
 func New(cfg Config, acc *Accounts) (*Server, error) {
-	return &Server{cfg: cfg, acc: acc}, nil
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if acc == nil {
+		acc = NewAccounts()
+	}
+	s := &Server{cfg: cfg, acc: acc}
+	s.fs = newPool(cfg.FSWorkers, cfg.FSQueue)
+	s.auth = newPool(cfg.AuthWorkers, cfg.AuthQueue)
+	s.xfers.max = int64(cfg.MaxTransfers)
+	return s, nil
 }
 
 // NewSession makes the DTP state for a new control connection.
@@ -64,31 +117,99 @@ func (s *Server) NewSession(info protocol.ConnInfo) *Session {
 // state. post is called with each event that answers req (see protocol's
 // request docs), from any goroutine, in order; when a pool is full it is
 // called with the answering event carrying protocol.ErrBusy.
-func (s *Server) Do(sess *Session, req protocol.Request, post func(protocol.Event)) {}
+//
+// post may run before Do returns, on the caller's goroutine: refusals
+// (ErrBusy) and anonymous logins are answered inline. post must therefore
+// only hand the event over (gnet's Execute), never call back into the
+// protocol session directly. Events answering one request are posted from
+// one goroutine, in order (EvTransferStart before EvTransferDone).
+func (s *Server) Do(sess *Session, req protocol.Request, post func(protocol.Event)) {
+	switch r := req.(type) {
+	case protocol.ReqLogin:
+		s.login(sess, r, post)
+	case *protocol.ReqLogin:
+		s.login(sess, *r, post)
+	case protocol.ReqFile:
+		s.fileOp(sess, r, post)
+	case *protocol.ReqFile:
+		s.fileOp(sess, *r, post)
+	case protocol.ReqStatList:
+		s.statList(sess, r, post)
+	case *protocol.ReqStatList:
+		s.statList(sess, *r, post)
+	case protocol.ReqPassive:
+		s.passive(sess, post)
+	case *protocol.ReqPassive:
+		s.passive(sess, post)
+	case protocol.ReqActive:
+		sess.setActive(r.Addr)
+	case *protocol.ReqActive:
+		sess.setActive(r.Addr)
+	case protocol.ReqTransfer:
+		s.startTransfer(sess, r, post)
+	case *protocol.ReqTransfer:
+		s.startTransfer(sess, *r, post)
+	case protocol.ReqAbort, *protocol.ReqAbort:
+		sess.abort()
+	case protocol.ReqLogout, *protocol.ReqLogout:
+		sess.logout()
+	default:
+		panic("dtp: unknown request type")
+	}
+}
 
 // CloseSession aborts sess's transfer and closes its listener; it does not
 // block. Events still posted afterwards must be ignored by the caller.
-func (s *Server) CloseSession(sess *Session) {}
+func (s *Server) CloseSession(sess *Session) {
+	sess.mu.Lock()
+	sess.closed = true
+	sess.id = nil
+	ln, t := sess.takeEndpoint()
+	sess.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	if t != nil {
+		t.abort()
+	}
+}
 
-// Transfers reports the data transfers in flight (including set-up).
-func (s *Server) Transfers() int { return 0 }
+// Transfers reports the data transfers in flight (including set-up). A
+// transfer stops counting just before its EvTransferDone is posted.
+func (s *Server) Transfers() int { return int(s.xfers.n.Load()) }
 
-// Close stops the worker pools once their queues are empty.
-func (s *Server) Close() {}
+// ForeignData reports how many connections to passive ports were closed
+// because they came from an address other than the control connection's.
+func (s *Server) ForeignData() uint64 { return s.foreign.Load() }
+
+// Close stops the worker pools once their queues are empty; it waits for
+// the requests already queued. Requests after Close are refused with
+// ErrBusy. Transfers are not waited for: drain them first (Transfers).
+func (s *Server) Close() {
+	s.fs.close()
+	s.auth.close()
+}
 
 // Accounts holds the users the server knows and their opened roots.
-type Accounts struct{}
+type Accounts struct {
+	mu    sync.RWMutex
+	users map[string]*account
+	roots []*os.Root // every root opened by LoadAccounts, once per directory
+	anon  *os.Root   // anonymous root; nil: anonymous login disabled
+	cost  int        // bcrypt cost of the dummy hash for unknown users
+	dummy dummyHash
+}
 
 // LoadAccounts reads a TOML accounts file ([[user]] tables with name,
 // password (bcrypt), root, permissions) and opens every root.
-func LoadAccounts(path string) (*Accounts, error) { return &Accounts{}, nil }
+func LoadAccounts(path string) (*Accounts, error) { return loadAccounts(path) }
 
 // NewAccounts returns an empty set of accounts (no one can log in).
-func NewAccounts() *Accounts { return &Accounts{} }
+func NewAccounts() *Accounts { return newAccounts() }
 
 // SetAnonymous enables anonymous, read-only login (USER anonymous or ftp,
 // any password) rooted at dir.
-func (a *Accounts) SetAnonymous(dir string) error { return nil }
+func (a *Accounts) SetAnonymous(dir string) error { return a.setAnonymous(dir) }
 
 // Close releases the roots.
-func (a *Accounts) Close() {}
+func (a *Accounts) Close() { a.close() }

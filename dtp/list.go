@@ -1,0 +1,211 @@
+// Listings: LIST, NLST and MLSD on the data connection, and STAT <path>.
+package dtp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/rftpd/rftpd/protocol"
+)
+
+// listBatch is how many directory entries are read, formatted and written
+// at a time: a listing never sits in memory whole.
+const listBatch = 256
+
+// errListFull stops a STAT listing that reached its cap.
+var errListFull = errors.New("dtp: listing full")
+
+// lister formats the entries of one directory. Lines end in CRLF whatever
+// the TYPE.
+type lister struct {
+	root  *os.Root
+	dir   string // root-relative directory being listed
+	kind  protocol.XferKind
+	all   bool // show dot files
+	perms protocol.Perm
+	now   time.Time
+}
+
+func newLister(id *identity, rel string, kind protocol.XferKind, flags protocol.ListFlags) *lister {
+	return &lister{
+		root:  id.root,
+		dir:   rel,
+		kind:  kind,
+		all:   flags&protocol.ListAll != 0 || kind == protocol.XferMlsd,
+		perms: id.perms,
+		now:   time.Now(),
+	}
+}
+
+// entry appends the line of one directory entry, or nothing when it is
+// hidden, its name cannot be sent on a line-based protocol, or it cannot
+// be looked at. A symlink is shown as what it points to (ls -L), and not
+// at all when that is outside the root or missing.
+func (l *lister) entry(b []byte, de fs.DirEntry) []byte {
+	name := de.Name()
+	if (!l.all && strings.HasPrefix(name, ".")) || strings.ContainsAny(name, "\r\n") {
+		return b
+	}
+	var fi fs.FileInfo
+	var err error
+	if de.Type()&fs.ModeSymlink != 0 {
+		fi, err = l.root.Stat(path.Join(l.dir, name))
+	} else {
+		fi, err = de.Info()
+	}
+	if err != nil {
+		return b
+	}
+	return l.line(b, infoOf(fi, name))
+}
+
+// line appends fi in the listing's format.
+func (l *lister) line(b []byte, fi protocol.FileInfo) []byte {
+	switch l.kind {
+	case protocol.XferNlst:
+		return protocol.AppendNLST(b, fi)
+	case protocol.XferMlsd:
+		b = protocol.AppendFacts(b, fi, protocol.FactFile, l.perms, fi.Name)
+		return append(b, '\r', '\n')
+	default:
+		return protocol.AppendLIST(b, fi, l.now)
+	}
+}
+
+// stream reads dir batch by batch, appends each batch's lines to b and
+// hands them to flush, which returns the buffer to go on with; an error
+// from flush stops the listing.
+func (l *lister) stream(dir *os.File, b []byte, flush func([]byte) ([]byte, error)) ([]byte, error) {
+	for {
+		des, rerr := dir.ReadDir(listBatch)
+		for _, de := range des {
+			b = l.entry(b, de)
+		}
+		var err error
+		if b, err = flush(b); err != nil {
+			return b, err
+		}
+		if rerr == io.EOF || (rerr == nil && len(des) == 0) {
+			return b, nil
+		}
+		if rerr != nil {
+			return b, storageErr(rerr)
+		}
+	}
+}
+
+// openList opens the directory or file to list, before any data
+// connection is made.
+func (s *Server) openList(id *identity, p string) (*os.File, fs.FileInfo, error) {
+	if err := id.allow(protocol.PermRead); err != nil {
+		return nil, nil, err
+	}
+	if err := s.hook("list"); err != nil {
+		return nil, nil, err
+	}
+	f, err := openRead(id.root, relPath(p))
+	if err != nil {
+		return nil, nil, storageErr(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, storageErr(err)
+	}
+	return f, fi, nil
+}
+
+// list sends a LIST, NLST or MLSD listing. A file path lists that one file
+// (MLSD refuses it: RFC 3659 wants a directory).
+func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event)) (int64, error) {
+	f, fi, err := s.openList(id, r.Path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if !fi.IsDir() && r.Kind == protocol.XferMlsd {
+		return 0, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
+	}
+	c, err := s.dataConn(sess, t)
+	if err != nil {
+		return 0, err
+	}
+	t.start(post, -1, "")
+
+	l := newLister(id, relPath(r.Path), r.Kind, r.Flags)
+	buf := bytebufferpool.Get()
+	defer bytebufferpool.Put(buf)
+	var total int64
+	write := func(b []byte) ([]byte, error) {
+		if len(b) == 0 {
+			return b, nil
+		}
+		n, err := c.Write(b)
+		total += int64(n)
+		t.bytes.Add(int64(n))
+		if err != nil {
+			return b[:0], connErr("write", err)
+		}
+		return b[:0], nil
+	}
+	if !fi.IsDir() {
+		buf.B, err = write(l.line(buf.B[:0], infoOf(fi, baseName(r.Path))))
+		return total, err
+	}
+	b := buf.B[:0]
+	if r.Kind == protocol.XferMlsd {
+		b = protocol.AppendFacts(b, infoOf(fi, "."), protocol.FactCdir, l.perms, ".")
+		b = append(b, '\r', '\n')
+	}
+	buf.B, err = l.stream(f, b, write)
+	return total, err
+}
+
+// statList queues a ReqStatList on the storage pool.
+func (s *Server) statList(sess *Session, r protocol.ReqStatList, post func(protocol.Event)) {
+	if !s.fs.submit(func() { post(s.runStatList(sess.identity(), r)) }) {
+		post(protocol.EvStatList{Err: protocol.ErrBusy})
+	}
+}
+
+// runStatList makes the LIST lines of r.Path for STAT, at most
+// StatListMax bytes of them; a cut listing ends with a line saying so.
+func (s *Server) runStatList(id *identity, r protocol.ReqStatList) protocol.EvStatList {
+	f, fi, err := s.openList(id, r.Path)
+	if err != nil {
+		return protocol.EvStatList{Err: err}
+	}
+	defer f.Close()
+	l := newLister(id, relPath(r.Path), protocol.XferList, 0)
+	buf := bytebufferpool.Get()
+	defer bytebufferpool.Put(buf)
+	if !fi.IsDir() {
+		buf.B = l.line(buf.B[:0], infoOf(fi, baseName(r.Path)))
+		return protocol.EvStatList{Lines: bytes.Clone(buf.B)}
+	}
+	limit := s.cfg.StatListMax
+	buf.B, err = l.stream(f, buf.B[:0], func(b []byte) ([]byte, error) {
+		if len(b) > limit {
+			return b, errListFull
+		}
+		return b, nil
+	})
+	b := buf.B
+	switch {
+	case errors.Is(err, errListFull):
+		b = b[:bytes.LastIndex(b[:limit], []byte("\r\n"))+2]
+		b = fmt.Appendf(b, "(listing cut short at %d bytes)\r\n", limit)
+	case err != nil:
+		return protocol.EvStatList{Err: err}
+	}
+	return protocol.EvStatList{Lines: bytes.Clone(b)}
+}

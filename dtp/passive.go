@@ -1,0 +1,111 @@
+// Passive mode: one listener per session on a port from the configured range.
+package dtp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+
+	"github.com/rftpd/rftpd/protocol"
+)
+
+// errSessionClosed answers requests that arrive after CloseSession.
+var errSessionClosed = fmt.Errorf("dtp: session closed: %w", protocol.ErrAborted)
+
+// passive queues a ReqPassive on the storage pool (listen is a syscall).
+func (s *Server) passive(sess *Session, post func(protocol.Event)) {
+	if !s.fs.submit(func() { post(s.openPassive(sess)) }) {
+		post(protocol.EvPassive{Err: protocol.ErrBusy})
+	}
+}
+
+// openPassive closes the session's previous listener (its port may be the
+// only one free), listens anew on the control connection's local address
+// and installs the listener as the session's pending endpoint.
+func (s *Server) openPassive(sess *Session) protocol.EvPassive {
+	sess.mu.Lock()
+	old, _ := sess.takeEndpoint()
+	sess.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+
+	local := sess.info.Local.Addr().Unmap()
+	ln, err := s.listen(local)
+	if err != nil {
+		return protocol.EvPassive{Err: err}
+	}
+	sess.mu.Lock()
+	if sess.closed {
+		sess.mu.Unlock()
+		ln.Close()
+		return protocol.EvPassive{Err: errSessionClosed}
+	}
+	old, _ = sess.takeEndpoint()
+	sess.ln = ln
+	sess.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+
+	ip := local
+	if s.cfg.PublicHost.IsValid() {
+		ip = s.cfg.PublicHost.Unmap()
+	}
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	return protocol.EvPassive{Addr: netip.AddrPortFrom(ip, port)}
+}
+
+// listen opens a TCP listener on ip: on an ephemeral port when no range is
+// configured, else on the first free port of the range starting from a
+// cursor that moves on with every call, so consecutive sessions do not all
+// probe the same busy ports first.
+func (s *Server) listen(ip netip.Addr) (*net.TCPListener, error) {
+	lo, hi := s.cfg.PassiveLow, s.cfg.PassiveHigh
+	if lo == 0 && hi == 0 {
+		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		if err != nil {
+			return nil, fmt.Errorf("dtp: passive listen: %w", err)
+		}
+		return ln, nil
+	}
+	n := uint32(hi-lo) + 1
+	start := s.cursor.Add(1) - 1
+	for i := range n {
+		port := lo + uint16((start+i)%n)
+		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, port)))
+		if err == nil {
+			return ln, nil
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("dtp: passive listen: %w", err)
+		}
+	}
+	return nil, fmt.Errorf("dtp: passive listen: all %d ports %d-%d are in use", n, lo, hi)
+}
+
+// accept waits on the transfer's passive listener for the client. A
+// connection from any address other than the control connection's is
+// closed at once and accept goes on waiting: the right client still
+// succeeds. The listener is consumed either way.
+func (s *Server) accept(sess *Session, t *transfer) (*net.TCPConn, error) {
+	defer t.ln.Close()
+	want := sess.info.Remote.Addr().Unmap().WithZone("")
+	for {
+		c, err := t.ln.AcceptTCP()
+		if err != nil {
+			return nil, connErr("accept", err)
+		}
+		from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+		if from.Addr().Unmap().WithZone("") == want {
+			return c, nil
+		}
+		c.Close()
+		s.foreign.Add(1)
+		if s.cfg.OnForeignData != nil {
+			s.cfg.OnForeignData(sess.info.Remote, from)
+		}
+	}
+}

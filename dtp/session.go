@@ -1,0 +1,105 @@
+// Per-session state: identity, pending data endpoint, transfer in flight.
+package dtp
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+
+	"github.com/rftpd/rftpd/protocol"
+)
+
+// identity is who a session is logged in as. It never changes once made:
+// a new login replaces the pointer.
+type identity struct {
+	root  *os.Root
+	perms protocol.Perm
+	anon  bool
+}
+
+// errNotLoggedIn refuses storage work for a session without identity.
+var errNotLoggedIn = fmt.Errorf("dtp: not logged in: %w", protocol.ErrPermission)
+
+// allow checks that id may do what needs p (0: anything a logged-in user
+// may do). Anonymous sessions never change anything, whatever their perms
+// say. This repeats the protocol's check as defence in depth.
+func (id *identity) allow(p protocol.Perm) error {
+	if id == nil || id.root == nil {
+		return errNotLoggedIn
+	}
+	if p&^protocol.PermRead != 0 && id.anon {
+		return fmt.Errorf("dtp: anonymous users may not %s: %w", p, protocol.ErrPermission)
+	}
+	if id.perms&p != p {
+		return fmt.Errorf("dtp: no %s permission: %w", p, protocol.ErrPermission)
+	}
+	return nil
+}
+
+// identity returns the session's current identity (nil before login).
+func (sess *Session) identity() *identity {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return sess.id
+}
+
+// setIdentity records the result of a login; nil logs out.
+func (sess *Session) setIdentity(id *identity) {
+	sess.mu.Lock()
+	if !sess.closed {
+		sess.id = id
+	}
+	sess.mu.Unlock()
+}
+
+// takeEndpoint removes the pending passive listener and active address and
+// returns the listener and the transfer in flight. Call with mu held.
+func (sess *Session) takeEndpoint() (*net.TCPListener, *transfer) {
+	ln := sess.ln
+	sess.ln = nil
+	sess.active = netip.AddrPort{}
+	return ln, sess.xfer
+}
+
+// setActive handles ReqActive: the address replaces any passive listener.
+func (sess *Session) setActive(addr netip.AddrPort) {
+	sess.mu.Lock()
+	ln, _ := sess.takeEndpoint()
+	if !sess.closed {
+		sess.active = addr
+	}
+	sess.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+}
+
+// abort handles ReqAbort: the transfer in flight is stopped (its goroutine
+// posts EvTransferDone with ErrAborted) and any pending endpoint dropped.
+func (sess *Session) abort() {
+	sess.mu.Lock()
+	ln, t := sess.takeEndpoint()
+	sess.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	if t != nil {
+		t.abort()
+	}
+}
+
+// logout handles ReqLogout (REIN): identity dropped, endpoint closed,
+// transfer aborted.
+func (sess *Session) logout() {
+	sess.mu.Lock()
+	sess.id = nil
+	ln, t := sess.takeEndpoint()
+	sess.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	if t != nil {
+		t.abort()
+	}
+}

@@ -1,0 +1,295 @@
+// Linux system calls: zero-copy transfers, errno mapping, removal by descriptor.
+//go:build linux
+
+package dtp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rftpd/rftpd/protocol"
+)
+
+// oNonblock makes opening a FIFO return at once instead of waiting for a
+// writer; it changes nothing for regular files and directories.
+const oNonblock = unix.O_NONBLOCK
+
+// errnoProtocol maps the errno inside err to the protocol error it means,
+// or nil.
+func errnoProtocol(err error) error {
+	var errno unix.Errno
+	if !errors.As(err, &errno) {
+		return nil
+	}
+	switch errno {
+	case unix.ENOTDIR:
+		return protocol.ErrNotDir
+	case unix.EISDIR:
+		return protocol.ErrIsDir
+	case unix.ENOTEMPTY:
+		return protocol.ErrNotEmpty
+	case unix.ENOSPC:
+		return protocol.ErrNoSpace
+	case unix.EDQUOT:
+		return protocol.ErrQuota
+	case unix.EACCES, unix.EPERM, unix.EROFS:
+		return protocol.ErrPermission
+	}
+	return nil
+}
+
+// isStorageErrno reports whether err, from a call moving data between a
+// socket and a file, failed on the file's side.
+func isStorageErrno(err error) bool {
+	var errno unix.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	switch errno {
+	case unix.ENOSPC, unix.EDQUOT, unix.EFBIG, unix.EIO, unix.EROFS:
+		return true
+	}
+	return false
+}
+
+// removeDir removes the empty directory rel: unlinkat(AT_REMOVEDIR) on its
+// parent's descriptor, so a file never goes by mistake (ENOTDIR) and
+// nothing is looked up by path outside the root.
+func removeDir(root *os.Root, rel string) error {
+	return unlinkAt(root, rel, unix.AT_REMOVEDIR)
+}
+
+// removeFile removes the non-directory rel (a symlink itself, not its
+// target); a directory fails with EISDIR.
+func removeFile(root *os.Root, rel string) error {
+	return unlinkAt(root, rel, 0)
+}
+
+func unlinkAt(root *os.Root, rel string, flags int) error {
+	dirRel, name := splitRel(rel)
+	dir, err := root.OpenFile(dirRel, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	rc, err := dir.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var uerr error
+	cerr := rc.Control(func(fd uintptr) {
+		for {
+			uerr = unix.Unlinkat(int(fd), name, flags)
+			if uerr != unix.EINTR {
+				return
+			}
+		}
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if uerr != nil {
+		return &os.PathError{Op: "unlinkat", Path: rel, Err: uerr}
+	}
+	return nil
+}
+
+// Zero-copy loops. They call sendfile(2) and splice(2) themselves inside
+// RawConn callbacks, rather than through TCPConn.ReadFrom/File.ReadFrom,
+// for three reasons: the progress counter moves with every system call
+// (a slow client shows progress byte by byte, not per chunk); an error is
+// known to come from the socket or from the file; and sendfile reads at an
+// offset, so REST needs no seek. The netpoller still does the waiting:
+// a callback returns false on EAGAIN.
+const (
+	callMax  = 1 << 20 // bytes asked of one sendfile or splice call; also the pipe size
+	sliceMax = 4 << 20 // bytes one callback moves before it returns: an abort
+	// (which closes the socket) takes effect at the next callback even if the
+	// peer never makes us wait.
+)
+
+// unsupported reports errnos saying the kernel or file system cannot do
+// this zero-copy call; the portable copy takes over.
+func unsupported(err error) bool {
+	return err == unix.EINVAL || err == unix.ENOSYS || err == unix.EOPNOTSUPP
+}
+
+// sendFile sends f from off to its end over c with sendfile(2).
+func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64) (int64, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, connErr("sendfile", err)
+	}
+	fc, err := f.SyscallConn()
+	if err != nil {
+		return 0, storageErr(err)
+	}
+	var total int64
+	var serr error // sendfile's own failure
+	eof := false
+	for !eof && serr == nil {
+		var werr error // the socket's: closed by abort, ...
+		cerr := fc.Control(func(in uintptr) {
+			werr = rc.Write(func(out uintptr) bool {
+				for moved := 0; moved < sliceMax; {
+					n, err := unix.Sendfile(int(out), int(in), &off, callMax)
+					if n > 0 {
+						moved += n
+						total += int64(n)
+						progress.Add(int64(n))
+					}
+					switch {
+					case err == unix.EINTR:
+					case err == unix.EAGAIN:
+						return false
+					case err != nil:
+						serr = err
+						return true
+					case n == 0:
+						eof = true
+						return true
+					}
+				}
+				return true
+			})
+		})
+		if cerr != nil {
+			return total, storageErr(cerr)
+		}
+		if werr != nil {
+			return total, connErr("sendfile", werr)
+		}
+	}
+	switch {
+	case serr == nil:
+		return total, nil
+	case unsupported(serr) && total == 0:
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			return 0, storageErr(err)
+		}
+		return copyToConn(c, f, progress)
+	case isStorageErrno(serr):
+		return total, storageErr(fmt.Errorf("sendfile: %w", serr))
+	}
+	return total, connErr("sendfile", serr)
+}
+
+// spliceFile receives c into f at f's offset until EOF, through a pipe
+// with splice(2): socket → pipe, pipe → file.
+func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64) (int64, error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return copyFromConn(f, c, progress) // out of descriptors: copy instead
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	unix.FcntlInt(uintptr(p[0]), unix.F_SETPIPE_SZ, callMax) // a bigger pipe if allowed
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, connErr("splice", err)
+	}
+	fc, err := f.SyscallConn()
+	if err != nil {
+		return 0, storageErr(err)
+	}
+	var total int64
+	var sockErr, fileErr error
+	pending := 0 // bytes in the pipe
+	eof := false
+	for !eof && sockErr == nil && fileErr == nil {
+		var rerr error // the socket's wait: closed by abort, ...
+		cerr := fc.Control(func(out uintptr) {
+			rerr = rc.Read(func(in uintptr) bool {
+				for moved := 0; moved < sliceMax; {
+					n, err := unix.Splice(int(in), nil, p[1], nil, callMax, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+					switch {
+					case err == unix.EINTR:
+						continue
+					case err == unix.EAGAIN:
+						return false
+					case err != nil:
+						sockErr = err
+						return true
+					case n == 0:
+						eof = true
+						return true
+					}
+					pending = int(n)
+					for pending > 0 {
+						m, err := unix.Splice(p[0], nil, int(out), nil, pending, unix.SPLICE_F_MOVE)
+						if m > 0 {
+							pending -= int(m)
+							moved += int(m)
+							total += m
+							progress.Add(m)
+						}
+						switch {
+						case err == unix.EINTR:
+						case err != nil:
+							fileErr = err
+							return true
+						case m == 0:
+							fileErr = io.ErrShortWrite
+							return true
+						}
+					}
+				}
+				return true
+			})
+		})
+		if cerr != nil {
+			return total, storageErr(cerr)
+		}
+		if rerr != nil {
+			return total, connErr("splice", rerr)
+		}
+	}
+	switch {
+	case sockErr != nil && unsupported(sockErr) && total == 0 && pending == 0:
+		return copyFromConn(f, c, progress)
+	case sockErr != nil:
+		return total, connErr("splice", sockErr)
+	case fileErr != nil && unsupported(fileErr):
+		// The file system cannot take splice: empty the pipe by hand and
+		// copy the rest.
+		n, err := drainPipe(f, p[0], pending, progress)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		n, err = copyFromConn(f, c, progress)
+		return total + n, err
+	case fileErr != nil:
+		return total, storageErr(fmt.Errorf("splice: %w", fileErr))
+	}
+	return total, nil
+}
+
+// drainPipe writes the n bytes waiting in the pipe rfd to f.
+func drainPipe(f *os.File, rfd, n int, progress *atomic.Int64) (int64, error) {
+	buf := bufs.Get().(*[]byte)
+	defer bufs.Put(buf)
+	var total int64
+	for n > 0 {
+		r, err := unix.Read(rfd, (*buf)[:min(n, len(*buf))])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || r <= 0 {
+			return total, storageErr(fmt.Errorf("read pipe: %w", err))
+		}
+		if _, err := f.Write((*buf)[:r]); err != nil {
+			return total, storageErr(err)
+		}
+		n -= r
+		total += int64(r)
+		progress.Add(int64(r))
+	}
+	return total, nil
+}

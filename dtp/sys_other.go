@@ -1,0 +1,77 @@
+// Portable fallbacks for the system calls of sys_linux.go.
+//go:build !linux
+
+package dtp
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/rftpd/rftpd/protocol"
+)
+
+const oNonblock = syscall.O_NONBLOCK
+
+func errnoProtocol(err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOTDIR):
+		return protocol.ErrNotDir
+	case errors.Is(err, syscall.EISDIR):
+		return protocol.ErrIsDir
+	case errors.Is(err, syscall.ENOTEMPTY):
+		return protocol.ErrNotEmpty
+	case errors.Is(err, syscall.ENOSPC):
+		return protocol.ErrNoSpace
+	case errors.Is(err, syscall.EDQUOT):
+		return protocol.ErrQuota
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EROFS):
+		return protocol.ErrPermission
+	}
+	return nil
+}
+
+func isStorageErrno(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
+		errors.Is(err, syscall.EFBIG) || errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EROFS)
+}
+
+// removeDir checks the type first (a race with a rename is possible here,
+// unlike the descriptor-based Linux version) and then removes.
+func removeDir(root *os.Root, rel string) error {
+	fi, err := root.Lstat(rel)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return &os.PathError{Op: "rmdir", Path: rel, Err: syscall.ENOTDIR}
+	}
+	return root.Remove(rel)
+}
+
+func removeFile(root *os.Root, rel string) error {
+	fi, err := root.Lstat(rel)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return &os.PathError{Op: "unlink", Path: rel, Err: syscall.EISDIR}
+	}
+	return root.Remove(rel)
+}
+
+// sendFile sends f from off to its end over c.
+func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64) (int64, error) {
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return 0, storageErr(err)
+	}
+	return copyToConn(c, f, progress)
+}
+
+// spliceFile receives c into f at f's offset until EOF.
+func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64) (int64, error) {
+	return copyFromConn(f, c, progress)
+}

@@ -1,0 +1,184 @@
+// Transfers: the goroutine per transfer, its data connection and abort.
+package dtp
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rftpd/rftpd/protocol"
+)
+
+// chunk is how much the portable copy loops move per ReadFrom call, so
+// that the progress counter moves between calls.
+const chunk = 1 << 20
+
+// transfer is one data transfer in flight. Abort may come from any
+// goroutine; it closes whatever the transfer is blocked in.
+type transfer struct {
+	ctx    context.Context // cancelled by abort: stops an active dial
+	cancel context.CancelFunc
+	active netip.AddrPort   // endpoint taken from the session: active address ...
+	ln     *net.TCPListener // ... or passive listener
+	bytes  atomic.Int64     // moved so far, for EvTransferStart.Progress
+
+	mu       sync.Mutex
+	conn     *net.TCPConn // the data connection once open
+	aborted  bool         // abort came before the data finished moving
+	finished bool         // the data has moved; abort is too late
+}
+
+// abort stops the transfer: the dial is cancelled, the listener and data
+// connection closed. The transfer's goroutine notices the flag.
+func (t *transfer) abort() {
+	t.mu.Lock()
+	if t.finished {
+		t.mu.Unlock()
+		return
+	}
+	t.aborted = true
+	c := t.conn
+	t.mu.Unlock()
+	t.cancel()
+	if t.ln != nil {
+		t.ln.Close()
+	}
+	if c != nil {
+		c.Close()
+	}
+}
+
+// setConn records the data connection so abort can close it; when abort
+// came first it closes c and reports false.
+func (t *transfer) setConn(c *net.TCPConn) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.aborted {
+		c.Close()
+		return false
+	}
+	t.conn = c
+	return true
+}
+
+// finish marks the data as moved and reports whether abort came first.
+func (t *transfer) finish() (aborted bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.finished = true
+	return t.aborted
+}
+
+// startTransfer takes a transfer slot and the session's pending endpoint,
+// then runs the transfer on its own goroutine. It does not block.
+func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(protocol.Event)) {
+	if !s.xfers.acquire() {
+		post(protocol.EvTransferDone{Err: protocol.ErrBusy})
+		return
+	}
+	t := &transfer{}
+	t.ctx, t.cancel = context.WithCancel(context.Background())
+	sess.mu.Lock()
+	var err error
+	switch {
+	case sess.closed:
+		err = errSessionClosed
+	case sess.xfer != nil:
+		err = fmt.Errorf("dtp: a transfer is already in flight: %w", protocol.ErrBusy)
+	}
+	if err != nil {
+		sess.mu.Unlock()
+		t.cancel()
+		s.xfers.release()
+		post(protocol.EvTransferDone{Err: err})
+		return
+	}
+	id := sess.id
+	t.ln, t.active = sess.ln, sess.active
+	sess.ln, sess.active = nil, netip.AddrPort{}
+	sess.xfer = t
+	sess.mu.Unlock()
+	go s.runTransfer(sess, t, id, r, post)
+}
+
+// runTransfer does the transfer, releases everything it held and posts
+// EvTransferDone last.
+func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event)) {
+	var n int64
+	var err error
+	switch r.Kind {
+	case protocol.XferRetr:
+		n, err = s.retr(sess, t, id, r, post)
+	case protocol.XferStor, protocol.XferAppe, protocol.XferStou:
+		n, err = s.store(sess, t, id, r, post)
+	case protocol.XferList, protocol.XferNlst, protocol.XferMlsd:
+		n, err = s.list(sess, t, id, r, post)
+	default:
+		err = fmt.Errorf("dtp: unknown transfer kind %d", r.Kind)
+	}
+	aborted := t.finish()
+	t.cancel()
+	if t.ln != nil {
+		t.ln.Close()
+	}
+	if t.conn != nil {
+		t.conn.Close()
+	}
+	if aborted {
+		err = fmt.Errorf("dtp: %w", protocol.ErrAborted)
+	}
+	sess.mu.Lock()
+	if sess.xfer == t {
+		sess.xfer = nil
+	}
+	sess.mu.Unlock()
+	s.xfers.release()
+	post(protocol.EvTransferDone{Bytes: n, Err: err})
+}
+
+// dataConn opens the data connection: accepts on the passive listener or
+// dials the active address.
+func (s *Server) dataConn(sess *Session, t *transfer) (*net.TCPConn, error) {
+	var c *net.TCPConn
+	var err error
+	switch {
+	case t.ln != nil:
+		c, err = s.accept(sess, t)
+	case t.active.IsValid():
+		c, err = s.dial(sess, t)
+	default:
+		return nil, fmt.Errorf("dtp: %w", protocol.ErrNoEndpoint)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !t.setConn(c) {
+		return nil, fmt.Errorf("dtp: %w", protocol.ErrAborted)
+	}
+	return c, nil
+}
+
+// start posts EvTransferStart: the data connection is open, data follows.
+func (t *transfer) start(post func(protocol.Event), size int64, name string) {
+	post(protocol.EvTransferStart{Size: size, Name: name, Progress: t.bytes.Load})
+}
+
+// connErr wraps an error of the data connection.
+func connErr(op string, err error) error {
+	return fmt.Errorf("dtp: %w: %s: %w", protocol.ErrDataConn, op, err)
+}
+
+// moveErr sorts an error of a zero-copy call, which may come from either
+// side: the file's errnos are storage errors, the rest the connection's.
+func moveErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if isStorageErrno(err) {
+		return storageErr(err)
+	}
+	return connErr(op, err)
+}
