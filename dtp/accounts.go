@@ -61,7 +61,7 @@ func isAnonymousName(user string) bool {
 	return strings.EqualFold(user, "anonymous") || strings.EqualFold(user, "ftp")
 }
 
-func loadAccounts(path string) (a *Accounts, err error) {
+func loadAccounts(path string) (_ *Accounts, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("dtp: accounts: %w", err)
@@ -107,7 +107,7 @@ func loadAccounts(path string) (a *Accounts, err error) {
 		return nil, fmt.Errorf("dtp: accounts %s: unknown key %q", path, k.String())
 	}
 
-	a = newAccounts()
+	a := newAccounts()
 	defer func() {
 		if err != nil {
 			a.close()

@@ -1,0 +1,128 @@
+// Tests of the pools: bounded, refusing, never blocking; events in order.
+package dtp
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rftpd/rftpd/protocol"
+)
+
+func TestPoolRefusesWhenFull(t *testing.T) {
+	p := newPool(2, 3)
+	release := make(chan struct{})
+	var ran atomic.Int32
+	block := func() { <-release; ran.Add(1) }
+	fill(t, p, 2, block) // both workers busy
+	fill(t, p, 3, block) // the queue full
+	start := time.Now()
+	if p.submit(block) {
+		t.Fatal("a full pool took a task")
+	}
+	if time.Since(start) > 100*time.Millisecond {
+		t.Fatal("submit blocked")
+	}
+	close(release)
+	p.close()
+	if ran.Load() != 5 {
+		t.Fatalf("%d tasks ran", ran.Load())
+	}
+	if p.submit(func() {}) {
+		t.Fatal("a closed pool took a task")
+	}
+}
+
+// fill submits n tasks and waits until the workers have taken every
+// queued task they can.
+func fill(t *testing.T, p *pool, n int, f func()) {
+	t.Helper()
+	for i := range n {
+		if !p.submit(f) {
+			t.Fatalf("task %d refused", i)
+		}
+	}
+	time.Sleep(10 * time.Millisecond)
+}
+
+func TestStoragePoolBusy(t *testing.T) {
+	release := make(chan struct{})
+	cfg := DefaultConfig()
+	cfg.FSWorkers, cfg.FSQueue = 1, 1
+	cfg.OpHook = func(string) error { <-release; return nil }
+	e := newEnv(t, &cfg)
+	e.do(protocol.ReqFile{Op: protocol.OpStat, Path: "/"}) // runs, blocked in the hook
+	deadline := time.Now().Add(wait)
+	for len(e.srv.fs.tasks) != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	e.do(protocol.ReqFile{Op: protocol.OpStat, Path: "/"}) // queued
+	start := time.Now()
+	e.do(protocol.ReqFile{Op: protocol.OpMkdir, Path: "/x"})
+	e.do(protocol.ReqStatList{Path: "/"})
+	e.do(protocol.ReqPassive{})
+	if time.Since(start) > 100*time.Millisecond {
+		t.Fatal("Do blocked")
+	}
+	// Refusals are answered at once, with the right event types.
+	if ev := expect[protocol.EvFile](t, e.ev); ev.Op != protocol.OpMkdir || ev.Err != protocol.ErrBusy {
+		t.Fatalf("got %#v", ev)
+	}
+	if ev := expect[protocol.EvStatList](t, e.ev); ev.Err != protocol.ErrBusy {
+		t.Fatalf("got %#v", ev)
+	}
+	if ev := expect[protocol.EvPassive](t, e.ev); ev.Err != protocol.ErrBusy {
+		t.Fatalf("got %#v", ev)
+	}
+	close(release)
+	for range 2 {
+		mustOK(t, expect[protocol.EvFile](t, e.ev).Err)
+	}
+}
+
+func TestAuthPoolBusy(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.AuthWorkers, cfg.AuthQueue = 1, 1
+	e := newEnv(t, &cfg)
+	// Occupy the only worker and the queue.
+	release := make(chan struct{})
+	fill(t, e.srv.auth, 1, func() { <-release })
+	fill(t, e.srv.auth, 1, func() { <-release })
+	e.do(protocol.ReqLogin{User: "u", Pass: "secret"})
+	if ev := expect[protocol.EvLogin](t, e.ev); ev.Err != protocol.ErrBusy || ev.OK {
+		t.Fatalf("got %#v", ev)
+	}
+	close(release)
+}
+
+// Start comes before Done for every transfer, and Done is last.
+func TestEventOrder(t *testing.T) {
+	e := newEnv(t, nil)
+	e.write("f", randomBytes(1<<20, 7))
+	for range 20 {
+		_, st, done := e.download(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f"})
+		mustOK(t, done.Err)
+		if st.Size != 1<<20 {
+			t.Fatal("bad start")
+		}
+	}
+	e.ev.none(t, 10*time.Millisecond)
+}
+
+func TestConfigCheck(t *testing.T) {
+	for _, mod := range []func(*Config){
+		func(c *Config) { c.FSWorkers = 0 },
+		func(c *Config) { c.AuthWorkers = 0 },
+		func(c *Config) { c.FSQueue = -1 },
+		func(c *Config) { c.MaxTransfers = 0 },
+		func(c *Config) { c.StatListMax = 0 },
+		func(c *Config) { c.PassiveLow = 1000 },
+		func(c *Config) { c.PassiveLow, c.PassiveHigh = 2000, 1000 },
+	} {
+		cfg := DefaultConfig()
+		mod(&cfg)
+		if _, err := New(cfg, nil); err == nil {
+			t.Fatalf("config %+v accepted", cfg)
+		}
+	}
+}
