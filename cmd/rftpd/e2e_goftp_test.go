@@ -265,6 +265,21 @@ func TestGoFTPWriter(t *testing.T) {
 	}
 	checkFile(t, s.writer+"/log", []byte("one\nTWO\nthree\n"))
 
+	// SetTime (MFMT), read back with GetTime (MDTM) and on disk
+	when := time.Date(2021, 6, 7, 8, 9, 10, 0, time.UTC)
+	if !c.IsSetTimeSupported() {
+		t.Errorf("IsSetTimeSupported = false although FEAT lists MFMT")
+	} else if err := c.SetTime("log", when); err != nil {
+		t.Errorf("SetTime: %v", err)
+	} else {
+		if got, err := c.GetTime("log"); err != nil || !got.Equal(when) {
+			t.Errorf("GetTime after SetTime = %v, %v; want %v", got, err, when)
+		}
+		if fi, err := os.Stat(s.writer + "/log"); err != nil || !fi.ModTime().Equal(when) {
+			t.Errorf("mtime on disk after SetTime: %v, %v", fi.ModTime(), err)
+		}
+	}
+
 	// MakeDir / ChangeDir / Stor inside / Rename across folders / Delete / RemoveDir
 	if err := c.MakeDir("dir"); err != nil {
 		t.Fatalf("MakeDir: %v", err)

@@ -77,65 +77,112 @@ func runMain(m *testing.M) int {
 // SIGTERM and fails the test unless rftpd exits with status 0.
 func startServer(t testing.TB, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(rftpdBin, append([]string{"-listen", "127.0.0.1:0"}, args...)...)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
+	return startProc(t, args...).addr
+}
+
+// proc is a running rftpd process.
+type proc struct {
+	addr   string
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	exited chan struct{} // closed when the process has been waited for
+	err    error         // its exit error, once exited is closed
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// startProc is startServer returning the process, for tests that stop it themselves.
+func startProc(t testing.TB, args ...string) *proc {
+	t.Helper()
+	p := &proc{stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p.cmd = exec.Command(rftpdBin, append([]string{"-listen", "127.0.0.1:0"}, args...)...)
+	p.cmd.Stderr = p.stderr
+	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start rftpd: %v", err)
 	}
-	exited := make(chan error, 1)
 	addrc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		found := false
 		for sc.Scan() {
-			line := sc.Text()
-			if a, ok := strings.CutPrefix(line, "rftpd: listening on ftp://"); ok && !found {
+			if a, ok := strings.CutPrefix(sc.Text(), "rftpd: listening on ftp://"); ok && !found {
 				found = true
 				addrc <- a
 			}
 		}
 		io.Copy(io.Discard, stdout)
-		exited <- cmd.Wait()
+		p.err = p.cmd.Wait()
+		close(p.exited)
 	}()
 
-	var addr string
 	select {
-	case addr = <-addrc:
-	case err := <-exited:
-		t.Fatalf("rftpd exited before listening: %v\nstderr:\n%s", err, stderr.String())
+	case p.addr = <-addrc:
+	case <-p.exited:
+		t.Fatalf("rftpd exited before listening: %v\nstderr:\n%s", p.err, p.stderr.String())
 	case <-time.After(startTimeout):
-		cmd.Process.Kill()
-		<-exited
-		t.Fatalf("rftpd did not print its listening line within %v\nstderr:\n%s", startTimeout, stderr.String())
+		p.cmd.Process.Kill()
+		<-p.exited
+		t.Fatalf("rftpd did not print its listening line within %v\nstderr:\n%s", startTimeout, p.stderr.String())
 	}
-	if h, _, err := net.SplitHostPort(addr); err != nil || h != "127.0.0.1" {
-		t.Fatalf("rftpd listens on %q, want 127.0.0.1:PORT", addr)
+	if h, _, err := net.SplitHostPort(p.addr); err != nil || h != "127.0.0.1" {
+		t.Fatalf("rftpd listens on %q, want 127.0.0.1:PORT", p.addr)
 	}
-
 	t.Cleanup(func() {
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Errorf("SIGTERM rftpd: %v", err)
-		}
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("rftpd exited with %v after SIGTERM, want status 0\nstderr:\n%s", err, stderr.String())
-			}
-		case <-time.After(stopTimeout):
-			cmd.Process.Kill()
-			<-exited
-			t.Errorf("rftpd did not exit within %v of SIGTERM (killed)\nstderr:\n%s", stopTimeout, stderr.String())
+		if err := p.stop(); err != nil {
+			t.Error(err)
 		}
 		if t.Failed() {
-			t.Logf("rftpd stderr:\n%s", stderr.String())
+			t.Logf("rftpd stderr:\n%s", p.stderr.String())
 		}
 	})
-	return addr
+	return p
+}
+
+// signal sends SIGTERM without waiting.
+func (p *proc) signal() error {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("SIGTERM rftpd: %v", err)
+	}
+	return nil
+}
+
+// stop sends SIGTERM and waits for the exit; it returns an error unless
+// rftpd exits with status 0 within stopTimeout. Calling it again returns
+// the first answer.
+func (p *proc) stop() error {
+	p.stopOnce.Do(func() {
+		select {
+		case <-p.exited:
+		default:
+			if err := p.signal(); err != nil {
+				p.stopErr = err
+				return
+			}
+		}
+		p.stopErr = p.wait(stopTimeout)
+	})
+	return p.stopErr
+}
+
+// wait waits up to d for the process to exit (killing it after d) and
+// returns an error unless it exited with status 0.
+func (p *proc) wait(d time.Duration) error {
+	select {
+	case <-p.exited:
+		if p.err != nil {
+			return fmt.Errorf("rftpd exited with %v after SIGTERM, want status 0", p.err)
+		}
+		return nil
+	case <-time.After(d):
+		p.cmd.Process.Kill()
+		<-p.exited
+		return fmt.Errorf("rftpd did not exit within %v of SIGTERM (killed)", d)
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for a writing process and a reading test.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -792,4 +793,35 @@ func writeAllClose(t testing.TB, d net.Conn, data []byte) {
 	if err := d.Close(); err != nil {
 		t.Fatalf("close data: %v", err)
 	}
+}
+
+func TestRawSITEAndMFMT(t *testing.T) {
+	s := startStd(t)
+	putFile(t, s.writer+"/f", "x")
+	c := dial(t, s.addr)
+	c.login("writer", writerPass)
+	c.cmd("SITE CHMOD 600 f", 200)
+	if fi, err := os.Stat(s.writer + "/f"); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("after SITE CHMOD 600: %v, %v", fi.Mode(), err)
+	}
+	c.cmd("SITE CHMOD 999 f", 501)
+	c.cmd("SITE CHMOD 644 missing", 550)
+	c.cmd("SITE HELP", 214)
+	c.cmd("SITE FROB", 502)
+	r := c.cmd("MFMT 20200102030405 f", 213)
+	if !strings.HasPrefix(r.text(), "Modify=20200102030405;") {
+		t.Errorf("MFMT: %q", r)
+	}
+	if fi, err := os.Stat(s.writer + "/f"); err != nil || !fi.ModTime().Equal(time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		t.Errorf("mtime after MFMT: %v, %v", fi.ModTime(), err)
+	}
+	c.cmd("MDTM f", 213)
+	c.cmd("MFMT 2020 f", 501)
+	c.cmd("HELP", 214)
+	c.cmd("ALLO 100", 202)
+	// anonymous may do neither
+	c2 := dial(t, s.addr)
+	c2.login("anonymous", "x")
+	c2.cmd("SITE CHMOD 777 "+fHello, 550)
+	c2.cmd("MFMT 20200102030405 "+fHello, 550)
 }
