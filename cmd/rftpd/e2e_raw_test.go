@@ -825,3 +825,185 @@ func TestRawSITEAndMFMT(t *testing.T) {
 	c2.cmd("SITE CHMOD 777 "+fHello, 550)
 	c2.cmd("MFMT 20200102030405 "+fHello, 550)
 }
+
+func TestRawLISTOptionsAndHiddenFiles(t *testing.T) {
+	s := startStd(t)
+	putFile(t, s.writer+"/.hidden", "h")
+	putFile(t, s.writer+"/visible", "v")
+	c := dial(t, s.addr)
+	c.login("writer", writerPass)
+	list := func(cmd string) string {
+		t.Helper()
+		d := c.epsv()
+		c.cmd(cmd, 150)
+		b := readAll(t, d)
+		c.expect(226)
+		return string(b)
+	}
+	for _, cmd := range []string{"LIST -a", "LIST -la", "LIST -al /", "NLST -a", "MLSD"} {
+		if l := list(cmd); !strings.Contains(l, " .hidden\r\n") && !strings.HasPrefix(l, ".hidden\r\n") && !strings.Contains(l, "\r\n.hidden\r\n") {
+			t.Errorf("%s does not show .hidden:\n%s", cmd, l)
+		}
+	}
+	for _, cmd := range []string{"LIST", "LIST -l", "NLST"} {
+		l := list(cmd)
+		if strings.Contains(l, ".hidden") {
+			t.Errorf("%s shows .hidden:\n%s", cmd, l)
+		}
+		if !strings.Contains(l, "visible") {
+			t.Errorf("%s does not show visible:\n%s", cmd, l)
+		}
+	}
+	// LIST of one file lists that file
+	if l := list("LIST visible"); !strings.HasSuffix(l, " visible\r\n") || strings.Count(l, "\r\n") != 1 {
+		t.Errorf("LIST visible:\n%s", l)
+	}
+	// every LIST line has the ls -l shape clients parse
+	lsLine := regexp.MustCompile(`^[-dl][-rwxsStT]{9} +\d+ +\S+ +\S+ +\d+ +[A-Z][a-z]{2} [ 0-9]\d +(\d\d:\d\d|\d{4}) .+$`)
+	for _, l := range strings.Split(strings.TrimSuffix(list("LIST -a"), "\r\n"), "\r\n") {
+		if !lsLine.MatchString(l) {
+			t.Errorf("LIST line %q is not in ls -l form", l)
+		}
+	}
+	c.cmd("CWD /", 250)
+	c2 := dial(t, s.addr)
+	c2.login("anonymous", "x")
+	d := c2.pasv()
+	c2.cmd("LIST /", 150)
+	root := string(readAll(t, d))
+	c2.expect(226)
+	for _, l := range strings.Split(strings.TrimSuffix(root, "\r\n"), "\r\n") {
+		if !lsLine.MatchString(l) {
+			t.Errorf("LIST / line %q is not in ls -l form", l)
+		}
+		if strings.HasSuffix(l, " "+fMedium) && !strings.Contains(l, fmt.Sprintf(" %d Jan ", len(fixtureFiles[fMedium]))) {
+			t.Errorf("LIST / line %q: want size %d and date Jan 2 2024", l, len(fixtureFiles[fMedium]))
+		}
+	}
+}
+
+func TestRawPassiveEndpoints(t *testing.T) {
+	s := startStd(t)
+	c := dial(t, s.addr)
+	c.login("anonymous", "x")
+	c.cmd("TYPE I", 200)
+	// a second PASV replaces the first listener
+	r := c.cmd("PASV", 227)
+	m := regexp.MustCompile(`\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)`).FindStringSubmatch(r.text())
+	p1, _ := strconv.Atoi(m[5])
+	p2, _ := strconv.Atoi(m[6])
+	d := c.pasv()
+	if old, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p1*256+p2), 2*time.Second); err == nil {
+		old.Close()
+		t.Errorf("the first PASV listener still accepts after a second PASV")
+	}
+	c.cmd("RETR "+fOne, 150)
+	checkBytes(t, "RETR on the second PASV", readAll(t, d), fixtureFiles[fOne])
+	c.expect(226)
+	// a passive endpoint serves one transfer only
+	c.send("RETR " + fOne)
+	if r := c.read(); r.code != 425 && r.code != 503 {
+		t.Errorf("second RETR on a used endpoint: got %q, want 425 or 503", r)
+	}
+	// EPSV ALL: from now on only EPSV
+	c.cmd("EPSV ALL", 200)
+	c.cmd("PASV", 501)
+	c.cmd("PORT 127,0,0,1,100,100", 501)
+	c.cmd("EPRT |1|127.0.0.1|25700|", 501)
+	c.cmd("EPSV 2", 522)
+	r = c.cmd("EPSV 1", 229)
+	port := regexp.MustCompile(`\|\|\|(\d+)\|`).FindStringSubmatch(r.text())[1]
+	d = c.dialData("127.0.0.1:" + port)
+	c.cmd("RETR "+fSmall, 150)
+	checkBytes(t, "RETR after EPSV ALL", readAll(t, d), fixtureFiles[fSmall])
+	c.expect(226)
+}
+
+func TestRawActiveConnectFails(t *testing.T) {
+	s := startStd(t)
+	c := dial(t, s.addr)
+	c.login("anonymous", "x")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nobody listens there any more
+	c.cmd(fmt.Sprintf("EPRT |1|127.0.0.1|%d|", port), 200)
+	c.send("RETR " + fHello)
+	r := c.read()
+	if r.code == 150 {
+		r = c.read()
+	}
+	if r.code != 425 {
+		t.Errorf("RETR to a closed active port: got %q, want 425", r)
+	}
+	c.cmd("NOOP", 200)
+}
+
+func TestRawClientDropsDataConnection(t *testing.T) {
+	s := startStd(t)
+	c := dial(t, s.addr)
+	c.login("anonymous", "x")
+	c.cmd("TYPE I", 200)
+	d := c.pasv()
+	c.cmd("RETR "+fBig, 150)
+	buf := make([]byte, 64<<10)
+	d.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(d, buf); err != nil {
+		t.Fatal(err)
+	}
+	d.(*net.TCPConn).SetLinger(0) // reset, as a client killed mid-transfer does
+	d.Close()
+	r := c.read()
+	if r.code != 426 && r.code != 451 {
+		t.Errorf("RETR whose data connection was reset: got %q, want 426 (or 451)", r)
+	}
+	c.cmd("NOOP", 200)
+	checkBytes(t, "RETR after a dropped transfer", c.retr(fSmall), fixtureFiles[fSmall])
+
+	// a client that vanishes mid-transfer (control and data) leaves nothing behind:
+	// the server still exits promptly at the end of the test
+	c2 := dial(t, s.addr)
+	c2.login("anonymous", "x")
+	c2.cmd("TYPE I", 200)
+	d2 := c2.pasv()
+	c2.cmd("RETR "+fBig, 150)
+	d2.(*net.TCPConn).SetLinger(0)
+	d2.Close()
+	c2.conn.Close()
+	time.Sleep(200 * time.Millisecond)
+	c3 := dial(t, s.addr)
+	c3.login("anonymous", "x")
+	c3.cmd("STAT", 211)
+}
+
+func TestRawManySessions(t *testing.T) {
+	s := startStd(t)
+	const n = 300
+	conns := make([]*ctrl, 0, n)
+	for i := 0; i < n; i++ {
+		c := dial(t, s.addr)
+		c.write([]byte("USER anonymous\r\nPASS x\r\n"))
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.expect(331)
+		c.expect(230)
+	}
+	for i, c := range conns {
+		c.send(fmt.Sprintf("SIZE %s", []string{fHello, fMedium, fBig}[i%3]))
+	}
+	for i, c := range conns {
+		r := c.expect(213)
+		if want := strconv.Itoa(len(fixtureFiles[[]string{fHello, fMedium, fBig}[i%3]])); r.text() != want {
+			t.Errorf("session %d SIZE: %q, want %s", i, r, want)
+		}
+	}
+	for _, c := range conns {
+		c.send("QUIT")
+	}
+	for _, c := range conns {
+		c.expect(221)
+	}
+}
