@@ -1007,3 +1007,61 @@ func TestRawManySessions(t *testing.T) {
 		c.expect(221)
 	}
 }
+
+func TestRawASCIIConversionAcrossBuffers(t *testing.T) {
+	s := startStd(t)
+	// a 3 MiB text with lines of every length, so line ends fall on every
+	// buffer boundary; a lone CR must pass through untouched
+	var b bytes.Buffer
+	for i := 0; b.Len() < 3<<20; i++ {
+		b.WriteString(strings.Repeat("t", i%300))
+		if i%97 == 0 {
+			b.WriteString("\rcr")
+		}
+		b.WriteByte('\n')
+	}
+	lf := b.Bytes()
+	crlf := bytes.ReplaceAll(lf, []byte("\n"), []byte("\r\n"))
+	putFile(t, s.writer+"/text.txt", string(lf))
+	c := dial(t, s.addr)
+	c.login("writer", writerPass)
+	c.cmd("TYPE A", 200)
+	checkBytes(t, "TYPE A RETR of 3 MiB", c.retr("text.txt"), crlf)
+
+	// upload in writes of odd sizes, so that CR and LF arrive apart
+	d := c.pasv()
+	c.cmd("STOR up.txt", 150)
+	d.SetWriteDeadline(time.Now().Add(clientTimeout))
+	for off, i := 0, 0; off < len(crlf); i++ {
+		n := min(1+(i*7919)%65521, len(crlf)-off)
+		if _, err := d.Write(crlf[off : off+n]); err != nil {
+			t.Fatal(err)
+		}
+		off += n
+		if i%50 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	d.Close()
+	c.expect(226)
+	checkFile(t, s.writer+"/up.txt", lf)
+
+	// a CR as the very last byte of a write, then its LF after a pause
+	d = c.pasv()
+	c.cmd("STOR split.txt", 150)
+	d.Write([]byte("a\r"))
+	time.Sleep(100 * time.Millisecond)
+	d.Write([]byte("\nb\r"))
+	time.Sleep(100 * time.Millisecond)
+	d.Write([]byte("c\r\n"))
+	d.Close()
+	c.expect(226)
+	checkFile(t, s.writer+"/split.txt", []byte("a\nb\rc\n"))
+
+	// a CR at the very end of the upload is kept
+	d = c.pasv()
+	c.cmd("STOR end.txt", 150)
+	writeAllClose(t, d, []byte("end\r"))
+	c.expect(226)
+	checkFile(t, s.writer+"/end.txt", []byte("end\r"))
+}

@@ -494,3 +494,62 @@ func TestABORDuringSTORAndREIN(t *testing.T) {
 	c.cmd("TYPE I", 200)   // REIN reset TYPE to A
 	checkBytes(t, "RETR after REIN", c.retr(fHello), fixtureFiles[fHello])
 }
+
+func TestPermissionSubsets(t *testing.T) {
+	dropbox, mkdirOnly, renamer := t.TempDir(), t.TempDir(), t.TempDir()
+	putFile(t, filepath.Join(dropbox, "secret.txt"), "secret")
+	putFile(t, filepath.Join(renamer, "a.txt"), "a")
+	putFile(t, filepath.Join(renamer, "d/b.txt"), "b")
+	users := writeAccounts(t, []account{
+		{name: "drop", pass: "drop-pw", root: dropbox, perms: []string{"write"}},
+		{name: "mk", pass: "mk-pw", root: mkdirOnly, perms: []string{"read", "mkdir"}},
+		{name: "ren", pass: "ren-pw", root: renamer, perms: []string{"read", "rename"}},
+		{name: "del", pass: "del-pw", root: renamer, perms: []string{"read", "delete"}},
+	})
+	addr := startServer(t, "-users", users)
+
+	// write only: an upload drop box that cannot be read back
+	c := dial(t, addr)
+	c.login("drop", "drop-pw")
+	c.cmd("TYPE I", 200)
+	d := c.pasv()
+	c.cmd("STOR in.bin", 150)
+	writeAllClose(t, d, []byte("dropped"))
+	c.expect(226)
+	checkFile(t, filepath.Join(dropbox, "in.bin"), []byte("dropped"))
+	for _, cmd := range []string{"SIZE secret.txt", "MDTM secret.txt", "MLST secret.txt", "DELE secret.txt", "MKD x", "RNFR secret.txt"} {
+		c.cmd(cmd, 550)
+	}
+	for _, cmd := range []string{"RETR secret.txt", "LIST", "NLST", "MLSD"} {
+		d := c.pasv()
+		c.cmd(cmd, 550)
+		d.Close()
+	}
+
+	// read + mkdir
+	c = dial(t, addr)
+	c.login("mk", "mk-pw")
+	c.cmd("MKD new", 257)
+	c.cmd("RMD new", 550)
+	d = c.pasv()
+	c.cmd("STOR f", 550)
+	d.Close()
+	c.cmd("SITE CHMOD 777 new", 550)
+
+	// read + rename, read + delete
+	c = dial(t, addr)
+	c.login("ren", "ren-pw")
+	c.cmd("RNFR a.txt", 350)
+	c.cmd("RNTO d/a.txt", 250)
+	c.cmd("DELE d/a.txt", 550)
+	c.cmd("MKD x", 550)
+	c = dial(t, addr)
+	c.login("del", "del-pw")
+	c.cmd("DELE d/a.txt", 250)
+	c.cmd("RNFR d/b.txt", 550)
+	c.cmd("DELE d/b.txt", 250)
+	c.cmd("RMD d", 250)
+	if names, _ := readDirNames(renamer); len(names) != 0 {
+		t.Errorf("renamer root holds %q", names)
+	}
+}
