@@ -17,6 +17,7 @@ const (
 	txtNoData     = "Can't open data connection."
 	txtAborted    = "Connection closed; transfer aborted."
 	txtNeedPort   = "Use PORT or PASV first."
+	txtBadName    = "File name not allowed."
 )
 
 // fileErrReply chooses the reply for a failed file operation: one on the
@@ -38,6 +39,8 @@ func fileErrReply(err error) (replyCode, string) {
 		return codeFileUnavailable, "Directory not empty."
 	case errors.Is(err, fs.ErrExist):
 		return codeFileUnavailable, "File exists."
+	case errors.Is(err, ErrBadName):
+		return codeFileUnavailable, txtBadName
 	case errors.Is(err, ErrNoSpace):
 		return codeNoSpace, txtNoSpace
 	case errors.Is(err, ErrQuota):
@@ -55,6 +58,8 @@ func uploadErrReply(err error) (replyCode, string) {
 		return fileErrReply(err)
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, ErrNotDir), errors.Is(err, ErrIsDir), errors.Is(err, fs.ErrExist):
 		return codeBadFileName, "Could not create file."
+	case errors.Is(err, ErrBadName):
+		return codeBadFileName, txtBadName
 	}
 	return codeLocalError, txtLocalError
 }

@@ -15,7 +15,7 @@ import (
 
 // fuzzErrors are the errors fuzzed events carry.
 var fuzzErrors = []error{
-	nil, ErrAborted, ErrDataConn, ErrBusy, ErrEscapes, ErrNotDir, ErrIsDir, ErrNotEmpty,
+	nil, ErrAborted, ErrDataConn, ErrBusy, ErrEscapes, ErrNotDir, ErrIsDir, ErrNotEmpty, ErrBadName,
 	ErrNoSpace, ErrQuota, ErrPermission, ErrNoEndpoint, fs.ErrNotExist, fs.ErrExist,
 	fs.ErrPermission, errors.New("other"),
 }

@@ -192,4 +192,6 @@ var (
 	ErrQuota      = errors.New("storage quota exceeded")
 	ErrPermission = errors.New("permission denied")
 	ErrNoEndpoint = errors.New("no data endpoint: use PASV, EPSV, PORT or EPRT first")
+	ErrBadName    = errors.New("file name not allowed") // too long, a symlink loop, or otherwise unusable
+
 )

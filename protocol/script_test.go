@@ -389,6 +389,7 @@ var testErrors = map[string]error{
 	"notdir":     ErrNotDir,
 	"isdir":      ErrIsDir,
 	"notempty":   ErrNotEmpty,
+	"badname":    ErrBadName,
 	"nospace":    ErrNoSpace,
 	"quota":      ErrQuota,
 	"perm":       ErrPermission,
