@@ -231,3 +231,19 @@ func mustOK(t *testing.T, err error) {
 }
 
 var fsErrNotExist = fs.ErrNotExist
+
+func protocolRetr(p string) protocol.Request {
+	return protocol.ReqTransfer{Kind: protocol.XferRetr, Path: p}
+}
+
+func protocolAbort() protocol.Request { return protocol.ReqAbort{} }
+
+func expectStart(t *testing.T, e *env) protocol.EvTransferStart {
+	t.Helper()
+	return expect[protocol.EvTransferStart](t, e.ev)
+}
+
+func expectDone(t *testing.T, e *env) protocol.EvTransferDone {
+	t.Helper()
+	return expect[protocol.EvTransferDone](t, e.ev)
+}

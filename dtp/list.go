@@ -52,7 +52,7 @@ func newLister(id *identity, rel string, kind protocol.XferKind, flags protocol.
 // at all when that is outside the root or missing.
 func (l *lister) entry(b []byte, de fs.DirEntry) []byte {
 	name := de.Name()
-	if (!l.all && strings.HasPrefix(name, ".")) || strings.ContainsAny(name, "\r\n") {
+	if (!l.all && strings.HasPrefix(name, ".")) || !sendable(name) {
 		return b
 	}
 	var fi fs.FileInfo
@@ -68,8 +68,16 @@ func (l *lister) entry(b []byte, de fs.DirEntry) []byte {
 	return l.line(b, infoOf(fi, name))
 }
 
-// line appends fi in the listing's format.
+// sendable reports whether a name can go on a line of a listing: CR and
+// LF would end the line early (and a STAT listing goes on the control
+// connection).
+func sendable(name string) bool { return !strings.ContainsAny(name, "\r\n") }
+
+// line appends fi in the listing's format; nothing if its name cannot be sent.
 func (l *lister) line(b []byte, fi protocol.FileInfo) []byte {
+	if !sendable(fi.Name) {
+		return b
+	}
 	switch l.kind {
 	case protocol.XferNlst:
 		return protocol.AppendNLST(b, fi)
