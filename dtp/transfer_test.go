@@ -465,3 +465,49 @@ func TestTransferPermissions(t *testing.T) {
 func isReset(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "connection reset") || errors.Is(err, net.ErrClosed))
 }
+
+func TestStorLarge(t *testing.T) {
+	e := newEnv(t, nil)
+	data := randomBytes(20<<20, 12)
+	_, done := e.upload(protocol.ReqTransfer{Kind: protocol.XferStor, Path: "big"}, data)
+	mustOK(t, done.Err)
+	if !bytes.Equal(e.read("big"), data) || done.Bytes != int64(len(data)) {
+		t.Fatalf("stored %d bytes", done.Bytes)
+	}
+}
+
+// Control connections over IPv6, and IPv4 seen through a dual-stack
+// socket (::ffff:127.0.0.1), both work; the mapped form is announced and
+// compared as plain IPv4.
+func TestControlAddressFamilies(t *testing.T) {
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skip("no IPv6 loopback")
+	} else {
+		ln.Close()
+	}
+	for _, tc := range []struct{ local, remote, dialFrom, announce string }{
+		{"[::1]:21", "[::1]:4000", "::1", "::1"},
+		{"[::ffff:127.0.0.1]:21", "[::ffff:127.0.0.1]:4000", "127.0.0.1", "127.0.0.1"},
+	} {
+		e := newEnv(t, nil)
+		e.write("f", []byte("data"))
+		e.sess = e.srv.NewSession(protocol.ConnInfo{
+			Local: netip.MustParseAddrPort(tc.local), Remote: netip.MustParseAddrPort(tc.remote)})
+		e.do(protocol.ReqLogin{User: "u", Pass: "secret"})
+		expect[protocol.EvLogin](t, e.ev)
+		addr := e.pasv()
+		if addr.Addr() != netip.MustParseAddr(tc.announce) {
+			t.Fatalf("%s: announced %v", tc.local, addr)
+		}
+		c := dialFrom(t, tc.dialFrom, addr)
+		e.do(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f"})
+		c.SetDeadline(time.Now().Add(wait))
+		got, err := io.ReadAll(c)
+		mustOK(t, err)
+		expect[protocol.EvTransferStart](t, e.ev)
+		mustOK(t, expect[protocol.EvTransferDone](t, e.ev).Err)
+		if string(got) != "data" {
+			t.Fatalf("%s: got %q", tc.local, got)
+		}
+	}
+}
