@@ -3,6 +3,7 @@ package dtp
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -154,7 +155,9 @@ func (s *Server) Do(sess *Session, req protocol.Request, post func(protocol.Even
 	case protocol.ReqLogout, *protocol.ReqLogout:
 		sess.logout()
 	default:
-		panic("dtp: unknown request type")
+		// A request type added to protocol without a runner here: a
+		// programming error, found by the first test that sends it.
+		panic(fmt.Sprintf("dtp: unknown request type %T", req))
 	}
 }
 
