@@ -40,6 +40,8 @@ func errnoProtocol(err error) error {
 		return protocol.ErrQuota
 	case unix.EACCES, unix.EPERM, unix.EROFS:
 		return protocol.ErrPermission
+	case unix.ENAMETOOLONG, unix.ELOOP:
+		return protocol.ErrBadName
 	}
 	return nil
 }

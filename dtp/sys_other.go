@@ -30,6 +30,8 @@ func errnoProtocol(err error) error {
 		return protocol.ErrQuota
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EROFS):
 		return protocol.ErrPermission
+	case errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.ELOOP):
+		return protocol.ErrBadName
 	}
 	return nil
 }

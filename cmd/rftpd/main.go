@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -51,6 +52,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	level, _ := parseLogLevel(s.LogLevel)
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	rcfg.Logger = logger
+	dcfg.OnForeignData = func(control, data netip.AddrPort) {
+		logger.Warn("refused a data connection from a foreign address", "client", control, "from", data)
+	}
 
 	raiseFileLimit(logger)
 
