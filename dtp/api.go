@@ -166,15 +166,8 @@ func (s *Server) Do(sess *Session, req protocol.Request, post func(protocol.Even
 func (s *Server) CloseSession(sess *Session) {
 	sess.mu.Lock()
 	sess.closed = true
-	sess.id = nil
-	ln, t := sess.takeEndpoint()
 	sess.mu.Unlock()
-	if ln != nil {
-		ln.Close()
-	}
-	if t != nil {
-		t.abort()
-	}
+	sess.logout()
 }
 
 // Transfers reports the data transfers in flight (including set-up). A
