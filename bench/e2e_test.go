@@ -1,0 +1,185 @@
+// End-to-end: build rftpd, start it on loopback over a small data set, run every scenario briefly.
+package bench_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rftpd/rftpd/bench"
+	"github.com/rftpd/rftpd/bench/peers"
+)
+
+var (
+	buildOnce sync.Once
+	rftpdBin  string
+	buildErr  error
+	buildDir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// buildRftpd builds ./cmd/rftpd once per test binary.
+func buildRftpd(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "ftpbench-e2e-")
+		if buildErr != nil {
+			return
+		}
+		rftpdBin = filepath.Join(buildDir, "rftpd")
+		buildErr = peers.BuildRftpd(context.Background(), rftpdBin)
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return rftpdBin
+}
+
+// testDataset is small enough for a test, with the real folder shapes.
+var testDataset = bench.Dataset{SmallSize: 4096, SmallFiles: 20, LargeSize: 8 << 20, ListEntries: 1000, MixedDirs: 3, MixedFiles: 10}
+
+func startRftpd(t *testing.T) (*peers.Server, string) {
+	t.Helper()
+	bin := buildRftpd(t)
+	data, upload := t.TempDir(), t.TempDir()
+	if err := bench.MakeDataset(data, testDataset); err != nil {
+		t.Fatal(err)
+	}
+	s, err := peers.StartRftpd(context.Background(), bin, peers.Options{Data: data, Upload: upload, Work: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("rftpd stop: %v\n%s", err, s.Stderr())
+		}
+	})
+	return s, upload
+}
+
+func TestEveryScenarioAgainstRftpd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	s, upload := startRftpd(t)
+	read, err := bench.ParseTarget(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write, err := bench.ParseTarget(s.PutURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := bench.Config{
+		Target: read, PutTarget: write, Label: "rftpd",
+		Concurrency: 3, Duration: time.Second, Timeout: 20 * time.Second,
+		Sources: 4, Splice: true, SmallSize: 4096, LargeSize: 4 << 20,
+		TempDir: t.TempDir(), Layout: testDataset.Layout(),
+		Sessions: 200, Hold: 50, HoldTime: 200 * time.Millisecond, PID: s.PID,
+	}
+	ctx := context.Background()
+	for _, sc := range bench.Scenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			r, err := bench.Run(ctx, sc, base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var table strings.Builder
+			bench.WriteTable(&table, []*bench.Result{r})
+			t.Logf("\n%s", table.String())
+			if r.Errors != 0 || r.Ops == 0 || r.OpsPerSec <= 0 || r.Scenario != sc.Name || r.Server != "rftpd" {
+				t.Fatalf("result %+v", r)
+			}
+			if r.Latency.Count == 0 || r.Latency.P50 <= 0 || r.Latency.P50 > r.Latency.P99 || r.Latency.P99 > r.Latency.P999 || r.Latency.P999 > r.Latency.Max {
+				t.Errorf("latency %+v", r.Latency)
+			}
+			if r.Latency.P50 > int64(5*time.Second) {
+				t.Errorf("median latency %v", time.Duration(r.Latency.P50))
+			}
+			notes := strings.Join(r.Notes, "\n")
+			switch sc.Name {
+			case "idle":
+				i := r.Idle
+				if i == nil || i.Held != 200 || i.NoopOK != 200 || i.NoopFailed != 0 || i.Sources != 4 {
+					t.Fatalf("idle %+v", i)
+				}
+				if i.PSSBefore <= 0 || i.PSSAfter <= 0 || i.PSSPerSession > 256<<10 {
+					t.Errorf("memory: %+v", i)
+				}
+			case "login", "noop", "mixed":
+				if sc.Name == "noop" && !strings.Contains(notes, "50 idle sessions held") {
+					t.Errorf("noop notes %q", notes)
+				}
+				if sc.Name == "mixed" && !strings.Contains(notes, "RETR") {
+					t.Errorf("mixed notes %q", notes)
+				}
+			case "small-get", "small-put":
+				if r.Bytes != r.Ops*4096 {
+					t.Errorf("%d bytes for %d files of 4096", r.Bytes, r.Ops)
+				}
+			case "large-get":
+				if r.Bytes != r.Ops*(8<<20) || r.StreamBytesPerSec <= 0 || r.BytesPerSec <= 0 {
+					t.Errorf("%d bytes for %d files of 8 MiB, %v B/s per stream", r.Bytes, r.Ops, r.StreamBytesPerSec)
+				}
+			case "large-put":
+				if r.Bytes != r.Ops*(4<<20) || r.StreamBytesPerSec <= 0 {
+					t.Errorf("%d bytes for %d files of 4 MiB", r.Bytes, r.Ops)
+				}
+				fi, err := os.Stat(filepath.Join(upload, "ftpbench-large-000.bin"))
+				if err != nil || fi.Size() != 4<<20 {
+					t.Errorf("uploaded file: %v %v", fi, err)
+				}
+			case "list":
+				if !strings.Contains(notes, "LIST /list: 1000 lines") || !strings.Contains(notes, "MLSD /list: 1001 lines") {
+					t.Errorf("list notes %q", notes)
+				}
+			}
+		})
+	}
+}
+
+func TestDataModesAgainstRftpd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	s, _ := startRftpd(t)
+	read, _ := bench.ParseTarget(s.URL)
+	for _, mode := range []bench.DataMode{bench.PASV, bench.PORT} {
+		for _, name := range []string{"small-get", "list"} {
+			sc, _ := bench.Lookup(name)
+			r, err := bench.Run(context.Background(), sc, bench.Config{
+				Target: read, Concurrency: 2, Count: 20, Mode: mode, Sources: 2, Layout: testDataset.Layout(), Timeout: 20 * time.Second,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Ops != 20 || r.Errors != 0 {
+				t.Errorf("%s %v: %d ops, errors %v", name, mode, r.Ops, r.ErrorKinds)
+			}
+		}
+	}
+}
+
+func TestIdleRefusesWhatCannotFit(t *testing.T) {
+	soft, _, err := bench.RaiseFileLimit()
+	if err != nil {
+		t.Skip(err)
+	}
+	tg, _ := bench.ParseTarget("ftp://127.0.0.1:9/")
+	sc, _ := bench.Lookup("idle")
+	_, err = bench.Run(context.Background(), sc, bench.Config{Target: tg, Sessions: int(soft) + 1000})
+	if err == nil || !strings.Contains(err.Error(), "open files") {
+		t.Errorf("idle with %d sessions: %v", int(soft)+1000, err)
+	}
+}

@@ -1,0 +1,175 @@
+// What every peer shares: options, the running-server handle, process start and stop.
+package peers
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Options are what a peer is started with.
+type Options struct {
+	Data   string // the public tree, served anonymously and read-only
+	Upload string // the writable account's root
+	Work   string // a private folder for configs and logs
+	User   string // the writable account (default "bench")
+	Pass   string // its password (default "bench-pass")
+	Log    io.Writer
+}
+
+func (o Options) withDefaults() Options {
+	if o.User == "" {
+		o.User = "bench"
+	}
+	if o.Pass == "" {
+		o.Pass = "bench-pass"
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return o
+}
+
+// Server is a running peer.
+type Server struct {
+	Name    string
+	Version string
+	Addr    string // 127.0.0.1:PORT
+	URL     string // anonymous, read-only
+	PutURL  string // the writable account
+	PID     int
+	Notes   []string
+
+	cmd    *exec.Cmd
+	exited chan error
+	stderr *lockedBuffer
+	once   sync.Once
+	err    error
+}
+
+// Stop sends SIGTERM, waits up to 20 s, then kills.
+func (s *Server) Stop() error {
+	s.once.Do(func() {
+		if s.cmd == nil {
+			return
+		}
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-s.exited:
+			s.err = err
+		case <-time.After(20 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.exited
+			s.err = fmt.Errorf("peers: %s did not exit within 20s of SIGTERM (killed)", s.Name)
+		}
+	})
+	return s.err
+}
+
+// Stderr returns what the server wrote to stderr so far (the last 64 KiB).
+func (s *Server) Stderr() string {
+	if s.stderr == nil {
+		return ""
+	}
+	return s.stderr.String()
+}
+
+func (s *Server) setURLs(user, pass string) {
+	s.URL = "ftp://" + s.Addr + "/"
+	u := url.URL{Scheme: "ftp", Host: s.Addr, Path: "/", User: url.UserPassword(user, pass)}
+	s.PutURL = u.String()
+}
+
+// lockedBuffer keeps the tail of a process's output.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+const keepOutput = 64 << 10
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Write(p)
+	if l.b.Len() > 2*keepOutput {
+		tail := append([]byte(nil), l.b.Bytes()[l.b.Len()-keepOutput:]...)
+		l.b.Reset()
+		l.b.Write(tail)
+	}
+	return len(p), nil
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// start runs cmd with its output kept, and returns the handle.
+func start(name string, cmd *exec.Cmd) (*Server, error) {
+	s := &Server{Name: name, cmd: cmd, exited: make(chan error, 1), stderr: &lockedBuffer{}}
+	if cmd.Stderr == nil {
+		cmd.Stderr = s.stderr
+	}
+	if cmd.Stdout == nil {
+		cmd.Stdout = s.stderr
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("peers: start %s: %w", name, err)
+	}
+	s.PID = cmd.Process.Pid
+	go func() { s.exited <- cmd.Wait() }()
+	return s, nil
+}
+
+// waitGreeting waits until addr answers with a 220 greeting.
+func (s *Server) waitGreeting(ctx context.Context, addr string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	var last error
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		select {
+		case err := <-s.exited:
+			s.exited <- err
+			return fmt.Errorf("peers: %s exited: %v\n%s", s.Name, err, s.Stderr())
+		default:
+		}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			line, rerr := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if rerr == nil && strings.HasPrefix(line, "220") {
+				return nil
+			}
+			last = fmt.Errorf("greeting %q: %v", strings.TrimSpace(line), rerr)
+		} else {
+			last = err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("peers: %s did not greet on %s within %v: %v\n%s", s.Name, addr, within, last, s.Stderr())
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+var errNotFound = errors.New("not found")

@@ -1,0 +1,117 @@
+// rftpd itself, started from a built binary.
+package peers
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// StartRftpd runs the rftpd binary bin on 127.0.0.1 with the data set served
+// anonymously and a writable account rooted at o.Upload. extra flags are
+// appended.
+func StartRftpd(ctx context.Context, bin string, o Options, extra ...string) (*Server, error) {
+	o = o.withDefaults()
+	hash, err := rftpdHash(ctx, bin, o.Pass)
+	if err != nil {
+		return nil, err
+	}
+	users := filepath.Join(o.Work, "rftpd-users.toml")
+	acc := fmt.Sprintf("[[user]]\nname = %q\npassword = %q\nroot = %q\npermissions = [\"read\", \"write\", \"delete\", \"rename\", \"mkdir\"]\n", o.User, hash, o.Upload)
+	if err := os.WriteFile(users, []byte(acc), 0o600); err != nil {
+		return nil, fmt.Errorf("peers: rftpd: %w", err)
+	}
+	args := append([]string{"-listen", "127.0.0.1:0", "-anonymous", o.Data, "-users", users}, extra...)
+	cmd := exec.Command(bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	s, err := start("rftpd", cmd)
+	if err != nil {
+		return nil, err
+	}
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "rftpd: listening on ftp://"); ok {
+				addrc <- a
+			}
+			fmt.Fprintln(s.stderr, sc.Text())
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case s.Addr = <-addrc:
+	case err := <-s.exited:
+		return nil, fmt.Errorf("peers: rftpd exited before listening: %v\n%s", err, s.Stderr())
+	case <-time.After(15 * time.Second):
+		s.Stop()
+		return nil, fmt.Errorf("peers: rftpd did not print its listening line within 15s\n%s", s.Stderr())
+	case <-ctx.Done():
+		s.Stop()
+		return nil, ctx.Err()
+	}
+	s.setURLs(o.User, o.Pass)
+	s.Version = rftpdVersion(bin)
+	return s, nil
+}
+
+func rftpdHash(ctx context.Context, bin, pass string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "passwd")
+	cmd.Stdin = strings.NewReader(pass + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("peers: rftpd passwd: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// rftpdVersion describes the binary: its VCS revision when it was built
+// with one, else "dev".
+func rftpdVersion(bin string) string {
+	out, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		return "dev"
+	}
+	rev, modified := "", false
+	for line := range strings.SplitSeq(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "build" {
+			if v, ok := strings.CutPrefix(f[1], "vcs.revision="); ok && len(v) >= 12 {
+				rev = v[:12]
+			}
+			if f[1] == "vcs.modified=true" {
+				modified = true
+			}
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if modified {
+		rev += "+dirty"
+	}
+	return rev
+}
+
+// BuildRftpd builds github.com/rftpd/rftpd/cmd/rftpd into out with the go
+// command (run from inside the module).
+func BuildRftpd(ctx context.Context, out string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	b, err := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/rftpd/rftpd/cmd/rftpd").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("peers: go build ./cmd/rftpd: %v\n%s", err, b)
+	}
+	return nil
+}

@@ -1,0 +1,160 @@
+// Server memory: PSS of a process and all its descendants, from /proc/PID/smaps_rollup.
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ParseSmapsRollup returns the Pss value of an smaps_rollup (or smaps) file
+// in bytes, summing every "Pss:" line (smaps has one per mapping; the
+// Pss_Anon/Pss_File/... breakdown lines are not counted).
+func ParseSmapsRollup(r io.Reader) (int64, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64*1024)
+	var total int64
+	found := false
+	for sc.Scan() {
+		line := sc.Bytes()
+		rest, ok := bytes.CutPrefix(line, []byte("Pss:"))
+		if !ok {
+			continue
+		}
+		f := strings.Fields(string(rest))
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("bench: smaps: malformed line %q", line)
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil || kb < 0 {
+			return 0, fmt.Errorf("bench: smaps: malformed line %q", line)
+		}
+		total += kb * 1024
+		found = true
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("bench: smaps: %w", err)
+	}
+	if !found {
+		return 0, errors.New("bench: smaps: no Pss line")
+	}
+	return total, nil
+}
+
+// parseStatPPID returns the parent PID from the text of /proc/PID/stat. The
+// command name (field 2) may hold spaces and parentheses, so the fields are
+// read after its last ')'.
+func parseStatPPID(stat string) (int, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("bench: malformed stat %q", stat)
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 2 {
+		return 0, fmt.Errorf("bench: malformed stat %q", stat)
+	}
+	return strconv.Atoi(f[1])
+}
+
+// Descendants returns pid and every process below it, read from procRoot
+// (normally "/proc"). Processes that vanish while it reads are skipped.
+func Descendants(procRoot string, pid int) ([]int, error) {
+	if _, err := os.Stat(filepath.Join(procRoot, strconv.Itoa(pid))); err != nil {
+		return nil, fmt.Errorf("bench: process %d: %w", pid, err)
+	}
+	ents, err := os.ReadDir(procRoot)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	children := map[int][]int{}
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil || p <= 0 {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(procRoot, e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		pp, err := parseStatPPID(string(b))
+		if err != nil {
+			continue
+		}
+		children[pp] = append(children[pp], p)
+	}
+	out := []int{pid}
+	seen := map[int]bool{pid: true}
+	for i := 0; i < len(out); i++ { // bounded: each pid enters once
+		for _, c := range children[out[i]] {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
+}
+
+// PSS returns the proportional set size of pid and all its descendants in
+// bytes, and how many processes it summed. Processes that exit while it
+// reads are skipped; the root process must be readable.
+func PSS(procRoot string, pid int) (bytes int64, procs int, err error) {
+	pids, err := Descendants(procRoot, pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	for i, p := range pids {
+		f, err := os.Open(filepath.Join(procRoot, strconv.Itoa(p), "smaps_rollup"))
+		if err != nil {
+			if i == 0 {
+				return 0, 0, fmt.Errorf("bench: process %d: %w", p, err)
+			}
+			continue
+		}
+		v, err := ParseSmapsRollup(f)
+		f.Close()
+		if err != nil {
+			if i == 0 {
+				return 0, 0, fmt.Errorf("bench: process %d: %w", p, err)
+			}
+			continue
+		}
+		bytes += v
+		procs++
+	}
+	return bytes, procs, nil
+}
+
+// ProcessFileLimit reads the soft "Max open files" limit of pid from
+// procRoot/PID/limits; it returns -1 for "unlimited".
+func ProcessFileLimit(procRoot string, pid int) (int64, error) {
+	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "limits"))
+	if err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
+	}
+	return parseLimitsNOFILE(string(b))
+}
+
+func parseLimitsNOFILE(s string) (int64, error) {
+	for line := range strings.SplitSeq(s, "\n") {
+		rest, ok := strings.CutPrefix(line, "Max open files")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) < 2 {
+			break
+		}
+		if f[0] == "unlimited" {
+			return -1, nil
+		}
+		return strconv.ParseInt(f[0], 10, 64)
+	}
+	return 0, errors.New("bench: limits: no \"Max open files\" line")
+}

@@ -1,0 +1,230 @@
+// Command ftpbench is a load generator for any FTP server: it runs the bench
+// scenarios against an ftp:// URL and prints a table (and JSON, on request).
+//
+//	ftpbench -url ftp://127.0.0.1:2121/ -s small-get,large-get -c 8 -d 10s
+//	ftpbench -url ftp://127.0.0.1:2121/ -s idle -sessions 10000 -pid 1234
+//	ftpbench mkdata DIR
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rftpd/rftpd/bench"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usageText = `usage:
+  ftpbench -url ftp://[user[:pass]@]host:port/[path] [flags]   run scenarios
+  ftpbench mkdata [flags] DIR                                  create the data set in DIR
+
+scenarios (-s, comma-separated, or all):
+`
+
+// run is main with its outputs passed in; it returns the exit status:
+// 0 when every operation succeeded, 1 for failed operations or a failed
+// run, 2 for a usage mistake.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "mkdata" {
+		return mkdata(args[1:], stdout, stderr)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runScenarios(ctx, args, stdout, stderr, os.Stderr)
+}
+
+// options are the command-line flags of a scenario run.
+type options struct {
+	url, putURL, scenarios, mode, jsonFile, label string
+	cfg                                           bench.Config
+	read, quiet                                   bool
+	layout                                        bench.Layout
+}
+
+func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
+	o := &options{cfg: bench.DefaultConfig(), layout: bench.DefaultLayout}
+	fs := flag.NewFlagSet("ftpbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		for _, s := range bench.Scenarios() {
+			fmt.Fprintf(stderr, "  %-10s %s\n", s.Name, s.Doc)
+		}
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	c := &o.cfg
+	fs.StringVar(&o.url, "url", "", "server to measure: ftp://[user[:pass]@]host:port/[base folder] (no user: anonymous)")
+	fs.StringVar(&o.putURL, "put-url", "", "account for small-put and large-put (default: -url)")
+	fs.StringVar(&o.scenarios, "s", "all", "scenarios to run, comma-separated, or all")
+	fs.StringVar(&o.label, "label", "", "the server's name in reports (default: host:port)")
+	fs.IntVar(&c.Concurrency, "c", c.Concurrency, "concurrent workers (sessions); idle: sessions opened in parallel")
+	fs.DurationVar(&c.Duration, "d", c.Duration, "how long each scenario runs")
+	fs.Int64Var(&c.Count, "n", 0, "stop each scenario after this many operations (0: -d only; alone, -d is at most 1h)")
+	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "bound of every dial, command and transfer")
+	fs.StringVar(&o.mode, "mode", "epsv", "data connections: epsv, pasv or port")
+	fs.IntVar(&c.Sources, "sources", c.Sources, "spread sockets over source addresses 127.0.0.1 … 127.0.0.N (loopback IPv4 targets)")
+	fs.BoolVar(&o.read, "read", false, "read downloads with 1 MiB buffers instead of splicing them into /dev/null")
+	fs.Int64Var(&c.SmallSize, "small-size", c.SmallSize, "small-put file size in bytes")
+	fs.Int64Var(&c.LargeSize, "large-size", c.LargeSize, "large-put file size in bytes")
+	fs.StringVar(&c.TempDir, "tmp", "", "folder for upload source files (default: the system's)")
+	fs.IntVar(&c.Sessions, "sessions", c.Sessions, "idle: sessions to open and hold")
+	fs.IntVar(&c.Hold, "hold", 0, "noop: idle sessions held while it runs")
+	fs.DurationVar(&c.HoldTime, "hold-time", c.HoldTime, "idle: how long the sessions are held before memory and NOOP are checked")
+	fs.IntVar(&c.PID, "pid", 0, "idle: the server's process; report its PSS (and its children's) per session")
+	fs.StringVar(&o.jsonFile, "json", "", "also write the results as JSON to FILE")
+	fs.BoolVar(&o.quiet, "q", false, "no progress line")
+	l := &o.layout
+	fs.StringVar(&l.SmallDir, "small-dir", l.SmallDir, "folder of small files 0000.bin …")
+	fs.IntVar(&l.SmallFiles, "small-files", l.SmallFiles, "how many small files there are")
+	fs.StringVar(&l.LargeFile, "large-file", l.LargeFile, "the large-get file")
+	fs.StringVar(&l.ListDir, "list-dir", l.ListDir, "the folder list reads")
+	fs.StringVar(&l.MixedDir, "mixed-dir", l.MixedDir, "the mixed scenario's tree (dNN/fNN.bin)")
+	return fs, o
+}
+
+// parseRun parses the flags of a scenario run into a Config.
+func parseRun(args []string, stderr io.Writer) (*options, []bench.Scenario, error) {
+	fs, o := newFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.url == "" {
+		return nil, nil, errors.New("-url is required")
+	}
+	t, err := bench.ParseTarget(o.url)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.cfg.Target, o.cfg.PutTarget = t, t
+	if o.putURL != "" {
+		if o.cfg.PutTarget, err = bench.ParseTarget(o.putURL); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.cfg.Mode, err = bench.ParseDataMode(o.mode); err != nil {
+		return nil, nil, err
+	}
+	scs, err := bench.ParseScenarios(o.scenarios)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.cfg.Concurrency < 1 || o.cfg.Duration <= 0 || o.cfg.Count < 0 || o.cfg.Timeout <= 0 || o.cfg.Sessions < 1 || o.cfg.Hold < 0 {
+		return nil, nil, errors.New("-c, -d, -timeout and -sessions must be positive; -n and -hold not negative")
+	}
+	if o.cfg.Duration > bench.MaxDuration {
+		return nil, nil, fmt.Errorf("-d is at most %v", bench.MaxDuration)
+	}
+	o.cfg.Splice = !o.read
+	o.cfg.Layout = o.layout
+	o.cfg.Label = o.label
+	if o.cfg.Label == "" {
+		o.cfg.Label = t.Addr
+	}
+	return o, scs, nil
+}
+
+func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer, tty *os.File) int {
+	o, scs, err := parseRun(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v (see ftpbench -h)\n", err)
+		return 2
+	}
+	cfg := o.cfg
+	cfg.Log = stderr
+	var line *bench.ProgressLine
+	if !o.quiet {
+		line = bench.NewProgressLine(tty)
+	}
+	if line != nil {
+		cfg.Progress = line.Update
+	}
+	rep := &bench.Report{Started: time.Now().UTC(), Machine: bench.Machine(), Command: "ftpbench " + strings.Join(args, " ")}
+	failed := false
+	var errs int64
+	for _, s := range scs {
+		if ctx.Err() != nil {
+			break
+		}
+		r, err := bench.Run(ctx, s, cfg)
+		line.Clear()
+		if err != nil {
+			fmt.Fprintf(stderr, "ftpbench: %s: %v\n", s.Name, err)
+			rep.Warnings = append(rep.Warnings, s.Name+": "+err.Error())
+			failed = true
+			continue
+		}
+		rep.Results = append(rep.Results, r)
+		errs += r.Errors
+	}
+	if err := bench.WriteTable(stdout, rep.Results); err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+		return 1
+	}
+	if o.jsonFile != "" {
+		if err := bench.WriteJSON(o.jsonFile, rep); err != nil {
+			fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+			return 1
+		}
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "ftpbench: interrupted")
+		return 1
+	}
+	if errs > 0 {
+		fmt.Fprintf(stderr, "ftpbench: %d operations failed (see the errors above)\n", errs)
+		return 1
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+func mkdata(args []string, stdout, stderr io.Writer) int {
+	d := bench.DefaultDataset
+	fs := flag.NewFlagSet("ftpbench mkdata", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Int64Var(&d.SmallSize, "small-size", d.SmallSize, "size of each small file")
+	fs.IntVar(&d.SmallFiles, "small-files", d.SmallFiles, "number of small files")
+	fs.Int64Var(&d.LargeSize, "large-size", d.LargeSize, "size of the large file")
+	fs.IntVar(&d.ListEntries, "list-entries", d.ListEntries, "entries of the list folder")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ftpbench mkdata [flags] DIR\n\ncreates small/, large/, list/ and mixed/ in DIR (nothing when DIR already holds that data set)")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	if d.SmallSize < 0 || d.SmallFiles < 1 || d.LargeSize < 1 || d.ListEntries < 0 {
+		fmt.Fprintln(stderr, "ftpbench: mkdata: sizes and counts must be positive")
+		return 2
+	}
+	if err := bench.MakeDataset(fs.Arg(0), d); err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "ftpbench: data set ready in %s (large file %s)\n", fs.Arg(0), d.Layout().LargeFile)
+	return 0
+}

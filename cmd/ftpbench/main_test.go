@@ -1,0 +1,124 @@
+// Tests of the command line: usage errors, mkdata, and a run against a real rftpd with -json.
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rftpd/rftpd/bench"
+	"github.com/rftpd/rftpd/bench/peers"
+)
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "-url is required"},
+		{[]string{"-url", "http://x/"}, "scheme must be ftp"},
+		{[]string{"-url", "ftp://127.0.0.1/", "-s", "nope"}, `unknown scenario "nope"`},
+		{[]string{"-url", "ftp://127.0.0.1/", "-mode", "x"}, "data mode"},
+		{[]string{"-url", "ftp://127.0.0.1/", "-c", "0"}, "must be positive"},
+		{[]string{"-url", "ftp://127.0.0.1/", "-d", "2h"}, "at most"},
+		{[]string{"-url", "ftp://127.0.0.1/", "stray"}, `unexpected argument "stray"`},
+		{[]string{"-nosuchflag"}, "flag provided but not defined"},
+		{[]string{"mkdata"}, "usage: ftpbench mkdata"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		if code := run(c.args, &out, &errb); code != 2 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", c.args, code, errb.String(), c.want)
+		}
+	}
+	var out, errb bytes.Buffer
+	run([]string{"-h"}, &out, &errb)
+	for _, s := range bench.Scenarios() {
+		if !strings.Contains(errb.String(), s.Name) {
+			t.Errorf("-h does not list %s", s.Name)
+		}
+	}
+}
+
+func TestMkdata(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	var out, errb bytes.Buffer
+	args := []string{"mkdata", "-large-size", "1048576", "-list-entries", "10", dir}
+	if code := run(args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	fi, err := os.Stat(filepath.Join(dir, "large", "1MiB.bin"))
+	if err != nil || fi.Size() != 1<<20 {
+		t.Fatalf("large file: %v %v", fi, err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(dir, "list"))
+	small, _ := os.ReadDir(filepath.Join(dir, "small"))
+	if len(ents) != 10 || len(small) != 100 {
+		t.Errorf("%d list entries, %d small files", len(ents), len(small))
+	}
+	// Again: the stamp says it is there already.
+	before, _ := os.Stat(filepath.Join(dir, "small", "0000.bin"))
+	if code := run(args, &out, &errb); code != 0 {
+		t.Fatalf("second run: exit %d", code)
+	}
+	after, _ := os.Stat(filepath.Join(dir, "small", "0000.bin"))
+	if !before.ModTime().Equal(after.ModTime()) || !os.SameFile(before, after) {
+		t.Error("second mkdata rewrote the data set")
+	}
+}
+
+func TestRunAgainstRftpd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	bin := filepath.Join(t.TempDir(), "rftpd")
+	if err := peers.BuildRftpd(context.Background(), bin); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	d := bench.DefaultDataset
+	d.LargeSize, d.SmallFiles = 4<<20, 10
+	if err := bench.MakeDataset(data, d); err != nil {
+		t.Fatal(err)
+	}
+	s, err := peers.StartRftpd(context.Background(), bin, peers.Options{Data: data, Upload: t.TempDir(), Work: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	jsonFile := filepath.Join(t.TempDir(), "r.json")
+	var out, errb bytes.Buffer
+	code := run([]string{"-url", s.URL, "-put-url", s.PutURL, "-s", "login,small-get,small-put,large-get", "-c", "2", "-d", "500ms",
+		"-large-file", "large/4MiB.bin", "-small-files", "10", "-large-size", "1048576", "-label", "rftpd", "-json", jsonFile}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"scenario", "login", "small-get", "small-put", "large-get", "rftpd", "p99.9"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	rep, err := bench.ReadJSON(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 4 || rep.Machine == "" || !strings.Contains(rep.Command, "-json") {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, r := range rep.Results {
+		if r.Ops == 0 || r.Errors != 0 || r.Server != "rftpd" {
+			t.Errorf("%s: %+v", r.Scenario, r)
+		}
+	}
+
+	// A wrong path is counted and shown, and the exit status says so.
+	out.Reset()
+	errb.Reset()
+	code = run([]string{"-url", s.URL, "-s", "small-get", "-c", "1", "-n", "3", "-small-dir", "missing"}, &out, &errb)
+	if code != 1 || !strings.Contains(out.String(), "RETR: 550") || !strings.Contains(errb.String(), "3 operations failed") {
+		t.Errorf("missing files: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+}
