@@ -85,8 +85,12 @@ func (e usageError) Error() string { return e.msg }
 func parseArgs(args []string, stderr io.Writer) (settings, error) {
 	s := defaults()
 	fs := flag.NewFlagSet("rftpd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
+	// Parse errors are reported by the caller in one line; the full usage
+	// is printed only for -h.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	usage := func() {
+		fs.SetOutput(stderr)
 		fmt.Fprintf(stderr, "usage: rftpd [-config FILE] [-listen ADDR] [-anonymous DIR] [-users FILE] [-passive-ports LOW-HIGH] [-public-host HOST]\n       rftpd passwd < password   (prints a bcrypt hash for the accounts file)\n\n")
 		fs.PrintDefaults()
 	}
@@ -98,6 +102,7 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 	public := fs.String("public-host", "", "address announced in PASV/EPSV replies (default: the control connection's local address)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage()
 			return s, err
 		}
 		return s, usageError{err.Error()}

@@ -66,9 +66,8 @@ func TestCLIErrors(t *testing.T) {
 			if !strings.Contains(stderr, tt.want) {
 				t.Errorf("stderr %q does not name %q", stderr, tt.want)
 			}
-			last := strings.TrimSpace(stderr[strings.LastIndex(strings.TrimSpace(stderr), "\n")+1:])
-			if !strings.HasPrefix(last, "rftpd: ") {
-				t.Errorf("last line %q does not start with \"rftpd: \"", last)
+			if line := strings.TrimSpace(stderr); strings.Contains(line, "\n") || !strings.HasPrefix(line, "rftpd: ") {
+				t.Errorf("stderr %q is not one line starting with \"rftpd: \"", stderr)
 			}
 		})
 	}
