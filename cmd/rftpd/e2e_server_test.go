@@ -196,16 +196,7 @@ func TestLimitsFromConfig(t *testing.T) {
 }
 
 func TestPassivePortsAndPublicHost(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	if base > 65000 {
-		base = 40000
-	}
-	lo, hi := base+1, base+2
+	lo, hi := freePortPair(t)
 	addr := startServer(t, "-anonymous", fixtureTree(t), "-passive-ports", fmt.Sprintf("%d-%d", lo, hi))
 	var conns []*ctrl
 	for i := 0; i < 2; i++ {
@@ -552,4 +543,27 @@ func TestPermissionSubsets(t *testing.T) {
 	if names, _ := readDirNames(renamer); len(names) != 0 {
 		t.Errorf("renamer root holds %q", names)
 	}
+}
+
+// freePortPair finds two consecutive free ports below the ephemeral range
+// (32768-60999), so that no outgoing connection of a parallel test takes
+// one of them between this check and the server's listen.
+func freePortPair(t *testing.T) (int, int) {
+	t.Helper()
+	start := 20000 + int(time.Now().UnixNano()%5000)
+	for p := start; p < start+2000; p += 2 {
+		a, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		b, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
+		a.Close()
+		if err != nil {
+			continue
+		}
+		b.Close()
+		return p, p + 1
+	}
+	t.Fatal("no two consecutive free ports in 20000-27000")
+	return 0, 0
 }
