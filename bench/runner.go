@@ -236,7 +236,22 @@ func runJob(ctx context.Context, cfg Config, j job) *Result {
 		}
 		wg.Go(func() {
 			backoff := 10 * time.Millisecond
+			// With a rate, each worker starts its operations on its own
+			// schedule (staggered), and latency counts from the scheduled
+			// start, so a late server is not hidden by a late client.
+			var interval time.Duration
+			var next time.Time
+			if cfg.Rate > 0 {
+				interval = time.Duration(float64(time.Second) * float64(len(workers)) / cfg.Rate)
+				next = start.Add(interval * time.Duration(w.id) / time.Duration(len(workers)))
+			}
 			for ctx.Err() == nil && time.Now().Before(deadline) {
+				if interval > 0 {
+					sleepCtx(ctx, time.Until(next), deadline)
+					if ctx.Err() != nil || !time.Now().Before(deadline) {
+						return
+					}
+				}
 				if cfg.Count > 0 && claimed.Add(1) > cfg.Count {
 					return
 				}
@@ -255,6 +270,10 @@ func runJob(ctx context.Context, cfg Config, j job) *Result {
 				}
 				w.seq++
 				t0 := time.Now()
+				if interval > 0 {
+					t0 = next
+					next = next.Add(interval)
+				}
 				n, err := j.op(ctx, w)
 				d := time.Since(t0)
 				bytes.Add(n)
@@ -295,6 +314,9 @@ func runJob(ctx context.Context, cfg Config, j job) *Result {
 	}
 	if j.perStream {
 		r.StreamBytesPerSec = float64(thr.Quantile(0.5))
+	}
+	if cfg.Rate > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("paced at %s operations/s in all (latency from each scheduled start)", FormatRate(cfg.Rate)))
 	}
 	if len(sources) > 1 {
 		r.Notes = append(r.Notes, fmt.Sprintf("sockets spread over %d source addresses", len(sources)))

@@ -14,6 +14,7 @@ const (
 	fileReserve     = 64  // descriptors kept for everything but sessions (and a transfer per worker)
 	maxOpeners      = 256 // sessions opened in parallel
 	maxStreakErrors = 1000
+	serverReserve   = 16 // descriptors a server needs besides its sessions (listener, logs, epoll)
 )
 
 // FileLimitError says that a run needs more open files than this process may hold.
@@ -24,7 +25,7 @@ type FileLimitError struct {
 
 func (e *FileLimitError) Error() string {
 	return fmt.Sprintf("bench: %d sessions need about %d open files in ftpbench, but this process may hold at most %d (hard limit %d, RLIMIT_NOFILE; the soft limit was raised to it and even root cannot go further here). "+
-		"Hold at most %d sessions per ftpbench process, or run several processes.",
+		"Hold at most %d sessions per ftpbench process, or run several processes",
 		e.Sessions, e.Need, e.Soft, e.Hard, maxSessions(e.Soft))
 }
 
@@ -134,22 +135,31 @@ func holdSessions(ctx context.Context, cfg Config, n int) *population {
 
 func runIdle(ctx context.Context, cfg Config) (*Result, error) {
 	n := cfg.Sessions
-	if err := checkFiles(cfg, n); err != nil {
-		return nil, err
-	}
-	soft, _, _ := RaiseFileLimit()
-	ir := &IdleResult{Requested: n, FileLimit: soft}
+	ir := &IdleResult{Requested: n}
 	r := &Result{Unit: "sessions", Concurrency: min(maxOpeners, max(cfg.Concurrency, 32), n), Idle: ir}
+	var serverNote string
 	if cfg.PID > 0 {
 		if lim, err := ProcessFileLimit(cfg.ProcRoot, cfg.PID); err == nil {
 			ir.ServerFileLim = lim
-			if lim >= 0 && int64(n)+16 > lim {
-				msg := fmt.Sprintf("the server (pid %d) may hold at most %d open files: about %d sessions can fit in one server process, so %d cannot all be held",
-					cfg.PID, lim, lim-16, n)
-				cfg.logf("%s", msg)
-				r.Notes = append(r.Notes, msg)
+			if lim >= 0 && int64(n)+serverReserve > lim {
+				serverNote = fmt.Sprintf("the server (pid %d) may hold at most %d open files, so about %d sessions fit in one server process and %d cannot all be held",
+					cfg.PID, lim, lim-serverReserve, n)
+				r.Notes = append(r.Notes, serverNote)
 			}
 		}
+	}
+	if err := checkFiles(cfg, n); err != nil {
+		if serverNote != "" {
+			err = fmt.Errorf("%w; also, %s", err, serverNote)
+		}
+		return nil, err
+	}
+	if serverNote != "" {
+		cfg.logf("idle: %s", serverNote)
+	}
+	soft, _, _ := RaiseFileLimit()
+	ir.FileLimit = soft
+	if cfg.PID > 0 {
 		before, _, err := PSS(cfg.ProcRoot, cfg.PID)
 		if err != nil {
 			return nil, err

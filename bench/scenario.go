@@ -42,6 +42,7 @@ type Config struct {
 	Concurrency int           // workers (sessions) doing operations
 	Duration    time.Duration // how long a scenario runs (always bounded)
 	Count       int64         // stop after this many operations (0: duration only)
+	Rate        float64       // operations per second over all workers (0: back to back)
 	Timeout     time.Duration // bound of every command, dial and transfer
 	Mode        DataMode      // EPSV, PASV or PORT
 	Sources     int           // spread sockets over 127.0.0.1 … 127.0.0.N (loopback targets)

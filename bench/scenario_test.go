@@ -233,3 +233,14 @@ func TestFormats(t *testing.T) {
 		t.Errorf("progress line %q", p)
 	}
 }
+
+func TestRunJobPaced(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Duration = 500 * time.Millisecond
+	cfg.Rate = 200
+	r := runJob(context.Background(), cfg, job{name: "t", unit: "ops", target: cfg.Target,
+		op: func(ctx context.Context, w *worker) (int64, error) { return 0, nil }})
+	if r.Ops < 70 || r.Ops > 110 {
+		t.Errorf("%d ops in 0.5s at 200/s", r.Ops)
+	}
+}

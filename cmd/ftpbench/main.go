@@ -72,6 +72,7 @@ func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.IntVar(&c.Concurrency, "c", c.Concurrency, "concurrent workers (sessions); idle: sessions opened in parallel")
 	fs.DurationVar(&c.Duration, "d", c.Duration, "how long each scenario runs")
 	fs.Int64Var(&c.Count, "n", 0, "stop each scenario after this many operations (0: -d only; alone, -d is at most 1h)")
+	fs.Float64Var(&c.Rate, "rate", 0, "operations per second over all workers, paced (0: back to back)")
 	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "bound of every dial, command and transfer")
 	fs.StringVar(&o.mode, "mode", "epsv", "data connections: epsv, pasv or port")
 	fs.IntVar(&c.Sources, "sources", c.Sources, "spread sockets over source addresses 127.0.0.1 … 127.0.0.N (loopback IPv4 targets)")
@@ -123,8 +124,8 @@ func parseRun(args []string, stderr io.Writer) (*options, []bench.Scenario, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	if o.cfg.Concurrency < 1 || o.cfg.Duration <= 0 || o.cfg.Count < 0 || o.cfg.Timeout <= 0 || o.cfg.Sessions < 1 || o.cfg.Hold < 0 {
-		return nil, nil, errors.New("-c, -d, -timeout and -sessions must be positive; -n and -hold not negative")
+	if o.cfg.Concurrency < 1 || o.cfg.Duration <= 0 || o.cfg.Count < 0 || o.cfg.Timeout <= 0 || o.cfg.Sessions < 1 || o.cfg.Hold < 0 || o.cfg.Rate < 0 {
+		return nil, nil, errors.New("-c, -d, -timeout and -sessions must be positive; -n, -hold and -rate not negative")
 	}
 	if o.cfg.Duration > bench.MaxDuration {
 		return nil, nil, fmt.Errorf("-d is at most %v", bench.MaxDuration)
@@ -166,7 +167,7 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		r, err := bench.Run(ctx, s, cfg)
 		line.Clear()
 		if err != nil {
-			fmt.Fprintf(stderr, "ftpbench: %s: %v\n", s.Name, err)
+			fmt.Fprintf(stderr, "ftpbench: %s: %v\n", s.Name, strings.TrimPrefix(err.Error(), "bench: "))
 			rep.Warnings = append(rep.Warnings, s.Name+": "+err.Error())
 			failed = true
 			continue
@@ -174,9 +175,11 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		rep.Results = append(rep.Results, r)
 		errs += r.Errors
 	}
-	if err := bench.WriteTable(stdout, rep.Results); err != nil {
-		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
-		return 1
+	if len(rep.Results) > 0 {
+		if err := bench.WriteTable(stdout, rep.Results); err != nil {
+			fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+			return 1
+		}
 	}
 	if o.jsonFile != "" {
 		if err := bench.WriteJSON(o.jsonFile, rep); err != nil {
