@@ -118,7 +118,7 @@ func WriteTable(w io.Writer, results []*Result) error {
 			stream = FormatBytes(r.StreamBytesPerSec) + "/s"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-			r.Scenario, r.Server, r.Concurrency, group(r.Ops), FormatRate(r.OpsPerSec), r.Unit, thr, stream,
+			r.Name(), r.Server, r.Concurrency, group(r.Ops), FormatRate(r.OpsPerSec), r.Unit, thr, stream,
 			FormatLatency(r.Latency.P50), FormatLatency(r.Latency.P99), FormatLatency(r.Latency.P999), group(r.Errors))
 	}
 	if err := tw.Flush(); err != nil {
@@ -128,7 +128,7 @@ func WriteTable(w io.Writer, results []*Result) error {
 		if len(r.Notes) == 0 && r.Errors == 0 && !r.Interrupted {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s (%s):\n", r.Scenario, r.Server)
+		fmt.Fprintf(w, "\n%s (%s):\n", r.Name(), r.Server)
 		if r.Interrupted {
 			fmt.Fprintf(w, "  interrupted: the numbers cover part of the run\n")
 		}

@@ -65,6 +65,7 @@ func runNoop(ctx context.Context, cfg Config) (*Result, error) {
 	})
 	r.Notes = append(r.Notes, "NOOP, PWD, SIZE in turn")
 	if pop != nil {
+		r.Held = pop.held()
 		r.Notes = append(r.Notes, fmt.Sprintf("%d idle sessions held (%d requested, %d failed to open)", pop.held(), cfg.Hold, pop.failed))
 		if pop.failed > 0 {
 			r.Errors += int64(pop.failed)

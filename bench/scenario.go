@@ -142,6 +142,7 @@ func (c Config) logf(format string, args ...any) {
 // Result is the outcome of one scenario against one server.
 type Result struct {
 	Scenario    string  `json:"scenario"`
+	Step        string  `json:"step,omitempty"` // the suite row, when run in a suite
 	Server      string  `json:"server"`
 	Concurrency int     `json:"concurrency"`
 	Mode        string  `json:"mode,omitempty"`
@@ -159,7 +160,16 @@ type Result struct {
 	ErrorKinds  map[string]int64 `json:"error_kinds,omitempty"`
 	Notes       []string         `json:"notes,omitempty"`
 	Idle        *IdleResult      `json:"idle,omitempty"`
+	Held        int              `json:"held,omitempty"` // noop: idle sessions held meanwhile
 	Interrupted bool             `json:"interrupted,omitempty"`
+}
+
+// Name returns the suite step's label, or the scenario's name.
+func (r *Result) Name() string {
+	if r.Step != "" {
+		return r.Step
+	}
+	return r.Scenario
 }
 
 // IdleResult holds what only the idle scenario measures.

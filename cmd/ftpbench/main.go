@@ -28,6 +28,7 @@ func main() {
 const usageText = `usage:
   ftpbench -url ftp://[user[:pass]@]host:port/[path] [flags]   run scenarios
   ftpbench mkdata [flags] DIR                                  create the data set in DIR
+  ftpbench suite [flags]                                       start rftpd, run the standard suite (make bench)
 
 scenarios (-s, comma-separated, or all):
 `
@@ -36,8 +37,13 @@ scenarios (-s, comma-separated, or all):
 // 0 when every operation succeeded, 1 for failed operations or a failed
 // run, 2 for a usage mistake.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "mkdata" {
-		return mkdata(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "mkdata":
+			return mkdata(args[1:], stdout, stderr)
+		case "suite":
+			return suite(args[1:], stdout, stderr)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

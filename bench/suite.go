@@ -1,0 +1,91 @@
+// The standard suite: the steps `make bench` and `make bench-compare` run, about five minutes in all.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Step is one row of a suite: a scenario with its own load.
+type Step struct {
+	Label       string // the row's name, e.g. "noop 500 of 10k"
+	Scenario    string
+	Concurrency int
+	Duration    time.Duration
+	Sessions    int     // idle
+	Hold        int     // noop
+	Rate        float64 // paced operations per second (0: back to back)
+}
+
+// StandardSuite measures every scenario once, with the loads the issue's
+// targets name: 10,000 idle sessions, 500 active among 10,000, one large
+// stream. It takes about five minutes with a 1 GiB large file.
+var StandardSuite = []Step{
+	{Label: "idle 10k", Scenario: "idle", Concurrency: 64, Sessions: 10000},
+	{Label: "login", Scenario: "login", Concurrency: 16, Duration: 30 * time.Second},
+	{Label: "noop", Scenario: "noop", Concurrency: 16, Duration: 20 * time.Second},
+	{Label: "noop 500 of 10k", Scenario: "noop", Concurrency: 500, Hold: 9500, Duration: 20 * time.Second},
+	{Label: "small-get", Scenario: "small-get", Concurrency: 16, Duration: 30 * time.Second},
+	{Label: "small-put", Scenario: "small-put", Concurrency: 16, Duration: 30 * time.Second},
+	{Label: "large-get 1", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second},
+	{Label: "large-get 4", Scenario: "large-get", Concurrency: 4, Duration: 20 * time.Second},
+	{Label: "large-put 1", Scenario: "large-put", Concurrency: 1, Duration: 20 * time.Second},
+	{Label: "list", Scenario: "list", Concurrency: 8, Duration: 20 * time.Second},
+	{Label: "mixed", Scenario: "mixed", Concurrency: 16, Duration: 30 * time.Second},
+}
+
+// ScaleSuite returns steps with durations multiplied by f (at least one
+// second) and session counts by f (at least 10): f = 0.1 is a smoke run.
+func ScaleSuite(steps []Step, f float64) []Step {
+	out := make([]Step, len(steps))
+	for i, s := range steps {
+		if f != 1 {
+			s.Label += fmt.Sprintf(" ×%g", f)
+		}
+		s.Duration = max(time.Second, time.Duration(float64(s.Duration)*f))
+		if s.Sessions > 0 {
+			s.Sessions = max(10, int(float64(s.Sessions)*f))
+		}
+		if s.Hold > 0 {
+			s.Hold = max(10, int(float64(s.Hold)*f))
+			s.Concurrency = max(1, min(s.Concurrency, int(float64(s.Concurrency)*f)))
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// RunSuite runs steps in order with cfg (each step overriding concurrency,
+// duration, sessions, hold and rate) and returns a result per step that
+// ran. A step that cannot run at all is returned as an error after the
+// others ran.
+func RunSuite(ctx context.Context, steps []Step, cfg Config) ([]*Result, error) {
+	var results []*Result
+	var firstErr error
+	for _, st := range steps {
+		if ctx.Err() != nil {
+			break
+		}
+		sc, ok := Lookup(st.Scenario)
+		if !ok {
+			return results, fmt.Errorf("bench: suite step %q: unknown scenario %q", st.Label, st.Scenario)
+		}
+		c := cfg
+		c.Concurrency, c.Duration, c.Hold, c.Rate = st.Concurrency, st.Duration, st.Hold, st.Rate
+		c.Count = 0
+		if st.Sessions > 0 {
+			c.Sessions = st.Sessions
+		}
+		r, err := Run(ctx, sc, c)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("bench: suite step %q: %w", st.Label, err)
+			}
+			continue
+		}
+		r.Step = st.Label
+		results = append(results, r)
+	}
+	return results, firstErr
+}

@@ -1,0 +1,217 @@
+// ftpbench suite: the standard suite against an rftpd it starts itself (make bench).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rftpd/rftpd/bench"
+	"github.com/rftpd/rftpd/bench/peers"
+)
+
+// suiteFlags are shared by suite and compare.
+type suiteFlags struct {
+	rftpd, cache, jsonFile, svgFile string
+	scale                           float64
+	largeSize                       int64
+	quiet                           bool
+}
+
+func (f *suiteFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.rftpd, "rftpd", "bin/rftpd", "the rftpd binary to start")
+	fs.StringVar(&f.cache, "cache", defaultCache(), "cache folder: data set, upload folders, peers")
+	fs.StringVar(&f.jsonFile, "json", "", "also write the results as JSON to FILE")
+	fs.StringVar(&f.svgFile, "svg", "", "also draw the results as an SVG chart in FILE")
+	fs.Float64Var(&f.scale, "scale", 1, "multiply durations and session counts (0.1: a smoke run)")
+	fs.Int64Var(&f.largeSize, "large-size", bench.DefaultDataset.LargeSize, "size of the large file")
+	fs.BoolVar(&f.quiet, "q", false, "no progress line")
+}
+
+func defaultCache() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "rftpd-bench")
+	}
+	return filepath.Join(os.TempDir(), "rftpd-bench")
+}
+
+// prepare makes the data set and returns its description and the folder.
+func (f *suiteFlags) prepare(stderr io.Writer) (bench.Dataset, string, error) {
+	ds := bench.DefaultDataset
+	ds.LargeSize = f.largeSize
+	dir := filepath.Join(f.cache, "data")
+	fmt.Fprintf(stderr, "ftpbench: data set in %s (made once, then reused)\n", dir)
+	if err := bench.MakeDataset(dir, ds); err != nil {
+		return ds, "", err
+	}
+	return ds, dir, nil
+}
+
+// freshDir empties and returns cache/name.
+func (f *suiteFlags) freshDir(name string) (string, error) {
+	d := filepath.Join(f.cache, name)
+	if err := os.RemoveAll(d); err != nil {
+		return "", err
+	}
+	return d, os.MkdirAll(d, 0o755)
+}
+
+// suiteConfig is the scenario configuration for a started server.
+func (f *suiteFlags) suiteConfig(s *peers.Server, ds bench.Dataset, stderr io.Writer, line *bench.ProgressLine) (bench.Config, error) {
+	cfg := bench.DefaultConfig()
+	var err error
+	if cfg.Target, err = bench.ParseTarget(s.URL); err != nil {
+		return cfg, err
+	}
+	if cfg.PutTarget, err = bench.ParseTarget(s.PutURL); err != nil {
+		return cfg, err
+	}
+	cfg.Label = s.Name
+	cfg.PID = s.PID
+	cfg.Layout = ds.Layout()
+	cfg.LargeSize = ds.LargeSize
+	cfg.SmallSize = ds.SmallSize
+	cfg.TempDir = f.cache
+	cfg.HoldTime = 5 * time.Second
+	cfg.Log = stderr
+	if line != nil {
+		cfg.Progress = line.Update
+	}
+	return cfg, nil
+}
+
+func suite(args []string, stdout, stderr io.Writer) int {
+	var f suiteFlags
+	fs := flag.NewFlagSet("ftpbench suite", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ftpbench suite [flags]\n\nstarts rftpd on loopback over the data set and runs the standard suite (about 5 minutes):")
+		for _, s := range bench.StandardSuite {
+			fmt.Fprintf(stderr, "  %-16s %s\n", s.Label, describeStep(s))
+		}
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 || f.scale <= 0 || f.largeSize <= 0 {
+		fs.Usage()
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	ds, data, err := f.prepare(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+		return 1
+	}
+	upload, err := f.freshDir("upload-rftpd")
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+		return 1
+	}
+	work, err := os.MkdirTemp("", "ftpbench-suite-")
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(work)
+	s, err := peers.StartRftpd(ctx, f.rftpd, peers.Options{Data: data, Upload: upload, Work: work})
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+		return 1
+	}
+	defer s.Stop()
+	fmt.Fprintf(stderr, "ftpbench: rftpd %s (pid %d) on %s\n", s.Version, s.PID, s.URL)
+
+	var line *bench.ProgressLine
+	if !f.quiet {
+		line = bench.NewProgressLine(os.Stderr)
+	}
+	cfg, err := f.suiteConfig(s, ds, stderr, line)
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+		return 1
+	}
+	steps := bench.ScaleSuite(bench.StandardSuite, f.scale)
+	results, runErr := bench.RunSuite(ctx, steps, cfg)
+	line.Clear()
+	if err := s.Stop(); err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+	}
+	return finish(ctx, stdout, stderr, &f, "rftpd "+s.Version, []string{"rftpd"}, results, runErr)
+}
+
+// finish prints the table, writes JSON and SVG, and returns the exit status.
+func finish(ctx context.Context, stdout, stderr io.Writer, f *suiteFlags, title string, servers []string, results []*bench.Result, runErr error) int {
+	code := 0
+	if len(results) > 0 {
+		bench.WriteTable(stdout, results)
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", runErr)
+		code = 1
+	}
+	rep := &bench.Report{Started: time.Now().UTC(), Machine: bench.Machine(), Command: "ftpbench " + strings.Join(os.Args[1:], " "), Results: results}
+	if f.jsonFile != "" {
+		if err := bench.WriteJSON(f.jsonFile, rep); err != nil {
+			fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+			code = 1
+		}
+	}
+	if f.svgFile != "" {
+		if err := writeChart(f.svgFile, title, servers, results); err != nil {
+			fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+			code = 1
+		}
+	}
+	var errs int64
+	for _, r := range results {
+		errs += r.Errors
+	}
+	if errs > 0 {
+		fmt.Fprintf(stderr, "ftpbench: %d operations failed (see the errors above)\n", errs)
+		code = 1
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "ftpbench: interrupted")
+		code = 1
+	}
+	return code
+}
+
+func writeChart(path, title string, servers []string, results []*bench.Result) error {
+	rows := bench.ChartRows(servers, results)
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := bench.WriteSVG(out, title, servers, rows); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func describeStep(s bench.Step) string {
+	d := fmt.Sprintf("%s, %d workers", s.Scenario, s.Concurrency)
+	if s.Sessions > 0 {
+		d += fmt.Sprintf(", %d sessions", s.Sessions)
+	}
+	if s.Hold > 0 {
+		d += fmt.Sprintf(", %d idle sessions held", s.Hold)
+	}
+	if s.Duration > 0 {
+		d += ", " + s.Duration.String()
+	}
+	return d
+}
