@@ -49,7 +49,7 @@ func (s *Session) cmdPASS(arg string, _ time.Time) {
 }
 
 // donePASS answers the password check.
-func (s *Session) donePASS(ev Event, _ time.Time) {
+func (s *Session) donePASS(ev Event, now time.Time) {
 	e, _ := ev.(EvLogin)
 	switch {
 	case e.Err != nil:
@@ -62,9 +62,40 @@ func (s *Session) donePASS(ev Event, _ time.Time) {
 		s.reply(codeLoggedIn, "Login successful.")
 	default:
 		s.user = ""
-		s.setState(stAwaitUser)
-		s.reply(codeNotLoggedIn, "Login incorrect.")
+		s.failures++
+		if d := s.failDelay(); d > 0 {
+			s.setState(stLoginDelay) // Tick answers once the delay has passed
+			s.failDeadline = now.Add(d)
+			return
+		}
+		s.loginRefused(now)
 	}
+}
+
+// maxFailDelay caps the doubling delay after refused passwords.
+const maxFailDelay = 30 * time.Second
+
+// failDelay is how long the answer to the latest refused password waits:
+// LoginFailDelay, doubled for each earlier failure in the session.
+func (s *Session) failDelay() time.Duration {
+	d := s.cfg.LoginFailDelay
+	for i := 1; i < s.failures && d > 0 && d < maxFailDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxFailDelay)
+}
+
+// loginRefused answers a refused password: 530, and the session closes
+// after MaxLoginFailures of them.
+func (s *Session) loginRefused(now time.Time) {
+	s.reply(codeNotLoggedIn, "Login incorrect.")
+	if s.cfg.MaxLoginFailures > 0 && s.failures >= s.cfg.MaxLoginFailures {
+		s.reply(codeNotAvailable, "Too many failed logins, closing control connection.")
+		s.close()
+		return
+	}
+	s.setState(stAwaitUser)
+	s.settle(now)
 }
 
 // cmdACCT: accounts are not used.

@@ -82,6 +82,8 @@ config anon=off
 > PASS wrong
 ! ReqLogin user="bob" pass="wrong"
 @ EvLogin
+? deadline +1s
++ 1s
 < 530 Login incorrect.
 > PASS again
 < 503 Login with USER first.
@@ -251,7 +253,92 @@ shutdown
 > PASS hunter2
 ! ReqLogin user="bob" pass="hunter2"
 @ EvLogin
++ 1s
 < 530 Login incorrect.
+`},
+		{"refused logins: doubling delay, then close", `
+< 220 rftpd ready.
+> USER bob
+< 331 Password required for bob.
+> PASS a
+! ReqLogin user="bob" pass="a"
+@ EvLogin
+? deadline +1s
+~ 999ms
++ 0s
++ 1ms
+< 530 Login incorrect.
+> USER bob
+< 331 Password required for bob.
+> PASS b
+! ReqLogin user="bob" pass="b"
+@ EvLogin
+? deadline +3s
++ 1s
++ 1s
+< 530 Login incorrect.
+> USER bob
+< 331 Password required for bob.
+> PASS c
+! ReqLogin user="bob" pass="c"
+@ EvLogin
+? deadline +7s
++ 4s
+< 530 Login incorrect.
+< 421 Too many failed logins, closing control connection.
+= close
+`},
+		{"lines wait behind a delayed refusal", `
+< 220 rftpd ready.
+> USER bob
+< 331 Password required for bob.
+> PASS a
+! ReqLogin user="bob" pass="a"
+@ EvLogin
+> NOOP
+> USER bob
+? ready true
++ 1s
+< 530 Login incorrect.
+< 200 NOOP ok.
+< 331 Password required for bob.
+`},
+		{"no delay and no limit when configured off", `
+config faildelay=0s maxfail=0
+< 220 rftpd ready.
+> USER bob
+< 331 Password required for bob.
+> PASS a
+! ReqLogin user="bob" pass="a"
+@ EvLogin
+< 530 Login incorrect.
+> USER bob
+< 331 Password required for bob.
+> PASS b
+! ReqLogin user="bob" pass="b"
+@ EvLogin
+< 530 Login incorrect.
+> USER bob
+< 331 Password required for bob.
+> PASS c
+! ReqLogin user="bob" pass="c"
+@ EvLogin
+< 530 Login incorrect.
+> USER bob
+< 331 Password required for bob.
+`},
+		{"login timeout during the refusal delay", `
+config login=2s faildelay=5s
+< 220 rftpd ready.
+> USER bob
+< 331 Password required for bob.
+> PASS a
+! ReqLogin user="bob" pass="a"
++ 1s
+@ EvLogin
++ 1s
+< 421 Login timeout, closing control connection.
+= close
 `},
 	})
 }

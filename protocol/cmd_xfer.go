@@ -237,10 +237,14 @@ func (s *Session) transfer(kind XferKind, path string, flags ListFlags, now time
 }
 
 // transferStarted sends the 150 once the data connection is open.
-func (s *Session) transferStarted(e EvTransferStart) {
+func (s *Session) transferStarted(e EvTransferStart, now time.Time) {
 	s.setState(stXferring)
 	s.dataDeadline = time.Time{}
 	s.progress = e.Progress
+	s.lastBytes = 0
+	if s.cfg.StallTimeout > 0 && e.Progress != nil {
+		s.dataDeadline = now.Add(s.cfg.StallTimeout)
+	}
 	switch s.xferKind {
 	case XferRetr:
 		mode := "BINARY"
@@ -281,6 +285,8 @@ func (s *Session) transferDone(e EvTransferDone) {
 		s.reply(codeClosingData, "Transfer complete.")
 	case errors.Is(err, ErrAborted) && s.abortTimeout && !started:
 		s.reply(codeCantOpenData, txtNoData)
+	case errors.Is(err, ErrAborted) && s.abortTimeout:
+		s.reply(codeTransferAborted, "Transfer stalled: no data moved within the timeout; aborted.")
 	case errors.Is(err, ErrAborted):
 		s.reply(codeTransferAborted, txtAborted)
 	case errors.Is(err, ErrDataConn) && started:

@@ -679,6 +679,45 @@ login
 > STAT x y
 ! ReqStatList "/x y"
 `},
+		{"stalled transfer aborted", "config stall=30s\nlogin" + pasv + `
+> RETR big
+! ReqTransfer retr "/big" ascii
+@ EvTransferStart progress=4096
+< 150 Opening ASCII mode data connection for /big.
+? deadline +30s
++ 30s
+? deadline +1m0s
++ 30s
+! ReqAbort
+> NOOP
+@ EvTransferDone bytes=4096 err=aborted
+< 426 Transfer stalled: no data moved within the timeout; aborted.
+< 200 NOOP ok.
+`},
+		{"moving transfer not stalled", "config stall=30s\nlogin" + pasv + `
+> STOR big
+! ReqTransfer stor "/big" ascii
+@ EvTransferStart progress=grow
+< 150 Ok to send data.
++ 30s
+? deadline +1m0s
++ 30s
+? deadline +1m30s
+@ EvTransferDone bytes=2000
+< 226 Transfer complete.
+`},
+		{"ABOR after the stall timer fired", "config stall=30s\nlogin" + pasv + `
+> RETR big
+! ReqTransfer retr "/big" ascii
+@ EvTransferStart progress=0
+< 150 Opening ASCII mode data connection for /big.
++ 30s
+! ReqAbort
+> ABOR
+@ EvTransferDone err=aborted
+< 426 Transfer stalled: no data moved within the timeout; aborted.
+< 226 Abort successful.
+`},
 		{"STAT during transfer without progress", "login" + pasv + `
 > RETR big
 ! ReqTransfer retr "/big" ascii

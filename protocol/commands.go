@@ -119,6 +119,13 @@ func (s *Session) execute(line []byte, now time.Time) {
 	if perr != parseEmpty && perr != parseBadVerb {
 		c = lookup(p.verbName())
 	}
+	if c == nil && isHTTPRequest(&p) {
+		// A web client or proxy probe (or a cross-protocol attack) on the
+		// FTP port: nothing it sends next is FTP.
+		s.reply(codeNotAvailable, "This is an FTP server; closing control connection.")
+		s.close()
+		return
+	}
 	if c == nil || c.verb != "RNTO" {
 		s.rnfr = ""
 	}

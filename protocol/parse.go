@@ -1,7 +1,10 @@
 // Command line parsing: a pure function from one line to a verb and its argument.
 package protocol
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // maxVerbLen is the longest verb accepted; every FTP verb has 3 or 4 letters.
 const maxVerbLen = 8
@@ -23,6 +26,23 @@ type parsedLine struct {
 	verb [maxVerbLen]byte
 	n    int    // length of verb
 	arg  []byte // aliases the input line
+}
+
+// httpMethods are the request methods of HTTP/1.x, none of them an FTP verb.
+var httpMethods = map[string]bool{
+	"GET": true, "HEAD": true, "POST": true, "PUT": true, "DELETE": true,
+	"CONNECT": true, "OPTIONS": true, "TRACE": true, "PATCH": true,
+}
+
+// isHTTPRequest reports whether p is an HTTP request line: an HTTP method
+// followed by a target and an "HTTP/" version ("GET / HTTP/1.1").
+func isHTTPRequest(p *parsedLine) bool {
+	if !httpMethods[string(p.verbName())] {
+		return false
+	}
+	arg := bytes.TrimRight(p.arg, " ")
+	i := bytes.LastIndexByte(arg, ' ')
+	return i > 0 && bytes.HasPrefix(arg[i+1:], []byte("HTTP/"))
 }
 
 // verbName returns the upper-case verb. Looking it up in a map with

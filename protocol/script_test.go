@@ -274,6 +274,16 @@ func (r *runner) config(rest string) {
 			r.cfg.IdleTimeout = dur()
 		case "data":
 			r.cfg.DataTimeout = dur()
+		case "stall":
+			r.cfg.StallTimeout = dur()
+		case "faildelay":
+			r.cfg.LoginFailDelay = dur()
+		case "maxfail":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				r.fail("config maxfail: %v", err)
+			}
+			r.cfg.MaxLoginFailures = n
 		case "queue":
 			n, err := strconv.Atoi(v)
 			if err != nil {
@@ -493,7 +503,10 @@ func parseEvent(r *runner, s string) Event {
 		return EvPassive{Addr: ap, Err: err}
 	case "EvTransferStart":
 		ev := EvTransferStart{Size: integer("size", -1), Name: vals["name"]}
-		if _, ok := vals["progress"]; ok {
+		if v, ok := vals["progress"]; ok && v == "grow" {
+			var n int64
+			ev.Progress = func() int64 { n += 1000; return n }
+		} else if ok {
 			n := integer("progress", 0)
 			ev.Progress = func() int64 { return n }
 		}

@@ -35,8 +35,9 @@ type Session struct {
 	queue []queuedLine
 
 	// Login.
-	user  string // from USER; kept for STAT after login
-	perms Perm   // from EvLogin
+	user     string // from USER; kept for STAT after login
+	perms    Perm   // from EvLogin
+	failures int    // refused passwords in this session
 
 	// Transfer parameters and pending arguments.
 	cwd      string // absolute, clean
@@ -56,8 +57,9 @@ type Session struct {
 	// The transfer in flight.
 	xferKind     XferKind
 	progress     func() int64
-	abortCmd     bool // ABOR received: it is answered after the transfer's reply
-	abortTimeout bool // the data timer fired and sent ReqAbort
+	abortCmd     bool  // ABOR received: it is answered after the transfer's reply
+	abortTimeout bool  // the data or stall timer fired and sent ReqAbort
+	lastBytes    int64 // Progress at the last stall check
 
 	// Endings deferred until what is in flight has its reply.
 	quitPending     bool // QUIT during a transfer: 221 after it
@@ -65,7 +67,8 @@ type Session struct {
 
 	// Timers (zero: not armed).
 	loginDeadline time.Time
-	dataDeadline  time.Time
+	failDeadline  time.Time // when the delayed 530 of a refused login is due
+	dataDeadline  time.Time // data connection set-up, then the stall check while transferring
 	lastDone      time.Time // when the last command completed: idle timer base
 
 	// Diagnostics for tests.
@@ -216,7 +219,7 @@ func (s *Session) Event(ev Event, now time.Time) {
 			s.ignored++ // too late: ReqAbort is on its way and 150 would mislead
 			return
 		}
-		s.transferStarted(e)
+		s.transferStarted(e, now)
 		return
 	case EvTransferDone:
 		s.transferDone(e)
@@ -248,6 +251,13 @@ func (s *Session) Tick(now time.Time) {
 		s.close()
 		return
 	}
+	if !s.failDeadline.IsZero() && !now.Before(s.failDeadline) {
+		s.failDeadline = time.Time{}
+		s.loginRefused(now)
+		if s.state == stClosing {
+			return
+		}
+	}
 	if d := s.idleDeadline(); !d.IsZero() && !now.Before(d) {
 		s.reply(codeNotAvailable, "Idle timeout, closing control connection.")
 		s.close()
@@ -255,7 +265,17 @@ func (s *Session) Tick(now time.Time) {
 	}
 	if !s.dataDeadline.IsZero() && !now.Before(s.dataDeadline) {
 		s.dataDeadline = time.Time{}
-		if s.state == stXferPending && !s.abortCmd && !s.abortTimeout {
+		switch {
+		case s.abortCmd || s.abortTimeout:
+		case s.state == stXferPending:
+			s.abortTimeout = true
+			s.emit(ReqAbort{})
+		case s.state == stXferring && s.progress != nil:
+			if b := s.progress(); b != s.lastBytes {
+				s.lastBytes = b
+				s.dataDeadline = now.Add(s.cfg.StallTimeout)
+				return
+			}
 			s.abortTimeout = true
 			s.emit(ReqAbort{})
 		}
@@ -273,13 +293,14 @@ func (s *Session) idleDeadline() time.Time {
 
 // Deadline is when the session next needs Tick (zero: no timer): the
 // earliest of the login deadline (until logged in), the idle deadline
-// (nothing in flight) and the data connection set-up deadline.
+// (nothing in flight), the data connection set-up or stall deadline and the
+// due time of a delayed login refusal.
 func (s *Session) Deadline() time.Time {
 	if s.state == stClosing {
 		return time.Time{}
 	}
 	d := s.loginDeadline
-	for _, t := range [...]time.Time{s.idleDeadline(), s.dataDeadline} {
+	for _, t := range [...]time.Time{s.idleDeadline(), s.dataDeadline, s.failDeadline} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}

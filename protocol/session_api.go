@@ -14,16 +14,22 @@ type Config struct {
 	IdleTimeout      time.Duration // no command and no transfer in flight
 	DataTimeout      time.Duration // data connection set-up (passive accept / active connect)
 	MaxQueued        int           // commands queued behind one that waits on a worker
+	StallTimeout     time.Duration // a transfer that moves no byte for this long is aborted (0: never)
+	LoginFailDelay   time.Duration // wait before answering a refused password; doubles with each failure (0: none)
+	MaxLoginFailures int           // refused passwords before the session is closed (0: no limit)
 }
 
 // DefaultConfig returns the defaults for every setting.
 func DefaultConfig() Config {
 	return Config{
-		Banner:       "rftpd ready.",
-		LoginTimeout: 60 * time.Second,
-		IdleTimeout:  300 * time.Second,
-		DataTimeout:  30 * time.Second,
-		MaxQueued:    16,
+		Banner:           "rftpd ready.",
+		LoginTimeout:     60 * time.Second,
+		IdleTimeout:      300 * time.Second,
+		DataTimeout:      30 * time.Second,
+		MaxQueued:        16,
+		StallTimeout:     120 * time.Second,
+		LoginFailDelay:   time.Second,
+		MaxLoginFailures: 3,
 	}
 }
 

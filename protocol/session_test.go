@@ -51,6 +51,7 @@ login
 > PWD
 > USER bob
 @ EvLogin
++ 1s
 < 530 Login incorrect.
 < 530 Please log in with USER and PASS.
 < 331 Password required for bob.
@@ -448,4 +449,34 @@ func TestNilConfig(t *testing.T) {
 	if got := string(s.TakeOutput().Reply); !strings.HasPrefix(got, "530 Please log in") || !strings.Contains(got, "530 Anonymous login is not allowed.") {
 		t.Fatalf("replies %q", got)
 	}
+}
+
+func TestHTTPRequestCloses(t *testing.T) {
+	runCases(t, []scriptCase{
+		{"GET before login", `
+< 220 rftpd ready.
+> GET / HTTP/1.1
+< 421 This is an FTP server; closing control connection.
+= close
+`},
+		{"CONNECT after login", `
+login
+> CONNECT example.org:443 HTTP/1.0
+< 421 This is an FTP server; closing control connection.
+= close
+`},
+		{"post lower case", `
+< 220 rftpd ready.
+> post /upload HTTP/1.1
+< 421 This is an FTP server; closing control connection.
+= close
+`},
+		{"an HTTP method without a version is just unknown", `
+< 220 rftpd ready.
+> GET /file
+< 502 Command not implemented.
+> DELETE x
+< 502 Command not implemented.
+`},
+	})
 }

@@ -12,6 +12,9 @@ type state uint8
 //	stAwaitPass    USER was accepted with 331; PASS is expected.
 //	stCheckPass    checking password: ReqLogin is in flight and EvLogin is
 //	               expected; further lines queue.
+//	stLoginDelay   a password was refused: its 530 waits until the failure
+//	               delay has passed (Tick sends it, or closes the session
+//	               after MaxLoginFailures); lines queue.
 //	stIdle         logged in idle: nothing in flight, every command is served.
 //	stWaitFile     waiting on a file op: ReqFile is in flight for CWD, SIZE,
 //	               MDTM, MFMT, MLST, DELE, RMD, MKD, RNFR, RNTO or SITE CHMOD
@@ -26,6 +29,8 @@ type state uint8
 //	               ABOR, STAT and QUIT are served at once, other lines queue.
 //	stXferring     transferring: 150 was sent, EvTransferDone is expected.
 //	               ABOR, STAT and QUIT are served at once, other lines queue.
+//	               The stall timer checks Progress every StallTimeout and
+//	               aborts a transfer that moved nothing.
 //	stClosing      closing: Close was requested. Every line, event and tick
 //	               is ignored.
 //
@@ -38,6 +43,7 @@ const (
 	stAwaitUser state = iota
 	stAwaitPass
 	stCheckPass
+	stLoginDelay
 	stIdle
 	stWaitFile
 	stWaitStat
@@ -94,7 +100,9 @@ var stateTable = [numStates]stateInfo{
 	stAwaitPass: {name: "awaiting PASS",
 		next: states(stAwaitUser, stAwaitPass, stCheckPass, stClosing)},
 	stCheckPass: {name: "checking password", busy: true, expects: evLogin,
-		next: states(stAwaitUser, stIdle, stClosing)},
+		next: states(stAwaitUser, stLoginDelay, stIdle, stClosing)},
+	stLoginDelay: {name: "delaying a refused login", busy: true,
+		next: states(stAwaitUser, stClosing)},
 	stIdle: {name: "logged in idle", loggedIn: true,
 		next: states(stAwaitUser, stIdle, stWaitFile, stWaitStat, stWaitPassive, stXferPending, stClosing)},
 	stWaitFile: {name: "waiting on a file op", loggedIn: true, busy: true, expects: evFile,
