@@ -29,6 +29,8 @@ const usageText = `usage:
   ftpbench -url ftp://[user[:pass]@]host:port/[path] [flags]   run scenarios
   ftpbench mkdata [flags] DIR                                  create the data set in DIR
   ftpbench suite [flags]                                       start rftpd, run the standard suite (make bench)
+  ftpbench compare [flags]                                     the suite against rftpd and its peers (make bench-compare)
+  ftpbench ceiling -root DIR [-listen ADDR]                    the raw sendfile ceiling server
 
 scenarios (-s, comma-separated, or all):
 `
@@ -43,6 +45,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return mkdata(args[1:], stdout, stderr)
 		case "suite":
 			return suite(args[1:], stdout, stderr)
+		case "compare":
+			return compare(args[1:], stdout, stderr)
+		case "ceiling":
+			return ceiling(args[1:], stdout, stderr)
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -35,11 +35,10 @@ func (f *suiteFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.quiet, "q", false, "no progress line")
 }
 
+// defaultCache is world-readable on purpose: the peers serve the data set
+// as unprivileged users (ftp, nobody), who cannot enter a home folder.
 func defaultCache() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "rftpd-bench")
-	}
-	return filepath.Join(os.TempDir(), "rftpd-bench")
+	return "/var/tmp/rftpd-bench"
 }
 
 // prepare makes the data set and returns its description and the folder.
