@@ -3,6 +3,7 @@ package reactor
 
 import (
 	"bytes"
+	"net/netip"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -15,6 +16,7 @@ import (
 type conn struct {
 	srv   *Server
 	c     gnet.Conn
+	ip    netip.Addr // the client's address, for the per-address limits
 	sess  *protocol.Session
 	dsess *dtp.Session
 
@@ -117,6 +119,11 @@ func (cn *conn) deliver(ev protocol.Event) {
 		return
 	}
 	now := time.Now()
+	if l, ok := ev.(protocol.EvLogin); ok && !l.OK && l.Err == nil {
+		if cn.srv.guard.failed(cn.ip, now) {
+			cn.srv.log.Warn("banning an address after repeated failed logins", "remote", cn.ip, "for", cn.srv.cfg.BanDuration)
+		}
+	}
 	cn.sess.Event(ev, now)
 	cn.handle(cn.sess.TakeOutput())
 	cn.pump(now)

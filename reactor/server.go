@@ -27,6 +27,12 @@ type Config struct {
 	MaxOutbound int           // unsent reply bytes after which a session's commands stop being read
 	Tick        time.Duration // timer resolution for session deadlines
 	Logger      *slog.Logger  // nil: slog.Default()
+
+	MaxSessions int           // control connections at once; beyond it 421 and close (0: no limit)
+	MaxPerIP    int           // control connections from one IP address (0: no limit)
+	BanAfter    int           // refused passwords from one IP within BanWindow that ban it (0: never)
+	BanWindow   time.Duration // how long refused passwords count towards a ban
+	BanDuration time.Duration // how long a banned address is refused
 }
 
 // DefaultConfig returns the defaults for every setting.
@@ -37,6 +43,9 @@ func DefaultConfig() Config {
 		MaxInbound:  64 << 10,
 		MaxOutbound: 64 << 10,
 		Tick:        250 * time.Millisecond,
+		BanAfter:    10,
+		BanWindow:   10 * time.Minute,
+		BanDuration: 15 * time.Minute,
 	}
 }
 
@@ -58,6 +67,7 @@ type Server struct {
 	conns    map[*conn]struct{}
 	draining bool
 	scratch  []byte // Telnet-stripped line, reused for each line
+	guard    guard  // per-address session counts, login failures and bans
 
 	nconns   atomic.Int64
 	stopOnce sync.Once
@@ -77,6 +87,7 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 		ready: make(chan struct{}),
 		conns: make(map[*conn]struct{}),
 		stop:  make(chan struct{}),
+		guard: newGuard(cfg),
 	}
 }
 
@@ -162,12 +173,18 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if s.draining {
 		return []byte("421 Server shutting down.\r\n"), gnet.Close
 	}
+	info := protocol.ConnInfo{Local: addrPort(c.LocalAddr()), Remote: addrPort(c.RemoteAddr())}
+	now := time.Now()
+	ip := info.Remote.Addr()
+	if refusal := s.guard.admit(ip, len(s.conns), now); refusal != "" {
+		s.log.Debug("refused control connection", "remote", c.RemoteAddr(), "why", refusal)
+		return []byte(refusal), gnet.Close
+	}
 	// Keep urgent data in line: clients send ABOR (or the DM of an
 	// "IAC IP IAC DM") with MSG_OOB, which would otherwise vanish from the stream.
 	_ = unix.SetsockoptInt(c.Fd(), unix.SOL_SOCKET, unix.SO_OOBINLINE, 1)
-	info := protocol.ConnInfo{Local: addrPort(c.LocalAddr()), Remote: addrPort(c.RemoteAddr())}
-	now := time.Now()
-	cn := &conn{srv: s, c: c}
+	cn := &conn{srv: s, c: c, ip: ip}
+	s.guard.opened(ip)
 	cn.sess = protocol.NewSession(&s.pcfg, info, now)
 	cn.dsess = s.dtp.NewSession(info)
 	c.SetContext(cn)
@@ -201,6 +218,7 @@ func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 	cn.closed = true
 	delete(s.conns, cn)
 	s.nconns.Add(-1)
+	s.guard.closed(cn.ip)
 	s.dtp.CloseSession(cn.dsess)
 	if err != nil && !errors.Is(err, unix.ECONNRESET) {
 		s.log.Debug("control connection closed", "remote", c.RemoteAddr(), "err", err)
@@ -237,6 +255,7 @@ func (s *Server) ticker() {
 // sweep fires due session timers and resumes sessions whose replies drained.
 func (s *Server) sweep() {
 	now := time.Now()
+	s.guard.prune(now)
 	for cn := range s.conns {
 		if cn.closed {
 			continue

@@ -32,23 +32,31 @@ type settings struct {
 	LogLevel     string `toml:"log_level"`
 
 	Timeouts struct {
-		Login    time.Duration `toml:"login"`
-		Idle     time.Duration `toml:"idle"`
-		Data     time.Duration `toml:"data"`
-		Shutdown time.Duration `toml:"shutdown"`
+		Login          time.Duration `toml:"login"`
+		Idle           time.Duration `toml:"idle"`
+		Data           time.Duration `toml:"data"`
+		Stall          time.Duration `toml:"stall"`
+		LoginFailDelay time.Duration `toml:"login_fail_delay"`
+		BanWindow      time.Duration `toml:"ban_window"`
+		BanDuration    time.Duration `toml:"ban_duration"`
+		Shutdown       time.Duration `toml:"shutdown"`
 	} `toml:"timeouts"`
 
 	Limits struct {
-		MaxLine      int `toml:"max_line"`
-		MaxInbound   int `toml:"max_inbound"`
-		MaxOutbound  int `toml:"max_outbound"`
-		MaxQueued    int `toml:"max_queued"`
-		FSWorkers    int `toml:"fs_workers"`
-		FSQueue      int `toml:"fs_queue"`
-		AuthWorkers  int `toml:"auth_workers"`
-		AuthQueue    int `toml:"auth_queue"`
-		MaxTransfers int `toml:"max_transfers"`
-		StatListMax  int `toml:"stat_list_max"`
+		MaxSessions      int `toml:"max_sessions"`
+		MaxPerIP         int `toml:"max_per_ip"`
+		MaxLoginFailures int `toml:"max_login_failures"`
+		BanAfter         int `toml:"ban_after"`
+		MaxLine          int `toml:"max_line"`
+		MaxInbound       int `toml:"max_inbound"`
+		MaxOutbound      int `toml:"max_outbound"`
+		MaxQueued        int `toml:"max_queued"`
+		FSWorkers        int `toml:"fs_workers"`
+		FSQueue          int `toml:"fs_queue"`
+		AuthWorkers      int `toml:"auth_workers"`
+		AuthQueue        int `toml:"auth_queue"`
+		MaxTransfers     int `toml:"max_transfers"`
+		StatListMax      int `toml:"stat_list_max"`
 	} `toml:"limits"`
 }
 
@@ -62,7 +70,15 @@ func defaults() settings {
 	s.Timeouts.Login = p.LoginTimeout
 	s.Timeouts.Idle = p.IdleTimeout
 	s.Timeouts.Data = p.DataTimeout
+	s.Timeouts.Stall = p.StallTimeout
+	s.Timeouts.LoginFailDelay = p.LoginFailDelay
+	s.Timeouts.BanWindow = r.BanWindow
+	s.Timeouts.BanDuration = r.BanDuration
 	s.Timeouts.Shutdown = 30 * time.Second
+	s.Limits.MaxSessions = r.MaxSessions
+	s.Limits.MaxPerIP = r.MaxPerIP
+	s.Limits.MaxLoginFailures = p.MaxLoginFailures
+	s.Limits.BanAfter = r.BanAfter
 	s.Limits.MaxLine = r.MaxLine
 	s.Limits.MaxInbound = r.MaxInbound
 	s.Limits.MaxOutbound = r.MaxOutbound
@@ -150,6 +166,14 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	r.MaxLine = s.Limits.MaxLine
 	r.MaxInbound = s.Limits.MaxInbound
 	r.MaxOutbound = s.Limits.MaxOutbound
+	r.MaxSessions = s.Limits.MaxSessions
+	r.MaxPerIP = s.Limits.MaxPerIP
+	r.BanAfter = s.Limits.BanAfter
+	r.BanWindow = s.Timeouts.BanWindow
+	r.BanDuration = s.Timeouts.BanDuration
+	p.StallTimeout = s.Timeouts.Stall
+	p.LoginFailDelay = s.Timeouts.LoginFailDelay
+	p.MaxLoginFailures = s.Limits.MaxLoginFailures
 	p.Banner = s.Banner
 	p.AnonymousEnabled = s.Anonymous != ""
 	p.LoginTimeout = s.Timeouts.Login
@@ -178,6 +202,10 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"limits.auth_queue", d.AuthQueue, 1},
 		{"limits.max_transfers", d.MaxTransfers, 1},
 		{"limits.stat_list_max", d.StatListMax, 1024},
+		{"limits.max_sessions", r.MaxSessions, 0},
+		{"limits.max_per_ip", r.MaxPerIP, 0},
+		{"limits.max_login_failures", p.MaxLoginFailures, 0},
+		{"limits.ban_after", r.BanAfter, 0},
 	} {
 		if c.v < c.min {
 			return r, p, d, fmt.Errorf("%s = %d: must be at least %d", c.name, c.v, c.min)
@@ -189,9 +217,18 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	}{
 		{"timeouts.login", p.LoginTimeout}, {"timeouts.idle", p.IdleTimeout},
 		{"timeouts.data", p.DataTimeout}, {"timeouts.shutdown", s.Timeouts.Shutdown},
+		{"timeouts.ban_window", r.BanWindow}, {"timeouts.ban_duration", r.BanDuration},
 	} {
 		if c.v <= 0 {
 			return r, p, d, fmt.Errorf("%s = %v: must be positive", c.name, c.v)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		v    time.Duration
+	}{{"timeouts.stall", p.StallTimeout}, {"timeouts.login_fail_delay", p.LoginFailDelay}} {
+		if c.v < 0 {
+			return r, p, d, fmt.Errorf("%s = %v: must not be negative (0 turns it off)", c.name, c.v)
 		}
 	}
 	if s.PassivePorts != "" {

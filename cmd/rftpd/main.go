@@ -56,7 +56,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		logger.Warn("refused a data connection from a foreign address", "client", control, "from", data)
 	}
 
-	raiseFileLimit(logger)
+	if files := raiseFileLimit(logger); rcfg.MaxSessions == 0 && files > 2*fileReserve {
+		// Refuse with 421 before accept would fail for want of descriptors.
+		rcfg.MaxSessions = files - fileReserve
+	}
 
 	acc := dtp.NewAccounts()
 	if s.Users != "" {
@@ -148,18 +151,25 @@ func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// fileReserve is the number of descriptors kept out of the session limit
+// derived from the open-file limit: listeners, logs, a few transfers.
+const fileReserve = 128
+
 // raiseFileLimit lifts the soft open-file limit to the hard one: each session
-// holds a socket, and each transfer a socket and a file.
-func raiseFileLimit(logger *slog.Logger) {
+// holds a socket, and each transfer a socket and a file. It returns the
+// limit in force (0 if unknown).
+func raiseFileLimit(logger *slog.Logger) int {
 	var lim unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		return
+		return 0
 	}
 	if lim.Cur < lim.Max {
 		lim.Cur = lim.Max
 		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 			logger.Warn("cannot raise the open-file limit", "err", err)
+			_ = unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
 		}
 	}
 	logger.Debug("open-file limit", "soft", lim.Cur, "hard", lim.Max)
+	return int(min(lim.Cur, 1<<30))
 }

@@ -1,0 +1,106 @@
+// Per-address admission: session limits, refused-password counts and temporary bans.
+package reactor
+
+import (
+	"net/netip"
+	"time"
+)
+
+// maxTracked bounds the addresses whose refused passwords are remembered, so
+// a flood from many addresses cannot grow the map without limit: when it is
+// full of live records, further addresses are not counted.
+const maxTracked = 65536
+
+// guard decides which control connections are let in. Loop-only.
+type guard struct {
+	maxSessions, maxPerIP int
+	banAfter              int
+	banWindow, banFor     time.Duration
+
+	perIP     map[netip.Addr]int32
+	fails     map[netip.Addr]*failRecord
+	lastPrune time.Time
+}
+
+// failRecord counts one address's refused passwords.
+type failRecord struct {
+	count       int
+	first       time.Time // start of the counting window
+	bannedUntil time.Time
+}
+
+func newGuard(cfg Config) guard {
+	return guard{
+		maxSessions: cfg.MaxSessions, maxPerIP: cfg.MaxPerIP,
+		banAfter: cfg.BanAfter, banWindow: cfg.BanWindow, banFor: cfg.BanDuration,
+		perIP: make(map[netip.Addr]int32),
+		fails: make(map[netip.Addr]*failRecord),
+	}
+}
+
+// admit returns the reply that refuses a new connection from ip, or "".
+func (g *guard) admit(ip netip.Addr, sessions int, now time.Time) string {
+	if r := g.fails[ip]; r != nil && now.Before(r.bannedUntil) {
+		return "421 Too many failed logins from your address; try again later.\r\n"
+	}
+	if g.maxSessions > 0 && sessions >= g.maxSessions {
+		return "421 Too many sessions; try again later.\r\n"
+	}
+	if g.maxPerIP > 0 && int(g.perIP[ip]) >= g.maxPerIP {
+		return "421 Too many sessions from your address; try again later.\r\n"
+	}
+	return ""
+}
+
+// opened and closed keep the per-address session counts.
+func (g *guard) opened(ip netip.Addr) { g.perIP[ip]++ }
+
+func (g *guard) closed(ip netip.Addr) {
+	if n := g.perIP[ip]; n > 1 {
+		g.perIP[ip] = n - 1
+	} else {
+		delete(g.perIP, ip)
+	}
+}
+
+// failed records a refused password from ip and reports whether it has
+// just been banned.
+func (g *guard) failed(ip netip.Addr, now time.Time) bool {
+	if g.banAfter <= 0 {
+		return false
+	}
+	r := g.fails[ip]
+	if r == nil {
+		if len(g.fails) >= maxTracked {
+			g.prune(now)
+			if len(g.fails) >= maxTracked {
+				return false // full of live records: this address goes uncounted
+			}
+		}
+		r = &failRecord{first: now}
+		g.fails[ip] = r
+	}
+	if now.Sub(r.first) > g.banWindow {
+		r.count, r.first = 0, now
+	}
+	r.count++
+	if r.count >= g.banAfter && !now.Before(r.bannedUntil) {
+		r.bannedUntil = now.Add(g.banFor)
+		r.count, r.first = 0, now
+		return true
+	}
+	return false
+}
+
+// prune forgets records whose window and ban are over, at most once a second.
+func (g *guard) prune(now time.Time) {
+	if now.Sub(g.lastPrune) < time.Second && len(g.fails) < maxTracked {
+		return
+	}
+	g.lastPrune = now
+	for ip, r := range g.fails {
+		if now.Sub(r.first) > g.banWindow && !now.Before(r.bannedUntil) {
+			delete(g.fails, ip)
+		}
+	}
+}

@@ -1,0 +1,172 @@
+package reactor
+
+import (
+	"bufio"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rftpd/rftpd/protocol"
+)
+
+func TestGuard(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxSessions, cfg.MaxPerIP = 3, 2
+	cfg.BanAfter, cfg.BanWindow, cfg.BanDuration = 3, time.Minute, 10*time.Minute
+	g := newGuard(cfg)
+	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")
+	t0 := time.Unix(1_000_000, 0)
+
+	if r := g.admit(a, 0, t0); r != "" {
+		t.Fatalf("first session refused: %q", r)
+	}
+	g.opened(a)
+	g.opened(a)
+	if r := g.admit(a, 2, t0); !strings.Contains(r, "from your address") {
+		t.Fatalf("third session from one address: %q", r)
+	}
+	if r := g.admit(b, 2, t0); r != "" {
+		t.Fatalf("another address refused: %q", r)
+	}
+	if r := g.admit(b, 3, t0); !strings.Contains(r, "Too many sessions;") {
+		t.Fatalf("past MaxSessions: %q", r)
+	}
+	g.closed(a)
+	if r := g.admit(a, 1, t0); r != "" {
+		t.Fatalf("after a close: %q", r)
+	}
+	g.closed(a)
+	if len(g.perIP) != 0 {
+		t.Fatalf("counts left after every close: %v", g.perIP)
+	}
+
+	// Failures outside the window do not add up.
+	g.failed(a, t0)
+	g.failed(a, t0.Add(30*time.Second))
+	if g.failed(a, t0.Add(2*time.Minute)) {
+		t.Fatal("banned although the first failures left the window")
+	}
+	if g.failed(a, t0.Add(2*time.Minute+time.Second)) {
+		t.Fatal("banned after two failures in the window")
+	}
+	t1 := t0.Add(2*time.Minute + 2*time.Second)
+	if !g.failed(a, t1) {
+		t.Fatal("not banned after three failures in the window")
+	}
+	if r := g.admit(a, 0, t1.Add(time.Minute)); !strings.Contains(r, "failed logins") {
+		t.Fatalf("banned address admitted: %q", r)
+	}
+	if r := g.admit(b, 0, t1.Add(time.Minute)); r != "" {
+		t.Fatalf("ban spilled to another address: %q", r)
+	}
+	if r := g.admit(a, 0, t1.Add(10*time.Minute)); r != "" {
+		t.Fatalf("ban did not expire: %q", r)
+	}
+	g.prune(t1.Add(time.Hour))
+	if len(g.fails) != 0 {
+		t.Fatalf("records left after prune: %d", len(g.fails))
+	}
+
+	// The failure map is bounded.
+	for i := 0; i < maxTracked+100; i++ {
+		g.failed(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), t1)
+	}
+	if len(g.fails) > maxTracked {
+		t.Fatalf("%d records, limit %d", len(g.fails), maxTracked)
+	}
+}
+
+// dialFrom opens a control connection from the given local loopback address.
+func dialFrom(t *testing.T, from, addr string) *client {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &client{t: t, c: c, r: bufio.NewReader(c)}
+}
+
+func TestSessionLimits(t *testing.T) {
+	ts := startServer(t, serverOpts{reactor: func(c *Config) {
+		c.MaxSessions, c.MaxPerIP = 3, 2
+	}})
+	a1, a2 := dialFrom(t, "127.0.0.1", ts.addr), dialFrom(t, "127.0.0.1", ts.addr)
+	for _, c := range []*client{a1, a2} {
+		if got := c.reply(); !strings.HasPrefix(got, "220 ") {
+			t.Fatalf("greeting %q", got)
+		}
+	}
+	a3 := dialFrom(t, "127.0.0.1", ts.addr)
+	if got := a3.reply(); !strings.HasPrefix(got, "421 Too many sessions from your address") {
+		t.Fatalf("third session from 127.0.0.1: %q", got)
+	}
+	b1 := dialFrom(t, "127.0.0.2", ts.addr)
+	if got := b1.reply(); !strings.HasPrefix(got, "220 ") {
+		t.Fatalf("session from 127.0.0.2: %q", got)
+	}
+	b2 := dialFrom(t, "127.0.0.2", ts.addr)
+	if got := b2.reply(); !strings.HasPrefix(got, "421 Too many sessions;") {
+		t.Fatalf("fourth session: %q", got)
+	}
+	a1.expect("QUIT", "221 ")
+	deadline := time.Now().Add(5 * time.Second)
+	for ts.srv.Sessions() > 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	a4 := dialFrom(t, "127.0.0.1", ts.addr)
+	if got := a4.reply(); !strings.HasPrefix(got, "220 ") {
+		t.Fatalf("after a QUIT: %q", got)
+	}
+}
+
+func TestBanAfterFailedLogins(t *testing.T) {
+	ts := startServer(t, serverOpts{
+		reactor:  func(c *Config) { c.BanAfter = 3 },
+		protocol: func(c *protocol.Config) { c.LoginFailDelay = 10 * time.Millisecond },
+	})
+	for i := 0; i < 3; i++ {
+		c := dialFrom(t, "127.0.0.1", ts.addr)
+		if got := c.reply(); !strings.HasPrefix(got, "220 ") {
+			t.Fatalf("session %d: %q", i, got)
+		}
+		c.expect("USER mallory", "331 ")
+		c.expect("PASS guess", "530 ")
+		c.c.Close()
+	}
+	banned := dialFrom(t, "127.0.0.1", ts.addr)
+	if got := banned.reply(); !strings.HasPrefix(got, "421 Too many failed logins") {
+		t.Fatalf("after 3 failures: %q", got)
+	}
+	other := dialFrom(t, "127.0.0.2", ts.addr)
+	if got := other.reply(); !strings.HasPrefix(got, "220 ") {
+		t.Fatalf("another address: %q", got)
+	}
+	other.login()
+}
+
+// TestFailedLoginDelayDoesNotBlock: a session waiting out its refusal delay
+// holds nothing up for others, and a third refusal closes it.
+func TestFailedLoginDelayDoesNotBlock(t *testing.T) {
+	ts := startServer(t, serverOpts{protocol: func(c *protocol.Config) { c.LoginFailDelay = time.Second }})
+	slow, quick := dial(t, ts.addr), dial(t, ts.addr)
+	start := time.Now()
+	slow.expect("USER mallory", "331 ")
+	slow.send("PASS guess")
+	for i := 0; i < 3; i++ {
+		t0 := time.Now()
+		quick.expect("NOOP", "200 ")
+		if d := time.Since(t0); d > 200*time.Millisecond {
+			t.Fatalf("NOOP took %v during another session's refusal delay", d)
+		}
+	}
+	if got := slow.reply(); !strings.HasPrefix(got, "530 ") {
+		t.Fatalf("refusal: %q", got)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Fatalf("refusal after %v, want at least the 1s delay", d)
+	}
+}
