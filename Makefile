@@ -38,8 +38,41 @@ fmt-check:
 test: fmt-check vet
 	$(GO) test -race -count=1 ./...
 
+# Each fuzz target in turn; CI runs them briefly (FUZZTIME=20s).
+FUZZTIME ?= 5m
+FUZZ_TARGETS := protocol:FuzzSession protocol:FuzzParseLine reactor:FuzzStripTelnet
 fuzz:
-	$(GO) test ./protocol/ -run '^$$' -fuzz FuzzSession -fuzztime 5m
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test ./$${t%%:*}/ -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME); \
+	done
 
 clean:
 	rm -rf bin
+
+# ftpbench, the load generator (bench/, cmd/ftpbench). BENCH_CACHE holds the
+# data set (with a 1 GiB file), upload folders and the unpacked peers; it must
+# be readable by unprivileged users, who the peers serve files as.
+# BENCH_FLAGS passes extra flags, e.g. BENCH_FLAGS='-scale 0.1' for a smoke run.
+BENCH_CACHE ?= /var/tmp/rftpd-bench
+BENCH_FLAGS ?=
+FTPBENCH    := bin/ftpbench
+
+.PHONY: ftpbench bench bench-compare
+
+ftpbench:
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(FTPBENCH) ./cmd/ftpbench
+
+# About 5 minutes: starts rftpd on loopback, runs the standard suite, prints the table.
+bench: build ftpbench
+	./$(FTPBENCH) suite -rftpd $(BIN) -cache $(BENCH_CACHE) -rftpd-version "$$(git describe --always --dirty 2>/dev/null || echo dev)" \
+		-json $(BENCH_CACHE)/bench.json -svg $(BENCH_CACHE)/bench.svg $(BENCH_FLAGS)
+
+# The same suite against rftpd, vsftpd, pure-ftpd, ProFTPD and the raw sendfile
+# ceiling, 3 runs each (about 80 minutes): writes bench/RESULTS.md and bench/RESULTS.svg.
+# Fetches the peers (apt-get download + dpkg -x) and creates the system accounts
+# "ftp" and "ftpbench" they authenticate; run it as root on a quiet machine.
+bench-compare: build ftpbench
+	bench/fetch-peers.sh $(BENCH_CACHE)/peers $(BENCH_CACHE)/data $(BENCH_CACHE)/upload-peers
+	./$(FTPBENCH) compare -rftpd $(BIN) -cache $(BENCH_CACHE) -rftpd-version "$$(git describe --always --dirty 2>/dev/null || echo dev)" \
+		-out bench/RESULTS.md -json $(BENCH_CACHE)/compare.json $(BENCH_FLAGS)

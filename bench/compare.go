@@ -153,7 +153,7 @@ func CompareMarkdown(in CompareInput) string {
 		target("idle: 10,000 sessions at ≤ 4 KiB server memory each", "", false, false)
 	}
 	p("| idle: 19,000 sessions held | not part of the suite: `ftpbench -s idle -sessions 19000 -pid PID` (one server process may hold at most 20,000 open files here, so 19,000 is the ceiling) | see the issue note |\n")
-	if x, v := r["login"], med["vsftpd"]["login"]; x != nil && v != nil {
+	if x, v := findStep(r, "login"), findStep(med["vsftpd"], "login"); x != nil && v != nil {
 		a := x.OpsPerSec / v.OpsPerSec
 		target("login (anonymous): ≥ 10× vsftpd's sessions/s", fmt.Sprintf("%.0f vs %.0f sessions/s: ×%.1f", x.OpsPerSec, v.OpsPerSec, a), a >= 10, true)
 	} else {
@@ -165,13 +165,13 @@ func CompareMarkdown(in CompareInput) string {
 	} else {
 		target("noop: p99 ≤ 5 ms with 10,000 sessions connected, 500 active", "", false, false)
 	}
-	if x := r["small-get"]; x != nil {
+	if x := findStep(r, "small-get"); x != nil {
 		best, bestName := 0.0, ""
 		for _, s := range in.Servers {
 			if s == "rftpd" || s == "ceiling" {
 				continue
 			}
-			if y := med[s]["small-get"]; y != nil && y.OpsPerSec > best {
+			if y := findStep(med[s], "small-get"); y != nil && y.OpsPerSec > best {
 				best, bestName = y.OpsPerSec, s
 			}
 		}

@@ -312,6 +312,21 @@ func (c *Conn) List(ctx context.Context, mode DataMode, path string, mlsd bool) 
 	return n, lines, err
 }
 
+// listing runs MLSD on path (or LIST once the server showed it has no
+// MLSD) and reports whether MLSD was used.
+func (w *worker) listing(ctx context.Context, mode DataMode, path string, mlsd bool) (n int64, lines int, usedMLSD bool, err error) {
+	if mlsd && !w.noMLSD {
+		n, lines, err = w.conn.List(ctx, mode, path, true)
+		var re *ReplyError
+		if !errors.As(err, &re) || re.Cmd != "MLSD" || (re.Code != 500 && re.Code != 502) {
+			return n, lines, true, err
+		}
+		w.noMLSD = true
+	}
+	n, lines, err = w.conn.List(ctx, mode, path, false)
+	return n, lines, false, err
+}
+
 // Stor uploads size bytes of src (from offset 0) to path. The copy from an
 // *os.File to the TCP connection uses sendfile(2).
 func (c *Conn) Stor(ctx context.Context, mode DataMode, path string, src *os.File, size int64) (int64, error) {

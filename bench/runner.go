@@ -85,7 +85,10 @@ type worker struct {
 	seq  int64    // operations this worker started
 	dir  int      // mixed: the folder the session is in (-1: not known)
 	bad  bool     // prepare failed: the worker does not run
-	held atomic.Pointer[Conn]
+	// noMLSD: the server answered MLSD with 500/502 (vsftpd has none);
+	// listings fall back to LIST.
+	noMLSD bool
+	held   atomic.Pointer[Conn]
 }
 
 func (w *worker) setConn(c *Conn) {

@@ -21,7 +21,7 @@ const (
 	mixKinds
 )
 
-var mixNames = [mixKinds]string{"CWD", "MLSD", "SIZE", "MDTM", "RETR"}
+var mixNames = [mixKinds]string{"CWD", "MLSD (or LIST)", "SIZE", "MDTM", "RETR"}
 
 // mixWeights are per-mille shares of each operation: a mirror walks into a
 // folder, lists it, checks sizes and dates, and fetches what changed.
@@ -80,7 +80,7 @@ func runMixed(ctx context.Context, cfg Config) (*Result, error) {
 					w.dir = d
 				}
 			case mixMLSD:
-				n, _, err = w.conn.List(ctx, cfg.Mode, "", true)
+				n, _, _, err = w.listing(ctx, cfg.Mode, "", true)
 			case mixSIZE:
 				_, err = w.conn.Expect("SIZE "+f, 213)
 			case mixMDTM:

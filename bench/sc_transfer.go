@@ -162,8 +162,7 @@ func runList(ctx context.Context, cfg Config) (*Result, error) {
 	r := runJob(ctx, cfg, job{
 		name: "list", unit: "listings", target: cfg.Target, session: true,
 		op: func(ctx context.Context, w *worker) (int64, error) {
-			useMLSD := w.seq%2 == 0
-			n, lines, err := w.conn.List(ctx, cfg.Mode, p, useMLSD)
+			n, lines, useMLSD, err := w.listing(ctx, cfg.Mode, p, w.seq%2 == 0)
 			if err == nil {
 				if useMLSD {
 					mlsd.add(lines)
@@ -181,6 +180,8 @@ func runList(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if mlsds.Load() > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("MLSD %s: %s lines, %d listings", p, mlsd.String(), mlsds.Load()))
+	} else if r.Ops > 0 {
+		r.Notes = append(r.Notes, "the server has no MLSD (500/502): LIST only")
 	}
 	return r, nil
 }

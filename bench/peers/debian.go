@@ -137,8 +137,6 @@ func (u Unpacked) StartPureFTPd(ctx context.Context, o Options) (*Server, error)
 		"-C", "50000",
 		"-p", fmt.Sprintf("%d:%d", lo, hi),
 		"-P", "127.0.0.1",
-		"-O", "none:/dev/null",
-		"-k", "100",
 	}
 	s, err := start("pure-ftpd", exec.Command(bin, args...))
 	if err != nil {

@@ -26,8 +26,8 @@ var forking = map[string]bool{"vsftpd": true, "pure-ftpd": true, "proftpd": true
 
 type compareFlags struct {
 	suiteFlags
-	servers, peersDir, out, version string
-	runs, peerSessions              int
+	servers, peersDir, out string
+	runs, peerSessions     int
 }
 
 func compare(args []string, stdout, stderr io.Writer) int {
@@ -38,7 +38,6 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.servers, "servers", strings.Join(allServers, ","), "servers to compare, in order")
 	fs.StringVar(&f.peersDir, "peers", "", "where bench/fetch-peers.sh unpacked the peers (default: CACHE/peers)")
 	fs.StringVar(&f.out, "out", "bench/RESULTS.md", "the Markdown report to write")
-	fs.StringVar(&f.version, "rftpd-version", "", "rftpd's version for the report (default: from the binary)")
 	fs.IntVar(&f.runs, "runs", 3, "repetitions of the suite; the report shows medians")
 	fs.IntVar(&f.peerSessions, "peer-sessions", 2000, "idle sessions at most for servers that fork per session")
 	fs.Usage = func() {

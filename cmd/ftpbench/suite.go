@@ -20,6 +20,7 @@ import (
 // suiteFlags are shared by suite and compare.
 type suiteFlags struct {
 	rftpd, cache, jsonFile, svgFile string
+	version                         string
 	scale                           float64
 	largeSize                       int64
 	quiet                           bool
@@ -33,6 +34,7 @@ func (f *suiteFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.scale, "scale", 1, "multiply durations and session counts (0.1: a smoke run)")
 	fs.Int64Var(&f.largeSize, "large-size", bench.DefaultDataset.LargeSize, "size of the large file")
 	fs.BoolVar(&f.quiet, "q", false, "no progress line")
+	fs.StringVar(&f.version, "rftpd-version", "", "rftpd's version for reports (default: from the binary)")
 }
 
 // defaultCache is world-readable on purpose: the peers serve the data set
@@ -130,6 +132,9 @@ func suite(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer s.Stop()
+	if f.version != "" {
+		s.Version = f.version
+	}
 	fmt.Fprintf(stderr, "ftpbench: rftpd %s (pid %d) on %s\n", s.Version, s.PID, s.URL)
 
 	var line *bench.ProgressLine

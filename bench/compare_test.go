@@ -1,0 +1,47 @@
+// Tests of the comparison report: medians, ratios, targets and errors in the Markdown.
+package bench
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCompareMarkdown(t *testing.T) {
+	res := func(server, scenario, step string, conc int, ops float64) *Result {
+		return &Result{Server: server, Scenario: scenario, Step: step, Concurrency: conc, Unit: "files", OpsPerSec: ops}
+	}
+	var results []*Result
+	for _, v := range []float64{100, 300, 200} { // median 200
+		results = append(results, res("rftpd", "small-get", "small-get", 16, v*10))
+		results = append(results, res("vsftpd", "small-get", "small-get", 16, v))
+	}
+	results = append(results,
+		res("rftpd", "login", "login", 16, 5000), res("vsftpd", "login", "login", 16, 100),
+		&Result{Server: "rftpd", Scenario: "large-get", Step: "large-get 1", Concurrency: 1, BytesPerSec: 0.95 * (1 << 30)},
+		&Result{Server: "ceiling", Scenario: "large-get", Step: "large-get 1", Concurrency: 1, BytesPerSec: 1 << 30},
+		&Result{Server: "rftpd", Scenario: "idle", Step: "idle 10k", Ops: 10000, Idle: &IdleResult{Held: 10000, PSSPerSession: 3000}},
+		&Result{Server: "rftpd", Scenario: "noop", Step: "noop 500 of 10k", Concurrency: 500, Held: 9500, Latency: Summary{P99: 7_000_000}},
+		&Result{Server: "vsftpd", Scenario: "list", Step: "list", Unit: "listings", OpsPerSec: 5, Errors: 3, ErrorKinds: map[string]int64{"MLSD: 500 Unknown command.": 3}},
+	)
+	md := CompareMarkdown(CompareInput{
+		Report:  &Report{Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Machine: "test box", Command: "ftpbench compare", Results: results},
+		Servers: []string{"rftpd", "vsftpd", "ceiling"}, Versions: map[string]string{"rftpd": "abc", "vsftpd": "3.0.3"},
+		Runs: 3, Steps: StandardSuite, Chart: "RESULTS.svg", PeerSessions: 2000, Scale: 1, LargeSize: 1 << 30,
+	})
+	for _, want := range []string{
+		"| small-get | files/s | 2,000 | 200<br>×10.00 | – |",
+		"| login (anonymous): ≥ 10× vsftpd's sessions/s | 5000 vs 100 sessions/s: ×50.0 | yes |",
+		"| small-get: ≥ 2× the best peer's files/s | 2000 vs vsftpd's 200 files/s: ×10.00 | yes |",
+		"95 % | yes |",
+		"10000 held, 2.93 KiB/session | yes |",
+		"p99 7.00 ms with 9500 held + 500 active (back to back) | no |",
+		"- list, vsftpd: 3 errors; most common: `MLSD: 500 Unknown command.` (3)",
+		"Versions: rftpd abc, vsftpd 3.0.3.",
+		"![chart](RESULTS.svg)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q\n%s", want, md)
+		}
+	}
+}
