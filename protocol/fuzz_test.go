@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // fuzzErrors are the errors fuzzed events carry.
@@ -147,6 +148,9 @@ func FuzzSession(f *testing.F) {
 				if err := checkRequest(q); err != nil {
 					t.Fatalf("after %q: %v", what, err)
 				}
+				if need := neededPerm(q); need != 0 && (s.perms&need == 0 || !stateTable[s.state].loggedIn) {
+					t.Fatalf("after %q: %#v without permission (granted %v, state %s)", what, q, s.perms, stateName(s.state))
+				}
 				if l, ok := q.(ReqLogin); ok && l.Pass != "" && bytes.Contains(out.Reply, []byte(l.Pass)) && len(l.Pass) > 3 {
 					t.Fatalf("password %q in reply %q", l.Pass, out.Reply)
 				}
@@ -199,6 +203,68 @@ func FuzzSession(f *testing.F) {
 				feed(func() { s.Line(op, now) })
 			}
 			check(op)
+		}
+	})
+}
+
+// neededPerm is the permission a request may only be made with: every
+// change to storage, and every read of file contents or listings.
+func neededPerm(q Request) Perm {
+	switch r := q.(type) {
+	case ReqFile:
+		switch r.Op {
+		case OpMkdir:
+			return PermMkdir
+		case OpRmdir, OpDelete:
+			return PermDelete
+		case OpRename, OpRenameCheck:
+			return PermRename
+		case OpChmod, OpSetTime:
+			return PermWrite
+		}
+	case ReqStatList:
+		return PermRead
+	case ReqTransfer:
+		switch r.Kind {
+		case XferStor, XferAppe, XferStou:
+			return PermWrite
+		default:
+			return PermRead
+		}
+	}
+	return 0
+}
+
+// FuzzParseLine: any line either parses into an upper-case verb of letters
+// and an argument taken from the line (less a trailing CR), or yields a
+// parse error; nothing else.
+func FuzzParseLine(f *testing.F) {
+	for _, s := range []string{"USER anonymous", "retr  a b ", "", " ", "CWD \xff", "STOR a\x00b", "GET / HTTP/1.1",
+		"ABCDEFGHIJ x", "PORT 127,0,0,1,4,1", "X\r", "MLST", "site chmod 755 a"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		p, perr := parseLine(line)
+		if perr == parseEmpty || perr == parseBadVerb {
+			return
+		}
+		v := p.verbName()
+		if len(v) == 0 || len(v) > maxVerbLen {
+			t.Fatalf("%q: verb %q", line, v)
+		}
+		for _, c := range v {
+			if c < 'A' || c > 'Z' {
+				t.Fatalf("%q: verb %q is not upper-case letters", line, v)
+			}
+		}
+		if !bytes.HasPrefix(bytes.ToUpper(line), v) {
+			t.Fatalf("%q: verb %q is not the line's first word", line, v)
+		}
+		if len(p.arg) > 0 && !bytes.HasSuffix(bytes.TrimSuffix(line, []byte("\r")), p.arg) {
+			t.Fatalf("%q: argument %q is not the rest of the line", line, p.arg)
+		}
+		if perr == parseOK && (bytes.IndexByte(p.arg, 0) >= 0 || !utf8.Valid(p.arg)) {
+			t.Fatalf("%q: argument %q accepted with a NUL or invalid UTF-8", line, p.arg)
 		}
 	})
 }
