@@ -9,13 +9,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
 
 // StartRftpd runs the rftpd binary bin on 127.0.0.1 with the data set served
 // anonymously and a writable account rooted at o.Upload. extra flags are
-// appended.
+// appended. Like the peers, it gets a passive port range outside the
+// ephemeral one unless extra names -passive-ports: binding passive listeners
+// to port 0 makes the kernel search past every port held in TIME_WAIT, which
+// dominates small transfers (see bench/RESULTS.md).
 func StartRftpd(ctx context.Context, bin string, o Options, extra ...string) (*Server, error) {
 	o = o.withDefaults()
 	hash, err := rftpdHash(ctx, bin, o.Pass)
@@ -27,7 +31,12 @@ func StartRftpd(ctx context.Context, bin string, o Options, extra ...string) (*S
 	if err := os.WriteFile(users, []byte(acc), 0o600); err != nil {
 		return nil, fmt.Errorf("peers: rftpd: %w", err)
 	}
-	args := append([]string{"-listen", "127.0.0.1:0", "-anonymous", o.Data, "-users", users}, extra...)
+	args := []string{"-listen", "127.0.0.1:0", "-anonymous", o.Data, "-users", users}
+	if !slices.Contains(extra, "-passive-ports") {
+		lo, hi := passiveRange(3)
+		args = append(args, "-passive-ports", fmt.Sprintf("%d-%d", lo, hi))
+	}
+	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
