@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/rftpd/rftpd/dtp"
 	"github.com/rftpd/rftpd/protocol"
 )
@@ -32,6 +34,7 @@ type serverOpts struct {
 	reactor  func(*Config)
 	protocol func(*protocol.Config)
 	dtp      func(*dtp.Config)
+	writer   bool // an account "writer" (password "pw", every permission) rooted at the same folder
 }
 
 func startServer(t *testing.T, o serverOpts) *testServer {
@@ -41,6 +44,20 @@ func startServer(t *testing.T, o serverOpts) *testServer {
 		t.Fatal(err)
 	}
 	acc := dtp.NewAccounts()
+	if o.writer {
+		hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users := filepath.Join(t.TempDir(), "users.toml")
+		body := fmt.Sprintf("[[user]]\nname = \"writer\"\npassword = %q\nroot = %q\npermissions = [\"read\", \"write\", \"delete\", \"rename\", \"mkdir\"]\n", hash, root)
+		if err := os.WriteFile(users, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if acc, err = dtp.LoadAccounts(users); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := acc.SetAnonymous(root); err != nil {
 		t.Fatal(err)
 	}
