@@ -417,3 +417,47 @@ func TestShutdownLetsTransfersFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSlowDripClosed: a client dripping a byte at a time never completes a
+// command, so neither the login nor the idle timer is put off.
+func TestSlowDripClosed(t *testing.T) {
+	ts := startServer(t, serverOpts{protocol: func(c *protocol.Config) {
+		c.LoginTimeout = time.Second
+		c.IdleTimeout = time.Second
+	}})
+	for _, login := range []bool{false, true} {
+		t.Run(fmt.Sprintf("login=%v", login), func(t *testing.T) {
+			cl := dial(t, ts.addr)
+			if login {
+				cl.login()
+			}
+			start := time.Now()
+			closed := make(chan string, 1)
+			go func() {
+				_ = cl.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				line, _ := cl.r.ReadString('\n')
+				closed <- line
+			}()
+			drip := []byte("NOOP NOOP NOOP NOOP NOOP NOOP NOOP NOOP NOOP")
+			for i := 0; ; i++ {
+				select {
+				case line := <-closed:
+					if !strings.HasPrefix(line, "421 ") {
+						t.Fatalf("got %q, want 421", line)
+					}
+					if d := time.Since(start); d > 3*time.Second {
+						t.Fatalf("dripping held the session for %v", d)
+					}
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				if i >= len(drip) {
+					t.Fatal("the dripping session was never closed")
+				}
+				if _, err := cl.c.Write(drip[i : i+1]); err != nil {
+					t.Fatalf("write: %v", err)
+				}
+			}
+		})
+	}
+}
