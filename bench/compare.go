@@ -62,7 +62,7 @@ func CompareMarkdown(in CompareInput) string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	p("# ftpbench: rftpd against vsftpd, pure-ftpd and ProFTPD\n\n")
-	p("Written by `ftpbench compare` (`make bench-compare`); rerun it to refresh. Medians of %d runs of the standard suite", in.Runs)
+	p("Written by `ftpbench compare` (`make bench-compare`); rerun it to refresh. Medians over %d run(s) of the standard suite", in.Runs)
 	if in.Scale != 1 {
 		p(" scaled by %g (a smoke run, not a measurement)", in.Scale)
 	}

@@ -42,15 +42,19 @@ type ChartRow struct {
 // chartColors are the bar colours, one per server in order.
 var chartColors = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#7f7f7f"}
 
-// WriteSVG draws rows of bars for servers (in that order), each group scaled
-// to its largest value, with the value printed beside each bar.
+// WriteSVG draws rows of bars for servers (in that order, each in its own
+// colour), each group scaled to its largest value, with the value printed
+// beside each bar. Servers without a value in a row get no bar there.
 func WriteSVG(w io.Writer, title string, servers []string, rows []ChartRow) error {
 	const (
 		left, barMax, right = 190, 520, 150
 		barH, gap, top      = 14, 12, 60
 	)
 	width := left + barMax + right
-	height := top + 20 + len(rows)*(len(servers)*barH+gap)
+	height := top + 20
+	for _, r := range rows {
+		height += max(2, len(r.Values))*barH + gap
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
@@ -70,16 +74,17 @@ func WriteSVG(w io.Writer, title string, servers []string, rows []ChartRow) erro
 		if r.Metric.LowerBetter {
 			unit += ", lower is better"
 		}
-		groupH := len(servers) * barH
+		groupH := max(2, len(r.Values)) * barH
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" font-weight="bold">%s</text>`+"\n", left-8, y+groupH/2, html.EscapeString(label))
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" fill="#555">%s</text>`+"\n", left-8, y+groupH/2+12, html.EscapeString(unit))
+		slot := 0
 		for i, s := range servers {
 			v, ok := r.Values[s]
-			by := y + i*barH
 			if !ok {
-				fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#999">no result</text>`+"\n", left+4, by+barH-3)
-				continue
+				continue // a server without this step (the ceiling only sends files) gets no bar
 			}
+			by := y + slot*barH
+			slot++
 			wpx := 0.0
 			if peak > 0 {
 				wpx = v / peak * barMax
