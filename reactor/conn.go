@@ -22,6 +22,7 @@ type conn struct {
 
 	closed     bool // OnClose ran, or a close was requested: ignore late events
 	discarding bool // inside an overlong line: drop input up to its LF
+	passive    bool // holds one of its address's passive slots (see guard.takePassive)
 	stalled    bool // stopped reading because replies are not draining
 }
 
@@ -92,6 +93,13 @@ func (cn *conn) handle(out protocol.Output) {
 		_, _ = cn.c.Write(out.Reply)
 	}
 	for _, r := range out.Requests {
+		if _, ok := r.(protocol.ReqPassive); ok && !cn.passive {
+			if !cn.srv.guard.takePassive(cn.ip) {
+				cn.post(protocol.EvPassive{Err: protocol.ErrBusy})
+				continue
+			}
+			cn.passive = true
+		}
 		cn.srv.dtp.Do(cn.dsess, r, cn.post)
 	}
 	if out.Close {

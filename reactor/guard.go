@@ -14,10 +14,12 @@ const maxTracked = 65536
 // guard decides which control connections are let in. Loop-only.
 type guard struct {
 	maxSessions, maxPerIP int
+	passivePerIP          int
 	banAfter              int
 	banWindow, banFor     time.Duration
 
 	perIP     map[netip.Addr]int32
+	passive   map[netip.Addr]int32 // sessions holding a passive port, by address
 	fails     map[netip.Addr]*failRecord
 	lastPrune time.Time
 }
@@ -31,10 +33,11 @@ type failRecord struct {
 
 func newGuard(cfg Config) guard {
 	return guard{
-		maxSessions: cfg.MaxSessions, maxPerIP: cfg.MaxPerIP,
+		maxSessions: cfg.MaxSessions, maxPerIP: cfg.MaxPerIP, passivePerIP: cfg.PassivePerIP,
 		banAfter: cfg.BanAfter, banWindow: cfg.BanWindow, banFor: cfg.BanDuration,
-		perIP: make(map[netip.Addr]int32),
-		fails: make(map[netip.Addr]*failRecord),
+		perIP:   make(map[netip.Addr]int32),
+		passive: make(map[netip.Addr]int32),
+		fails:   make(map[netip.Addr]*failRecord),
 	}
 }
 
@@ -55,12 +58,32 @@ func (g *guard) admit(ip netip.Addr, sessions int, now time.Time) string {
 // opened and closed keep the per-address session counts.
 func (g *guard) opened(ip netip.Addr) { g.perIP[ip]++ }
 
-func (g *guard) closed(ip netip.Addr) {
-	if n := g.perIP[ip]; n > 1 {
-		g.perIP[ip] = n - 1
-	} else {
-		delete(g.perIP, ip)
+// closed also gives back the session's passive slot, if it held one.
+func (g *guard) closed(ip netip.Addr, passive bool) {
+	decr(g.perIP, ip)
+	if passive {
+		decr(g.passive, ip)
 	}
+}
+
+func decr(m map[netip.Addr]int32, ip netip.Addr) {
+	if n := m[ip]; n > 1 {
+		m[ip] = n - 1
+	} else {
+		delete(m, ip)
+	}
+}
+
+// takePassive gives a session of ip the right to hold a passive port until
+// it closes; false when the address's sessions hold PassivePerIP already,
+// so that no client can take the whole passive range. (A session holds at
+// most one listener: a new PASV replaces the old one.)
+func (g *guard) takePassive(ip netip.Addr) bool {
+	if g.passivePerIP > 0 && int(g.passive[ip]) >= g.passivePerIP {
+		return false
+	}
+	g.passive[ip]++
+	return true
 }
 
 // failed records a refused password from ip and reports whether it has

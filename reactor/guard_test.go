@@ -33,11 +33,11 @@ func TestGuard(t *testing.T) {
 	if r := g.admit(b, 3, t0); !strings.Contains(r, "Too many sessions;") {
 		t.Fatalf("past MaxSessions: %q", r)
 	}
-	g.closed(a)
+	g.closed(a, false)
 	if r := g.admit(a, 1, t0); r != "" {
 		t.Fatalf("after a close: %q", r)
 	}
-	g.closed(a)
+	g.closed(a, false)
 	if len(g.perIP) != 0 {
 		t.Fatalf("counts left after every close: %v", g.perIP)
 	}
@@ -168,5 +168,39 @@ func TestFailedLoginDelayDoesNotBlock(t *testing.T) {
 	}
 	if d := time.Since(start); d < time.Second {
 		t.Fatalf("refusal after %v, want at least the 1s delay", d)
+	}
+}
+
+// TestPassivePerIP: one address's sessions hold at most PassivePerIP passive
+// ports, so one client cannot take the whole range; others are not affected.
+func TestPassivePerIP(t *testing.T) {
+	ts := startServer(t, serverOpts{reactor: func(c *Config) { c.PassivePerIP = 2 }})
+	login := func(from string) *client {
+		c := dialFrom(t, from, ts.addr)
+		if got := c.reply(); !strings.HasPrefix(got, "220 ") {
+			t.Fatalf("greeting %q", got)
+		}
+		c.login()
+		return c
+	}
+	a1, a2, a3 := login("127.0.0.1"), login("127.0.0.1"), login("127.0.0.1")
+	a1.expect("EPSV", "229 ")
+	a1.expect("EPSV", "229 ") // a new PASV replaces the session's own listener
+	a2.expect("PASV", "227 ")
+	a3.expect("EPSV", "425 ")
+	a3.expect("NOOP", "200 ")
+	b := login("127.0.0.2")
+	b.expect("EPSV", "229 ")
+	a1.expect("QUIT", "221 ")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := a3.cmd("EPSV")
+		if strings.HasPrefix(got, "229 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("passive slot not given back after QUIT: %q", got)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

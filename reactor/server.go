@@ -28,11 +28,12 @@ type Config struct {
 	Tick        time.Duration // timer resolution for session deadlines
 	Logger      *slog.Logger  // nil: slog.Default()
 
-	MaxSessions int           // control connections at once; beyond it 421 and close (0: no limit)
-	MaxPerIP    int           // control connections from one IP address (0: no limit)
-	BanAfter    int           // refused passwords from one IP within BanWindow that ban it (0: never)
-	BanWindow   time.Duration // how long refused passwords count towards a ban
-	BanDuration time.Duration // how long a banned address is refused
+	MaxSessions  int           // control connections at once; beyond it 421 and close (0: no limit)
+	MaxPerIP     int           // control connections from one IP address (0: no limit)
+	PassivePerIP int           // sessions of one IP address that may hold a passive port (0: no limit)
+	BanAfter     int           // refused passwords from one IP within BanWindow that ban it (0: never)
+	BanWindow    time.Duration // how long refused passwords count towards a ban
+	BanDuration  time.Duration // how long a banned address is refused
 }
 
 // DefaultConfig returns the defaults for every setting.
@@ -218,7 +219,7 @@ func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 	cn.closed = true
 	delete(s.conns, cn)
 	s.nconns.Add(-1)
-	s.guard.closed(cn.ip)
+	s.guard.closed(cn.ip, cn.passive)
 	s.dtp.CloseSession(cn.dsess)
 	if err != nil && !errors.Is(err, unix.ECONNRESET) {
 		s.log.Debug("control connection closed", "remote", c.RemoteAddr(), "err", err)

@@ -45,6 +45,7 @@ type settings struct {
 	Limits struct {
 		MaxSessions      int `toml:"max_sessions"`
 		MaxPerIP         int `toml:"max_per_ip"`
+		PassivePerIP     int `toml:"passive_per_ip"`
 		MaxLoginFailures int `toml:"max_login_failures"`
 		BanAfter         int `toml:"ban_after"`
 		MaxLine          int `toml:"max_line"`
@@ -168,6 +169,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	r.MaxOutbound = s.Limits.MaxOutbound
 	r.MaxSessions = s.Limits.MaxSessions
 	r.MaxPerIP = s.Limits.MaxPerIP
+	r.PassivePerIP = s.Limits.PassivePerIP
 	r.BanAfter = s.Limits.BanAfter
 	r.BanWindow = s.Timeouts.BanWindow
 	r.BanDuration = s.Timeouts.BanDuration
@@ -204,6 +206,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"limits.stat_list_max", d.StatListMax, 1024},
 		{"limits.max_sessions", r.MaxSessions, 0},
 		{"limits.max_per_ip", r.MaxPerIP, 0},
+		{"limits.passive_per_ip", r.PassivePerIP, 0},
 		{"limits.max_login_failures", p.MaxLoginFailures, 0},
 		{"limits.ban_after", r.BanAfter, 0},
 	} {
@@ -237,6 +240,10 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 			return r, p, d, err
 		}
 		d.PassiveLow, d.PassiveHigh = lo, hi
+		if r.PassivePerIP == 0 {
+			// One address may hold a quarter of the range, at least 4 ports.
+			r.PassivePerIP = max(4, (int(hi)-int(lo)+1)/4)
+		}
 	}
 	if s.PublicHost != "" {
 		a, err := resolvePublicHost(s.PublicHost)

@@ -112,3 +112,29 @@ func TestPasswd(t *testing.T) {
 		t.Errorf("passwd with an argument: exit %d, want 2", code)
 	}
 }
+
+// TestPassivePerIPDefault: with a passive range, one address may hold a
+// quarter of it (at least 4); without one, no limit unless configured.
+func TestPassivePerIPDefault(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{nil, 0},
+		{[]string{"-passive-ports", "50000-50099"}, 25},
+		{[]string{"-passive-ports", "50000-50001"}, 4},
+		{[]string{"-passive-ports", "50000-50099", "-config", writeFile(t, "c.toml", "[limits]\npassive_per_ip = 7\n")}, 7},
+	} {
+		s, err := parseArgs(tt.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _, _, err := s.configs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.PassivePerIP != tt.want {
+			t.Errorf("%v: passive per IP %d, want %d", tt.args, r.PassivePerIP, tt.want)
+		}
+	}
+}
