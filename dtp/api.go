@@ -23,9 +23,16 @@ type Config struct {
 	AuthQueue               int        // password checks waiting; beyond it ErrBusy
 	MaxTransfers            int        // data transfers at once (each its own goroutine); beyond it ErrBusy
 	StatListMax             int        // bytes of a STAT <path> listing before it is cut short
-	// OpHook, when set, is called on the worker before every storage
-	// operation with the operation's name ("stat", "open", "list", "mkdir",
-	// ...); tests use it to delay or fail storage. It returns an error to fail the operation.
+	// AtomicUploads makes STOR (without REST) write to a hidden temporary
+	// file in the target's directory and rename it over the target only
+	// when all the data has arrived: an aborted or failed upload leaves the
+	// old file as it was and nothing behind. APPE and REST+STOR always
+	// write in place; STOU's new file is removed when its upload fails.
+	AtomicUploads bool
+	// OpHook, when set, is called before every storage operation with the
+	// operation's name ("stat", "open", "list", "mkdir", "write",
+	// "commit", ...; doc.go lists them); tests use it to delay or fail
+	// storage. It returns an error to fail the operation.
 	OpHook func(op string) error
 	// OnForeignData, when set, is called (on the transfer's goroutine) for
 	// every connection to a passive port that came from an address other
@@ -37,12 +44,13 @@ type Config struct {
 // DefaultConfig returns the defaults for every setting.
 func DefaultConfig() Config {
 	return Config{
-		FSWorkers:    16,
-		FSQueue:      1024,
-		AuthWorkers:  2,
-		AuthQueue:    256,
-		MaxTransfers: 1024,
-		StatListMax:  64 << 10,
+		FSWorkers:     16,
+		FSQueue:       1024,
+		AuthWorkers:   2,
+		AuthQueue:     256,
+		MaxTransfers:  1024,
+		StatListMax:   64 << 10,
+		AtomicUploads: true,
 	}
 }
 

@@ -101,7 +101,7 @@ func TestPortableCopy(t *testing.T) {
 		c.Close()
 	}()
 	var progress2 atomic.Int64
-	n, err := copyFromConn(g, d, &progress2)
+	n, err := copyFromConn(g, d, &progress2, nil)
 	mustOK(t, err)
 	if n != int64(len(data)) || !bytes.Equal(mustRead(t, p+"2"), data) {
 		t.Fatalf("copyFromConn: %d bytes", n)

@@ -43,8 +43,31 @@
 // the account's permission again here (defence in depth) and are never
 // allowed to anonymous sessions. Config.OpHook sees these operation names:
 // "stat", "lstat" (the RNFR check), "mkdir", "rmdir", "delete", "rename",
-// "chmod", "chtimes", "open" (RETR and uploads) and "list" (LIST, NLST,
-// MLSD, STAT <path>).
+// "chmod", "chtimes", "open" (RETR and uploads), "list" (LIST, NLST,
+// MLSD, STAT <path>), "write" (on the transfer's goroutine, before each
+// batch of upload data goes to the file) and "commit" (before an atomic
+// upload's temporary file is renamed over its target). An error returned
+// for "write" or "commit" fails the upload as a storage error would: a
+// syscall.ENOSPC or EDQUOT becomes ErrNoSpace or ErrQuota.
+//
+// # Uploads
+//
+// With Config.AtomicUploads (the default) a STOR without REST writes to
+// ".rftpd-upload." plus 12 random hex digits, created O_EXCL in the
+// target's directory, and renames it over the target once the client has
+// closed the data connection and the file is closed without error. On an
+// abort, a data connection failure, a storage error (disk full, quota) or
+// the session's end the temporary file is removed: the old file, if any,
+// was never touched. Concurrent STORs of one name each write their own
+// temporary file; each rename puts a whole file in place and the last one
+// wins. The new file takes the old one's permission bits; a symlink at
+// the target's name is replaced, not written through. Temporary files are
+// left out of every listing.
+//
+// APPE and REST+STOR write in place (a partial upload can be resumed);
+// what arrived before a failure stays. STOU creates its unique file
+// directly and removes it again when the upload fails and atomic uploads
+// are on. Without AtomicUploads STOR truncates and writes in place.
 //
 // # Transfers
 //

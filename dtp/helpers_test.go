@@ -100,10 +100,15 @@ func writeAccounts(t *testing.T, body string) string {
 // perms (all when none given) and logs a session in.
 func newEnv(t *testing.T, cfg *Config, perms ...string) *env {
 	t.Helper()
+	return newEnvIn(t, t.TempDir(), cfg, perms...)
+}
+
+// newEnvIn is newEnv with the account rooted at dir.
+func newEnvIn(t *testing.T, dir string, cfg *Config, perms ...string) *env {
+	t.Helper()
 	if perms == nil {
 		perms = []string{"read", "write", "delete", "rename", "mkdir"}
 	}
-	dir := t.TempDir()
 	body := fmt.Sprintf("[[user]]\nname = \"u\"\npassword = %q\nroot = %q\npermissions = [\"%s\"]\n",
 		testHash, dir, strings.Join(perms, `", "`))
 	acc, err := LoadAccounts(writeAccounts(t, body))

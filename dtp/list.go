@@ -49,10 +49,11 @@ func newLister(id *identity, rel string, kind protocol.XferKind, flags protocol.
 // entry appends the line of one directory entry, or nothing when it is
 // hidden, its name cannot be sent on a line-based protocol, or it cannot
 // be looked at. A symlink is shown as what it points to (ls -L), and not
-// at all when that is outside the root or missing.
+// at all when that is outside the root or missing. The temporary files of
+// atomic uploads in progress are never shown, not even with -a or MLSD.
 func (l *lister) entry(b []byte, de fs.DirEntry) []byte {
 	name := de.Name()
-	if (!l.all && strings.HasPrefix(name, ".")) || !sendable(name) {
+	if (!l.all && strings.HasPrefix(name, ".")) || !sendable(name) || isTempName(name) {
 		return b
 	}
 	var fi fs.FileInfo

@@ -12,99 +12,195 @@ import (
 	"net"
 	"os"
 	"path"
+	"strings"
 	"sync/atomic"
 
 	"github.com/rftpd/rftpd/protocol"
 )
 
-// stouTries bounds the attempts at a fresh STOU name.
+// stouTries bounds the attempts at a fresh STOU or temporary file name.
 const stouTries = 16
+
+// tempPrefix begins the name of an atomic upload's temporary file. Such
+// files are never listed.
+const tempPrefix = ".rftpd-upload."
+
+// isTempName reports whether name is an atomic upload's temporary file.
+func isTempName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
+
+// upload is the file an upload writes into: the target itself (in place),
+// or a temporary file that is renamed over the target on success.
+type upload struct {
+	root *os.Root
+	f    *os.File
+	rel  string // the target, root-relative (STOU: the file it made)
+	temp string // root-relative temporary file; "" when writing in place
+	name string // STOU: the base name it made
+	made bool   // STOU: the file is new, removed again if the upload fails
+}
 
 // store receives a file. Nothing is created or truncated before the data
 // connection is open, so a failed data connection leaves the old file as
 // it was; cheap checks (parent directory, not a directory) come first so
 // that hopeless uploads are refused without a data connection.
+//
+// With Config.AtomicUploads a STOR without REST writes to a temporary
+// file and renames it over the target only after the data has arrived
+// whole and no abort came first; otherwise, and on any error, the
+// temporary file is removed. APPE and REST+STOR write in place.
 func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event)) (int64, error) {
 	if err := id.allow(protocol.PermWrite); err != nil {
 		return 0, err
 	}
 	if err := s.hook("open"); err != nil {
-		return 0, err
+		return 0, storageErr(err)
 	}
 	rel := relPath(r.Path)
-	if err := precheckStore(id.root, rel, r.Kind == protocol.XferStou); err != nil {
+	atomic := s.cfg.AtomicUploads && r.Kind == protocol.XferStor && r.Offset == 0
+	mode, err := precheckStore(id.root, rel, r.Kind == protocol.XferStou, atomic)
+	if err != nil {
 		return 0, err
 	}
 	c, err := s.dataConn(sess, t)
 	if err != nil {
 		return 0, err
 	}
-	f, name, err := openStore(id.root, rel, r)
+	u, err := openStore(id.root, rel, r, atomic, mode)
 	if err != nil {
 		return 0, err
 	}
-	t.start(post, -1, name)
+	t.start(post, -1, u.name)
+	var check func() error
+	if s.cfg.OpHook != nil {
+		check = func() error { return s.hook("write") }
+	}
 	var n int64
 	if r.ASCII {
-		n, err = recvASCII(f, c, &t.bytes)
+		n, err = recvASCII(u.f, c, &t.bytes, check)
 	} else {
-		n, err = spliceFile(f, c, &t.bytes)
+		n, err = spliceFile(u.f, c, &t.bytes, check)
 	}
 	if err == nil && r.Kind == protocol.XferStor && r.Offset > 0 {
 		// A resumed upload ends where the client's data ends, even when
 		// the old file was longer.
-		if end, serr := f.Seek(0, io.SeekCurrent); serr == nil {
-			err = storageErr(f.Truncate(end))
+		if end, serr := u.f.Seek(0, io.SeekCurrent); serr == nil {
+			err = storageErr(u.f.Truncate(end))
 		}
 	}
-	if cerr := f.Close(); err == nil && cerr != nil {
+	if cerr := u.f.Close(); err == nil && cerr != nil {
 		err = storageErr(cerr)
 	}
-	return n, err
+	return n, s.finishUpload(t, u, err)
 }
 
-// precheckStore refuses an upload that cannot succeed, without changing
-// anything: for STOR/APPE the parent must be a directory and the target
-// must not be one; for STOU the target must be a directory.
-func precheckStore(root *os.Root, rel string, stou bool) error {
-	if stou {
-		fi, err := root.Stat(rel)
-		if err != nil {
-			return storageErr(err)
-		}
-		if !fi.IsDir() {
-			return fmt.Errorf("dtp: %w", protocol.ErrNotDir)
-		}
-		return nil
+// finishUpload commits or discards an upload whose data has moved (err ==
+// nil) or failed. An atomic upload is renamed over its target, unless an
+// abort came first; a failed one is removed, as is STOU's new file when
+// atomic uploads are on. In-place uploads keep what was written.
+func (s *Server) finishUpload(t *transfer, u *upload, err error) error {
+	discard := u.temp
+	if discard == "" && u.made && s.cfg.AtomicUploads {
+		discard = u.rel
 	}
-	if rel == "." {
-		return fmt.Errorf("dtp: %w", protocol.ErrIsDir)
+	if discard == "" {
+		return err
 	}
-	dir, _ := splitRel(rel)
-	fi, err := root.Stat(dir)
+	if err == nil && u.temp != "" {
+		err = storageErr(s.hook("commit"))
+	}
+	if err == nil && t.finish() {
+		// ABOR before the commit: the old file stays. Once finish has
+		// run, an abort is too late and the upload completes.
+		err = fmt.Errorf("dtp: %w", protocol.ErrAborted)
+	}
+	if err == nil && u.temp != "" {
+		err = storageErr(u.root.Rename(u.temp, u.rel))
+	}
 	if err != nil {
-		return storageErr(err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("dtp: %w", protocol.ErrNotDir)
-	}
-	fi, err = root.Stat(rel)
-	switch {
-	case err == nil && fi.IsDir():
-		return fmt.Errorf("dtp: %w", protocol.ErrIsDir)
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return storageErr(err)
+		removeFile(u.root, discard)
+		return err
 	}
 	return nil
 }
 
-// openStore opens the file to write, positioned where the data goes.
-// APPE opens without O_APPEND (which would rule out splice) and seeks to
-// the end. STOU returns the name it made up.
-func openStore(root *os.Root, rel string, r protocol.ReqTransfer) (f *os.File, name string, err error) {
+// precheckStore refuses an upload that cannot succeed, without changing
+// anything: for STOR/APPE the parent must be a directory and the target
+// must not be one; for STOU the target must be a directory. For an atomic
+// upload an existing target must be a regular file this process could
+// write in place; its permission bits are returned for the new file (0
+// when there is no target yet).
+func precheckStore(root *os.Root, rel string, stou, atomic bool) (fs.FileMode, error) {
+	if stou {
+		fi, err := root.Stat(rel)
+		if err != nil {
+			return 0, storageErr(err)
+		}
+		if !fi.IsDir() {
+			return 0, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
+		}
+		return 0, nil
+	}
+	if rel == "." {
+		return 0, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
+	}
+	dir, _ := splitRel(rel)
+	fi, err := root.Stat(dir)
+	if err != nil {
+		return 0, storageErr(err)
+	}
+	if !fi.IsDir() {
+		return 0, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
+	}
+	fi, err = root.Stat(rel)
+	switch {
+	case err == nil && fi.IsDir():
+		return 0, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return 0, storageErr(err)
+	case err != nil || !atomic:
+		return 0, nil
+	case !fi.Mode().IsRegular():
+		return 0, fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
+	}
+	// The rename would replace a file this process may not write (the
+	// directory's permissions are what rename checks): ask the file.
+	f, err := root.OpenFile(rel, os.O_WRONLY|oNonblock, 0)
+	if err != nil {
+		return 0, storageErr(err)
+	}
+	f.Close()
+	return fi.Mode().Perm(), nil
+}
+
+// openStore opens the file to write, positioned where the data goes: a
+// new temporary file next to the target when atomic (with the old file's
+// permission bits mode, if not 0), else the target itself. APPE opens
+// without O_APPEND (which would rule out splice) and seeks to the end.
+// STOU makes up a name and creates its file directly.
+func openStore(root *os.Root, rel string, r protocol.ReqTransfer, atomic bool, mode fs.FileMode) (*upload, error) {
 	const w = os.O_WRONLY | os.O_CREATE | oNonblock
-	switch r.Kind {
-	case protocol.XferStor:
+	u := &upload{root: root, rel: rel}
+	var f *os.File
+	var err error
+	switch {
+	case atomic:
+		dir, _ := splitRel(rel)
+		for range stouTries {
+			u.temp = path.Join(dir, tempPrefix+randomHex())
+			f, err = root.OpenFile(u.temp, w|os.O_EXCL, 0o644)
+			if !errors.Is(err, fs.ErrExist) {
+				break
+			}
+		}
+		if err == nil && mode != 0 {
+			err = f.Chmod(mode)
+		}
+		if err != nil && f != nil {
+			f.Close()
+			removeFile(root, u.temp)
+			f = nil
+		}
+	case r.Kind == protocol.XferStor:
 		flags := w | os.O_TRUNC
 		if r.Offset > 0 {
 			flags = w
@@ -113,19 +209,21 @@ func openStore(root *os.Root, rel string, r protocol.ReqTransfer) (f *os.File, n
 		if err == nil && r.Offset > 0 {
 			_, err = f.Seek(r.Offset, io.SeekStart)
 		}
-	case protocol.XferAppe:
+	case r.Kind == protocol.XferAppe:
 		f, err = root.OpenFile(rel, w, 0o644)
 		if err == nil {
 			_, err = f.Seek(0, io.SeekEnd)
 		}
-	case protocol.XferStou:
+	case r.Kind == protocol.XferStou:
 		for range stouTries {
-			name = uniqueName()
-			f, err = root.OpenFile(path.Join(rel, name), w|os.O_EXCL, 0o644)
+			u.name = "stou." + randomHex()
+			u.rel = path.Join(rel, u.name)
+			f, err = root.OpenFile(u.rel, w|os.O_EXCL, 0o644)
 			if !errors.Is(err, fs.ErrExist) {
 				break
 			}
 		}
+		u.made = err == nil
 	}
 	if err == nil {
 		var fi fs.FileInfo
@@ -137,26 +235,33 @@ func openStore(root *os.Root, rel string, r protocol.ReqTransfer) (f *os.File, n
 		if f != nil {
 			f.Close()
 		}
-		return nil, "", storageErr(err)
+		return nil, storageErr(err)
 	}
-	return f, name, nil
+	u.f = f
+	return u, nil
 }
 
-// uniqueName makes a STOU file name: "stou." and 12 random hex digits.
-func uniqueName() string {
+// randomHex returns 12 random hex digits for STOU and temporary names.
+func randomHex() string {
 	var b [6]byte
 	rand.Read(b[:])
-	return "stou." + hex.EncodeToString(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // copyFromConn copies c into f until EOF, chunk by chunk so that progress
-// shows: the portable form of spliceFile. File.ReadFrom still splices
+// shows: the portable form of spliceFile. check, when set, runs before
+// every chunk and stops the copy with its error. File.ReadFrom still splices
 // where the OS can, provided the file is not in O_APPEND mode and c stays
 // visible (an io.LimitedReader around it is unwrapped).
-func copyFromConn(f *os.File, c *net.TCPConn, progress *atomic.Int64) (int64, error) {
+func copyFromConn(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error) (int64, error) {
 	lr := io.LimitedReader{R: c}
 	var total int64
 	for {
+		if check != nil {
+			if err := check(); err != nil {
+				return total, storageErr(err)
+			}
+		}
 		lr.N = chunk
 		n, err := f.ReadFrom(&lr)
 		total += n
@@ -171,7 +276,9 @@ func copyFromConn(f *os.File, c *net.TCPConn, progress *atomic.Int64) (int64, er
 }
 
 // recvASCII copies c into f, turning CRLF into LF (a lone CR stays).
-func recvASCII(f *os.File, c net.Conn, progress *atomic.Int64) (int64, error) {
+// check, when set, runs before every write to f and stops the copy with
+// its error.
+func recvASCII(f *os.File, c net.Conn, progress *atomic.Int64, check func() error) (int64, error) {
 	in := bufs.Get().(*[]byte)
 	out := bufs.Get().(*[]byte)
 	defer bufs.Put(in)
@@ -185,6 +292,11 @@ func recvASCII(f *os.File, c net.Conn, progress *atomic.Int64) (int64, error) {
 		if n > 0 {
 			var o []byte
 			o, cr = fromCRLF((*out)[:0], (*in)[:n], cr)
+			if check != nil {
+				if err := check(); err != nil {
+					return total, storageErr(err)
+				}
+			}
 			if _, werr := f.Write(o); werr != nil {
 				return total, storageErr(werr)
 			}

@@ -183,11 +183,12 @@ func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64) (in
 }
 
 // spliceFile receives c into f at f's offset until EOF, through a pipe
-// with splice(2): socket → pipe, pipe → file.
-func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64) (int64, error) {
+// with splice(2): socket → pipe, pipe → file. check, when set, runs
+// before every splice into the file and stops the copy with its error.
+func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error) (int64, error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		return copyFromConn(f, c, progress) // out of descriptors: copy instead
+		return copyFromConn(f, c, progress, check) // out of descriptors: copy instead
 	}
 	defer unix.Close(p[0])
 	defer unix.Close(p[1])
@@ -201,10 +202,10 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64) (int64, erro
 		return 0, storageErr(err)
 	}
 	var total int64
-	var sockErr, fileErr error
+	var sockErr, fileErr, checkErr error
 	pending := 0 // bytes in the pipe
 	eof := false
-	for !eof && sockErr == nil && fileErr == nil {
+	for !eof && sockErr == nil && fileErr == nil && checkErr == nil {
 		var rerr error // the socket's wait: closed by abort, ...
 		cerr := fc.Control(func(out uintptr) {
 			rerr = rc.Read(func(in uintptr) bool {
@@ -223,6 +224,11 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64) (int64, erro
 						return true
 					}
 					pending = int(n)
+					if check != nil {
+						if checkErr = check(); checkErr != nil {
+							return true
+						}
+					}
 					for pending > 0 {
 						m, err := unix.Splice(p[0], nil, int(out), nil, pending, unix.SPLICE_F_MOVE)
 						if m > 0 {
@@ -253,8 +259,10 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64) (int64, erro
 		}
 	}
 	switch {
+	case checkErr != nil:
+		return total, storageErr(checkErr)
 	case sockErr != nil && unsupported(sockErr) && total == 0 && pending == 0:
-		return copyFromConn(f, c, progress)
+		return copyFromConn(f, c, progress, check)
 	case sockErr != nil:
 		return total, connErr("splice", sockErr)
 	case fileErr != nil && unsupported(fileErr):
@@ -265,7 +273,7 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64) (int64, erro
 		if err != nil {
 			return total, err
 		}
-		n, err = copyFromConn(f, c, progress)
+		n, err = copyFromConn(f, c, progress, check)
 		return total + n, err
 	case fileErr != nil:
 		return total, storageErr(fmt.Errorf("splice: %w", fileErr))

@@ -73,7 +73,8 @@ func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64) (in
 	return copyToConn(c, f, progress)
 }
 
-// spliceFile receives c into f at f's offset until EOF.
-func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64) (int64, error) {
-	return copyFromConn(f, c, progress)
+// spliceFile receives c into f at f's offset until EOF; check, when set,
+// runs before every chunk written to f.
+func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error) (int64, error) {
+	return copyFromConn(f, c, progress, check)
 }
