@@ -30,6 +30,8 @@ type settings struct {
 	PublicHost   string `toml:"public_host"`
 	Banner       string `toml:"banner"`
 	LogLevel     string `toml:"log_level"`
+	// AtomicUploads: STOR writes a temporary file renamed over the target on success.
+	AtomicUploads bool `toml:"atomic_uploads"`
 
 	Timeouts struct {
 		Login          time.Duration `toml:"login"`
@@ -68,6 +70,7 @@ func defaults() settings {
 	s.Listen = r.Listen
 	s.Banner = p.Banner
 	s.LogLevel = "info"
+	s.AtomicUploads = d.AtomicUploads
 	s.Timeouts.Login = p.LoginTimeout
 	s.Timeouts.Idle = p.IdleTimeout
 	s.Timeouts.Data = p.DataTimeout
@@ -188,6 +191,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	d.AuthQueue = s.Limits.AuthQueue
 	d.MaxTransfers = s.Limits.MaxTransfers
 	d.StatListMax = s.Limits.StatListMax
+	d.AtomicUploads = s.AtomicUploads
 
 	for _, c := range []struct {
 		name string
