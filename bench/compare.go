@@ -80,7 +80,7 @@ func CompareMarkdown(in CompareInput) string {
 	p("- Data set: 100 files of 4 KiB, a %s file, a folder of 1,000 entries, a mixed tree; served anonymously and read-only. "+
 		"Uploads go to one writable account. All servers listen on 127.0.0.1 with sendfile on and no connection caps.\n", FormatBytes(float64(in.LargeSize)))
 	p("- The peers (Debian packages) run a process per session, so their idle and held populations are capped at %d sessions; "+
-		"their memory per session is measured at that size.\n", in.PeerSessions)
+		"their memory per session is measured at that size, and they skip idle 19k.\n", in.PeerSessions)
 	p("- Logins are anonymous, so no password hashing is timed. `ceiling` is a minimal server (`ftpbench ceiling`) that only sends files with sendfile: large-get's upper bound through the same client.\n\n")
 
 	p("## Results\n\n")
@@ -146,13 +146,17 @@ func CompareMarkdown(in CompareInput) string {
 		p("| %s | %s | %s |\n", name, measured, status)
 	}
 	r := med["rftpd"]
-	if x := findStep(r, "idle"); x != nil && x.Idle != nil {
+	if x := findIdle(r, 10000); x != nil {
 		kib := x.Idle.PSSPerSession / 1024
 		target("idle: 10,000 sessions at ≤ 4 KiB server memory each", fmt.Sprintf("%d held, %.2f KiB/session", x.Idle.Held, kib), x.Idle.Held >= 10000 && kib <= 4, x.Idle.PSSPerSession > 0)
 	} else {
 		target("idle: 10,000 sessions at ≤ 4 KiB server memory each", "", false, false)
 	}
-	p("| idle: 19,000 sessions held | not part of the suite: `ftpbench -s idle -sessions 19000 -pid PID` (one server process may hold at most 20,000 open files here, so 19,000 is the ceiling) | see the issue note |\n")
+	if x := findIdle(r, 19000); x != nil {
+		target("idle: 19,000 sessions held (one process may hold at most 20,000 open files here)", fmt.Sprintf("%d of %d held, %d answered NOOP", x.Idle.Held, x.Idle.Requested, x.Idle.NoopOK), x.Idle.Held >= 19000 && x.Idle.NoopOK >= 19000, true)
+	} else {
+		target("idle: 19,000 sessions held (one process may hold at most 20,000 open files here)", "", false, false)
+	}
 	if x, v := findStep(r, "login"), findStep(med["vsftpd"], "login"); x != nil && v != nil {
 		a := x.OpsPerSec / v.OpsPerSec
 		target("login (anonymous): ≥ 10× vsftpd's sessions/s", fmt.Sprintf("%.0f vs %.0f sessions/s: ×%.1f", x.OpsPerSec, v.OpsPerSec, a), a >= 10, true)
@@ -221,6 +225,28 @@ func findStep(m map[string]*Result, scenario string) *Result {
 		}
 	}
 	return nil
+}
+
+// findIdle returns the idle result whose request is nearest to n (suites
+// scaled down ask for fewer).
+func findIdle(m map[string]*Result, n int) *Result {
+	var best *Result
+	for _, r := range m {
+		if r.Idle == nil {
+			continue
+		}
+		if best == nil || abs(r.Idle.Requested-n) < abs(best.Idle.Requested-n) {
+			best = r
+		}
+	}
+	return best
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 func findHeld(m map[string]*Result) *Result {

@@ -16,13 +16,18 @@ type Step struct {
 	Sessions    int     // idle
 	Hold        int     // noop
 	Rate        float64 // paced operations per second (0: back to back)
+	// SingleProcess marks a step that only servers holding every session in
+	// one process run: a process per session cannot reach it here.
+	SingleProcess bool
 }
 
 // StandardSuite measures every scenario once, with the loads the issue's
-// targets name: 10,000 idle sessions, 500 active among 10,000, one large
-// stream. It takes about five minutes with a 1 GiB large file.
+// targets name: 10,000 and 19,000 idle sessions (19,000 is the most one
+// process may hold here: 20,000 open files), 500 active among 10,000, one
+// large stream. It takes about five minutes with a 1 GiB large file.
 var StandardSuite = []Step{
 	{Label: "idle 10k", Scenario: "idle", Concurrency: 64, Sessions: 10000},
+	{Label: "idle 19k", Scenario: "idle", Concurrency: 64, Sessions: 19000, SingleProcess: true},
 	{Label: "login", Scenario: "login", Concurrency: 16, Duration: 30 * time.Second},
 	{Label: "noop", Scenario: "noop", Concurrency: 16, Duration: 20 * time.Second},
 	{Label: "noop 500 of 10k", Scenario: "noop", Concurrency: 500, Hold: 9500, Duration: 20 * time.Second},

@@ -23,8 +23,8 @@ func TestStandardSuite(t *testing.T) {
 		t.Errorf("suite measures for %v; want about 5 minutes with set-up", total)
 	}
 	small := ScaleSuite(StandardSuite, 0.1)
-	if small[0].Sessions != 1000 || small[1].Duration != 3*time.Second || !strings.HasSuffix(small[0].Label, "×0.1") {
-		t.Errorf("scaled: %+v %+v", small[0], small[1])
+	if small[0].Sessions != 1000 || small[2].Duration != 3*time.Second || !strings.HasSuffix(small[0].Label, "×0.1") {
+		t.Errorf("scaled: %+v %+v", small[0], small[2])
 	}
 	if StandardSuite[0].Sessions != 10000 {
 		t.Error("ScaleSuite changed its input")

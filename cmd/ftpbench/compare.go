@@ -177,6 +177,9 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 		if name == "ceiling" && st.Scenario != "large-get" {
 			continue // the ceiling only sends files
 		}
+		if forking[name] && st.SingleProcess {
+			continue
+		}
 		if forking[name] {
 			st.Sessions = min(st.Sessions, f.peerSessions)
 			if st.Hold+st.Concurrency > f.peerSessions {
