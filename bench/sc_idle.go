@@ -239,8 +239,8 @@ func runIdle(ctx context.Context, cfg Config) (*Result, error) {
 		fmt.Sprintf("%d of %d sessions held over %d source addresses; rate is sessions opened per second", ir.Held, n, ir.Sources),
 		fmt.Sprintf("latency is one NOOP on every held session (%d answered, %d in %.2fs)", ir.NoopOK, ir.NoopFailed, time.Since(start).Seconds()))
 	if cfg.PID > 0 && ir.PSSAfter > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("server PSS %s before, %s with the sessions (%d processes): %s per session",
-			FormatBytes(float64(ir.PSSBefore)), FormatBytes(float64(ir.PSSAfter)), ir.Processes, FormatBytes(ir.PSSPerSession)))
+		r.Notes = append(r.Notes, fmt.Sprintf("server PSS %s before, %s with the sessions (%d processes): %s per session (%s with the base included; a server that kept memory from earlier sessions shows less than a fresh one)",
+			FormatBytes(float64(ir.PSSBefore)), FormatBytes(float64(ir.PSSAfter)), ir.Processes, FormatBytes(ir.PSSPerSession), FormatBytes(float64(ir.PSSAfter)/float64(max(1, ir.Held)))))
 	}
 	return r, nil
 }
