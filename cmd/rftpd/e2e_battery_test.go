@@ -285,3 +285,22 @@ func mustRel(t *testing.T, from, to string) string {
 	}
 	return r
 }
+
+// TestHTTPRequestsClosed: HTTP request lines, before or after login, get 421
+// and the connection is closed; the server goes on serving.
+func TestHTTPRequestsClosed(t *testing.T) {
+	s := startStd(t)
+	for _, req := range []string{"GET / HTTP/1.1", "POST /upload HTTP/1.0", "CONNECT example.org:443 HTTP/1.1", "HEAD /x HTTP/1.1"} {
+		for _, login := range []bool{false, true} {
+			c := dial(t, s.addr)
+			if login {
+				c.login("anonymous", "x")
+			}
+			c.cmd(req, 421)
+			expectClosed(t, c, 5*time.Second)
+		}
+	}
+	c := dial(t, s.addr)
+	c.login("anonymous", "x")
+	c.cmd("NOOP", 200)
+}
