@@ -219,23 +219,17 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		}
 	}
 	for _, c := range []struct {
-		name string
-		v    time.Duration
+		name   string
+		v      time.Duration
+		zeroOK bool // 0 turns it off
 	}{
-		{"timeouts.login", p.LoginTimeout}, {"timeouts.idle", p.IdleTimeout},
-		{"timeouts.data", p.DataTimeout}, {"timeouts.shutdown", s.Timeouts.Shutdown},
-		{"timeouts.ban_window", r.BanWindow}, {"timeouts.ban_duration", r.BanDuration},
+		{"timeouts.login", p.LoginTimeout, false}, {"timeouts.idle", p.IdleTimeout, false},
+		{"timeouts.data", p.DataTimeout, false}, {"timeouts.shutdown", s.Timeouts.Shutdown, false},
+		{"timeouts.ban_window", r.BanWindow, false}, {"timeouts.ban_duration", r.BanDuration, false},
+		{"timeouts.stall", p.StallTimeout, true}, {"timeouts.login_fail_delay", p.LoginFailDelay, true},
 	} {
-		if c.v <= 0 {
+		if c.v < 0 || (c.v == 0 && !c.zeroOK) {
 			return r, p, d, fmt.Errorf("%s = %v: must be positive", c.name, c.v)
-		}
-	}
-	for _, c := range []struct {
-		name string
-		v    time.Duration
-	}{{"timeouts.stall", p.StallTimeout}, {"timeouts.login_fail_delay", p.LoginFailDelay}} {
-		if c.v < 0 {
-			return r, p, d, fmt.Errorf("%s = %v: must not be negative (0 turns it off)", c.name, c.v)
 		}
 	}
 	if s.PassivePorts != "" {
