@@ -128,6 +128,20 @@ func TestAtomicStorReplaces(t *testing.T) {
 	}
 	noTempFiles(t, e.dir)
 
+	// Mode 0000 is kept too; only root may write such a file at all (for
+	// anyone else the STOR is refused, as writing in place would be).
+	e.write("locked", []byte("x"))
+	mustOK(t, os.Chmod(filepath.Join(e.dir, "locked"), 0))
+	_, done = e.uploadFailing(protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/locked"}, []byte("y"))
+	if os.Geteuid() == 0 {
+		mustOK(t, done.Err)
+		if fi, _ := os.Stat(filepath.Join(e.dir, "locked")); fi.Mode() != 0 {
+			t.Fatalf("locked has mode %v after STOR, want 0000", fi.Mode())
+		}
+	} else {
+		mustErr(t, done.Err, protocol.ErrPermission)
+	}
+
 	// A new name, a sub-directory and TYPE A work the same way.
 	e.write("sub/keep", nil)
 	for _, tc := range []struct {

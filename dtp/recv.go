@@ -56,8 +56,8 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 		return 0, storageErr(err)
 	}
 	rel := relPath(r.Path)
-	atomic := s.cfg.AtomicUploads && r.Kind == protocol.XferStor && r.Offset == 0
-	mode, err := precheckStore(id.root, rel, r.Kind == protocol.XferStou, atomic)
+	viaTemp := s.cfg.AtomicUploads && r.Kind == protocol.XferStor && r.Offset == 0
+	mode, err := precheckStore(id.root, rel, r.Kind == protocol.XferStou, viaTemp)
 	if err != nil {
 		return 0, err
 	}
@@ -65,7 +65,7 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 	if err != nil {
 		return 0, err
 	}
-	u, err := openStore(id.root, rel, r, atomic, mode)
+	u, err := openStore(id.root, rel, r, viaTemp, mode)
 	if err != nil {
 		return 0, err
 	}
@@ -125,65 +125,66 @@ func (s *Server) finishUpload(t *transfer, u *upload, err error) error {
 
 // precheckStore refuses an upload that cannot succeed, without changing
 // anything: for STOR/APPE the parent must be a directory and the target
-// must not be one; for STOU the target must be a directory. For an atomic
-// upload an existing target must be a regular file this process could
-// write in place; its permission bits are returned for the new file (0
-// when there is no target yet).
-func precheckStore(root *os.Root, rel string, stou, atomic bool) (fs.FileMode, error) {
+// must not be one; for STOU the target must be a directory. For an upload
+// via a temporary file an existing target must be a regular file this
+// process could write in place; its permission bits are returned for the
+// new file (nil when there is no target yet).
+func precheckStore(root *os.Root, rel string, stou, viaTemp bool) (*fs.FileMode, error) {
 	if stou {
 		fi, err := root.Stat(rel)
 		if err != nil {
-			return 0, storageErr(err)
+			return nil, storageErr(err)
 		}
 		if !fi.IsDir() {
-			return 0, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
+			return nil, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
 		}
-		return 0, nil
+		return nil, nil
 	}
 	if rel == "." {
-		return 0, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
+		return nil, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
 	}
 	dir, _ := splitRel(rel)
 	fi, err := root.Stat(dir)
 	if err != nil {
-		return 0, storageErr(err)
+		return nil, storageErr(err)
 	}
 	if !fi.IsDir() {
-		return 0, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
+		return nil, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
 	}
 	fi, err = root.Stat(rel)
 	switch {
 	case err == nil && fi.IsDir():
-		return 0, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
+		return nil, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return 0, storageErr(err)
-	case err != nil || !atomic:
-		return 0, nil
+		return nil, storageErr(err)
+	case err != nil || !viaTemp:
+		return nil, nil
 	case !fi.Mode().IsRegular():
-		return 0, fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
+		return nil, fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
 	}
 	// The rename would replace a file this process may not write (the
 	// directory's permissions are what rename checks): ask the file.
 	f, err := root.OpenFile(rel, os.O_WRONLY|oNonblock, 0)
 	if err != nil {
-		return 0, storageErr(err)
+		return nil, storageErr(err)
 	}
 	f.Close()
-	return fi.Mode().Perm(), nil
+	perm := fi.Mode().Perm()
+	return &perm, nil
 }
 
 // openStore opens the file to write, positioned where the data goes: a
-// new temporary file next to the target when atomic (with the old file's
-// permission bits mode, if not 0), else the target itself. APPE opens
+// new temporary file next to the target when viaTemp (with the old file's
+// permission bits mode, if any), else the target itself. APPE opens
 // without O_APPEND (which would rule out splice) and seeks to the end.
 // STOU makes up a name and creates its file directly.
-func openStore(root *os.Root, rel string, r protocol.ReqTransfer, atomic bool, mode fs.FileMode) (*upload, error) {
+func openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, mode *fs.FileMode) (*upload, error) {
 	const w = os.O_WRONLY | os.O_CREATE | oNonblock
 	u := &upload{root: root, rel: rel}
 	var f *os.File
 	var err error
 	switch {
-	case atomic:
+	case viaTemp:
 		dir, _ := splitRel(rel)
 		for range stouTries {
 			u.temp = path.Join(dir, tempPrefix+randomHex())
@@ -192,8 +193,8 @@ func openStore(root *os.Root, rel string, r protocol.ReqTransfer, atomic bool, m
 				break
 			}
 		}
-		if err == nil && mode != 0 {
-			err = f.Chmod(mode)
+		if err == nil && mode != nil {
+			err = f.Chmod(*mode)
 		}
 		if err != nil && f != nil {
 			f.Close()
