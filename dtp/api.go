@@ -83,6 +83,7 @@ type Server struct {
 	auth    *pool         // password checks
 	xfers   limiter       // transfers in flight, each on its own goroutine
 	cursor  atomic.Uint32 // next passive port to try, as an offset into the range
+	eph     [2]uint16     // the system's ephemeral port range, for listeners without a configured range
 	foreign atomic.Uint64 // data connections refused for coming from the wrong address
 }
 
@@ -110,6 +111,7 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 		acc = NewAccounts()
 	}
 	s := &Server{cfg: cfg, acc: acc}
+	s.eph[0], s.eph[1] = ephemeralRange()
 	s.fs = newPool(cfg.FSWorkers, cfg.FSQueue)
 	s.auth = newPool(cfg.AuthWorkers, cfg.AuthQueue)
 	s.xfers.max = int64(cfg.MaxTransfers)

@@ -303,3 +303,16 @@ func drainPipe(f *os.File, rfd, n int, progress *atomic.Int64) (int64, error) {
 	}
 	return total, nil
 }
+
+// ephemeralRange reads the kernel's ephemeral port range (0, 0 if unknown).
+func ephemeralRange() (uint16, uint16) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0
+	}
+	var lo, hi uint16
+	if _, err := fmt.Sscan(string(b), &lo, &hi); err != nil || lo == 0 || hi < lo {
+		return 0, 0
+	}
+	return lo, hi
+}

@@ -78,3 +78,6 @@ func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64) (in
 func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error) (int64, error) {
 	return copyFromConn(f, c, progress, check)
 }
+
+// ephemeralRange is unknown here: passive listeners ask for port 0.
+func ephemeralRange() (uint16, uint16) { return 0, 0 }
