@@ -15,7 +15,6 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/sys/unix"
 
 	"github.com/rftpd/rftpd/dtp"
@@ -142,12 +141,12 @@ func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rftpd: passwd: empty password\n")
 		return 1
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	hash, err := dtp.HashPassword([]byte(pw))
 	if err != nil {
 		fmt.Fprintf(stderr, "rftpd: passwd: %v\n", err)
 		return 1
 	}
-	fmt.Fprintln(stdout, string(hash))
+	fmt.Fprintln(stdout, hash)
 	return 0
 }
 
