@@ -163,7 +163,14 @@ func CompareMarkdown(in CompareInput) string {
 	} else {
 		target("login (anonymous): ≥ 10× vsftpd's sessions/s", "", false, false)
 	}
-	if x := findHeld(r); x != nil {
+	if x := findHeld(r, true); x != nil {
+		p99 := float64(x.Latency.P99) / 1e6
+		m := fmt.Sprintf("p99 %.2f ms with %d held + %d active at %.3g commands/s each", p99, x.Held, x.Concurrency, x.Rate/float64(x.Concurrency))
+		if y := findHeld(r, false); y != nil {
+			m += fmt.Sprintf(" (back to back: p99 %.2f ms at %s commands/s in all)", float64(y.Latency.P99)/1e6, FormatRate(y.OpsPerSec))
+		}
+		target("noop: p99 ≤ 5 ms with 10,000 sessions connected, 500 active", m, p99 <= 5 && x.Held+x.Concurrency >= 10000, true)
+	} else if x := findHeld(r, false); x != nil {
 		p99 := float64(x.Latency.P99) / 1e6
 		target("noop: p99 ≤ 5 ms with 10,000 sessions connected, 500 active", fmt.Sprintf("p99 %.2f ms with %d held + %d active (back to back)", p99, x.Held, x.Concurrency), p99 <= 5 && x.Held+x.Concurrency >= 10000, true)
 	} else {
@@ -249,9 +256,10 @@ func abs(x int) int {
 	return x
 }
 
-func findHeld(m map[string]*Result) *Result {
+// findHeld returns the noop result run beside held sessions, paced or back to back.
+func findHeld(m map[string]*Result, paced bool) *Result {
 	for _, r := range m {
-		if r.Scenario == "noop" && r.Held > 0 {
+		if r.Scenario == "noop" && r.Held > 0 && (r.Rate > 0) == paced {
 			return r
 		}
 	}

@@ -22,7 +22,8 @@ func TestCompareMarkdown(t *testing.T) {
 		&Result{Server: "ceiling", Scenario: "large-get", Step: "large-get 1", Concurrency: 1, BytesPerSec: 1 << 30},
 		&Result{Server: "rftpd", Scenario: "idle", Step: "idle 10k", Ops: 10000, Idle: &IdleResult{Requested: 10000, Held: 10000, PSSPerSession: 3000}},
 		&Result{Server: "rftpd", Scenario: "idle", Step: "idle 19k", Ops: 18000, Idle: &IdleResult{Requested: 19000, Held: 18000, NoopOK: 18000, PSSPerSession: 2000}},
-		&Result{Server: "rftpd", Scenario: "noop", Step: "noop 500 of 10k", Concurrency: 500, Held: 9500, Latency: Summary{P99: 7_000_000}},
+		&Result{Server: "rftpd", Scenario: "noop", Step: "noop 500 of 10k", Concurrency: 500, Held: 9500, OpsPerSec: 40000, Latency: Summary{P99: 12_000_000}},
+		&Result{Server: "rftpd", Scenario: "noop", Step: "noop 500 of 10k at 20/s each", Concurrency: 500, Held: 9500, Rate: 10000, Latency: Summary{P99: 7_000_000}},
 		&Result{Server: "vsftpd", Scenario: "list", Step: "list", Unit: "listings", OpsPerSec: 5, Errors: 3, ErrorKinds: map[string]int64{"MLSD: 500 Unknown command.": 3}},
 	)
 	md := CompareMarkdown(CompareInput{
@@ -37,7 +38,7 @@ func TestCompareMarkdown(t *testing.T) {
 		"95 % | yes |",
 		"10000 held, 2.93 KiB/session | yes |",
 		"| 18000 of 19000 held, 18000 answered NOOP | no |",
-		"p99 7.00 ms with 9500 held + 500 active (back to back) | no |",
+		"p99 7.00 ms with 9500 held + 500 active at 20 commands/s each (back to back: p99 12.00 ms at 40,000 commands/s in all) | no |",
 		"- list, vsftpd: 3 errors; most common: `MLSD: 500 Unknown command.` (3)",
 		"Versions: rftpd abc, vsftpd 3.0.3.",
 		"![chart](RESULTS.svg)",

@@ -310,6 +310,7 @@ func runJob(ctx context.Context, cfg Config, j job) *Result {
 		Latency:     lat.Summary(),
 		Errors:      errs.n.Load(),
 		ErrorKinds:  errs.snapshot(),
+		Rate:        cfg.Rate,
 	}
 	if s := elapsed.Seconds(); s > 0 {
 		r.OpsPerSec = float64(r.Ops) / s

@@ -161,6 +161,7 @@ type Result struct {
 	Notes       []string         `json:"notes,omitempty"`
 	Idle        *IdleResult      `json:"idle,omitempty"`
 	Held        int              `json:"held,omitempty"` // noop: idle sessions held meanwhile
+	Rate        float64          `json:"rate,omitempty"` // paced operations/s over all workers (0: back to back)
 	Interrupted bool             `json:"interrupted,omitempty"`
 }
 

@@ -29,6 +29,11 @@ func TestStandardSuite(t *testing.T) {
 	if StandardSuite[0].Sessions != 10000 {
 		t.Error("ScaleSuite changed its input")
 	}
+	for _, s := range small {
+		if s.Rate > 0 && s.Rate/float64(s.Concurrency) != 20 {
+			t.Errorf("scaled step %q: %g/s over %d sessions; want 20/s each", s.Label, s.Rate, s.Concurrency)
+		}
+	}
 	tiny := ScaleSuite(StandardSuite, 0.0001)
 	for _, s := range tiny {
 		if s.Duration < time.Second || (s.Sessions != 0 && s.Sessions < 10) || s.Concurrency < 1 {

@@ -214,6 +214,9 @@ func describeStep(s bench.Step) string {
 	if s.Hold > 0 {
 		d += fmt.Sprintf(", %d idle sessions held", s.Hold)
 	}
+	if s.Rate > 0 {
+		d += fmt.Sprintf(", paced at %s operations/s in all", bench.FormatRate(s.Rate))
+	}
 	if s.Duration > 0 {
 		d += ", " + s.Duration.String()
 	}
