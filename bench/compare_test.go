@@ -16,6 +16,11 @@ func TestCompareMarkdown(t *testing.T) {
 		results = append(results, res("rftpd", "small-get", "small-get", 16, v*10))
 		results = append(results, res("vsftpd", "small-get", "small-get", 16, v))
 	}
+	for i, r := range results { // CPU per file: rftpd 100, 50, 70 µs (median 70); vsftpd 700 µs
+		r.Ops = 1000
+		r.ServerCPU = []float64{0.1, 0.7, 0.05, 0.7, 0.07, 0.7}[i]
+		r.ClientCPU = 0.2 // 200 µs per file: 2 cores allow 10,000 files/s
+	}
 	results = append(results,
 		res("rftpd", "login", "login", 16, 5000), res("vsftpd", "login", "login", 16, 100),
 		&Result{Server: "rftpd", Scenario: "large-get", Step: "large-get 1", Concurrency: 1, BytesPerSec: 0.95 * (1 << 30)},
@@ -29,12 +34,13 @@ func TestCompareMarkdown(t *testing.T) {
 	md := CompareMarkdown(CompareInput{
 		Report:  &Report{Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Machine: "test box", Command: "ftpbench compare", Results: results},
 		Servers: []string{"rftpd", "vsftpd", "ceiling"}, Versions: map[string]string{"rftpd": "abc", "vsftpd": "3.0.3"},
-		Runs: 3, Steps: StandardSuite, Chart: "RESULTS.svg", PeerSessions: 2000, Scale: 1, LargeSize: 1 << 30,
+		Runs: 3, Steps: StandardSuite, Chart: "RESULTS.svg", PeerSessions: 2000, Scale: 1, LargeSize: 1 << 30, Cores: 2,
 	})
 	for _, want := range []string{
 		"| small-get | files/s | 2,000 | 200<br>×10.00 | – |",
+		"| small-get | µs CPU per file | 70.0 | 700<br>×10.00 | – |",
 		"| login (anonymous): ≥ 10× vsftpd's sessions/s | 5000 vs 100 sessions/s: ×50.0 | yes |",
-		"| small-get: ≥ 2× the best peer's files/s | 2000 vs vsftpd's 200 files/s: ×10.00 | yes |",
+		"| small-get: ≥ 2× the best peer's files/s | 2000 vs vsftpd's 200 files/s: ×10.00; the load generator's own CPU per file allows at most 10000 files/s on 2 cores with any server | yes |",
 		"95 % | yes |",
 		"10000 held, 2.93 KiB/session | yes |",
 		"| 18000 of 19000 held, 18000 answered NOOP | no |",

@@ -1,4 +1,4 @@
-// Server memory: PSS of a process and all its descendants, from /proc/PID/smaps_rollup.
+// Server memory and CPU time: PSS of a process and all its descendants, from /proc/PID/smaps_rollup, and their CPU time from /proc/PID/stat.
 package bench
 
 import (
@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ParseSmapsRollup returns the Pss value of an smaps_rollup (or smaps) file
@@ -157,4 +158,57 @@ func parseLimitsNOFILE(s string) (int64, error) {
 		return strconv.ParseInt(f[0], 10, 64)
 	}
 	return 0, errors.New("bench: limits: no \"Max open files\" line")
+}
+
+// clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat: 100
+// on every Linux architecture Go supports.
+const clockTicks = 100
+
+// parseStatCPU returns utime+stime+cutime+cstime (fields 14-17) of the
+// text of /proc/PID/stat, in clock ticks: the process's own CPU time and
+// that of its children it has already reaped.
+func parseStatCPU(stat string) (int64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("bench: malformed stat %q", stat)
+	}
+	f := strings.Fields(stat[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 15 {
+		return 0, fmt.Errorf("bench: malformed stat %q", stat)
+	}
+	var sum int64
+	for _, s := range f[11:15] {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < 0 {
+			return 0, fmt.Errorf("bench: malformed stat %q", stat)
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
+// CPUTime returns the CPU time used so far by pid and its descendants,
+// including descendants that already exited and were reaped (a server that
+// forks a process per session reaps it when the session ends). Its
+// resolution is one clock tick, 10 ms.
+func CPUTime(procRoot string, pid int) (time.Duration, error) {
+	pids, err := Descendants(procRoot, pid)
+	if err != nil {
+		return 0, err
+	}
+	var ticks int64
+	for i, p := range pids {
+		b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(p), "stat"))
+		if err == nil {
+			var t int64
+			if t, err = parseStatCPU(string(b)); err == nil {
+				ticks += t
+				continue
+			}
+		}
+		if i == 0 {
+			return 0, fmt.Errorf("bench: process %d: %w", p, err)
+		}
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
 }

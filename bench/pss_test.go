@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const rollup = `561940c10000-7ffd15aba000 ---p 00000000 00:00 0                          [rollup]
@@ -73,7 +74,7 @@ func fakeProc(t *testing.T, procs map[int][2]int) string {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		stat := strconv.Itoa(pid) + " (srv x) S " + strconv.Itoa(v[0]) + " 1 1 0 -1\n"
+		stat := strconv.Itoa(pid) + " (srv x) S " + strconv.Itoa(v[0]) + " 1 1 0 -1 0 0 0 0 0 1 1 1 1\n" // 4 ticks of CPU
 		os.WriteFile(filepath.Join(d, "stat"), []byte(stat), 0o644)
 		if v[1] >= 0 {
 			os.WriteFile(filepath.Join(d, "smaps_rollup"), []byte("Pss: "+strconv.Itoa(v[1])+" kB\n"), 0o644)
@@ -106,6 +107,9 @@ func TestPSSSumsDescendants(t *testing.T) {
 	}
 	if want := int64(500+10+20+30) * 1024; got != want || n != 4 {
 		t.Errorf("PSS = %d over %d processes, want %d over 4", got, n, want)
+	}
+	if cpu, err := CPUTime(root, 100); err != nil || cpu != 5*4*time.Second/100 {
+		t.Errorf("CPUTime = %v, %v; want 5 processes × 4 ticks", cpu, err)
 	}
 	if _, _, err := PSS(root, 300); err == nil {
 		t.Error("PSS of a missing process succeeded")
@@ -141,4 +145,42 @@ func TestParseLimits(t *testing.T) {
 	if got, err := ProcessFileLimit("/proc", os.Getpid()); err != nil || got == 0 {
 		t.Errorf("ProcessFileLimit(self) = %d, %v", got, err)
 	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// Fields 14-17 (utime stime cutime cstime) are 7, 3, 20 and 10.
+	const stat = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 7 3 20 10 20 0 1 0 99 1000 50"
+	if got, err := parseStatCPU(stat); err != nil || got != 40 {
+		t.Errorf("parseStatCPU = %d, %v; want 40", got, err)
+	}
+	for _, bad := range []string{"no parens", "1 (x) S 1 1 1", "1 (x) S 1 2 3 4 5 6 7 8 9 10 -1 2 3 4 5"} {
+		if _, err := parseStatCPU(bad); err == nil {
+			t.Errorf("parseStatCPU(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestCPUTimeOfThisProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc/self/stat on this system")
+	}
+	before, err := CPUTime("/proc", os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burn CPU until the kernel's count moves: at least two ticks.
+	x := 0
+	for start := time.Now(); time.Since(start) < 5*time.Second; {
+		for i := range 1 << 20 {
+			x ^= i
+		}
+		now, err := CPUTime("/proc", os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now-before >= 20*time.Millisecond {
+			return
+		}
+	}
+	t.Errorf("CPUTime did not grow in 5 s of work (%d)", x)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -228,6 +229,8 @@ func runJob(ctx context.Context, cfg Config, j job) *Result {
 	wg.Wait()
 	stopProgress()
 
+	cpu0, cpuErr := serverCPU(cfg)
+	self0, selfErr := CPUTime(procRoot(cfg), os.Getpid())
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
 	stopProgress = startProgress(ctx, cfg, func(elapsed time.Duration) Progress {
@@ -298,6 +301,8 @@ func runJob(ctx context.Context, cfg Config, j job) *Result {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu1, cpuErr1 := serverCPU(cfg)
+	self1, selfErr1 := CPUTime(procRoot(cfg), os.Getpid())
 	stopProgress()
 
 	r := &Result{
@@ -318,6 +323,19 @@ func runJob(ctx context.Context, cfg Config, j job) *Result {
 	}
 	if j.perStream {
 		r.StreamBytesPerSec = float64(thr.Quantile(0.5))
+	}
+	if selfErr == nil && selfErr1 == nil && self1 > self0 {
+		r.ClientCPU = (self1 - self0).Seconds()
+	}
+	// A forking server's CPU count can fall when a session process exits
+	// unreaped by the tree (its time then goes elsewhere): no figure then.
+	if cfg.PID > 0 && cpuErr == nil && cpuErr1 == nil && cpu1 > cpu0 {
+		r.ServerCPU = (cpu1 - cpu0).Seconds()
+		if r.Ops > 0 {
+			r.ServerCPUPerOp = r.ServerCPU / float64(r.Ops)
+			r.Notes = append(r.Notes, fmt.Sprintf("server CPU: %.2f cores, %s per %s",
+				r.ServerCPU/elapsed.Seconds(), FormatLatency(int64(r.ServerCPUPerOp*1e9)), strings.TrimSuffix(j.unit, "s")))
+		}
 	}
 	if cfg.Rate > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("paced at %s operations/s in all (latency from each scheduled start)", FormatRate(cfg.Rate)))
@@ -373,4 +391,19 @@ func sortedKinds(m map[string]int64) []string {
 		return ks[i] < ks[j]
 	})
 	return ks
+}
+
+// serverCPU reads the CPU time of cfg.PID and its descendants (0 without a PID).
+func serverCPU(cfg Config) (time.Duration, error) {
+	if cfg.PID <= 0 {
+		return 0, nil
+	}
+	return CPUTime(procRoot(cfg), cfg.PID)
+}
+
+func procRoot(cfg Config) string {
+	if cfg.ProcRoot == "" {
+		return "/proc"
+	}
+	return cfg.ProcRoot
 }

@@ -56,7 +56,7 @@ type Config struct {
 	Sessions int           // idle: sessions to open and hold
 	Hold     int           // noop: idle sessions held while it runs
 	HoldTime time.Duration // idle: how long the sessions are held before the NOOP check
-	PID      int           // server process whose PSS is reported (0: none)
+	PID      int           // server process whose PSS (idle) and CPU time (all) are reported (0: none)
 	ProcRoot string        // "/proc"
 
 	// Progress, when set, receives a snapshot about once a second.
@@ -156,13 +156,22 @@ type Result struct {
 	StreamBytesPerSec float64 `json:"stream_bytes_per_sec,omitempty"`
 	Latency           Summary `json:"latency_ns"` // per operation
 
-	Errors      int64            `json:"errors"`
-	ErrorKinds  map[string]int64 `json:"error_kinds,omitempty"`
-	Notes       []string         `json:"notes,omitempty"`
-	Idle        *IdleResult      `json:"idle,omitempty"`
-	Held        int              `json:"held,omitempty"` // noop: idle sessions held meanwhile
-	Rate        float64          `json:"rate,omitempty"` // paced operations/s over all workers (0: back to back)
-	Interrupted bool             `json:"interrupted,omitempty"`
+	Errors     int64            `json:"errors"`
+	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
+	Notes      []string         `json:"notes,omitempty"`
+	Idle       *IdleResult      `json:"idle,omitempty"`
+	Held       int              `json:"held,omitempty"` // noop: idle sessions held meanwhile
+	Rate       float64          `json:"rate,omitempty"` // paced operations/s over all workers (0: back to back)
+	// ServerCPU is the CPU time the server (with -pid: the process and its
+	// descendants) used during the measured phase, in seconds; ServerCPUPerOp
+	// divides it by Ops. On a machine the load generator shares, this is the
+	// fairer measure of a server's cost than its rate.
+	ServerCPU      float64 `json:"server_cpu_seconds,omitempty"`
+	ServerCPUPerOp float64 `json:"server_cpu_per_op_seconds,omitempty"`
+	// ClientCPU is the load generator's own CPU time in the measured phase:
+	// with N cores, no server lets it exceed N / (ClientCPU / Ops) operations/s.
+	ClientCPU   float64 `json:"client_cpu_seconds,omitempty"`
+	Interrupted bool    `json:"interrupted,omitempty"`
 }
 
 // Name returns the suite step's label, or the scenario's name.

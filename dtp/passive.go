@@ -2,6 +2,7 @@
 package dtp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -90,11 +91,25 @@ func (s *Server) listen(ip netip.Addr) (*net.TCPListener, error) {
 
 // listenOn listens on one port of ip (0: one the kernel picks).
 func listenOn(ip netip.Addr, port uint16) (*net.TCPListener, error) {
-	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, port)))
+	ln, err := listenTCP(ip, port)
 	if err != nil {
 		return nil, fmt.Errorf("dtp: passive listen: %w", err)
 	}
 	return ln, nil
+}
+
+// dataListen is how passive listeners are opened: a data connection lives
+// for one transfer, which the stall timer watches, so TCP keepalive is off.
+// That saves four setsockopt calls per accepted connection, which show up in
+// loads of small files.
+var dataListen = net.ListenConfig{KeepAlive: -1}
+
+func listenTCP(ip netip.Addr, port uint16) (*net.TCPListener, error) {
+	ln, err := dataListen.Listen(context.Background(), "tcp", netip.AddrPortFrom(ip, port).String())
+	if err != nil {
+		return nil, err
+	}
+	return ln.(*net.TCPListener), nil
 }
 
 // probe tries up to tries ports of lo-hi from the cursor on; the error wraps
@@ -105,7 +120,7 @@ func (s *Server) probe(ip netip.Addr, lo, hi uint16, tries uint32) (*net.TCPList
 	start := s.cursor.Add(1) - 1
 	for i := range tries {
 		port := lo + uint16((start+i)%n)
-		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, port)))
+		ln, err := listenTCP(ip, port)
 		if err == nil {
 			return ln, nil
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -122,7 +123,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	}
 	md := bench.CompareMarkdown(bench.CompareInput{
 		Report: rep, Servers: servers, Versions: versions, Runs: f.runs, Steps: steps, Chart: filepath.Base(svg),
-		PeerSessions: f.peerSessions, Scale: f.scale, LargeSize: ds.LargeSize,
+		PeerSessions: f.peerSessions, Scale: f.scale, LargeSize: ds.LargeSize, Cores: runtime.NumCPU(),
 	})
 	if err := os.WriteFile(f.out, []byte(md), 0o644); err != nil {
 		fmt.Fprintf(stderr, "ftpbench: %v\n", err)

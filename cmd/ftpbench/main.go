@@ -95,7 +95,7 @@ func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.IntVar(&c.Sessions, "sessions", c.Sessions, "idle: sessions to open and hold")
 	fs.IntVar(&c.Hold, "hold", 0, "noop: idle sessions held while it runs")
 	fs.DurationVar(&c.HoldTime, "hold-time", c.HoldTime, "idle: how long the sessions are held before memory and NOOP are checked")
-	fs.IntVar(&c.PID, "pid", 0, "idle: the server's process; report its PSS (and its children's) per session")
+	fs.IntVar(&c.PID, "pid", 0, "the server's process: report its CPU time per operation, and for idle its PSS per session (both summed over its descendants)")
 	fs.StringVar(&o.jsonFile, "json", "", "also write the results as JSON to FILE")
 	fs.BoolVar(&o.quiet, "q", false, "no progress line")
 	l := &o.layout
