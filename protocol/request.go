@@ -16,8 +16,9 @@ type Request interface{ isRequest() }
 
 // ReqLogin asks for a credentials check. Answered by EvLogin.
 type ReqLogin struct {
-	User string
-	Pass string
+	User   string
+	Pass   string
+	Secure bool // the control connection is protected by TLS (an account may require it)
 }
 
 // FileOp names a storage operation carried by ReqFile.
@@ -96,12 +97,23 @@ type ReqTransfer struct {
 	Offset int64     // REST offset for RETR and STOR
 	ASCII  bool      // TYPE A: convert line endings
 	Flags  ListFlags // LIST/NLST options
+	// Protect: PROT P is in force, so the data connection is TLS (server
+	// side), resuming the control connection's TLS session when the account
+	// requires reuse (ErrTLSReuse otherwise). A failed data handshake is
+	// ErrTLSHandshake. Both come in EvTransferDone before any EvTransferStart.
+	Protect bool
 }
 
 // ReqAbort aborts the transfer in flight (and any pending data connection
 // set-up). It is not answered itself: the transfer's EvTransferDone follows
 // with Err wrapping ErrAborted.
 type ReqAbort struct{}
+
+// ReqStartTLS asks the reactor (not the DTP) to start TLS on the control
+// connection once the reply before it is written: after "234" for AUTH, or at
+// once on an implicit-TLS listener. Answered by EvTLS. Until then the session
+// reads no command (Ready is false).
+type ReqStartTLS struct{}
 
 // ReqLogout drops the session's identity (REIN): passive listener closed,
 // nothing in flight. It is not answered.
@@ -115,6 +127,7 @@ func (ReqActive) isRequest()   {}
 func (ReqTransfer) isRequest() {}
 func (ReqAbort) isRequest()    {}
 func (ReqLogout) isRequest()   {}
+func (ReqStartTLS) isRequest() {}
 
 // Event is a completion delivered to Session.Event.
 type Event interface{ isEvent() }
@@ -124,7 +137,17 @@ type EvLogin struct {
 	OK        bool
 	Anonymous bool
 	Perms     Perm
-	Err       error // non-nil: the check could not be made (ErrBusy, ...)
+	// TLSData: the account must protect data connections (PROT P) before
+	// any transfer; transfers under PROT C are refused with 521.
+	TLSData bool
+	Err     error // non-nil: the check could not be made (ErrBusy, ...), or ErrTLSRequired
+}
+
+// EvTLS answers ReqStartTLS: Err nil once the handshake completed (the
+// control connection is protected from then on). On failure the reactor
+// closes the connection; the session only needs to stop.
+type EvTLS struct {
+	Err error
 }
 
 // EvFile answers ReqFile. Info is set for OpStat and OpRenameCheck, and for
@@ -168,6 +191,7 @@ func (EvStatList) isEvent()      {}
 func (EvPassive) isEvent()       {}
 func (EvTransferStart) isEvent() {}
 func (EvTransferDone) isEvent()  {}
+func (EvTLS) isEvent()           {}
 
 // FileInfo is what the DTP reports about a file.
 type FileInfo struct {
@@ -193,5 +217,9 @@ var (
 	ErrPermission = errors.New("permission denied")
 	ErrNoEndpoint = errors.New("no data endpoint: use PASV, EPSV, PORT or EPRT first")
 	ErrBadName    = errors.New("file name not allowed") // too long, a symlink loop, or otherwise unusable
+	// FTPS
+	ErrTLSRequired  = errors.New("this account requires TLS on the control connection") // EvLogin: refused before the password is checked
+	ErrTLSReuse     = errors.New("the data connection did not resume the control connection's TLS session")
+	ErrTLSHandshake = errors.New("TLS handshake on the data connection failed")
 
 )

@@ -17,6 +17,21 @@ type Config struct {
 	StallTimeout     time.Duration // a transfer that moves no byte for this long is aborted (0: never)
 	LoginFailDelay   time.Duration // wait before answering a refused password; doubles with each failure (0: none)
 	MaxLoginFailures int           // refused passwords before the session is closed (0: no limit)
+
+	// FTPS (RFC 4217). TLS: a certificate is configured, so AUTH TLS/SSL,
+	// PBSZ and PROT are offered (and listed by FEAT); without it they are
+	// refused and the policies below do not apply.
+	TLS bool
+	// Implicit: the listener is implicit FTPS. The session starts with
+	// ReqStartTLS and sends its greeting only after EvTLS.
+	Implicit bool
+	// TLSLoginAccounts refuses USER for an account name (530) until the
+	// control connection is protected; TLSLoginAnonymous does the same for
+	// anonymous names.
+	TLSLoginAccounts  bool
+	TLSLoginAnonymous bool
+	// Whether a login must protect its data connections comes with its
+	// EvLogin (TLSData), from the DTP's per-account settings.
 }
 
 // DefaultConfig returns the defaults for every setting.
