@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -22,6 +23,16 @@ import (
 //	password    = "$2a$10$..."            # bcrypt, from `rftpd passwd`
 //	root        = "/srv/ftp/alice"        # relative paths start at the file's directory
 //	permissions = ["read", "write"]       # read, write, delete, rename, mkdir; default ["read"]
+//	tls_login   = true                    # optional: log in only over TLS (AUTH TLS or implicit FTPS)
+//	tls_data    = true                    # optional: protect every data connection (PROT P)
+//	tls_reuse   = false                   # optional: data connections need not resume the control session
+//
+// The three tls_ keys override, for this account, the listener's defaults
+// (Config.TLSLoginAccounts, TLSDataAccounts, TLSReuse); an account without
+// them follows the listener. The defaults only apply when the server has a
+// certificate (Config.TLS), but an account's own tls_login = true or
+// tls_data = true always stands: New refuses to start without TLS rather
+// than let that account in unprotected.
 //
 // The names "anonymous" and "ftp" (in any case) are reserved for anonymous
 // login (SetAnonymous) and refused in the file, so a password can never
@@ -31,6 +42,47 @@ type account struct {
 	hash  []byte
 	root  *os.Root
 	perms protocol.Perm
+	tls   tlsPolicy // the account's own tls_ keys
+}
+
+// setting is an optional boolean of the accounts file: unset, or a value
+// that overrides the listener's default.
+type setting uint8
+
+const (
+	unset setting = iota
+	off
+	on
+)
+
+func settingOf(b *bool) setting {
+	switch {
+	case b == nil:
+		return unset
+	case *b:
+		return on
+	}
+	return off
+}
+
+// or returns the setting's value, def when it is unset.
+func (s setting) or(def bool) bool {
+	if s == unset {
+		return def
+	}
+	return s == on
+}
+
+// tlsPolicy is what an account's tls_ keys say.
+type tlsPolicy struct {
+	login, data, reuse setting
+}
+
+// tlsRules are the effective TLS requirements of one login.
+type tlsRules struct {
+	login bool // the control connection must be protected
+	data  bool // data connections must be protected (EvLogin.TLSData)
+	reuse bool // protected data connections must resume the control session
 }
 
 // userEntry is one [[user]] table as written in the file.
@@ -39,6 +91,9 @@ type userEntry struct {
 	Password    string    `toml:"password"`
 	Root        string    `toml:"root"`
 	Permissions *[]string `toml:"permissions"`
+	TLSLogin    *bool     `toml:"tls_login"`
+	TLSData     *bool     `toml:"tls_data"`
+	TLSReuse    *bool     `toml:"tls_reuse"`
 }
 
 type accountsFile struct {
@@ -158,7 +213,9 @@ func loadAccounts(path string) (_ *Accounts, err error) {
 			opened[dir] = root
 			a.roots = append(a.roots, root)
 		}
-		a.users[u.Name] = &account{hash: []byte(u.Password), root: root, perms: perms}
+		a.users[u.Name] = &account{hash: []byte(u.Password), root: root, perms: perms, tls: tlsPolicy{
+			login: settingOf(u.TLSLogin), data: settingOf(u.TLSData), reuse: settingOf(u.TLSReuse),
+		}}
 	}
 	a.dummyHash() // pay for it now, not on the first unknown user
 	return a, nil
@@ -236,9 +293,7 @@ func (a *Accounts) anonymous(user string) *identity {
 // verify checks a password with bcrypt (slow on purpose: auth workers
 // only). Unknown users cost one bcrypt compare too. nil: refused.
 func (a *Accounts) verify(user, pass string) *identity {
-	a.mu.RLock()
-	u := a.users[user]
-	a.mu.RUnlock()
+	u := a.account(user)
 	if u == nil {
 		bcrypt.CompareHashAndPassword(a.dummyHash(), []byte(pass))
 		return nil
@@ -276,22 +331,104 @@ func HashPassword(pw []byte) (string, error) {
 	return string(h), nil
 }
 
+// needsTLS names an account whose own tls_login or tls_data is true, or
+// returns "".
+func (a *Accounts) needsTLS() string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	var names []string
+	for name, u := range a.users {
+		if u.tls.login == on || u.tls.data == on {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	return names[0]
+}
+
+// account returns the account named user, or nil.
+func (a *Accounts) account(user string) *account {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.users[user]
+}
+
+// accountRules are the TLS requirements of a login as the account u: its
+// own tls_ keys over the listener's defaults. Unknown names (u == nil)
+// get the defaults, as an account without tls_ keys would.
+func (s *Server) accountRules(u *account) tlsRules {
+	var p tlsPolicy
+	if u != nil {
+		p = u.tls
+	}
+	tlsOn := s.cfg.TLS != nil
+	return tlsRules{
+		login: p.login.or(tlsOn && s.cfg.TLSLoginAccounts),
+		data:  p.data.or(tlsOn && s.cfg.TLSDataAccounts),
+		reuse: p.reuse.or(s.cfg.TLSReuse),
+	}
+}
+
+// anonymousRules are the TLS requirements of an anonymous login.
+func (s *Server) anonymousRules() tlsRules {
+	tlsOn := s.cfg.TLS != nil
+	return tlsRules{
+		login: tlsOn && s.cfg.TLSLoginAnonymous,
+		data:  tlsOn && s.cfg.TLSDataAnonymous,
+		reuse: s.cfg.TLSReuse,
+	}
+}
+
 // login runs ReqLogin: anonymous logins inline (no secret to check),
 // others on the auth pool.
+//
+// A login that must come over TLS (its account's tls_login, else the
+// listener default) but arrives on an unprotected control connection is
+// refused inline with protocol.ErrTLSRequired, before and without any
+// password check: no bcrypt work for a client that cannot succeed.
+//
+// Which names exist must not show. An unknown name is judged by the
+// listener default for accounts, like an account without tls_ keys: when
+// the default requires TLS, known and unknown names alike are refused
+// with ErrTLSRequired by the same path (one map lookup, inline); when it
+// does not, both go to the auth pool for a bcrypt compare, unknown names
+// against the dummy hash. Only an account whose own tls_login differs
+// from the default is told apart from unknown names, by the answer
+// itself, which its setting asks for; where that matters, set the
+// listener default instead of per-account keys.
 func (s *Server) login(sess *Session, r protocol.ReqLogin, post func(protocol.Event)) {
 	if id := s.acc.anonymous(r.User); id != nil {
+		rules := s.anonymousRules()
+		if rules.login && !r.Secure {
+			sess.setIdentity(nil)
+			post(protocol.EvLogin{Err: protocol.ErrTLSRequired})
+			return
+		}
+		id.tlsData, id.tlsReuse = rules.data, rules.reuse
 		sess.setIdentity(id)
-		post(protocol.EvLogin{OK: true, Anonymous: true, Perms: id.perms})
+		post(protocol.EvLogin{OK: true, Anonymous: true, Perms: id.perms, TLSData: rules.data})
+		return
+	}
+	rules := s.accountRules(s.acc.account(r.User))
+	if rules.login && !r.Secure {
+		sess.setIdentity(nil)
+		post(protocol.EvLogin{Err: protocol.ErrTLSRequired})
 		return
 	}
 	ok := s.auth.submit(func() {
 		id := s.acc.verify(r.User, r.Pass)
+		if id != nil {
+			id.tlsData, id.tlsReuse = rules.data, rules.reuse
+		}
 		sess.setIdentity(id)
 		if id == nil {
 			post(protocol.EvLogin{})
 			return
 		}
-		post(protocol.EvLogin{OK: true, Perms: id.perms})
+		post(protocol.EvLogin{OK: true, Perms: id.perms, TLSData: rules.data})
 	})
 	if !ok {
 		post(protocol.EvLogin{Err: protocol.ErrBusy})

@@ -2,6 +2,7 @@
 package dtp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rftpd/rftpd/protocol"
 )
@@ -39,6 +41,29 @@ type Config struct {
 	// than the control connection's; that connection has been closed and
 	// the transfer keeps waiting for the right client. ForeignData counts them.
 	OnForeignData func(control, data netip.AddrPort)
+
+	// TLS is the FTPS certificate and settings; nil: no FTPS, and the
+	// TLS* settings below have no effect (an account's own tls_login or
+	// tls_data = true is refused by New instead).
+	TLS *TLS
+	// Listener defaults for logins, each overridden per account by the
+	// accounts file (tls_login, tls_data, tls_reuse). TLSLoginAccounts:
+	// accounts must log in over a protected control connection (else
+	// EvLogin.Err is protocol.ErrTLSRequired); TLSLoginAnonymous: the same
+	// for anonymous logins. TLSDataAccounts and TLSDataAnonymous: the
+	// login must protect its data connections (EvLogin.TLSData).
+	TLSLoginAccounts  bool
+	TLSLoginAnonymous bool
+	TLSDataAccounts   bool
+	TLSDataAnonymous  bool
+	// TLSReuse: a protected data connection must resume the TLS session of
+	// its control connection (see TLS), else the transfer fails with
+	// protocol.ErrTLSReuse. On by default; Python's ftplib never resumes.
+	TLSReuse bool
+	// TLSHandshakeTimeout bounds the TLS handshake of a protected data
+	// connection, counted from its accept or connect. (The session's own
+	// data connection timeout runs too, until EvTransferStart.)
+	TLSHandshakeTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults for every setting.
@@ -51,6 +76,9 @@ func DefaultConfig() Config {
 		MaxTransfers:  1024,
 		StatListMax:   64 << 10,
 		AtomicUploads: true,
+
+		TLSReuse:            true,
+		TLSHandshakeTimeout: 30 * time.Second,
 	}
 }
 
@@ -71,6 +99,8 @@ func (c *Config) check() error {
 		return errors.New("dtp: config: PassiveLow and PassiveHigh must both be set or both be 0")
 	case c.PassiveLow > c.PassiveHigh:
 		return errors.New("dtp: config: PassiveLow is above PassiveHigh")
+	case c.TLS != nil && c.TLSHandshakeTimeout <= 0:
+		return errors.New("dtp: config: TLSHandshakeTimeout must be positive")
 	}
 	return nil
 }
@@ -100,6 +130,7 @@ type Session struct {
 	active netip.AddrPort   // pending active address (valid when set)
 	xfer   *transfer        // transfer in flight
 	closed bool             // CloseSession was called
+	tag    []byte           // the control connection's TLS tag (SetControlTLS); kept by REIN
 }
 
 // New starts the worker pools. acc may be nil: no one can log in.
@@ -109,6 +140,11 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 	}
 	if acc == nil {
 		acc = NewAccounts()
+	}
+	if cfg.TLS == nil {
+		if name := acc.needsTLS(); name != "" {
+			return nil, fmt.Errorf("dtp: account %q sets tls_login or tls_data, but no TLS certificate is configured", name)
+		}
 	}
 	s := &Server{cfg: cfg, acc: acc}
 	s.eph[0], s.eph[1] = ephemeralRange()
@@ -121,6 +157,19 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 // NewSession makes the DTP state for a new control connection.
 func (s *Server) NewSession(info protocol.ConnInfo) *Session {
 	return &Session{srv: s, info: info}
+}
+
+// SetControlTLS records that the session's control connection is
+// protected by TLS, with the tag given to TLS.ControlConfig for it
+// (NewTag). Protected data connections then resume only that connection's
+// sessions. The reactor calls it when the control connection's handshake
+// completes, and again after any later one with the new tag. A REIN
+// (ReqLogout) keeps it. It is safe from any goroutine.
+func (sess *Session) SetControlTLS(tag []byte) {
+	tag = bytes.Clone(tag)
+	sess.mu.Lock()
+	sess.tag = tag
+	sess.mu.Unlock()
 }
 
 // Do runs req for sess without blocking the caller: on a worker, or inline
@@ -207,7 +256,8 @@ type Accounts struct {
 }
 
 // LoadAccounts reads a TOML accounts file ([[user]] tables with name,
-// password (bcrypt), root, permissions) and opens every root.
+// password (bcrypt), root, permissions and optional tls_login, tls_data,
+// tls_reuse; accounts.go shows the format) and opens every root.
 func LoadAccounts(path string) (*Accounts, error) { return loadAccounts(path) }
 
 // NewAccounts returns an empty set of accounts (no one can log in).

@@ -13,9 +13,11 @@ import (
 // identity is who a session is logged in as. It never changes once made:
 // a new login replaces the pointer.
 type identity struct {
-	root  *os.Root
-	perms protocol.Perm
-	anon  bool
+	root     *os.Root
+	perms    protocol.Perm
+	anon     bool
+	tlsData  bool // data connections must be protected (PROT P)
+	tlsReuse bool // protected data connections must resume the control session
 }
 
 // errNotLoggedIn refuses storage work for a session without identity.
