@@ -144,11 +144,12 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	if !fi.IsDir() && r.Kind == protocol.XferMlsd {
 		return 0, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
 	}
-	c, err := s.dataConn(sess, t)
+	c, tc, err := s.dataConn(sess, t, id, r.Protect)
 	if err != nil {
 		return 0, err
 	}
 	t.start(post, -1, "")
+	out := dataOut(c, tc)
 
 	l := newLister(id, relPath(r.Path), r.Kind, r.Flags)
 	buf := bytebufferpool.Get()
@@ -158,7 +159,7 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		if len(b) == 0 {
 			return b, nil
 		}
-		n, err := c.Write(b)
+		n, err := out.Write(b)
 		total += int64(n)
 		t.bytes.Add(int64(n))
 		if err != nil {
@@ -168,7 +169,7 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	}
 	if !fi.IsDir() {
 		buf.B, err = write(l.line(buf.B[:0], infoOf(fi, baseName(r.Path))))
-		return total, err
+		return total, endDownload(tc, err)
 	}
 	b := buf.B[:0]
 	if r.Kind == protocol.XferMlsd {
@@ -176,7 +177,7 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		b = append(b, '\r', '\n')
 	}
 	buf.B, err = l.stream(f, b, write)
-	return total, err
+	return total, endDownload(tc, err)
 }
 
 // statList queues a ReqStatList on the storage pool.

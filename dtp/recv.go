@@ -61,7 +61,7 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 	if err != nil {
 		return 0, err
 	}
-	c, err := s.dataConn(sess, t)
+	c, tc, err := s.dataConn(sess, t, id, r.Protect)
 	if err != nil {
 		return 0, err
 	}
@@ -75,10 +75,16 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 		check = func() error { return s.hook("write") }
 	}
 	var n int64
-	if r.ASCII {
-		n, err = recvASCII(u.f, c, &t.bytes, check)
-	} else {
+	switch {
+	case r.ASCII:
+		n, err = recvASCII(u.f, dataOut(c, tc), &t.bytes, check)
+	case tc != nil:
+		n, err = recvTLS(u.f, tc, &t.bytes, check)
+	default:
 		n, err = spliceFile(u.f, c, &t.bytes, check)
+	}
+	if err == nil {
+		endUpload(c, tc)
 	}
 	if err == nil && r.Kind == protocol.XferStor && r.Offset > 0 {
 		// A resumed upload ends where the client's data ends, even when

@@ -59,7 +59,7 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	if !fi.Mode().IsRegular() {
 		return 0, fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
 	}
-	c, err := s.dataConn(sess, t)
+	c, tc, err := s.dataConn(sess, t, id, r.Protect)
 	if err != nil {
 		return 0, err
 	}
@@ -68,9 +68,14 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		if _, err := f.Seek(r.Offset, io.SeekStart); err != nil {
 			return 0, storageErr(err)
 		}
-		return sendASCII(c, f, &t.bytes)
+		n, err := sendASCII(dataOut(c, tc), f, &t.bytes)
+		return n, endDownload(tc, err)
 	}
 	t.start(post, max(fi.Size()-r.Offset, 0), "")
+	if tc != nil {
+		n, err := sendTLS(tc, f, r.Offset, &t.bytes)
+		return n, endDownload(tc, err)
+	}
 	return sendFile(c, f, r.Offset, &t.bytes)
 }
 

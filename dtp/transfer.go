@@ -3,6 +3,7 @@ package dtp
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
@@ -108,16 +109,18 @@ func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(
 // EvTransferDone last.
 func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event)) {
 	var n int64
-	var err error
-	switch r.Kind {
-	case protocol.XferRetr:
-		n, err = s.retr(sess, t, id, r, post)
-	case protocol.XferStor, protocol.XferAppe, protocol.XferStou:
-		n, err = s.store(sess, t, id, r, post)
-	case protocol.XferList, protocol.XferNlst, protocol.XferMlsd:
-		n, err = s.list(sess, t, id, r, post)
-	default:
-		err = fmt.Errorf("dtp: unknown transfer kind %d", r.Kind)
+	err := mustProtect(id, r)
+	if err == nil {
+		switch r.Kind {
+		case protocol.XferRetr:
+			n, err = s.retr(sess, t, id, r, post)
+		case protocol.XferStor, protocol.XferAppe, protocol.XferStou:
+			n, err = s.store(sess, t, id, r, post)
+		case protocol.XferList, protocol.XferNlst, protocol.XferMlsd:
+			n, err = s.list(sess, t, id, r, post)
+		default:
+			err = fmt.Errorf("dtp: unknown transfer kind %d", r.Kind)
+		}
 	}
 	aborted := t.finish()
 	t.cancel()
@@ -140,8 +143,15 @@ func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protoco
 }
 
 // dataConn opens the data connection: accepts on the passive listener or
-// dials the active address.
-func (s *Server) dataConn(sess *Session, t *transfer) (*net.TCPConn, error) {
+// dials the active address. Under PROT P (protect) it then runs the TLS
+// handshake and returns the tls.Conn too; a handshake that fails or is
+// refused (protocol.ErrTLSHandshake, protocol.ErrTLSReuse) closes the
+// data connection before any data moves, so that the transfer ends with
+// EvTransferDone alone.
+func (s *Server) dataConn(sess *Session, t *transfer, id *identity, protect bool) (*net.TCPConn, *tls.Conn, error) {
+	if protect && s.cfg.TLS == nil {
+		return nil, nil, errNoTLS
+	}
 	var c *net.TCPConn
 	var err error
 	switch {
@@ -150,15 +160,23 @@ func (s *Server) dataConn(sess *Session, t *transfer) (*net.TCPConn, error) {
 	case t.active.IsValid():
 		c, err = s.dial(sess, t)
 	default:
-		return nil, fmt.Errorf("dtp: %w", protocol.ErrNoEndpoint)
+		return nil, nil, fmt.Errorf("dtp: %w", protocol.ErrNoEndpoint)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !t.setConn(c) {
-		return nil, fmt.Errorf("dtp: %w", protocol.ErrAborted)
+		return nil, nil, fmt.Errorf("dtp: %w", protocol.ErrAborted)
 	}
-	return c, nil
+	if !protect {
+		return c, nil, nil
+	}
+	tc, err := s.protect(sess, id, c)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, tc, nil
 }
 
 // start posts EvTransferStart: the data connection is open, data follows.

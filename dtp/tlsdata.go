@@ -1,0 +1,166 @@
+// Protected data connections (PROT P): the handshake of a transfer, and the copy loops through crypto/tls.
+package dtp
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rftpd/rftpd/protocol"
+)
+
+// Bytes cannot go from a file to a socket under TLS without passing
+// through user space, so protected transfers read and write in large
+// pooled buffers: tlsBufSize of file data per read or write system call,
+// handed to crypto/tls tlsStep at a time so that the progress counter
+// (and with it the stall timer) moves at least every tlsStep bytes. TYPE
+// A conversion keeps its own loops (sendASCII, recvASCII) over the
+// tls.Conn.
+const (
+	tlsBufSize = 256 << 10
+	tlsStep    = 64 << 10
+)
+
+var tlsBufs = sync.Pool{New: func() any { b := make([]byte, tlsBufSize); return &b }}
+
+// tlsTransport is the data connection under a tls.Conn. It ignores the
+// write deadline crypto/tls sets by itself, the 5 seconds it gives
+// close_notify: at the end of a download the socket's send buffer may
+// hold megabytes that a slow client is still reading, and close_notify
+// has to wait for room behind them. That wait is bounded like the rest of
+// the transfer, by ABOR, the stall timer and the session's end, which all
+// close the socket.
+type tlsTransport struct{ *net.TCPConn }
+
+func (tlsTransport) SetWriteDeadline(time.Time) error { return nil }
+
+// protect runs the TLS handshake on the data connection c of sess:
+// HandshakeData with the control connection's tag, the login's reuse
+// requirement and a deadline of Config.TLSHandshakeTimeout from now.
+func (s *Server) protect(sess *Session, id *identity, c *net.TCPConn) (*tls.Conn, error) {
+	sess.mu.Lock()
+	tag := sess.tag
+	sess.mu.Unlock()
+	reuse := s.cfg.TLSReuse
+	if id != nil {
+		reuse = id.tlsReuse
+	}
+	return s.cfg.TLS.HandshakeData(tlsTransport{c}, tag, reuse, time.Now().Add(s.cfg.TLSHandshakeTimeout))
+}
+
+// dataOut is the connection data goes through: the TLS one when the
+// transfer is protected.
+func dataOut(c *net.TCPConn, tc *tls.Conn) net.Conn {
+	if tc != nil {
+		return tc
+	}
+	return c
+}
+
+// sendTLS sends f from off to its end over tc.
+func sendTLS(tc *tls.Conn, f *os.File, off int64, progress *atomic.Int64) (int64, error) {
+	buf := tlsBufs.Get().(*[]byte)
+	defer tlsBufs.Put(buf)
+	var total int64
+	for {
+		n, rerr := f.ReadAt(*buf, off)
+		off += int64(n)
+		for p := (*buf)[:n]; len(p) > 0; {
+			w, werr := tc.Write(p[:min(len(p), tlsStep)])
+			total += int64(w)
+			progress.Add(int64(w))
+			if werr != nil {
+				return total, connErr("write", werr)
+			}
+			p = p[w:]
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, storageErr(rerr)
+		}
+	}
+}
+
+// recvTLS receives tc into f at f's offset until the end of the data:
+// the client's close_notify, or its TCP FIN at a record boundary, which
+// crypto/tls both reports as io.EOF (some clients send no close_notify).
+// A connection that ends inside a record is an error (io.ErrUnexpectedEOF).
+// Data is written to f a full buffer at a time; check, when set, runs
+// before each write. What arrived before a connection error is written
+// before the error is returned, as splice would have.
+func recvTLS(f *os.File, tc *tls.Conn, progress *atomic.Int64, check func() error) (int64, error) {
+	buf := tlsBufs.Get().(*[]byte)
+	defer tlsBufs.Put(buf)
+	var total int64
+	for {
+		n := 0
+		var rerr error
+		for n < len(*buf) && rerr == nil {
+			var k int
+			k, rerr = tc.Read((*buf)[n:])
+			n += k
+			total += int64(k)
+			progress.Add(int64(k))
+		}
+		if n > 0 {
+			if check != nil {
+				if err := check(); err != nil {
+					return total, storageErr(err)
+				}
+			}
+			if _, werr := f.Write((*buf)[:n]); werr != nil {
+				return total, storageErr(werr)
+			}
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, connErr("read", rerr)
+		}
+	}
+}
+
+// endDownload ends a protected download, listing or file, whose data has
+// all been written (err == nil) with close_notify, so that the client
+// can tell the end from a cut connection. After a failure no
+// close_notify is sent: the client sees the connection cut. The socket
+// itself is closed by the transfer's end.
+func endDownload(tc *tls.Conn, err error) error {
+	if tc == nil || err != nil {
+		return err
+	}
+	if cerr := tc.CloseWrite(); cerr != nil {
+		return connErr("close_notify", cerr)
+	}
+	return nil
+}
+
+// endUpload answers the end of a protected upload's data with
+// close_notify, for clients that wait for it before they close. The
+// client may have gone already: a failure is no failure of the upload,
+// and the write gets a few seconds at most.
+func endUpload(c *net.TCPConn, tc *tls.Conn) {
+	if tc == nil {
+		return
+	}
+	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	tc.CloseWrite()
+}
+
+// mustProtect refuses a transfer without PROT P for a login that must
+// protect its data connections. The session refuses these itself (521);
+// this is defence in depth.
+func mustProtect(id *identity, r protocol.ReqTransfer) error {
+	if id != nil && id.tlsData && !r.Protect {
+		return fmt.Errorf("dtp: this login must protect its data connections (PROT P): %w", protocol.ErrPermission)
+	}
+	return nil
+}
