@@ -2,6 +2,7 @@
 package dtp
 
 import (
+	"crypto/tls"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,6 +44,9 @@ func TestLoadAccounts(t *testing.T) {
 		{"reserved", strings.Replace(user(""), "alice", "Anonymous", 1), "reserved for anonymous"},
 		{"wrong type", strings.Replace(user(""), `"alice"`, "3", 1), "line 2"},
 		{"bad syntax", "[[user]\n", "toml: line "},
+		{"tls keys", user("tls_login = true\ntls_data = false\ntls_reuse = true\n"), ""},
+		{"tls key not a boolean", user("tls_login = \"yes\"\n"), "tls_login"},
+		{"unknown tls key", user("tls_required = true\n"), `user 1 "alice" (line 1): unknown key "tls_required"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			acc, err := LoadAccounts(writeAccounts(t, tc.body))
@@ -153,4 +157,156 @@ func TestLogout(t *testing.T) {
 	e.do(protocol.ReqLogout{})
 	e.do(protocol.ReqFile{Op: protocol.OpStat, Path: "/"})
 	mustErr(t, expect[protocol.EvFile](t, e.ev).Err, protocol.ErrPermission)
+}
+
+// TestTLSLoginPolicy checks the TLS requirements of logins: the listener
+// defaults, each account's overrides, anonymous logins, and the refusal
+// of an unprotected login that needs TLS, answered at once (inline, no
+// password check) for known and unknown names alike.
+func TestTLSLoginPolicy(t *testing.T) {
+	dir, pub := t.TempDir(), t.TempDir()
+	tl := newTLSFix(t).tl
+	entry := func(name, extra string) string {
+		return fmt.Sprintf("[[user]]\nname = %q\npassword = %q\nroot = %q\n%s", name, testHash, dir, extra)
+	}
+	plain := entry("plain", "")
+	body := plain +
+		entry("strict", "tls_login = true\ntls_data = true\ntls_reuse = true\n") +
+		entry("loose", "tls_login = false\ntls_data = false\ntls_reuse = false\n")
+
+	type want struct {
+		required    bool // ErrTLSRequired
+		ok          bool
+		data, reuse bool
+	}
+	required := want{required: true}
+	refused := want{}
+	for _, tc := range []struct {
+		name   string
+		body   string
+		mod    func(*Config)
+		user   string
+		secure bool
+		want   want
+	}{
+		// Listener defaults all on.
+		{"on", body, allTLS, "plain", false, required},
+		{"on", body, allTLS, "plain", true, want{ok: true, data: true, reuse: true}},
+		{"on", body, allTLS, "strict", false, required},
+		{"on", body, allTLS, "strict", true, want{ok: true, data: true, reuse: true}},
+		{"on", body, allTLS, "loose", false, want{ok: true}},
+		{"on", body, allTLS, "nobody", false, required},
+		{"on", body, allTLS, "nobody", true, refused},
+		{"on", body, allTLS, "anonymous", false, required},
+		{"on", body, allTLS, "ftp", true, want{ok: true, data: true, reuse: true}},
+		// Listener defaults all off.
+		{"off", body, noTLSRules, "plain", false, want{ok: true}},
+		{"off", body, noTLSRules, "strict", false, required},
+		{"off", body, noTLSRules, "strict", true, want{ok: true, data: true, reuse: true}},
+		{"off", body, noTLSRules, "loose", true, want{ok: true}},
+		{"off", body, noTLSRules, "nobody", false, refused},
+		{"off", body, noTLSRules, "anonymous", false, want{ok: true}},
+		// No certificate: the defaults do not apply (reuse has no effect).
+		{"no TLS", plain, func(c *Config) { allTLS(c); c.TLS = nil }, "plain", false, want{ok: true, reuse: true}},
+		{"no TLS", plain, func(c *Config) { allTLS(c); c.TLS = nil }, "anonymous", false, want{ok: true, reuse: true}},
+	} {
+		t.Run(fmt.Sprintf("%s/%s/secure=%v", tc.name, tc.user, tc.secure), func(t *testing.T) {
+			acc, err := LoadAccounts(writeAccounts(t, tc.body))
+			mustOK(t, err)
+			defer acc.Close()
+			mustOK(t, acc.SetAnonymous(pub))
+			cfg := DefaultConfig()
+			cfg.TLS = tl
+			tc.mod(&cfg)
+			srv, err := New(cfg, acc)
+			mustOK(t, err)
+			defer srv.Close()
+			for _, pass := range []string{"secret", "wrong"} {
+				sess := srv.NewSession(protocol.ConnInfo{Local: ctlLocal, Remote: ctlRemote})
+				defer srv.CloseSession(sess)
+				c := newCollector()
+				srv.Do(sess, protocol.ReqLogin{User: tc.user, Pass: pass, Secure: tc.secure}, c.post)
+				if tc.want.required {
+					// Answered inline: no queue, no bcrypt.
+					select {
+					case ev := <-c.ch:
+						if ev != (protocol.EvLogin{Err: protocol.ErrTLSRequired}) {
+							t.Fatalf("password %q: got %#v, want ErrTLSRequired", pass, ev)
+						}
+					default:
+						t.Fatalf("password %q: ErrTLSRequired not answered inline", pass)
+					}
+					if sess.identity() != nil {
+						t.Fatal("a refused login left an identity")
+					}
+					continue
+				}
+				ev := expect[protocol.EvLogin](t, c)
+				anon := isAnonymousName(tc.user)
+				ok := tc.want.ok && (pass == "secret" || anon)
+				if ev.Err != nil || ev.OK != ok || (ok && (ev.TLSData != tc.want.data || ev.Anonymous != anon)) {
+					t.Fatalf("password %q: got %#v, want ok %v, TLSData %v", pass, ev, ok, tc.want.data)
+				}
+				if id := sess.identity(); ok && (id == nil || id.tlsData != tc.want.data || id.tlsReuse != tc.want.reuse) {
+					t.Fatalf("password %q: identity %+v, want data %v, reuse %v", pass, id, tc.want.data, tc.want.reuse)
+				}
+			}
+		})
+	}
+}
+
+func allTLS(c *Config) {
+	c.TLSLoginAccounts, c.TLSLoginAnonymous, c.TLSDataAccounts, c.TLSDataAnonymous, c.TLSReuse = true, true, true, true, true
+}
+
+func noTLSRules(c *Config) {
+	c.TLSLoginAccounts, c.TLSLoginAnonymous, c.TLSDataAccounts, c.TLSDataAnonymous, c.TLSReuse = false, false, false, false, false
+}
+
+// An account that requires TLS (tls_login or tls_data = true) on a server
+// without a certificate stops New, naming the account; tls_reuse and
+// false values do not.
+func TestTLSAccountNeedsCertificate(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		extra string
+		fails bool
+	}{
+		{"tls_login = true\n", true},
+		{"tls_data = true\n", true},
+		{"tls_login = false\ntls_data = false\ntls_reuse = true\n", false},
+	} {
+		acc, err := LoadAccounts(writeAccounts(t, fmt.Sprintf("[[user]]\nname = \"carol\"\npassword = %q\nroot = %q\n%s", testHash, dir, tc.extra)))
+		mustOK(t, err)
+		srv, err := New(DefaultConfig(), acc)
+		switch {
+		case tc.fails && (err == nil || !strings.Contains(err.Error(), `"carol"`)):
+			t.Fatalf("%q without TLS: %v", tc.extra, err)
+		case !tc.fails && err != nil:
+			t.Fatalf("%q without TLS: %v", tc.extra, err)
+		case err == nil:
+			srv.Close()
+		}
+		acc.Close()
+	}
+}
+
+// A login that must protect its data connections has a transfer without
+// PROT P refused by the DTP too (the session refuses it first, with 521).
+func TestTLSDataRequired(t *testing.T) {
+	e, f := newTLSEnv(t, func(c *Config) { c.TLSDataAccounts = true })
+	e.write("f", []byte("data"))
+	e.do(protocol.ReqLogin{User: "u", Pass: "secret"})
+	if ev := expect[protocol.EvLogin](t, e.ev); !ev.OK || !ev.TLSData {
+		t.Fatalf("login: %#v", ev)
+	}
+	e.pasv()
+	e.do(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f"})
+	mustErr(t, expect[protocol.EvTransferDone](t, e.ev).Err, protocol.ErrPermission)
+	ccfg, _ := f.boundClient(t, e, tls.VersionTLS13)
+	got, _, _, done := e.protectedDownload(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f"}, ccfg)
+	mustOK(t, done.Err)
+	if string(got) != "data" {
+		t.Fatalf("got %q", got)
+	}
 }
