@@ -2,14 +2,14 @@
 //
 // It runs the requests a protocol.Session emits — password checks, storage
 // operations through os.Root, passive listeners, active dials and the data
-// transfers themselves (sendfile for RETR, splice for STOR/APPE) — on bounded
-// worker pools, and reports each result through the post callback the reactor
-// gives it. Nothing here runs on the event loop except Do's enqueueing and the
-// socket closes of ReqAbort.
+// transfers themselves (sendfile for RETR, splice for STOR/APPE, crypto/tls
+// under PROT P) — on bounded worker pools, and reports each result through
+// the post callback the reactor gives it. Nothing here runs on the event
+// loop except Do's enqueueing and the socket closes of ReqAbort.
 //
 // # Where requests run
 //
-//	ReqLogin        auth pool (bcrypt); anonymous logins inline in Do
+//	ReqLogin        auth pool (bcrypt); anonymous logins and ErrTLSRequired refusals inline in Do
 //	ReqFile         storage pool
 //	ReqStatList     storage pool
 //	ReqPassive      storage pool (the listen system calls)
@@ -86,6 +86,35 @@
 // wrapping protocol.ErrAborted. Other data connection failures wrap
 // protocol.ErrDataConn; storage failures map to ErrNoSpace, ErrQuota,
 // ErrPermission and so on.
+//
+// # FTPS
+//
+// With Config.TLS set, a transfer whose ReqTransfer.Protect is true runs
+// the server side of a TLS handshake on its data connection once it is
+// accepted or dialled, within Config.TLSHandshakeTimeout. A failed
+// handshake wraps protocol.ErrTLSHandshake (and its cause); when the
+// login must reuse the control connection's TLS session (Config.TLSReuse,
+// tls_reuse) a handshake that did not resume a session ticket of this
+// session's control connection (Session.SetControlTLS; tls.go explains
+// the tags) wraps protocol.ErrTLSReuse. Either way the data connection is
+// closed and EvTransferDone comes alone.
+//
+// Protected data moves through crypto/tls in 256 KiB pooled buffers
+// (no sendfile or splice), with the same progress counting, aborts,
+// storage errors and atomic uploads. A download, file or listing, that
+// completes ends with close_notify before the socket closes; a failed
+// one does not, so the client sees it cut. An upload ends at the client's
+// close_notify or at a TCP FIN on a TLS record boundary (some clients
+// send no close_notify; crypto/tls reports both as the end of the data),
+// and is answered with close_notify; a connection that ends inside a
+// record fails the upload (protocol.ErrDataConn).
+//
+// Logins: Config.TLSLogin*, TLSData* and TLSReuse are listener defaults,
+// overridden per account by the accounts file. A login that must come
+// over TLS and does not (ReqLogin.Secure false) is refused with
+// protocol.ErrTLSRequired before any password check; EvLogin.TLSData
+// tells the session whether PROT P is required, and the DTP refuses an
+// unprotected transfer for such a login too (protocol.ErrPermission).
 //
 // TYPE A converts LF to CRLF on the way out (an LF already preceded by CR is
 // left alone) and CRLF to LF on the way in. Listings always end lines in
