@@ -15,11 +15,15 @@ import (
 // protected data connection can fail: garbage instead of a ClientHello, a
 // stalled handshake (the timeout), a refused reuse, an ABOR during the
 // handshake, an ABOR mid-download and a client that vanishes mid-upload;
-// each interleaved with a good transfer. Afterwards the descriptors and
-// goroutines are back where they started.
+// each followed by a good transfer. Afterwards the descriptors and
+// goroutines are back where they started. The stalled handshakes run on a
+// server of their own with a short handshake timeout, so that a slow
+// machine cannot make the good transfers time out.
 func TestProtectedFailuresFreeEverything(t *testing.T) {
 	const rounds = 20
-	e, f := newTLSEnv(t, func(c *Config) { c.TLSHandshakeTimeout = 100 * time.Millisecond })
+	e, f := newTLSEnv(t, nil)
+	short, _ := newTLSEnv(t, func(c *Config) { c.TLSHandshakeTimeout = 200 * time.Millisecond })
+	short.write("small", nil)
 	e.write("small", randomBytes(10_000, 41))
 	e.write("big", randomBytes(16<<20, 42))
 	ccfg, _ := f.boundClient(t, e, tls.VersionTLS13)
@@ -39,9 +43,9 @@ func TestProtectedFailuresFreeEverything(t *testing.T) {
 			return err
 		},
 		"stall": func() error {
-			raw := dialFrom(t, "127.0.0.1", e.pasv())
-			e.do(retr("small"))
-			err := expect[protocol.EvTransferDone](t, e.ev).Err
+			raw := dialFrom(t, "127.0.0.1", short.pasv())
+			short.do(retr("small"))
+			err := expect[protocol.EvTransferDone](t, short.ev).Err
 			raw.Close()
 			return err
 		},
@@ -71,7 +75,7 @@ func TestProtectedFailuresFreeEverything(t *testing.T) {
 		"vanished upload": func() error {
 			c, raw := e.protectedStart(protocol.ReqTransfer{Kind: protocol.XferStor, Path: "up"}, ccfg)
 			if _, err := c.Write(randomBytes(300_000, 43)); err != nil {
-				t.Fatal(err)
+				t.Fatalf("upload: %v; server: %#v", err, e.ev.next(t))
 			}
 			waitProgress(t, expect[protocol.EvTransferStart](t, e.ev), 300_000)
 			raw.SetLinger(0)
@@ -103,7 +107,7 @@ func TestProtectedFailuresFreeEverything(t *testing.T) {
 	for range rounds {
 		for name, run := range fail {
 			mustErr(t, run(), want[name])
-			if n := e.srv.Transfers(); n != 0 {
+			if n := e.srv.Transfers() + short.srv.Transfers(); n != 0 {
 				t.Fatalf("%s: Transfers() = %d after its EvTransferDone", name, n)
 			}
 			good()

@@ -192,10 +192,17 @@ func (e *env) protectedDownload(req protocol.ReqTransfer, ccfg *tls.Config) ([]b
 	c, _ := e.protectedStart(req, ccfg)
 	defer c.Close()
 	data, err := io.ReadAll(c)
+	ev := e.ev.next(e.t)
+	if done, ok := ev.(protocol.EvTransferDone); ok {
+		e.t.Fatalf("protected transfer failed: %v (client: %v)", done.Err, err)
+	}
 	if err != nil {
 		e.t.Fatalf("protected read: %v", err)
 	}
-	st := expect[protocol.EvTransferStart](e.t, e.ev)
+	st, ok := ev.(protocol.EvTransferStart)
+	if !ok {
+		e.t.Fatalf("got %#v, want EvTransferStart", ev)
+	}
 	done := expect[protocol.EvTransferDone](e.t, e.ev)
 	return data, c.ConnectionState().DidResume, st, done
 }
