@@ -2,6 +2,7 @@
 GO      ?= go
 BIN     := bin/rftpd
 LISTEN  ?= 127.0.0.1:2121
+IMPLICIT ?= 127.0.0.1:2990
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
 
 .PHONY: all build run test vet fmt-check fuzz clean
@@ -20,13 +21,22 @@ demo/README.txt:
 	head -c 1048576 /dev/urandom > demo/pub/random-1MiB.bin
 	head -c 4096 /dev/urandom > demo/pub/small-4KiB.bin
 
-run: build demo/README.txt
-	@echo "rftpd: serving ./demo anonymously (read-only) on ftp://$(LISTEN)"
+# A self-signed certificate for the demo's FTPS, made with the generator that
+# ships with Go (valid for a year, for 127.0.0.1, ::1 and localhost).
+demo/tls/cert.pem:
+	mkdir -p demo/tls
+	cd demo/tls && $(GO) run "$$($(GO) env GOROOT)/src/crypto/tls/generate_cert.go" \
+		--host 127.0.0.1,::1,localhost --ecdsa-curve P256 --duration 8760h
+
+run: build demo/README.txt demo/tls/cert.pem
+	@echo "rftpd: serving ./demo anonymously (read-only) on ftp://$(LISTEN), FTPS on ftps://$(IMPLICIT)"
 	@echo "  curl ftp://$(LISTEN)/                 list the root"
 	@echo "  curl -O ftp://$(LISTEN)/hello.txt     download a file"
+	@echo "  curl --ssl-reqd -k ftp://$(LISTEN)/   the same over explicit FTPS (AUTH TLS; -k: self-signed)"
+	@echo "  curl -k ftps://$(IMPLICIT)/           implicit FTPS"
 	@echo "  lftp -p $(lastword $(subst :, ,$(LISTEN))) $(firstword $(subst :, ,$(LISTEN)))   interactive (user anonymous)"
-	@echo "  Ctrl-C stops the server."
-	./$(BIN) -listen $(LISTEN) -anonymous demo
+	@echo "  Ctrl-C stops the server; kill -HUP reloads the certificate."
+	./$(BIN) -listen $(LISTEN) -anonymous demo -tls-cert demo/tls/cert.pem -tls-key demo/tls/key.pem -implicit-listen $(IMPLICIT)
 
 vet:
 	$(GO) vet ./...

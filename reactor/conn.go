@@ -20,10 +20,59 @@ type conn struct {
 	sess  *protocol.Session
 	dsess *dtp.Session
 
-	closed     bool // OnClose ran, or a close was requested: ignore late events
-	discarding bool // inside an overlong line: drop input up to its LF
-	passive    bool // holds one of its address's passive slots (see guard.takePassive)
-	stalled    bool // stopped reading because replies are not draining
+	closed     bool      // OnClose ran, or a close was requested: ignore late events
+	discarding bool      // inside an overlong line: drop input up to its LF
+	passive    bool      // holds one of its address's passive slots (see guard.takePassive)
+	stalled    bool      // stopped reading because replies are not draining
+	tls        *tlsState // nil: plain FTP
+}
+
+// peek returns the unframed input: plaintext after TLS, else gnet's buffer.
+func (cn *conn) peek() []byte {
+	if cn.tls != nil {
+		return cn.tls.plain
+	}
+	buf, _ := cn.c.Peek(-1)
+	return buf
+}
+
+// discard drops n bytes of unframed input.
+func (cn *conn) discard(n int) {
+	if t := cn.tls; t != nil {
+		t.plain = t.plain[n:]
+		if len(t.plain) == 0 {
+			t.plain = nil // an idle session keeps no input buffer
+		}
+		return
+	}
+	_, _ = cn.c.Discard(n)
+}
+
+// buffered counts input not yet taken as commands.
+func (cn *conn) buffered() int {
+	if t := cn.tls; t != nil {
+		return len(t.plain) + t.pipe.buffered()
+	}
+	return cn.c.InboundBuffered()
+}
+
+// write sends reply bytes, through TLS once it is up. Mid-handshake nothing
+// can be sent: the bytes are dropped (only a timer's farewell can come then).
+func (cn *conn) write(b []byte) {
+	if t := cn.tls; t != nil {
+		if t.ready {
+			_, _ = t.tc.Write(b)
+		}
+		return
+	}
+	_, _ = cn.c.Write(b)
+}
+
+// flooded answers a client that sent more than MaxInbound unread bytes.
+func (cn *conn) flooded(n int) {
+	cn.srv.log.Info("closing flooding control connection", "remote", cn.c.RemoteAddr(), "buffered", n)
+	cn.write([]byte("421 Too much input, closing control connection.\r\n"))
+	cn.close()
 }
 
 // pump frames the buffered input into lines and feeds them to the session
@@ -39,23 +88,23 @@ func (cn *conn) pump(now time.Time) {
 		if !cn.sess.Ready() {
 			break
 		}
-		buf, _ := cn.c.Peek(-1)
+		buf := cn.peek()
 		if len(buf) == 0 {
 			return
 		}
 		i := bytes.IndexByte(buf, '\n')
 		if cn.discarding {
 			if i < 0 {
-				_, _ = cn.c.Discard(len(buf))
+				cn.discard(len(buf))
 				return
 			}
-			_, _ = cn.c.Discard(i + 1)
+			cn.discard(i + 1)
 			cn.discarding = false
 			continue
 		}
 		if i < 0 {
 			if len(buf) > s.cfg.MaxLine+1 { // +1: a CR may still come
-				_, _ = cn.c.Discard(len(buf))
+				cn.discard(len(buf))
 				cn.discarding = true
 				cn.sess.LineTooLong(now)
 				cn.handle(cn.sess.TakeOutput())
@@ -68,19 +117,19 @@ func (cn *conn) pump(now time.Time) {
 			line = line[:len(line)-1]
 		}
 		if len(line) > s.cfg.MaxLine {
-			_, _ = cn.c.Discard(i + 1)
+			cn.discard(i + 1)
 			cn.sess.LineTooLong(now)
 		} else {
 			s.scratch = stripTelnet(s.scratch[:0], line)
-			_, _ = cn.c.Discard(i + 1)
+			cn.discard(i + 1)
 			cn.sess.Line(s.scratch, now)
 		}
 		cn.handle(cn.sess.TakeOutput())
 	}
-	if !cn.closed && cn.c.InboundBuffered() > s.cfg.MaxInbound {
-		s.log.Info("closing flooding control connection", "remote", cn.c.RemoteAddr(), "buffered", cn.c.InboundBuffered())
-		_, _ = cn.c.Write([]byte("421 Too much input, closing control connection.\r\n"))
-		cn.close()
+	if !cn.closed {
+		if n := cn.buffered(); n > s.cfg.MaxInbound {
+			cn.flooded(n)
+		}
 	}
 }
 
@@ -90,9 +139,13 @@ func (cn *conn) handle(out protocol.Output) {
 		return
 	}
 	if len(out.Reply) > 0 {
-		_, _ = cn.c.Write(out.Reply)
+		cn.write(out.Reply)
 	}
 	for _, r := range out.Requests {
+		if _, ok := r.(protocol.ReqStartTLS); ok {
+			cn.startTLS() // after the reply above was written in the clear
+			continue
+		}
 		if _, ok := r.(protocol.ReqPassive); ok && !cn.passive {
 			if !cn.srv.guard.takePassive(cn.ip) {
 				cn.post(protocol.EvPassive{Err: protocol.ErrBusy})
@@ -113,6 +166,12 @@ func (cn *conn) close() {
 		return
 	}
 	cn.closed = true
+	if t := cn.tls; t != nil {
+		if t.ready {
+			_ = t.tc.CloseWrite() // close_notify, after the pending replies
+		}
+		t.pipe.Close()
+	}
 	_ = cn.c.Close()
 }
 

@@ -34,6 +34,15 @@ type Config struct {
 	BanAfter     int           // refused passwords from one IP within BanWindow that ban it (0: never)
 	BanWindow    time.Duration // how long refused passwords count towards a ban
 	BanDuration  time.Duration // how long a banned address is refused
+
+	// FTPS. TLS nil: plain FTP only (the session's protocol.Config.TLS must
+	// agree). ImplicitListen: a second listener where TLS starts at connect
+	// ("": none). Handshakes run off the loop, at most MaxHandshakes at once
+	// (beyond it the connection is closed), each within HandshakeTimeout.
+	TLS              *dtp.TLS
+	ImplicitListen   string
+	HandshakeTimeout time.Duration
+	MaxHandshakes    int
 }
 
 // DefaultConfig returns the defaults for every setting.
@@ -47,6 +56,9 @@ func DefaultConfig() Config {
 		BanAfter:    10,
 		BanWindow:   10 * time.Minute,
 		BanDuration: 15 * time.Minute,
+
+		HandshakeTimeout: 10 * time.Second,
+		MaxHandshakes:    1024,
 	}
 }
 
@@ -54,25 +66,29 @@ func DefaultConfig() Config {
 type Server struct {
 	gnet.BuiltinEventEngine
 
-	cfg  Config
-	pcfg protocol.Config
-	dtp  *dtp.Server
-	log  *slog.Logger
+	cfg      Config
+	pcfg     protocol.Config
+	pcfgImpl protocol.Config // sessions of the implicit-TLS listener
+	dtp      *dtp.Server
+	log      *slog.Logger
 
 	eng   gnet.Engine
 	loop  atomic.Value // gnet.EventLoop, set by the first OnOpen
 	ready chan struct{}
 	addr  net.Addr // set before ready is closed
+	iaddr net.Addr // the implicit-TLS listener's, when there is one
 
 	// Loop-only state.
-	conns    map[*conn]struct{}
-	draining bool
-	scratch  []byte // Telnet-stripped line, reused for each line
-	guard    guard  // per-address session counts, login failures and bans
+	conns      map[*conn]struct{}
+	draining   bool
+	scratch    []byte // Telnet-stripped line, reused for each line
+	tlsScratch []byte // decrypted records, before they are appended to a session's input
+	guard      guard  // per-address session counts, login failures and bans
 
-	nconns   atomic.Int64
-	stopOnce sync.Once
-	stop     chan struct{}
+	nconns     atomic.Int64
+	handshakes atomic.Int64 // TLS handshakes in progress
+	stopOnce   sync.Once
+	stop       chan struct{}
 }
 
 // New makes a server; Serve runs it.
@@ -80,40 +96,45 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	pimpl := pcfg
+	pimpl.Implicit = true
 	return &Server{
-		cfg:   cfg,
-		pcfg:  pcfg,
-		dtp:   d,
-		log:   cfg.Logger,
-		ready: make(chan struct{}),
-		conns: make(map[*conn]struct{}),
-		stop:  make(chan struct{}),
-		guard: newGuard(cfg),
+		cfg:        cfg,
+		pcfg:       pcfg,
+		pcfgImpl:   pimpl,
+		tlsScratch: make([]byte, 16<<10),
+		dtp:        d,
+		log:        cfg.Logger,
+		ready:      make(chan struct{}),
+		conns:      make(map[*conn]struct{}),
+		stop:       make(chan struct{}),
+		guard:      newGuard(cfg),
 	}
 }
 
 // Serve listens and runs the event loop until Shutdown; it blocks.
 func (s *Server) Serve() error {
-	addrPort, err := netip.ParseAddrPort(s.cfg.Listen)
+	main, maddr, err := gnetAddr(s.cfg.Listen)
 	if err != nil {
-		if ap, err2 := net.ResolveTCPAddr("tcp", s.cfg.Listen); err2 == nil {
-			addrPort = ap.AddrPort()
-		} else {
-			return fmt.Errorf("reactor: listen address %q: %v", s.cfg.Listen, err)
+		return err
+	}
+	s.addr = maddr
+	addrs := []string{main}
+	if s.cfg.ImplicitListen != "" {
+		if s.cfg.TLS == nil {
+			return errors.New("reactor: an implicit-TLS listener needs a certificate")
 		}
+		impl, iaddr, err := gnetAddr(s.cfg.ImplicitListen)
+		if err != nil {
+			return err
+		}
+		if iaddr.Port == maddr.Port && (iaddr.IP.Equal(maddr.IP) || iaddr.IP.IsUnspecified() || maddr.IP.IsUnspecified()) {
+			return fmt.Errorf("reactor: the implicit-TLS listener %s and the control listener %s share a port", iaddr, maddr)
+		}
+		s.iaddr = iaddr
+		addrs = append(addrs, impl)
 	}
-	proto := "tcp4"
-	if addrPort.Addr().Is6() && !addrPort.Addr().Is4In6() {
-		proto = "tcp6"
-	}
-	// gnet reports a failed bind without the address; check it first so the
-	// error names the problem.
-	if ln, err := net.Listen(proto, addrPort.String()); err != nil {
-		return fmt.Errorf("reactor: %v", err)
-	} else {
-		ln.Close()
-	}
-	err = gnet.Run(s, proto+"://"+addrPort.String(),
+	err = gnet.Rotate(s, addrs,
 		gnet.WithMulticore(false),
 		gnet.WithNumEventLoop(1),
 		gnet.WithReuseAddr(true),
@@ -127,11 +148,41 @@ func (s *Server) Serve() error {
 	return nil
 }
 
+// gnetAddr turns host:port into gnet's "tcp4://ip:port" (or tcp6) and the
+// address itself. It binds it first: gnet reports a failed bind without the
+// address, and a port 0 is resolved here so the address can be printed (and
+// two listeners on port 0 told apart).
+func gnetAddr(hostport string) (string, *net.TCPAddr, error) {
+	addrPort, err := netip.ParseAddrPort(hostport)
+	if err != nil {
+		ap, err2 := net.ResolveTCPAddr("tcp", hostport)
+		if err2 != nil {
+			return "", nil, fmt.Errorf("reactor: listen address %q: %v", hostport, err)
+		}
+		addrPort = ap.AddrPort()
+	}
+	proto := "tcp4"
+	if addrPort.Addr().Is6() && !addrPort.Addr().Is4In6() {
+		proto = "tcp6"
+	}
+	ln, err := net.Listen(proto, addrPort.String())
+	if err != nil {
+		return "", nil, fmt.Errorf("reactor: %v", err)
+	}
+	a := ln.Addr().(*net.TCPAddr)
+	ln.Close()
+	return proto + "://" + a.AddrPort().String(), a, nil
+}
+
 // Ready is closed once the listener accepts connections.
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // Addr is the listener's address; valid after Ready.
 func (s *Server) Addr() net.Addr { return s.addr }
+
+// ImplicitAddr is the implicit-TLS listener's address (nil without one);
+// valid after Ready.
+func (s *Server) ImplicitAddr() net.Addr { return s.iaddr }
 
 // Sessions reports the open control connections.
 func (s *Server) Sessions() int { return int(s.nconns.Load()) }
@@ -139,31 +190,9 @@ func (s *Server) Sessions() int { return int(s.nconns.Load()) }
 // OnBoot records the engine and the real listening address.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
-	s.addr = listenAddr(eng)
 	close(s.ready)
 	go s.ticker()
 	return gnet.None
-}
-
-// listenAddr asks the kernel for the listener's address (the configured port
-// may be 0).
-func listenAddr(eng gnet.Engine) net.Addr {
-	fd, err := eng.Dup()
-	if err != nil {
-		return nil
-	}
-	defer unix.Close(fd)
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return nil
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)))
-	case *unix.SockaddrInet6:
-		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port)))
-	}
-	return nil
 }
 
 // OnOpen starts a session and sends its greeting.
@@ -171,22 +200,35 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if s.loop.Load() == nil {
 		s.loop.Store(c.EventLoop())
 	}
-	if s.draining {
-		return []byte("421 Server shutting down.\r\n"), gnet.Close
-	}
 	info := protocol.ConnInfo{Local: addrPort(c.LocalAddr()), Remote: addrPort(c.RemoteAddr())}
+	implicit := s.implicit(info.Local)
+	// A refusal is a plain-text reply; an implicit-TLS client could not read
+	// it, so it only sees the connection close.
+	refuse := func(text string) ([]byte, gnet.Action) {
+		if implicit {
+			return nil, gnet.Close
+		}
+		return []byte(text), gnet.Close
+	}
+	if s.draining {
+		return refuse("421 Server shutting down.\r\n")
+	}
 	now := time.Now()
 	ip := info.Remote.Addr()
 	if refusal := s.guard.admit(ip, len(s.conns), now); refusal != "" {
 		s.log.Debug("refused control connection", "remote", c.RemoteAddr(), "why", refusal)
-		return []byte(refusal), gnet.Close
+		return refuse(refusal)
 	}
 	// Keep urgent data in line: clients send ABOR (or the DM of an
 	// "IAC IP IAC DM") with MSG_OOB, which would otherwise vanish from the stream.
 	_ = unix.SetsockoptInt(c.Fd(), unix.SOL_SOCKET, unix.SO_OOBINLINE, 1)
 	cn := &conn{srv: s, c: c, ip: ip}
 	s.guard.opened(ip)
-	cn.sess = protocol.NewSession(&s.pcfg, info, now)
+	pcfg := &s.pcfg
+	if implicit {
+		pcfg = &s.pcfgImpl
+	}
+	cn.sess = protocol.NewSession(pcfg, info, now)
 	cn.dsess = s.dtp.NewSession(info)
 	c.SetContext(cn)
 	s.conns[cn] = struct{}{}
@@ -206,8 +248,25 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	if !ok {
 		return gnet.Close
 	}
+	if cn.tls != nil && !cn.tlsTraffic() {
+		return gnet.None
+	}
 	cn.pump(time.Now())
 	return gnet.None
+}
+
+// implicit reports whether a connection to local came in on the
+// implicit-TLS listener.
+func (s *Server) implicit(local netip.AddrPort) bool {
+	ta, ok := s.iaddr.(*net.TCPAddr)
+	if !ok {
+		return false
+	}
+	ia := ta.AddrPort()
+	if ia.Port() != local.Port() {
+		return false
+	}
+	return ia.Addr().IsUnspecified() || ia.Addr().Unmap() == local.Addr().Unmap()
 }
 
 // OnClose releases the session and its data connections.
@@ -217,6 +276,9 @@ func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	cn.closed = true
+	if cn.tls != nil {
+		cn.tls.pipe.Close() // ends a handshake still waiting for input
+	}
 	delete(s.conns, cn)
 	s.nconns.Add(-1)
 	s.guard.closed(cn.ip, cn.passive)

@@ -61,6 +61,21 @@ type settings struct {
 		MaxTransfers     int `toml:"max_transfers"`
 		StatListMax      int `toml:"stat_list_max"`
 	} `toml:"limits"`
+
+	// FTPS: with a certificate and key, AUTH TLS is offered and the
+	// policies apply; without them, plain FTP only.
+	TLS struct {
+		Cert             string        `toml:"cert"`
+		Key              string        `toml:"key"`
+		ImplicitListen   string        `toml:"implicit_listen"`
+		LoginAccounts    bool          `toml:"login_accounts"`
+		LoginAnonymous   bool          `toml:"login_anonymous"`
+		DataAccounts     bool          `toml:"data_accounts"`
+		DataAnonymous    bool          `toml:"data_anonymous"`
+		Reuse            bool          `toml:"reuse"`
+		HandshakeTimeout time.Duration `toml:"handshake_timeout"`
+		MaxHandshakes    int           `toml:"max_handshakes"`
+	} `toml:"tls"`
 }
 
 // defaults returns the settings rftpd uses when nothing is said.
@@ -93,6 +108,11 @@ func defaults() settings {
 	s.Limits.AuthQueue = d.AuthQueue
 	s.Limits.MaxTransfers = d.MaxTransfers
 	s.Limits.StatListMax = d.StatListMax
+	s.TLS.LoginAccounts = true
+	s.TLS.DataAccounts = true
+	s.TLS.Reuse = true
+	s.TLS.HandshakeTimeout = r.HandshakeTimeout
+	s.TLS.MaxHandshakes = r.MaxHandshakes
 	return s
 }
 
@@ -111,7 +131,7 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 	fs.Usage = func() {}
 	usage := func() {
 		fs.SetOutput(stderr)
-		fmt.Fprintf(stderr, "usage: rftpd [-config FILE] [-listen ADDR] [-anonymous DIR] [-users FILE] [-passive-ports LOW-HIGH] [-public-host HOST]\n       rftpd passwd < password   (prints a bcrypt hash for the accounts file)\n\n")
+		fmt.Fprintf(stderr, "usage: rftpd [-config FILE] [-listen ADDR] [-anonymous DIR] [-users FILE] [-passive-ports LOW-HIGH] [-public-host HOST]\n             [-tls-cert FILE -tls-key FILE [-implicit-listen ADDR] [-tls-reuse=false]]\n       rftpd passwd < password   (prints a bcrypt hash for the accounts file)\n\n")
 		fs.PrintDefaults()
 	}
 	config := fs.String("config", "", "TOML config file holding any of the settings below plus timeouts and limits")
@@ -120,6 +140,10 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 	users := fs.String("users", "", "TOML accounts file ([[user]] tables: name, password (bcrypt), root, permissions)")
 	pasv := fs.String("passive-ports", "", "passive data ports LOW-HIGH (default: an ephemeral port)")
 	public := fs.String("public-host", "", "address announced in PASV/EPSV replies (default: the control connection's local address)")
+	cert := fs.String("tls-cert", "", "PEM certificate (chain) for FTPS; with -tls-key it enables AUTH TLS and reloads on SIGHUP")
+	key := fs.String("tls-key", "", "PEM private key of -tls-cert")
+	implicit := fs.String("implicit-listen", "", "also listen for implicit FTPS (TLS from connect) on host:port, e.g. 0.0.0.0:990")
+	reuse := fs.Bool("tls-reuse", s.TLS.Reuse, "require data connections to resume the control connection's TLS session (Python's ftplib never does: set false for it)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage()
@@ -155,6 +179,14 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 			s.PassivePorts = *pasv
 		case "public-host":
 			s.PublicHost = *public
+		case "tls-cert":
+			s.TLS.Cert = *cert
+		case "tls-key":
+			s.TLS.Key = *key
+		case "implicit-listen":
+			s.TLS.ImplicitListen = *implicit
+		case "tls-reuse":
+			s.TLS.Reuse = *reuse
 		}
 	})
 	return s, nil
@@ -213,6 +245,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"limits.passive_per_ip", r.PassivePerIP, 0},
 		{"limits.max_login_failures", p.MaxLoginFailures, 0},
 		{"limits.ban_after", r.BanAfter, 0},
+		{"tls.max_handshakes", s.TLS.MaxHandshakes, 1},
 	} {
 		if c.v < c.min {
 			return r, p, d, fmt.Errorf("%s = %d: must be at least %d", c.name, c.v, c.min)
@@ -227,6 +260,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"timeouts.data", p.DataTimeout, false}, {"timeouts.shutdown", s.Timeouts.Shutdown, false},
 		{"timeouts.ban_window", r.BanWindow, false}, {"timeouts.ban_duration", r.BanDuration, false},
 		{"timeouts.stall", p.StallTimeout, true}, {"timeouts.login_fail_delay", p.LoginFailDelay, true},
+		{"tls.handshake_timeout", s.TLS.HandshakeTimeout, false},
 	} {
 		if c.v < 0 || (c.v == 0 && !c.zeroOK) {
 			return r, p, d, fmt.Errorf("%s = %v: must be positive", c.name, c.v)
@@ -252,6 +286,33 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	}
 	if _, err := parseLogLevel(s.LogLevel); err != nil {
 		return r, p, d, err
+	}
+	if (s.TLS.Cert == "") != (s.TLS.Key == "") {
+		return r, p, d, errors.New("tls: a certificate needs its key and a key its certificate (-tls-cert and -tls-key)")
+	}
+	if s.TLS.ImplicitListen != "" {
+		if s.TLS.Cert == "" {
+			return r, p, d, errors.New("implicit_listen: implicit FTPS needs -tls-cert and -tls-key")
+		}
+		if _, _, err := net.SplitHostPort(s.TLS.ImplicitListen); err != nil {
+			return r, p, d, fmt.Errorf("implicit_listen %q: %v", s.TLS.ImplicitListen, err)
+		}
+	}
+	// The certificate itself is loaded by run (it reads files); here the
+	// policies are set as if it were there.
+	if s.TLS.Cert != "" {
+		r.ImplicitListen = s.TLS.ImplicitListen
+		r.HandshakeTimeout = s.TLS.HandshakeTimeout
+		r.MaxHandshakes = s.TLS.MaxHandshakes
+		p.TLS = true
+		p.TLSLoginAccounts = s.TLS.LoginAccounts
+		p.TLSLoginAnonymous = s.TLS.LoginAnonymous
+		d.TLSLoginAccounts = s.TLS.LoginAccounts
+		d.TLSLoginAnonymous = s.TLS.LoginAnonymous
+		d.TLSDataAccounts = s.TLS.DataAccounts
+		d.TLSDataAnonymous = s.TLS.DataAnonymous
+		d.TLSReuse = s.TLS.Reuse
+		d.TLSHandshakeTimeout = s.TLS.HandshakeTimeout
 	}
 	return r, p, d, nil
 }

@@ -60,6 +60,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		rcfg.MaxSessions = files - fileReserve
 	}
 
+	var certs *dtp.TLS
+	if s.TLS.Cert != "" {
+		if certs, err = dtp.NewTLS(s.TLS.Cert, s.TLS.Key); err != nil {
+			fmt.Fprintf(stderr, "rftpd: %v\n", err)
+			return 1
+		}
+		rcfg.TLS, dcfg.TLS = certs, certs
+	}
+
 	acc := dtp.NewAccounts()
 	if s.Users != "" {
 		if acc, err = dtp.LoadAccounts(s.Users); err != nil {
@@ -91,6 +100,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	if certs != nil {
+		// SIGHUP reloads the certificate; sessions keep theirs.
+		hups := make(chan os.Signal, 1)
+		signal.Notify(hups, syscall.SIGHUP)
+		defer signal.Stop(hups)
+		go func() {
+			for range hups {
+				if err := certs.Reload(); err != nil {
+					logger.Error("certificate reload failed; keeping the old one", "err", err)
+				} else {
+					logger.Info("certificate reloaded", "cert", s.TLS.Cert)
+				}
+			}
+		}()
+	}
 
 	select {
 	case err := <-done:
@@ -99,6 +123,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case <-srv.Ready():
 	}
 	fmt.Fprintf(stdout, "rftpd: listening on ftp://%s\n", srv.Addr())
+	if a := srv.ImplicitAddr(); a != nil {
+		fmt.Fprintf(stdout, "rftpd: listening on ftps://%s (implicit TLS)\n", a)
+	}
+	if certs != nil {
+		fmt.Fprintf(stdout, "rftpd: FTPS (AUTH TLS) with %s\n", s.TLS.Cert)
+	}
 	if s.Anonymous != "" {
 		fmt.Fprintf(stdout, "rftpd: anonymous read-only access to %s\n", s.Anonymous)
 	}

@@ -56,6 +56,12 @@ func TestCLIErrors(t *testing.T) {
 		{"missing anonymous root", []string{"-listen", "127.0.0.1:0", "-anonymous", filepath.Join(dir, "missing")}, 1, "missing"},
 		{"missing users file", []string{"-listen", "127.0.0.1:0", "-users", filepath.Join(dir, "users.toml")}, 1, "users.toml"},
 		{"port in use", []string{"-listen", busy.Addr().String(), "-anonymous", dir}, 1, "address already in use"},
+		{"certificate without key", []string{"-listen", "127.0.0.1:0", "-tls-cert", "testdata/tls/cert.pem"}, 1, "-tls-key"},
+		{"implicit without certificate", []string{"-listen", "127.0.0.1:0", "-implicit-listen", "127.0.0.1:0"}, 1, "implicit FTPS needs -tls-cert"},
+		{"missing certificate", []string{"-listen", "127.0.0.1:0", "-anonymous", dir, "-tls-cert", filepath.Join(dir, "c.pem"), "-tls-key", "testdata/tls/key.pem"}, 1, "c.pem"},
+		{"key of another certificate", []string{"-listen", "127.0.0.1:0", "-anonymous", dir, "-tls-cert", "testdata/tls/cert.pem", "-tls-key", "testdata/tls/other-key.pem"}, 1, "other-key.pem"},
+		{"implicit port in use", []string{"-listen", "127.0.0.1:0", "-anonymous", dir, "-tls-cert", "testdata/tls/cert.pem", "-tls-key", "testdata/tls/key.pem", "-implicit-listen", busy.Addr().String()}, 1, "address already in use"},
+		{"bad tls setting", []string{"-config", writeFile(t, "c.toml", "[tls]\nhandshake_timeout = \"0s\"\n")}, 1, "tls.handshake_timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
