@@ -50,27 +50,27 @@ type account struct {
 type setting uint8
 
 const (
-	unset setting = iota
-	off
-	on
+	settingUnset setting = iota
+	settingOff
+	settingOn
 )
 
 func settingOf(b *bool) setting {
 	switch {
 	case b == nil:
-		return unset
+		return settingUnset
 	case *b:
-		return on
+		return settingOn
 	}
-	return off
+	return settingOff
 }
 
 // or returns the setting's value, def when it is unset.
 func (s setting) or(def bool) bool {
-	if s == unset {
+	if s == settingUnset {
 		return def
 	}
-	return s == on
+	return s == settingOn
 }
 
 // tlsPolicy is what an account's tls_ keys say.
@@ -338,7 +338,7 @@ func (a *Accounts) needsTLS() string {
 	defer a.mu.RUnlock()
 	var names []string
 	for name, u := range a.users {
-		if u.tls.login == on || u.tls.data == on {
+		if u.tls.login == settingOn || u.tls.data == settingOn {
 			names = append(names, name)
 		}
 	}

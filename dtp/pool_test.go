@@ -118,6 +118,7 @@ func TestConfigCheck(t *testing.T) {
 		func(c *Config) { c.StatListMax = 0 },
 		func(c *Config) { c.PassiveLow = 1000 },
 		func(c *Config) { c.PassiveLow, c.PassiveHigh = 2000, 1000 },
+		func(c *Config) { c.TLS, c.TLSHandshakeTimeout = &TLS{}, 0 },
 	} {
 		cfg := DefaultConfig()
 		mod(&cfg)

@@ -61,6 +61,13 @@ import (
 // decrypt: that only skips the certificate exchange, and the tickets a
 // resumed control connection issues carry its own new tag.)
 //
+// Under TLS 1.3 that ticket arrives after the handshake, also on upload
+// connections, where a client may never read. A client that then closes
+// its socket with the ticket unread makes its kernel reset the connection
+// and drop what it had not sent yet. A client has to read before it
+// closes (after its close_notify) with any TLS 1.3 server that issues
+// tickets on every connection, as OpenSSL does by default.
+//
 // The ticket keys are random, made once by NewTLS and kept by Reload: they
 // live as long as the process, and so do the tickets (crypto/tls caps a
 // ticket's age at 7 days).
