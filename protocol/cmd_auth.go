@@ -2,6 +2,7 @@
 package protocol
 
 import (
+	"errors"
 	"strings"
 	"time"
 )
@@ -16,6 +17,13 @@ func isAnonymousName(name string) bool {
 func (s *Session) cmdUSER(arg string, _ time.Time) {
 	if stateTable[s.state].loggedIn {
 		s.reply(codeNotLoggedIn, "Can't change to another user.")
+		return
+	}
+	if why := s.tlsLoginRefused(arg); why != "" {
+		// Refused before a password is asked for, so none is sent in the clear.
+		s.user = ""
+		s.setState(stAwaitUser)
+		s.reply(codeNotLoggedIn, why)
 		return
 	}
 	if isAnonymousName(arg) {
@@ -40,7 +48,7 @@ func (s *Session) cmdUSER(arg string, _ time.Time) {
 func (s *Session) cmdPASS(arg string, _ time.Time) {
 	switch s.state {
 	case stAwaitPass:
-		s.await(stCheckPass, ReqLogin{User: s.user, Pass: arg}, "", "")
+		s.await(stCheckPass, ReqLogin{User: s.user, Pass: arg, Secure: s.secure}, "", "")
 	case stAwaitUser:
 		s.reply(codeBadSequence, "Login with USER first.")
 	default:
@@ -52,11 +60,17 @@ func (s *Session) cmdPASS(arg string, _ time.Time) {
 func (s *Session) donePASS(ev Event, now time.Time) {
 	e, _ := ev.(EvLogin)
 	switch {
+	case errors.Is(e.Err, ErrTLSRequired):
+		// The account's own policy: not a refused password, no delay.
+		s.user = ""
+		s.setState(stAwaitUser)
+		s.reply(codeNotLoggedIn, "This account requires TLS: send AUTH TLS first.")
 	case e.Err != nil:
 		s.reply(codeNotAvailable, "Service not available, try again later.")
 		s.close()
 	case e.OK:
 		s.perms = e.Perms
+		s.tlsData = e.TLSData
 		s.loginDeadline = time.Time{}
 		s.setState(stIdle)
 		s.reply(codeLoggedIn, "Login successful.")
@@ -108,7 +122,7 @@ func (s *Session) cmdREIN(_ string, now time.Time) {
 	if stateTable[s.state].loggedIn {
 		s.emit(ReqLogout{})
 	}
-	s.user, s.perms = "", 0
+	s.user, s.perms, s.tlsData = "", 0, false
 	s.cwd, s.binary, s.epsvAll, s.endpoint, s.rest, s.rnfr = "/", false, false, endpointNone, 0, ""
 	s.loginDeadline = time.Time{}
 	if s.cfg.LoginTimeout > 0 {

@@ -80,7 +80,11 @@ func (s *Session) cmdHELP(arg string, _ time.Time) {
 
 // cmdFEAT lists the extensions (RFC 2389); it works before login.
 func (s *Session) cmdFEAT(string, time.Time) {
-	s.replyMulti(codeSystemStatus, "Features:", featLines, "End")
+	lines := featLines
+	if s.cfg.TLS {
+		lines = featLinesTLS
+	}
+	s.replyMulti(codeSystemStatus, "Features:", lines, "End")
 }
 
 // cmdOPTS sets options of other commands: UTF8 (always on, RFC 2640) and

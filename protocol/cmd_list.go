@@ -111,12 +111,20 @@ func (s *Session) serverStatus() {
 	case endpointActive:
 		data = "Data connection: active, to the client's address"
 	}
-	s.replyMulti(codeSystemStatus, "FTP server status:", []string{
+	lines := []string{
 		" Connected from " + from,
 		" Logged in as " + s.user,
 		" TYPE: " + typ + ", STRUcture: File, MODE: Stream",
 		" " + data,
-	}, "End of status.")
+	}
+	if s.secure {
+		prot := "C (clear)"
+		if s.protP {
+			prot = "P (private)"
+		}
+		lines = append(lines, " Control connection protected with TLS; data protection "+prot)
+	}
+	s.replyMulti(codeSystemStatus, "FTP server status:", lines, "End of status.")
 }
 
 // doneSTAT sends the listing STAT path asked for.

@@ -214,11 +214,16 @@ func (s *Session) cmdSTOU(_ string, now time.Time) {
 // PASV/EPSV/PORT/EPRT, which it consumes. REST applies to RETR and STOR;
 // TYPE A to file transfers (listings are always sent as CRLF lines).
 func (s *Session) transfer(kind XferKind, path string, flags ListFlags, now time.Time) {
+	if s.tlsData && !s.protP {
+		// Before the endpoint is used: it stays for the transfer after PROT P.
+		s.reply(codeDataProtection, "Data connections must be protected: send PBSZ 0 and PROT P.")
+		return
+	}
 	if s.endpoint == endpointNone {
 		s.reply(codeCantOpenData, txtNeedPort)
 		return
 	}
-	req := ReqTransfer{Kind: kind, Path: path, Flags: flags}
+	req := ReqTransfer{Kind: kind, Path: path, Flags: flags, Protect: s.protP}
 	switch kind {
 	case XferRetr, XferStor:
 		req.Offset = s.rest
@@ -295,6 +300,10 @@ func (s *Session) transferDone(e EvTransferDone) {
 		s.reply(codeCantOpenData, txtNoData)
 	case errors.Is(err, ErrNoEndpoint):
 		s.reply(codeCantOpenData, txtNeedPort)
+	case errors.Is(err, ErrTLSReuse):
+		s.reply(codeNetProtoUnknown, "Data connection refused: it must resume the TLS session of the control connection (TLS session reuse required).")
+	case errors.Is(err, ErrTLSHandshake):
+		s.reply(codeCantOpenData, "Can't open data connection: TLS handshake failed.")
 	case errors.Is(err, ErrBusy):
 		s.reply(codeFileBusy, txtBusy)
 	case started:

@@ -20,6 +20,7 @@ const (
 	codePassive         replyCode = 227 // Entering Passive Mode (h1,h2,h3,h4,p1,p2).
 	codeExtPassive      replyCode = 229 // Entering Extended Passive Mode (|||port|). RFC 2428
 	codeLoggedIn        replyCode = 230 // User logged in, proceed.
+	codeAuthOK          replyCode = 234 // Security data exchange complete (AUTH accepted; start TLS). RFC 4217
 	codeFileActionOK    replyCode = 250 // Requested file action okay, completed.
 	codePathCreated     replyCode = 257 // "PATHNAME" created.
 	codeNeedPassword    replyCode = 331 // User name okay, need password.
@@ -35,8 +36,12 @@ const (
 	codeNotImplemented  replyCode = 502 // Command not implemented.
 	codeBadSequence     replyCode = 503 // Bad sequence of commands.
 	codeParamNotImpl    replyCode = 504 // Command not implemented for that parameter.
-	codeNetProtoUnknown replyCode = 522 // Network protocol not supported. RFC 2428
+	codeDataProtection  replyCode = 521 // Data connection cannot be opened with this PROT setting. RFC 4217
+	codeNetProtoUnknown replyCode = 522 // Network protocol not supported. RFC 2428 (RFC 4217 servers also use it for a refused data TLS session)
 	codeNotLoggedIn     replyCode = 530 // Not logged in.
+	codeCmdProtDenied   replyCode = 533 // Command protection level denied for policy reasons. RFC 2228
+	codePolicyDenied    replyCode = 534 // Request denied for policy reasons. RFC 2228
+	codeProtNotSupp     replyCode = 536 // Requested PROT level not supported by mechanism. RFC 2228
 	codeFileUnavailable replyCode = 550 // Requested action not taken. File unavailable.
 	codeExceededStorage replyCode = 552 // Requested file action aborted. Exceeded storage allocation.
 	codeBadFileName     replyCode = 553 // Requested action not taken. File name not allowed.

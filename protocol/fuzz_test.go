@@ -18,7 +18,7 @@ import (
 var fuzzErrors = []error{
 	nil, ErrAborted, ErrDataConn, ErrBusy, ErrEscapes, ErrNotDir, ErrIsDir, ErrNotEmpty, ErrBadName,
 	ErrNoSpace, ErrQuota, ErrPermission, ErrNoEndpoint, fs.ErrNotExist, fs.ErrExist,
-	fs.ErrPermission, errors.New("other"),
+	fs.ErrPermission, ErrTLSRequired, ErrTLSReuse, ErrTLSHandshake, errors.New("other"),
 }
 
 // fuzzEvent builds an event from a few bytes. b[0] >= 128 picks an event
@@ -34,9 +34,11 @@ func fuzzEvent(s *Session, b []byte) Event {
 	if at(1) >= 128 {
 		err = nil
 	}
-	kind := int(at(0)) % 6
+	kind := int(at(0)) % 7
 	if at(0) >= 128 {
 		switch exp := stateTable[s.state].expects; {
+		case exp&evTLS != 0:
+			kind = 6
 		case exp&evLogin != 0:
 			kind = 0
 		case exp&evFile != 0:
@@ -58,7 +60,7 @@ func fuzzEvent(s *Session, b []byte) Event {
 	}
 	switch kind {
 	case 0:
-		return EvLogin{OK: at(2)&1 != 0, Anonymous: at(2)&2 != 0, Perms: Perm(at(2) >> 2), Err: err}
+		return EvLogin{OK: at(2)&1 != 0, Anonymous: at(2)&2 != 0, Perms: Perm(at(2) >> 2), TLSData: at(3)&1 != 0, Err: err}
 	case 1:
 		return EvFile{Info: FileInfo{Name: rest, Size: int64(at(2)) - 5, Mode: mode, ModTime: time.Unix(int64(at(2))<<24, 0)}, Err: err}
 	case 2:
@@ -74,8 +76,10 @@ func fuzzEvent(s *Session, b []byte) Event {
 	case 4:
 		n := int64(at(2))
 		return EvTransferStart{Size: n - 1, Name: rest, Progress: func() int64 { return n }}
-	default:
+	case 5:
 		return EvTransferDone{Bytes: int64(at(2)), Err: err}
+	default:
+		return EvTLS{Err: err}
 	}
 }
 
@@ -90,14 +94,25 @@ var fuzzSeeds = []string{
 	"L\nLNOOP\r\nLCWD \xff\nLCWD a\x00\nLXCWD ../..\nLHOST x\nLOPTS UTF8 ON\nT\xff\nT\xff",
 	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLEPSV\nLRETR a\nLRETR b\nLQUIT\nE\x80\x80\x00\nE\x80\x80\x01\nE\x81\x80",
 	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLEPSV\nE\x80\x80\x00\nLRETR a\nLPWD\nLQUIT\nE\x81\x80",
+	// FTPS, after a "C" line of settings (see FuzzSession).
+	"C\x05\nLUSER bob\nLAUTH TLS\nLUSER bob\nE\x80\x80\nLPBSZ 0\nLPROT P\nLUSER bob\nLPASS x\nE\x80\x80\xff\x01\nLEPSV\nE\x80\x80\x00\nLRETR a\nE\x80\x81\nLCCC",
+	"C\x0f\nLUSER anonymous\nLAUTH SSL\nLNOOP\nE\x80\x01\nLAUTH TLS",
+	"C\x07\nE\x80\x80\nLUSER bob\nLPASS x\nE\x80\x80\xff\x01\nLPASV\nE\x80\x80\x00\nLPROT C\nLLIST\nLREIN\nLSTAT",
+	"C\x01\nLUSER bob\nLPASS x\nLAUTH TLS\nLUSER y\nE\x80\x80\nT\x02\nE\x80\x80",
+	"C\x0d\nLUSER bob\nLPASS x\nLUSER ftp\nLPASS y\nLAUTH TLS\nE\x80\x80\nLUSER ftp\nLPASS y\nE\x80\x80\x03",
 }
 
-// FuzzSession feeds operations, one per line of the input: "L" + a command
+// FuzzSession feeds operations, one per line of the input. A first line
+// "C" + a byte sets FTPS: bit 0 TLS, 1 Implicit, 2 TLSLoginAccounts, 3
+// TLSLoginAnonymous. Then "L" + a command
 // line, "E" + bytes describing an event, "T" + a byte of seconds to advance
 // and Tick, "S" Shutdown, "X" a line over the limit; anything else is a
 // command line as is. It checks that the session never panics, that every
 // reply is well-formed, that requests carry clean absolute paths, that no
-// illegal transition happens and that nothing comes out after Close.
+// illegal transition happens and that nothing comes out after Close. With
+// FTPS: no login of a name the policy keeps from a clear control
+// connection, no transfer in the clear for a login that requires
+// protection, nothing said after the 234 that starts TLS.
 func FuzzSession(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
@@ -130,13 +145,28 @@ func FuzzSession(f *testing.F) {
 		cfg.MaxQueued = 3
 		cfg.IdleTimeout = 100 * time.Second
 		cfg.DataTimeout = 10 * time.Second
+		if len(data) >= 2 && data[0] == 'C' {
+			cfg.TLS = data[1]&1 != 0
+			cfg.Implicit = cfg.TLS && data[1]&2 != 0
+			cfg.TLSLoginAccounts = data[1]&4 != 0
+			cfg.TLSLoginAnonymous = data[1]&8 != 0
+			data = data[2:]
+		}
 		now := scriptStart
 		s := NewSession(&cfg, testConn, now)
 		closed := false
 		accepted, finals := 0, -1 // the greeting is not an answer
+		greetLater := cfg.Implicit // the greeting comes after the handshake
+		if greetLater {
+			finals = 0
+		}
 		check := func(what []byte) {
 			out := s.TakeOutput()
 			finals += countFinals(out.Reply)
+			if greetLater && s.greeted {
+				greetLater = false
+				finals-- // the greeting, after the handshake
+			}
 			if closed && (len(out.Reply) > 0 || len(out.Requests) > 0 || out.Close) {
 				t.Fatalf("output after Close, after %q: %q %v", what, out.Reply, out.Requests)
 			}
@@ -147,6 +177,31 @@ func FuzzSession(f *testing.F) {
 			for _, q := range out.Requests {
 				if err := checkRequest(q); err != nil {
 					t.Fatalf("after %q: %v", what, err)
+				}
+				switch r := q.(type) {
+				case ReqLogin:
+					anon := r.User == "anonymous"
+					if cfg.TLS && !s.secure && (anon && cfg.TLSLoginAnonymous || !anon && cfg.TLSLoginAccounts) {
+						t.Fatalf("after %q: %#v over a clear control connection", what, r)
+					}
+					if r.Secure != s.secure {
+						t.Fatalf("after %q: %#v while secure is %v", what, r, s.secure)
+					}
+				case ReqTransfer:
+					if s.tlsData && !r.Protect || r.Protect && !s.secure {
+						t.Fatalf("after %q: %#v (login requires protection: %v, control protected: %v)", what, r, s.tlsData, s.secure)
+					}
+				case ReqStartTLS:
+					if !cfg.TLS || len(s.queue) > 0 || s.state != stTLS {
+						t.Fatalf("after %q: ReqStartTLS (TLS %v, %d queued, state %s)", what, cfg.TLS, len(s.queue), stateName(s.state))
+					}
+					// Nothing may follow the 234 (nor come at all on connect
+					// to an implicit listener): the next byte is TLS.
+					body := bytes.TrimSuffix(out.Reply, []byte("\r\n"))
+					last := body[bytes.LastIndexByte(body, '\n')+1:]
+					if s.greeted && !bytes.HasPrefix(last, []byte("234 ")) || !s.greeted && len(out.Reply) > 0 {
+						t.Fatalf("after %q: ReqStartTLS with replies %q: the 234 must come last", what, out.Reply)
+					}
 				}
 				if need := neededPerm(q); need != 0 && (s.perms&need == 0 || !stateTable[s.state].loggedIn) {
 					t.Fatalf("after %q: %#v without permission (granted %v, state %s)", what, q, s.perms, stateName(s.state))
@@ -167,12 +222,14 @@ func FuzzSession(f *testing.F) {
 			// the session is as good as closed.)
 			if !closed && !s.quitPending {
 				pending := len(s.queue)
-				for _, b := range []bool{stateTable[s.state].busy, s.abortCmd} {
+				// stTLS holds no line: AUTH has had its 234, and an
+				// implicit session's handshake answers no line.
+				for _, b := range []bool{stateTable[s.state].busy && s.state != stTLS, s.abortCmd} {
 					if b {
 						pending++
 					}
 				}
-				if finals != accepted-pending {
+				if finals != accepted-pending-s.dropped {
 					t.Fatalf("after %q: %d final replies for %d lines (%d pending)", what, finals, accepted, pending)
 				}
 			}

@@ -77,7 +77,7 @@ func TestBadLines(t *testing.T) {
 > XYZZY
 < 502 Command not implemented.
 > AUTH TLS
-< 502 Command not implemented.
+< 502 AUTH not available: no certificate is configured.
 >q "CWD \xff\xfe"
 < 501 Argument is not valid UTF-8.
 >q "USER a\x00b"
@@ -92,7 +92,7 @@ toolong
 		{"unknown verb after login", `
 login
 > PBSZ 0
-< 502 Command not implemented.
+< 503 PBSZ requires AUTH first.
 >q "CWD \xc3"
 < 501 Argument is not valid UTF-8.
 `},

@@ -221,5 +221,4 @@ var (
 	ErrTLSRequired  = errors.New("this account requires TLS on the control connection") // EvLogin: refused before the password is checked
 	ErrTLSReuse     = errors.New("the data connection did not resume the control connection's TLS session")
 	ErrTLSHandshake = errors.New("TLS handshake on the data connection failed")
-
 )

@@ -292,6 +292,14 @@ func (r *runner) config(rest string) {
 			r.cfg.MaxQueued = n
 		case "banner":
 			r.cfg.Banner = v
+		case "tls":
+			r.cfg.TLS = v == "on"
+		case "implicit":
+			r.cfg.Implicit = v == "on"
+		case "tlsaccounts":
+			r.cfg.TLSLoginAccounts = v == "on"
+		case "tlsanon":
+			r.cfg.TLSLoginAnonymous = v == "on"
 		default:
 			r.fail("config: unknown key %q", k)
 		}
@@ -337,14 +345,24 @@ func (r *runner) login(rest string) {
 		// A script that starts with login expects the greeting.
 		r.want = appendReply(r.want, codeServiceReady, r.cfg.Banner)
 	}
-	perms := "all"
-	if p, ok := strings.CutPrefix(rest, "perms="); ok {
-		perms = p
+	perms, extra := "all", ""
+	for _, a := range strings.Fields(rest) {
+		if p, ok := strings.CutPrefix(a, "perms="); ok {
+			perms = p
+		} else if a == "tlsdata" {
+			extra = " tlsdata"
+		} else {
+			r.fail("login: unknown argument %q", a)
+		}
+	}
+	req := `! ReqLogin user="bob" pass="secret"`
+	if r.s != nil && r.s.secure {
+		req += " secure"
 	}
 	for _, st := range []string{
 		"> USER bob", "< 331 Password required for bob.",
-		"> PASS secret", `! ReqLogin user="bob" pass="secret"`,
-		"@ EvLogin ok perms=" + perms, "< 230 Login successful.",
+		"> PASS secret", req,
+		"@ EvLogin ok perms=" + perms + extra, "< 230 Login successful.",
 	} {
 		r.step(st)
 	}
@@ -392,22 +410,25 @@ func tokens(r *runner, s string) []string {
 // testErrors names the errors scripts can inject; each is wrapped the way a
 // DTP would wrap it.
 var testErrors = map[string]error{
-	"aborted":    ErrAborted,
-	"dataconn":   ErrDataConn,
-	"busy":       ErrBusy,
-	"escapes":    ErrEscapes,
-	"notdir":     ErrNotDir,
-	"isdir":      ErrIsDir,
-	"notempty":   ErrNotEmpty,
-	"badname":    ErrBadName,
-	"nospace":    ErrNoSpace,
-	"quota":      ErrQuota,
-	"perm":       ErrPermission,
-	"noendpoint": ErrNoEndpoint,
-	"fsperm":     fs.ErrPermission,
-	"notexist":   fs.ErrNotExist,
-	"exist":      fs.ErrExist,
-	"other":      errors.New("disk on fire"),
+	"aborted":      ErrAborted,
+	"dataconn":     ErrDataConn,
+	"busy":         ErrBusy,
+	"escapes":      ErrEscapes,
+	"notdir":       ErrNotDir,
+	"isdir":        ErrIsDir,
+	"notempty":     ErrNotEmpty,
+	"badname":      ErrBadName,
+	"nospace":      ErrNoSpace,
+	"quota":        ErrQuota,
+	"perm":         ErrPermission,
+	"noendpoint":   ErrNoEndpoint,
+	"tlsrequired":  ErrTLSRequired,
+	"tlsreuse":     ErrTLSReuse,
+	"tlshandshake": ErrTLSHandshake,
+	"fsperm":       fs.ErrPermission,
+	"notexist":     fs.ErrNotExist,
+	"exist":        fs.ErrExist,
+	"other":        errors.New("disk on fire"),
 }
 
 // parseEvent builds an event from "EvKind key=value ...".
@@ -463,7 +484,7 @@ func parseEvent(r *runner, s string) Event {
 				p |= b
 			}
 		}
-		return EvLogin{OK: flags["ok"], Anonymous: flags["anon"], Perms: p, Err: err}
+		return EvLogin{OK: flags["ok"], Anonymous: flags["anon"], Perms: p, TLSData: flags["tlsdata"], Err: err}
 	case "EvFile":
 		fi := FileInfo{Name: vals["name"], Size: integer("size", 0)}
 		switch {
@@ -513,6 +534,8 @@ func parseEvent(r *runner, s string) Event {
 		return ev
 	case "EvTransferDone":
 		return EvTransferDone{Bytes: integer("bytes", 0), Err: err}
+	case "EvTLS":
+		return EvTLS{Err: err}
 	case "nil":
 		return nil
 	}
@@ -536,7 +559,11 @@ var xferNames = map[XferKind]string{
 func formatRequest(q Request) string {
 	switch q := q.(type) {
 	case ReqLogin:
-		return fmt.Sprintf("ReqLogin user=%q pass=%q", q.User, q.Pass)
+		s := fmt.Sprintf("ReqLogin user=%q pass=%q", q.User, q.Pass)
+		if q.Secure {
+			s += " secure"
+		}
+		return s
 	case ReqFile:
 		s := fmt.Sprintf("ReqFile %s %q", fileOpNames[q.Op], q.Path)
 		switch q.Op {
@@ -568,11 +595,16 @@ func formatRequest(q Request) string {
 		if q.Flags&ListAll != 0 {
 			s += " all"
 		}
+		if q.Protect {
+			s += " protect"
+		}
 		return s
 	case ReqAbort:
 		return "ReqAbort"
 	case ReqLogout:
 		return "ReqLogout"
+	case ReqStartTLS:
+		return "ReqStartTLS"
 	}
 	return fmt.Sprintf("unknown %T", q)
 }

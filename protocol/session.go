@@ -34,6 +34,14 @@ type Session struct {
 	state state
 	queue []queuedLine
 
+	// FTPS (RFC 4217).
+	secure  bool // the control connection is protected
+	pbsz    bool // PBSZ was given since it became protected
+	protP   bool // PROT P: data connections are protected
+	authP   bool // the AUTH in progress was SSL or TLS-P: PROT P once secured
+	tlsData bool // the login must use PROT P for transfers (EvLogin.TLSData)
+	greeted bool // the 220 greeting went out (after EvTLS on an implicit listener)
+
 	// Login.
 	user     string // from USER; kept for STAT after login
 	perms    Perm   // from EvLogin
@@ -73,6 +81,7 @@ type Session struct {
 
 	// Diagnostics for tests.
 	ignored int   // events that arrived in a state not expecting them
+	dropped int   // lines queued behind AUTH, dropped unanswered (cmdAUTH)
 	bug     error // an illegal transition, see setState
 }
 
@@ -86,6 +95,13 @@ func NewSession(cfg *Config, info ConnInfo, now time.Time) *Session {
 	if cfg.LoginTimeout > 0 {
 		s.loginDeadline = now.Add(cfg.LoginTimeout)
 	}
+	if cfg.Implicit {
+		// TLS first: the greeting goes out through it, after EvTLS.
+		s.emit(ReqStartTLS{})
+		s.setState(stTLS)
+		return s
+	}
+	s.greeted = true
 	s.reply(codeServiceReady, cfg.Banner)
 	return s
 }
@@ -104,7 +120,7 @@ func (s *Session) queueLimit() int {
 // line and offer it again after the next Event. It is also false once the
 // session is closing or has accepted a QUIT, when lines would be ignored.
 func (s *Session) Ready() bool {
-	return s.state != stClosing && !s.quitPending && len(s.queue) < s.queueLimit()
+	return s.state != stClosing && s.state != stTLS && !s.quitPending && len(s.queue) < s.queueLimit()
 }
 
 // Line handles one command line: CRLF removed, Telnet sequences already
@@ -223,6 +239,11 @@ func (s *Session) Event(ev Event, now time.Time) {
 		return
 	case EvTransferDone:
 		s.transferDone(e)
+	case EvTLS:
+		s.tlsDone(e)
+		if s.state == stClosing {
+			return
+		}
 	default:
 		waiting := s.state
 		if waiting != stCheckPass {

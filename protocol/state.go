@@ -31,6 +31,11 @@ type state uint8
 //	               ABOR, STAT and QUIT are served at once, other lines queue.
 //	               The stall timer checks Progress every StallTimeout and
 //	               aborts a transfer that moved nothing.
+//	stTLS          securing: ReqStartTLS is out (after 234 for AUTH, or at
+//	               connect on an implicit-TLS listener) and EvTLS is
+//	               expected. Ready is false: the reactor feeds the bytes
+//	               that follow to the TLS handshake, never to Line. The
+//	               login timer runs; the next state is stAwaitUser.
 //	stClosing      closing: Close was requested. Every line, event and tick
 //	               is ignored.
 //
@@ -50,6 +55,7 @@ const (
 	stWaitPassive
 	stXferPending
 	stXferring
+	stTLS
 	stClosing
 	numStates
 )
@@ -65,6 +71,7 @@ const (
 	evPassive
 	evXferStart
 	evXferDone
+	evTLS
 )
 
 // stateSet is a set of states.
@@ -96,9 +103,9 @@ type stateInfo struct {
 // from everywhere (a fatal reply, a full queue, a timeout).
 var stateTable = [numStates]stateInfo{
 	stAwaitUser: {name: "awaiting USER",
-		next: states(stAwaitUser, stAwaitPass, stClosing)},
+		next: states(stAwaitUser, stAwaitPass, stTLS, stClosing)},
 	stAwaitPass: {name: "awaiting PASS",
-		next: states(stAwaitUser, stAwaitPass, stCheckPass, stClosing)},
+		next: states(stAwaitUser, stAwaitPass, stCheckPass, stTLS, stClosing)},
 	stCheckPass: {name: "checking password", busy: true, expects: evLogin,
 		next: states(stAwaitUser, stLoginDelay, stIdle, stClosing)},
 	stLoginDelay: {name: "delaying a refused login", busy: true,
@@ -115,6 +122,8 @@ var stateTable = [numStates]stateInfo{
 		next: states(stXferring, stIdle, stClosing)},
 	stXferring: {name: "transferring", loggedIn: true, busy: true, xfer: true, expects: evXferDone,
 		next: states(stIdle, stClosing)},
+	stTLS: {name: "securing the control connection", busy: true, expects: evTLS,
+		next: states(stAwaitUser, stClosing)},
 	stClosing: {name: "closing"},
 }
 
@@ -183,6 +192,12 @@ func kindOf(ev Event) (Event, evKind, bool) {
 	case *EvTransferDone:
 		if e != nil {
 			return *e, evXferDone, true
+		}
+	case EvTLS:
+		return ev, evTLS, true // no re-boxing
+	case *EvTLS:
+		if e != nil {
+			return *e, evTLS, true
 		}
 	}
 	return nil, 0, false

@@ -21,7 +21,7 @@ func TestStateTable(t *testing.T) {
 		if info.xfer && !info.busy {
 			t.Errorf("%s: transfer state that is not busy", info.name)
 		}
-		if info.busy && st != stCheckPass && st != stLoginDelay && !info.loggedIn {
+		if info.busy && st != stCheckPass && st != stLoginDelay && st != stTLS && !info.loggedIn {
 			t.Errorf("%s: busy after login but not logged in", info.name)
 		}
 	}
