@@ -155,7 +155,7 @@ func FuzzSession(f *testing.F) {
 		now := scriptStart
 		s := NewSession(&cfg, testConn, now)
 		closed := false
-		accepted, finals := 0, -1 // the greeting is not an answer
+		accepted, finals := 0, -1  // the greeting is not an answer
 		greetLater := cfg.Implicit // the greeting comes after the handshake
 		if greetLater {
 			finals = 0
