@@ -144,11 +144,15 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	if !fi.IsDir() && r.Kind == protocol.XferMlsd {
 		return 0, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
 	}
-	c, tc, err := s.dataConn(sess, t, id, r.Protect)
+	c, err := s.dataConn(sess, t, r.Protect)
 	if err != nil {
 		return 0, err
 	}
 	t.start(post, -1, "")
+	tc, err := s.secure(sess, id, c, r.Protect)
+	if err != nil {
+		return 0, err
+	}
 	out := dataOut(c, tc)
 
 	l := newLister(id, relPath(r.Path), r.Kind, r.Flags)

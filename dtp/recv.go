@@ -4,6 +4,7 @@ package dtp
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -61,15 +62,37 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 	if err != nil {
 		return 0, err
 	}
-	c, tc, err := s.dataConn(sess, t, id, r.Protect)
+	c, err := s.dataConn(sess, t, r.Protect)
 	if err != nil {
 		return 0, err
+	}
+	var tc *tls.Conn
+	if r.Protect && r.Kind != protocol.XferStou {
+		// The handshake goes before the file is opened, so that a failed
+		// one leaves an existing file as it was, even when it would have
+		// been written in place. STOU's 150 reply names a new file, which
+		// must exist first; a failed handshake removes it again.
+		t.start(post, -1, "")
+		if tc, err = s.secure(sess, id, c, true); err != nil {
+			return 0, err
+		}
 	}
 	u, err := openStore(id.root, rel, r, viaTemp, mode)
 	if err != nil {
 		return 0, err
 	}
-	t.start(post, -1, u.name)
+	if !r.Protect || r.Kind == protocol.XferStou {
+		t.start(post, -1, u.name)
+	}
+	if r.Protect && r.Kind == protocol.XferStou {
+		if tc, err = s.secure(sess, id, c, true); err != nil {
+			u.f.Close()
+			if u.made {
+				removeFile(u.root, u.rel) // no data came: the new file goes
+			}
+			return 0, err
+		}
+	}
 	var check func() error
 	if s.cfg.OpHook != nil {
 		check = func() error { return s.hook("write") }

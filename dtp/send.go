@@ -59,19 +59,26 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	if !fi.Mode().IsRegular() {
 		return 0, fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
 	}
-	c, tc, err := s.dataConn(sess, t, id, r.Protect)
+	c, err := s.dataConn(sess, t, r.Protect)
+	if err != nil {
+		return 0, err
+	}
+	size := max(fi.Size()-r.Offset, 0)
+	if r.ASCII {
+		size = -1 // the converted size is not known in advance
+	}
+	t.start(post, size, "")
+	tc, err := s.secure(sess, id, c, r.Protect)
 	if err != nil {
 		return 0, err
 	}
 	if r.ASCII {
-		t.start(post, -1, "") // the converted size is not known in advance
 		if _, err := f.Seek(r.Offset, io.SeekStart); err != nil {
 			return 0, storageErr(err)
 		}
 		n, err := sendASCII(dataOut(c, tc), f, &t.bytes)
 		return n, endDownload(tc, err)
 	}
-	t.start(post, max(fi.Size()-r.Offset, 0), "")
 	if tc != nil {
 		n, err := sendTLS(tc, f, r.Offset, &t.bytes)
 		return n, endDownload(tc, err)

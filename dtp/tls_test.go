@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"net"
 	"os"
@@ -232,8 +233,9 @@ func (e *env) protectedUpload(req protocol.ReqTransfer, ccfg *tls.Config, data [
 }
 
 // protectedRefused runs a protected transfer the server must refuse: its
-// EvTransferDone comes without EvTransferStart. It returns the error and
-// whether the client's handshake resumed.
+// EvTransferStart comes (the 150 reply goes before the data handshake),
+// then EvTransferDone with the refusal. It returns the error and whether
+// the client's handshake resumed.
 func (e *env) protectedRefused(req protocol.ReqTransfer, ccfg *tls.Config) (error, bool) {
 	e.t.Helper()
 	c, _ := e.protectedStart(req, ccfg)
@@ -244,8 +246,30 @@ func (e *env) protectedRefused(req protocol.ReqTransfer, ccfg *tls.Config) (erro
 			e.t.Fatalf("a refused data connection carried %d bytes", n)
 		}
 	}
-	done := expect[protocol.EvTransferDone](e.t, e.ev)
-	return done.Err, c.ConnectionState().DidResume
+	return startThenDone(e.t, e.ev).Err, c.ConnectionState().DidResume
+}
+
+// startThenDone expects EvTransferStart, then returns EvTransferDone.
+func startThenDone(t *testing.T, c *collector) protocol.EvTransferDone {
+	t.Helper()
+	expect[protocol.EvTransferStart](t, c)
+	return expect[protocol.EvTransferDone](t, c)
+}
+
+// doneAfterAnyStart returns EvTransferDone, passing over an EvTransferStart
+// before it: for ends that may come before or after the data connection
+// opened.
+func doneAfterAnyStart(t *testing.T, c *collector) protocol.EvTransferDone {
+	t.Helper()
+	switch ev := c.next(t).(type) {
+	case protocol.EvTransferStart:
+		return expect[protocol.EvTransferDone](t, c)
+	case protocol.EvTransferDone:
+		return ev
+	default:
+		t.Fatalf("got %#v, want EvTransferStart or EvTransferDone", ev)
+		return protocol.EvTransferDone{}
+	}
 }
 
 var tlsVersions = []struct {
@@ -766,8 +790,9 @@ func TestProtectedStorageAndProgress(t *testing.T) {
 
 // Garbage instead of a ClientHello, a client that sends nothing and one
 // that stops inside its ClientHello fail with ErrTLSHandshake, within the
-// handshake timeout, before any EvTransferStart; the data connection is
-// closed. An ABOR during the handshake is ErrAborted.
+// handshake timeout, after EvTransferStart (the 150 reply goes before the
+// handshake); the data connection is closed. An ABOR during the handshake
+// is ErrAborted.
 func TestDataHandshakeFails(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	e, _ := newTLSEnv(t, func(c *Config) { c.TLSHandshakeTimeout = timeout })
@@ -790,7 +815,7 @@ func TestDataHandshakeFails(t *testing.T) {
 				_, err := raw.Write(tc.send)
 				mustOK(t, err)
 			}
-			done := expect[protocol.EvTransferDone](t, e.ev)
+			done := startThenDone(t, e.ev)
 			took := time.Since(start)
 			mustErr(t, done.Err, protocol.ErrTLSHandshake)
 			if tc.stall {
@@ -819,6 +844,7 @@ func TestDataHandshakeFails(t *testing.T) {
 	raw := dialFrom(t, "127.0.0.1", e2.pasv())
 	raw.SetDeadline(time.Now().Add(wait))
 	e2.do(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f", Protect: true})
+	expect[protocol.EvTransferStart](t, e2.ev)
 	e2.ev.none(t, 50*time.Millisecond)
 	e2.do(protocol.ReqAbort{})
 	mustErr(t, expect[protocol.EvTransferDone](t, e2.ev).Err, protocol.ErrAborted)
@@ -829,4 +855,95 @@ func TestDataHandshakeFails(t *testing.T) {
 	e3.pasv()
 	e3.do(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f", Protect: true})
 	mustErr(t, expect[protocol.EvTransferDone](t, e3.ev).Err, protocol.ErrTLSHandshake)
+}
+
+// The start of a protected transfer (the 150 reply) comes before its
+// data handshake: clients such as Python's ftplib and curl begin that
+// handshake only once they have the reply. Here the client waits for
+// EvTransferStart before its ClientHello, downloading and uploading,
+// passive and active.
+func TestDataStartBeforeHandshake(t *testing.T) {
+	e, f := newTLSEnv(t, nil)
+	data := randomBytes(200_000, 51)
+	e.write("f", data)
+	ccfg, _ := f.boundClient(t, e, tls.VersionTLS13)
+	for _, active := range []bool{false, true} {
+		open := func(req protocol.ReqTransfer) *tls.Conn {
+			t.Helper()
+			req.Protect = true
+			var raw net.Conn
+			if active {
+				ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+				mustOK(t, err)
+				defer ln.Close()
+				e.do(protocol.ReqActive{Addr: ln.Addr().(*net.TCPAddr).AddrPort()})
+				e.do(req)
+				ln.SetDeadline(time.Now().Add(wait))
+				c, err := ln.AcceptTCP()
+				mustOK(t, err)
+				raw = c
+			} else {
+				raw = dialFrom(t, "127.0.0.1", e.pasv())
+				e.do(req)
+			}
+			raw.SetDeadline(time.Now().Add(wait))
+			expect[protocol.EvTransferStart](t, e.ev)
+			return tls.Client(raw, ccfg)
+		}
+		c := open(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f"})
+		got, err := io.ReadAll(c)
+		mustOK(t, err)
+		c.Close()
+		mustOK(t, expect[protocol.EvTransferDone](t, e.ev).Err)
+		if !bytes.Equal(got, data) {
+			t.Fatalf("active=%v: downloaded %d bytes, want %d", active, len(got), len(data))
+		}
+
+		c = open(protocol.ReqTransfer{Kind: protocol.XferStor, Path: "up"})
+		_, err = c.Write(data)
+		mustOK(t, err)
+		mustOK(t, c.CloseWrite())
+		_, err = io.Copy(io.Discard, c)
+		mustOK(t, err)
+		c.Close()
+		mustOK(t, expect[protocol.EvTransferDone](t, e.ev).Err)
+		mustContent(t, e, "up", data)
+	}
+}
+
+// A protected upload whose handshake fails changes nothing: an existing
+// file keeps its contents even when uploads are written in place, and
+// STOU's new file is removed again.
+func TestDataHandshakeFailKeepsFiles(t *testing.T) {
+	for _, atomic := range []bool{true, false} {
+		t.Run(fmt.Sprintf("atomic=%v", atomic), func(t *testing.T) {
+			e, _ := newTLSEnv(t, func(c *Config) { c.AtomicUploads = atomic })
+			old := []byte("stored before")
+			e.write("f", old)
+			for _, req := range []protocol.ReqTransfer{
+				{Kind: protocol.XferStor, Path: "f", Protect: true},
+				{Kind: protocol.XferAppe, Path: "f", Protect: true},
+				{Kind: protocol.XferStou, Path: ".", Protect: true},
+			} {
+				raw := dialFrom(t, "127.0.0.1", e.pasv())
+				raw.SetDeadline(time.Now().Add(wait))
+				e.do(req)
+				st := expect[protocol.EvTransferStart](t, e.ev)
+				_, err := raw.Write([]byte("not a ClientHello\r\n"))
+				mustOK(t, err)
+				mustErr(t, expect[protocol.EvTransferDone](t, e.ev).Err, protocol.ErrTLSHandshake)
+				raw.Close()
+				if req.Kind == protocol.XferStou {
+					if st.Name == "" {
+						t.Fatal("STOU's start names no file")
+					}
+					if _, err := os.Stat(filepath.Join(e.dir, st.Name)); !errors.Is(err, fs.ErrNotExist) {
+						t.Fatalf("STOU's file %s after a failed handshake: %v", st.Name, err)
+					}
+				}
+				mustContent(t, e, "f", old)
+			}
+			noTempFiles(t, e.dir)
+		})
+	}
 }

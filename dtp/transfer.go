@@ -143,14 +143,11 @@ func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protoco
 }
 
 // dataConn opens the data connection: accepts on the passive listener or
-// dials the active address. Under PROT P (protect) it then runs the TLS
-// handshake and returns the tls.Conn too; a handshake that fails or is
-// refused (protocol.ErrTLSHandshake, protocol.ErrTLSReuse) closes the
-// data connection before any data moves, so that the transfer ends with
-// EvTransferDone alone.
-func (s *Server) dataConn(sess *Session, t *transfer, id *identity, protect bool) (*net.TCPConn, *tls.Conn, error) {
+// dials the active address. A protected transfer (protect) needs a
+// certificate; its TLS handshake runs later, in secure.
+func (s *Server) dataConn(sess *Session, t *transfer, protect bool) (*net.TCPConn, error) {
 	if protect && s.cfg.TLS == nil {
-		return nil, nil, errNoTLS
+		return nil, errNoTLS
 	}
 	var c *net.TCPConn
 	var err error
@@ -160,23 +157,29 @@ func (s *Server) dataConn(sess *Session, t *transfer, id *identity, protect bool
 	case t.active.IsValid():
 		c, err = s.dial(sess, t)
 	default:
-		return nil, nil, fmt.Errorf("dtp: %w", protocol.ErrNoEndpoint)
+		return nil, fmt.Errorf("dtp: %w", protocol.ErrNoEndpoint)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !t.setConn(c) {
-		return nil, nil, fmt.Errorf("dtp: %w", protocol.ErrAborted)
+		return nil, fmt.Errorf("dtp: %w", protocol.ErrAborted)
 	}
+	return c, nil
+}
+
+// secure runs the TLS handshake of a protected transfer (protect) on its
+// open data connection c and returns the tls.Conn; it returns nil for an
+// unprotected one. It runs after EvTransferStart: clients (Python's
+// ftplib, curl) begin the data connection's handshake only once the 150
+// reply has come, so the reply has to go first. A handshake that fails
+// or is refused (protocol.ErrTLSHandshake, protocol.ErrTLSReuse) ends the
+// transfer before any data moves; runTransfer closes c.
+func (s *Server) secure(sess *Session, id *identity, c *net.TCPConn, protect bool) (*tls.Conn, error) {
 	if !protect {
-		return c, nil, nil
+		return nil, nil
 	}
-	tc, err := s.protect(sess, id, c)
-	if err != nil {
-		c.Close()
-		return nil, nil, err
-	}
-	return c, tc, nil
+	return s.protect(sess, id, c)
 }
 
 // start posts EvTransferStart: the data connection is open, data follows.

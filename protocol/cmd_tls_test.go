@@ -243,6 +243,8 @@ login
 < 229 Entering Extended Passive Mode (|||40000|).
 > RETR a
 ! ReqTransfer retr "/a" protect
+@ EvTransferStart size=5
+< 150 Opening BINARY mode data connection for /a (5 bytes).
 @ EvTransferDone err=tlsreuse
 < 522 Data connection refused: it must resume the TLS session of the control connection (TLS session reuse required).
 > EPSV
@@ -251,6 +253,8 @@ login
 < 229 Entering Extended Passive Mode (|||40000|).
 > STOR b
 ! ReqTransfer stor "/b" protect
+@ EvTransferStart
+< 150 Ok to send data.
 @ EvTransferDone err=tlshandshake
 < 425 Can't open data connection: TLS handshake failed.
 `},

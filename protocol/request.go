@@ -100,7 +100,8 @@ type ReqTransfer struct {
 	// Protect: PROT P is in force, so the data connection is TLS (server
 	// side), resuming the control connection's TLS session when the account
 	// requires reuse (ErrTLSReuse otherwise). A failed data handshake is
-	// ErrTLSHandshake. Both come in EvTransferDone before any EvTransferStart.
+	// ErrTLSHandshake. Both come in EvTransferDone after EvTransferStart:
+	// clients begin the data handshake only once the 150 reply has come.
 	Protect bool
 }
 
