@@ -83,6 +83,7 @@ func startServer(t testing.TB, args ...string) string {
 // proc is a running rftpd process.
 type proc struct {
 	addr   string
+	implc  chan string // the implicit-FTPS address, when rftpd prints one
 	cmd    *exec.Cmd
 	stderr *syncBuffer
 	exited chan struct{} // closed when the process has been waited for
@@ -95,7 +96,7 @@ type proc struct {
 // startProc is startServer returning the process, for tests that stop it themselves.
 func startProc(t testing.TB, args ...string) *proc {
 	t.Helper()
-	p := &proc{stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p := &proc{stderr: &syncBuffer{}, exited: make(chan struct{}), implc: make(chan string, 1)}
 	p.cmd = exec.Command(rftpdBin, append([]string{"-listen", "127.0.0.1:0"}, args...)...)
 	p.cmd.Stderr = p.stderr
 	stdout, err := p.cmd.StdoutPipe()
@@ -113,6 +114,13 @@ func startProc(t testing.TB, args ...string) *proc {
 			if a, ok := strings.CutPrefix(sc.Text(), "rftpd: listening on ftp://"); ok && !found {
 				found = true
 				addrc <- a
+			}
+			if a, ok := strings.CutPrefix(sc.Text(), "rftpd: listening on ftps://"); ok {
+				a, _, _ = strings.Cut(a, " ")
+				select {
+				case p.implc <- a:
+				default:
+				}
 			}
 		}
 		io.Copy(io.Discard, stdout)
@@ -141,6 +149,20 @@ func startProc(t testing.TB, args ...string) *proc {
 		}
 	})
 	return p
+}
+
+// implicitAddr waits for the implicit-FTPS address rftpd prints after its
+// control address.
+func (p *proc) implicitAddr(t testing.TB) string {
+	t.Helper()
+	select {
+	case a := <-p.implc:
+		p.implc <- a
+		return a
+	case <-time.After(startTimeout):
+		t.Fatalf("rftpd printed no implicit FTPS address\nstderr:\n%s", p.stderr.String())
+		return ""
+	}
 }
 
 // signal sends SIGTERM without waiting.
@@ -210,6 +232,7 @@ type server struct {
 	port   string
 	tree   string // the fixture tree (anonymous and reader root)
 	writer string // the writer's root, empty at the start
+	proc   *proc
 }
 
 // startStd starts rftpd with anonymous access to the fixture tree and the
@@ -222,9 +245,9 @@ func startStd(t testing.TB, args ...string) *server {
 		{name: "writer", pass: writerPass, root: writer, perms: []string{"read", "write", "delete", "rename", "mkdir"}},
 		{name: "reader", pass: readerPass, root: tree},
 	})
-	addr := startServer(t, append([]string{"-anonymous", tree, "-users", users}, args...)...)
-	_, port, _ := net.SplitHostPort(addr)
-	return &server{addr: addr, port: port, tree: tree, writer: writer}
+	p := startProc(t, append([]string{"-anonymous", tree, "-users", users}, args...)...)
+	_, port, _ := net.SplitHostPort(p.addr)
+	return &server{addr: p.addr, port: port, tree: tree, writer: writer, proc: p}
 }
 
 // url returns ftp://[user[:pass]@]127.0.0.1:PORT/p.
