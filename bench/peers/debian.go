@@ -51,6 +51,11 @@ func passiveRange(n int) (int, int) {
 	return lo, lo + 1999
 }
 
+// pureRange is pure-ftpd's passive range: 6,000 ports (14000–19999), below
+// the others. pure-ftpd caps its users at half its passive range, whatever
+// -c says, and the held populations of the suite reach 2,000 sessions.
+func pureRange() (int, int) { return 14000, 19999 }
+
 // StartVsftpd runs vsftpd in the foreground (background=NO).
 func (u Unpacked) StartVsftpd(ctx context.Context, o Options) (*Server, error) {
 	o = o.withDefaults()
@@ -126,7 +131,7 @@ func (u Unpacked) StartPureFTPd(ctx context.Context, o Options) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	lo, hi := passiveRange(1)
+	lo, hi := pureRange()
 	args := []string{
 		"-S", "127.0.0.1," + strconv.Itoa(port),
 		"-l", "unix", // system accounts (/etc/shadow)
