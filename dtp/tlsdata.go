@@ -21,23 +21,73 @@ import (
 // (and with it the stall timer) moves at least every tlsStep bytes. TYPE
 // A conversion keeps its own loops (sendASCII, recvASCII) over the
 // tls.Conn.
+//
+// crypto/tls writes every record (16 KiB at most) with a system call of
+// its own. On loopback, where the sender's CPU also runs the receiver's
+// TCP stack, a download then cost several times the cipher's own work, so
+// downloads batch: the records of one tlsStep go to the socket in one
+// write (see tlsTransport): a 1 GiB download over TLS 1.3 took 2.3 s of
+// server CPU with a write per record, 0.7 s batched.
 const (
 	tlsBufSize = 256 << 10
-	tlsStep    = 64 << 10
+	tlsStep    = 256 << 10
 )
 
 var tlsBufs = sync.Pool{New: func() any { b := make([]byte, tlsBufSize); return &b }}
 
-// tlsTransport is the data connection under a tls.Conn. It ignores the
-// write deadline crypto/tls sets by itself, the 5 seconds it gives
-// close_notify: at the end of a download the socket's send buffer may
-// hold megabytes that a slow client is still reading, and close_notify
-// has to wait for room behind them. That wait is bounded like the rest of
-// the transfer, by ABOR, the stall timer and the session's end, which all
-// close the socket.
-type tlsTransport struct{ *net.TCPConn }
+// tlsBatchSize holds the records of one tlsStep: sixteen full records and
+// their headers, nonces and tags, with room to spare.
+const tlsBatchSize = tlsStep + 2048
 
-func (tlsTransport) SetWriteDeadline(time.Time) error { return nil }
+var tlsBatches = sync.Pool{New: func() any { b := make([]byte, 0, tlsBatchSize); return &b }}
+
+// tlsTransport is the data connection under a tls.Conn.
+//
+// It ignores the write deadline crypto/tls sets by itself, the 5 seconds
+// it gives close_notify: at the end of a download the socket's send
+// buffer may hold megabytes that a slow client is still reading, and
+// close_notify has to wait for room behind them. That wait is bounded like
+// the rest of the transfer, by ABOR, the stall timer and the session's
+// end, which all close the socket.
+//
+// Between batch and flush it holds back what crypto/tls writes, to write
+// it in one system call.
+type tlsTransport struct {
+	*net.TCPConn
+	held *[]byte // records held back; nil: writes go straight through
+}
+
+func (*tlsTransport) SetWriteDeadline(time.Time) error { return nil }
+
+func (t *tlsTransport) Write(p []byte) (int, error) {
+	if t.held == nil {
+		return t.TCPConn.Write(p)
+	}
+	*t.held = append(*t.held, p...)
+	return len(p), nil
+}
+
+// batch starts holding back writes.
+func (t *tlsTransport) batch() {
+	if t.held == nil {
+		t.held = tlsBatches.Get().(*[]byte)
+	}
+}
+
+// flush writes what was held back and stops holding back.
+func (t *tlsTransport) flush() error {
+	h := t.held
+	if h == nil {
+		return nil
+	}
+	t.held = nil
+	_, err := t.TCPConn.Write(*h)
+	if cap(*h) <= tlsBatchSize {
+		*h = (*h)[:0]
+		tlsBatches.Put(h)
+	}
+	return err
+}
 
 // protect runs the TLS handshake on the data connection c of sess:
 // HandshakeData with the control connection's tag, the login's reuse
@@ -50,7 +100,7 @@ func (s *Server) protect(sess *Session, id *identity, c *net.TCPConn) (*tls.Conn
 	if id != nil {
 		reuse = id.tlsReuse
 	}
-	return s.cfg.TLS.HandshakeData(tlsTransport{c}, tag, reuse, time.Now().Add(s.cfg.TLSHandshakeTimeout))
+	return s.cfg.TLS.HandshakeData(&tlsTransport{TCPConn: c}, tag, reuse, time.Now().Add(s.cfg.TLSHandshakeTimeout))
 }
 
 // dataOut is the connection data goes through: the TLS one when the
@@ -64,6 +114,7 @@ func dataOut(c *net.TCPConn, tc *tls.Conn) net.Conn {
 
 // sendTLS sends f from off to its end over tc.
 func sendTLS(tc *tls.Conn, f *os.File, off int64, progress *atomic.Int64) (int64, error) {
+	tr, _ := tc.NetConn().(*tlsTransport)
 	buf := tlsBufs.Get().(*[]byte)
 	defer tlsBufs.Put(buf)
 	var total int64
@@ -71,7 +122,15 @@ func sendTLS(tc *tls.Conn, f *os.File, off int64, progress *atomic.Int64) (int64
 		n, rerr := f.ReadAt(*buf, off)
 		off += int64(n)
 		for p := (*buf)[:n]; len(p) > 0; {
+			if tr != nil {
+				tr.batch()
+			}
 			w, werr := tc.Write(p[:min(len(p), tlsStep)])
+			if tr != nil {
+				if ferr := tr.flush(); werr == nil && ferr != nil {
+					w, werr = 0, ferr
+				}
+			}
 			total += int64(w)
 			progress.Add(int64(w))
 			if werr != nil {
