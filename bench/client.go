@@ -4,6 +4,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -34,11 +35,16 @@ func (e *ReplyError) Error() string {
 
 // Conn is one control connection. It is not safe for concurrent use.
 type Conn struct {
-	c       *net.TCPConn
+	c       net.Conn // the TCP connection, or TLS over it
 	r       *bufio.Reader
 	timeout time.Duration // for every command and its reply
 	local   net.IP        // the control connection's local address
 	remote  net.IP        // the server's address, for data connections
+	// tls is set once the control connection is protected: Login then
+	// asks for PROT P, and data connections are TLS with this
+	// configuration, whose session cache is this connection's alone, so
+	// that they resume its session.
+	tls *tls.Config
 }
 
 // dialer returns a dialer binding to src (nil: any). With a source address
@@ -58,7 +64,15 @@ func dialer(src net.IP, timeout time.Duration) *net.Dialer {
 // Dial connects to addr from src (nil: the system's choice) and reads the
 // 220 greeting. timeout bounds the dial and every later command.
 func Dial(ctx context.Context, addr string, src net.IP, timeout time.Duration) (*Conn, error) {
-	nc, err := dialer(src, timeout).DialContext(ctx, "tcp", addr)
+	return DialTarget(ctx, Target{Addr: addr}, src, timeout)
+}
+
+// DialTarget connects to t from src (nil: the system's choice), reads the
+// 220 greeting and protects the control connection as t.TLS says:
+// implicit TLS before the greeting, AUTH TLS after it. timeout bounds the
+// dial, the handshake and every later command.
+func DialTarget(ctx context.Context, t Target, src net.IP, timeout time.Duration) (*Conn, error) {
+	nc, err := dialer(src, timeout).DialContext(ctx, "tcp", t.Addr)
 	if err != nil {
 		return nil, err
 	}
@@ -70,11 +84,34 @@ func Dial(ctx context.Context, addr string, src net.IP, timeout time.Duration) (
 		local:   tc.LocalAddr().(*net.TCPAddr).IP,
 		remote:  tc.RemoteAddr().(*net.TCPAddr).IP,
 	}
-	if err := c.expect("greeting", 220); err != nil {
+	if err := c.open(ctx, t); err != nil {
 		tc.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// open runs the start of a session: TLS (implicit), the greeting, AUTH TLS
+// (explicit).
+func (c *Conn) open(ctx context.Context, t Target) error {
+	if t.TLS == TLSImplicit {
+		if err := c.startTLS(ctx, t); err != nil {
+			return err
+		}
+	}
+	if err := c.expect("greeting", 220); err != nil {
+		return err
+	}
+	if t.TLS == TLSExplicit {
+		if _, err := c.Expect("AUTH TLS", 234); err != nil {
+			return err
+		}
+		if c.r.Buffered() > 0 {
+			return errors.New("bench: the server sent more after 234, in the clear")
+		}
+		return c.startTLS(ctx, t)
+	}
+	return nil
 }
 
 // LocalIP returns the control connection's local address.
@@ -105,7 +142,7 @@ func (c *Conn) Login(user, pass string) error {
 	}
 	switch code {
 	case 230:
-		return nil
+		return c.protectData()
 	case 331, 332:
 	default:
 		return &ReplyError{"USER", code, msg}
@@ -117,7 +154,7 @@ func (c *Conn) Login(user, pass string) error {
 	if code != 230 && code != 202 {
 		return &ReplyError{"PASS", code, msg}
 	}
-	return nil
+	return c.protectData()
 }
 
 // Cmd sends one command line and returns its final reply (preliminary 1xx

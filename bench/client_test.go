@@ -94,11 +94,13 @@ func TestParseTarget(t *testing.T) {
 		want Target
 		ok   bool
 	}{
-		{"ftp://127.0.0.1:2121/", Target{"127.0.0.1:2121", "anonymous", "ftpbench@", "/"}, true},
-		{"ftp://127.0.0.1", Target{"127.0.0.1:21", "anonymous", "ftpbench@", "/"}, true},
-		{"ftp://u:p%40ss@127.0.0.1:21/pub/../data/", Target{"127.0.0.1:21", "u", "p@ss", "/data"}, true},
-		{"ftp://ftp@[::1]:2121/x", Target{"[::1]:2121", "ftp", "ftpbench@", "/x"}, true},
-		{"ftp://u@127.0.0.1/", Target{"127.0.0.1:21", "u", "", "/"}, true},
+		{"ftp://127.0.0.1:2121/", Target{Addr: "127.0.0.1:2121", User: "anonymous", Pass: "ftpbench@", Path: "/"}, true},
+		{"ftp://127.0.0.1", Target{Addr: "127.0.0.1:21", User: "anonymous", Pass: "ftpbench@", Path: "/"}, true},
+		{"ftp://u:p%40ss@127.0.0.1:21/pub/../data/", Target{Addr: "127.0.0.1:21", User: "u", Pass: "p@ss", Path: "/data"}, true},
+		{"ftp://ftp@[::1]:2121/x", Target{Addr: "[::1]:2121", User: "ftp", Pass: "ftpbench@", Path: "/x"}, true},
+		{"ftp://u@127.0.0.1/", Target{Addr: "127.0.0.1:21", User: "u", Pass: "", Path: "/"}, true},
+		{"ftps://127.0.0.1/", Target{Addr: "127.0.0.1:990", User: "anonymous", Pass: "ftpbench@", Path: "/", TLS: TLSImplicit}, true},
+		{"ftps://u:p@127.0.0.1:2990/x", Target{Addr: "127.0.0.1:2990", User: "u", Pass: "p", Path: "/x", TLS: TLSImplicit}, true},
 		{"http://127.0.0.1/", Target{}, false},
 		{"ftp:///x", Target{}, false},
 		{"ftp://127.0.0.1/?a=b", Target{}, false},
@@ -113,6 +115,9 @@ func TestParseTarget(t *testing.T) {
 	tg, _ := ParseTarget("ftp://u:secret@127.0.0.1:2121/pub")
 	if s := tg.String(); strings.Contains(s, "secret") || s != "ftp://u@127.0.0.1:2121/pub" {
 		t.Errorf("String() = %q", s)
+	}
+	if tg, _ := ParseTarget("ftps://u:secret@127.0.0.1:2990/"); tg.String() != "ftps://u@127.0.0.1:2990/" {
+		t.Errorf("String() = %q", tg.String())
 	}
 	if tg.Join("small/0000.bin") != "/pub/small/0000.bin" {
 		t.Errorf("Join = %q", tg.Join("small/0000.bin"))

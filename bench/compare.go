@@ -190,7 +190,8 @@ func CompareMarkdown(in CompareInput) string {
 		}
 		p("| %s | %s | %s |\n", name, measured, status)
 	}
-	r := med["rftpd"]
+	plain := func(server string) map[string]*Result { return onlyTLS(med[server], false) }
+	r := plain("rftpd")
 	if x := findIdle(r, 10000); x != nil {
 		kib := x.Idle.PSSPerSession / 1024
 		target("idle: 10,000 sessions at ≤ 4 KiB server memory each", fmt.Sprintf("%d held, %.2f KiB/session", x.Idle.Held, kib), x.Idle.Held >= 10000 && kib <= 4, x.Idle.PSSPerSession > 0)
@@ -202,7 +203,7 @@ func CompareMarkdown(in CompareInput) string {
 	} else {
 		target("idle: 19,000 sessions held (one process may hold at most 20,000 open files here)", "", false, false)
 	}
-	if x, v := findStep(r, "login"), findStep(med["vsftpd"], "login"); x != nil && v != nil {
+	if x, v := findStep(r, "login"), findStep(plain("vsftpd"), "login"); x != nil && v != nil {
 		a := x.OpsPerSec / v.OpsPerSec
 		target("login (anonymous): ≥ 10× vsftpd's sessions/s", fmt.Sprintf("%.0f vs %.0f sessions/s: ×%.1f", x.OpsPerSec, v.OpsPerSec, a), a >= 10, true)
 	} else {
@@ -227,7 +228,7 @@ func CompareMarkdown(in CompareInput) string {
 			if s == "rftpd" || s == "ceiling" {
 				continue
 			}
-			if y := findStep(med[s], "small-get"); y != nil && y.OpsPerSec > best {
+			if y := findStep(plain(s), "small-get"); y != nil && y.OpsPerSec > best {
 				best, bestName = y.OpsPerSec, s
 			}
 		}
@@ -241,12 +242,13 @@ func CompareMarkdown(in CompareInput) string {
 			target("small-get: ≥ 2× the best peer's files/s", "", false, false)
 		}
 	}
-	if x, c := findLarge1(r), findLarge1(med["ceiling"]); x != nil && c != nil {
+	if x, c := findLarge1(r), findLarge1(plain("ceiling")); x != nil && c != nil {
 		f := x.BytesPerSec / c.BytesPerSec
 		target("large-get: one stream ≥ 90 % of the raw sendfile ceiling", fmt.Sprintf("%s/s vs %s/s: %.0f %%", FormatBytes(x.BytesPerSec), FormatBytes(c.BytesPerSec), f*100), f >= 0.9, true)
 	} else {
 		target("large-get: one stream ≥ 90 % of the raw sendfile ceiling", "", false, false)
 	}
+	tlsFigures(p, onlyTLS(med["rftpd"], true), onlyTLS(med["vsftpd"], true), r)
 	if len(in.Report.Warnings) > 0 {
 		p("\n## Problems during the run\n\n")
 		for _, w := range in.Report.Warnings {
@@ -325,6 +327,66 @@ func cpuMedian(results []*Result, server, step string) (float64, string) {
 	}
 	slices.Sort(vs)
 	return vs[(len(vs)-1)/2], unit
+}
+
+// onlyTLS keeps the results run over FTPS (tls) or over plain FTP.
+func onlyTLS(m map[string]*Result, tls bool) map[string]*Result {
+	out := map[string]*Result{}
+	for k, r := range m {
+		if (r.TLS != "") == tls {
+			out[k] = r
+		}
+	}
+	return out
+}
+
+// tlsFigures writes the FTPS section: memory per idle TLS session against
+// its target, the TLS login rate and one TLS stream, beside vsftpd's and
+// (for the stream) rftpd's plain one. Nothing when rftpd ran no TLS step.
+func tlsFigures(p func(string, ...any), r, v, plain map[string]*Result) {
+	if len(r) == 0 {
+		return
+	}
+	p("\n## FTPS (issue 5)\n\n")
+	p("Explicit FTPS (AUTH TLS, PBSZ 0, PROT P) with a self-signed ECDSA P-256 certificate made for the run; data connections must resume the control connection's TLS session on both servers. The client is Go's crypto/tls with its defaults (TLS 1.3, X25519MLKEM768 key exchange).\n\n")
+	p("| figure | rftpd | vsftpd | target | met |\n|---|---|---|---|---|\n")
+	idle := func(m map[string]*Result) (string, float64) {
+		x := findIdle(m, 10000)
+		if x == nil || x.Idle.PSSPerSession <= 0 {
+			return "–", 0
+		}
+		kib := x.Idle.PSSPerSession / 1024
+		return fmt.Sprintf("%.1f KiB (%d sessions)", kib, x.Idle.Held), kib
+	}
+	rs, rk := idle(r)
+	vs, _ := idle(v)
+	met := "not measured"
+	if rk > 0 {
+		met = "no"
+		if rk <= 12 {
+			met = "yes"
+		}
+	}
+	p("| memory per idle TLS session (PSS) | %s | %s | ≤ 12 KiB | %s |\n", rs, vs, met)
+	rate := func(m map[string]*Result, scenario string, large bool) string {
+		x := findStep(m, scenario)
+		if large {
+			x = findLarge1(m)
+		}
+		switch {
+		case x == nil:
+			return "–"
+		case large:
+			return FormatBytes(x.BytesPerSec) + "/s"
+		}
+		return FormatRate(x.OpsPerSec) + " sessions/s"
+	}
+	p("| TLS logins | %s | %s | – | – |\n", rate(r, "login", false), rate(v, "login", false))
+	stream := rate(r, "", true)
+	if x := findLarge1(plain); x != nil {
+		stream += fmt.Sprintf(" (plain: %s/s)", FormatBytes(x.BytesPerSec))
+	}
+	p("| one TLS download stream (large-get 1) | %s | %s | – | – |\n", stream, rate(v, "", true))
 }
 
 func findStep(m map[string]*Result, scenario string) *Result {

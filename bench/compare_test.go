@@ -30,6 +30,12 @@ func TestCompareMarkdown(t *testing.T) {
 		&Result{Server: "rftpd", Scenario: "noop", Step: "noop 500 of 10k", Concurrency: 500, Held: 9500, OpsPerSec: 40000, Latency: Summary{P99: 12_000_000}},
 		&Result{Server: "rftpd", Scenario: "noop", Step: "noop 500 of 10k at 20/s each", Concurrency: 500, Held: 9500, Rate: 10000, Latency: Summary{P99: 7_000_000}},
 		&Result{Server: "vsftpd", Scenario: "list", Step: "list", Unit: "listings", OpsPerSec: 5, Errors: 3, ErrorKinds: map[string]int64{"MLSD: 500 Unknown command.": 3}},
+		// FTPS rows: they must not stand in for the plain ones above.
+		&Result{Server: "rftpd", Scenario: "idle", Step: "idle 10k TLS", TLS: "explicit", Ops: 10000, Idle: &IdleResult{Requested: 10000, Held: 10000, PSSPerSession: 11 * 1024}},
+		&Result{Server: "vsftpd", Scenario: "idle", Step: "idle 10k TLS", TLS: "explicit", Ops: 2000, Idle: &IdleResult{Requested: 2000, Held: 2000, PSSPerSession: 600 * 1024}},
+		&Result{Server: "rftpd", Scenario: "login", Step: "login TLS", TLS: "explicit", Unit: "sessions", OpsPerSec: 1500},
+		&Result{Server: "vsftpd", Scenario: "login", Step: "login TLS", TLS: "explicit", Unit: "sessions", OpsPerSec: 200},
+		&Result{Server: "rftpd", Scenario: "large-get", Step: "large-get 1 TLS", TLS: "explicit", Concurrency: 1, BytesPerSec: 1 << 30},
 	)
 	md := CompareMarkdown(CompareInput{
 		Report:  &Report{Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Machine: "test box", Command: "ftpbench compare", Results: results},
@@ -48,6 +54,9 @@ func TestCompareMarkdown(t *testing.T) {
 		"- list, vsftpd: 3 errors; most common: `MLSD: 500 Unknown command.` (3)",
 		"Versions: rftpd abc, vsftpd 3.0.3.",
 		"![chart](RESULTS.svg)",
+		"| memory per idle TLS session (PSS) | 11.0 KiB (10000 sessions) | 600.0 KiB (2000 sessions) | ≤ 12 KiB | yes |",
+		"| TLS logins | 1,500 sessions/s | 200 sessions/s | – | – |",
+		"| one TLS download stream (large-get 1) | 1.00 GiB/s (plain: 973 MiB/s) | – | – | – |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q\n%s", want, md)

@@ -3,6 +3,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -78,15 +79,17 @@ func (s *Sink) Close() {
 
 // drain reads r to its end and returns the byte count. The first MiB is
 // read into the buffer (splice costs more than a read for small files);
-// with /dev/null open, the rest is spliced into it.
-func (s *Sink) drain(r *net.TCPConn) (int64, error) {
+// with /dev/null open, the rest of a plain TCP connection is spliced into
+// it (a TLS one is read to the end).
+func (s *Sink) drain(r net.Conn) (int64, error) {
 	if s.buf == nil {
 		s.buf = make([]byte, sinkBufSize)
 	}
+	tcp, _ := r.(*net.TCPConn)
 	var n int64
 	for {
-		if s.null != nil && n >= sinkBufSize {
-			k, err := s.null.ReadFrom(r) // splice(2) through a 1 MiB pipe
+		if s.null != nil && tcp != nil && n >= sinkBufSize {
+			k, err := s.null.ReadFrom(tcp) // splice(2) through a 1 MiB pipe
 			return n + k, err
 		}
 		k, err := r.Read(s.buf)
@@ -238,8 +241,9 @@ func parsePASV(msg string) (net.IP, int, error) {
 }
 
 // transfer runs one transfer command over a fresh data connection: io moves
-// the data, then the final 2xx reply is awaited.
-func (c *Conn) transfer(ctx context.Context, mode DataMode, cmd string, io func(*net.TCPConn) (int64, error)) (int64, error) {
+// the data, then the final 2xx reply is awaited. In a protected session
+// the data connection's TLS handshake runs once the 1xx reply has come.
+func (c *Conn) transfer(ctx context.Context, mode DataMode, cmd string, io func(net.Conn) (int64, error)) (int64, error) {
 	ep, err := c.openData(ctx, mode)
 	if err != nil {
 		return 0, err
@@ -258,8 +262,22 @@ func (c *Conn) transfer(ctx context.Context, mode DataMode, cmd string, io func(
 	}
 	conn.SetDeadline(time.Now().Add(c.timeout))
 	c.c.SetDeadline(time.Now().Add(c.timeout))
-	n, ioErr := io(conn)
-	conn.Close()
+	var data net.Conn = conn
+	if c.tls != nil {
+		tc, err := c.secureData(ctx, conn)
+		if err != nil {
+			// The server's reply says why (a refused session reuse, say).
+			conn.Close()
+			ep.conn = nil
+			if code, msg, rerr := c.ReadReply(); rerr == nil && code/100 != 2 {
+				return 0, &ReplyError{verb(cmd), code, msg}
+			}
+			return 0, fmt.Errorf("%s: %w", verb(cmd), err)
+		}
+		data = tc
+	}
+	n, ioErr := io(data)
+	data.Close()
 	ep.conn = nil
 	code, msg, err = c.ReadReply()
 	if ioErr != nil {
@@ -290,7 +308,7 @@ func (c *Conn) List(ctx context.Context, mode DataMode, path string, mlsd bool) 
 		cmd += " " + path
 	}
 	buf := make([]byte, 64*1024)
-	n, err := c.transfer(ctx, mode, cmd, func(conn *net.TCPConn) (int64, error) {
+	n, err := c.transfer(ctx, mode, cmd, func(conn net.Conn) (int64, error) {
 		var n int64
 		for range 1 << 20 { // bounded: a listing of at most 64 GiB
 			k, err := conn.Read(buf)
@@ -328,13 +346,20 @@ func (w *worker) listing(ctx context.Context, mode DataMode, path string, mlsd b
 }
 
 // Stor uploads size bytes of src (from offset 0) to path. The copy from an
-// *os.File to the TCP connection uses sendfile(2).
+// *os.File to a plain TCP connection uses sendfile(2); a protected one
+// gets it in 256 KiB writes.
 func (c *Conn) Stor(ctx context.Context, mode DataMode, path string, src *os.File, size int64) (int64, error) {
-	return c.transfer(ctx, mode, "STOR "+path, func(conn *net.TCPConn) (int64, error) {
+	return c.transfer(ctx, mode, "STOR "+path, func(conn net.Conn) (int64, error) {
 		if _, err := src.Seek(0, io.SeekStart); err != nil {
 			return 0, err
 		}
-		n, err := conn.ReadFrom(io.LimitReader(src, size))
+		var n int64
+		var err error
+		if tc, ok := conn.(*tls.Conn); ok {
+			n, err = sendTLS(tc, src, size)
+		} else {
+			n, err = conn.(*net.TCPConn).ReadFrom(io.LimitReader(src, size))
+		}
 		if err == nil && n != size {
 			err = fmt.Errorf("sent %d of %d bytes", n, size)
 		}

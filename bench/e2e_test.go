@@ -51,12 +51,19 @@ var testDataset = bench.Dataset{SmallSize: 4096, SmallFiles: 20, LargeSize: 8 <<
 
 func startRftpd(t *testing.T) (*peers.Server, string) {
 	t.Helper()
+	return startRftpdWith(t, peers.Options{})
+}
+
+// startRftpdWith is startRftpd with o's TLS settings and rftpd flags extra.
+func startRftpdWith(t *testing.T, o peers.Options, extra ...string) (*peers.Server, string) {
+	t.Helper()
 	bin := buildRftpd(t)
 	data, upload := t.TempDir(), t.TempDir()
 	if err := bench.MakeDataset(data, testDataset); err != nil {
 		t.Fatal(err)
 	}
-	s, err := peers.StartRftpd(context.Background(), bin, peers.Options{Data: data, Upload: upload, Work: t.TempDir()})
+	o.Data, o.Upload, o.Work = data, upload, t.TempDir()
+	s, err := peers.StartRftpd(context.Background(), bin, o, extra...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,5 +188,95 @@ func TestIdleRefusesWhatCannotFit(t *testing.T) {
 	_, err = bench.Run(context.Background(), sc, bench.Config{Target: tg, Sessions: int(soft) + 1000})
 	if err == nil || !strings.Contains(err.Error(), "open files") {
 		t.Errorf("idle with %d sessions: %v", int(soft)+1000, err)
+	}
+}
+
+// Over FTPS, explicit and implicit: the scenarios that open sessions and
+// move data run without errors, data connections resume the control
+// session (rftpd requires it), and idle reports memory per TLS session.
+func TestTLSScenariosAgainstRftpd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	cert, key, err := peers.MakeCert(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, upload := startRftpdWith(t, peers.Options{TLSCert: cert, TLSKey: key}, "-implicit-listen", "127.0.0.1:0")
+	if !s.TLS || s.ImplicitAddr == "" {
+		t.Fatalf("rftpd TLS %v, implicit address %q", s.TLS, s.ImplicitAddr)
+	}
+	ccfg, err := bench.TLSOptions{CAFile: cert}.Config(s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, _ := bench.ParseTarget(s.URL)
+	write, _ := bench.ParseTarget(s.PutURL)
+	implicit, err := bench.ParseTarget("ftps://" + s.ImplicitAddr + "/")
+	if err != nil || implicit.TLS != bench.TLSImplicit {
+		t.Fatalf("implicit target %+v, %v", implicit, err)
+	}
+	for _, tg := range []*bench.Target{&read, &write} {
+		tg.TLS = bench.TLSExplicit
+	}
+	for _, tg := range []*bench.Target{&read, &write, &implicit} {
+		tg.TLSConfig = ccfg
+	}
+	base := bench.Config{
+		Target: read, PutTarget: write, Label: "rftpd",
+		Concurrency: 2, Duration: time.Second, Timeout: 20 * time.Second,
+		Sources: 2, SmallSize: 4096, LargeSize: 2 << 20,
+		TempDir: t.TempDir(), Layout: testDataset.Layout(),
+		Sessions: 100, HoldTime: 200 * time.Millisecond, PID: s.PID,
+	}
+	run := func(name string, cfg bench.Config) *bench.Result {
+		t.Helper()
+		sc, _ := bench.Lookup(name)
+		r, err := bench.Run(context.Background(), sc, cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if r.Errors != 0 || r.Ops == 0 {
+			t.Fatalf("%s over TLS: %d ops, errors %v", name, r.Ops, r.ErrorKinds)
+		}
+		if r.TLS != cfg.Target.TLS.String() || !strings.Contains(strings.Join(r.Notes, "\n"), "PROT P") {
+			t.Errorf("%s: TLS %q, notes %q", name, r.TLS, r.Notes)
+		}
+		return r
+	}
+	// idle first, while the server's memory only grows.
+	r := run("idle", base)
+	if i := r.Idle; i == nil || i.Held != 100 || i.NoopOK != 100 || i.PSSPerSession <= 0 {
+		t.Errorf("idle over TLS: %+v", r.Idle)
+	}
+	for _, name := range []string{"login", "small-get", "small-put", "large-get", "large-put", "list"} {
+		run(name, base)
+	}
+	if fi, err := os.Stat(filepath.Join(upload, "ftpbench-large-000.bin")); err != nil || fi.Size() != 2<<20 {
+		t.Errorf("uploaded over TLS: %v %v", fi, err)
+	}
+	imp := base
+	imp.Target, imp.PutTarget = implicit, implicit
+	run("login", imp)
+	run("small-get", imp)
+
+	// The data connections did resume: with resumption turned off on the
+	// client, rftpd refuses them (522).
+	noResume := ccfg.Clone()
+	noResume.SessionTicketsDisabled = true
+	off := base
+	off.Target.TLSConfig = noResume
+	sc, _ := bench.Lookup("small-get")
+	r, err = bench.Run(context.Background(), sc, off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Ops != 0 || r.Errors == 0 {
+		t.Fatalf("small-get without resumption: %d ops, %d errors", r.Ops, r.Errors)
+	}
+	for k := range r.ErrorKinds {
+		if !strings.Contains(k, "522") {
+			t.Errorf("error without resumption: %q, want a 522 reply", k)
+		}
 	}
 }

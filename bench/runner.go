@@ -125,7 +125,7 @@ type job struct {
 // openSession dials t from src, logs in and switches to TYPE I (image):
 // the default, TYPE A, converts line endings and rules out sendfile.
 func openSession(ctx context.Context, cfg Config, t Target, src net.IP) (*Conn, error) {
-	c, err := Dial(ctx, t.Addr, src, cfg.Timeout)
+	c, err := DialTarget(ctx, t, src, cfg.Timeout)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ func runLogin(ctx context.Context, cfg Config) (*Result, error) {
 		unit:   "sessions",
 		target: t,
 		op: func(ctx context.Context, w *worker) (int64, error) {
-			c, err := Dial(ctx, t.Addr, w.src, cfg.Timeout)
+			c, err := DialTarget(ctx, t, w.src, cfg.Timeout)
 			if err != nil {
 				return 0, err
 			}

@@ -43,7 +43,7 @@ func runLargeGet(ctx context.Context, cfg Config) (*Result, error) {
 		},
 	})
 	sink := "spliced into /dev/null"
-	if !cfg.Splice {
+	if !cfg.Splice || cfg.Target.TLS != TLSOff {
 		sink = "read with 1 MiB buffers"
 	}
 	r.Notes = append(r.Notes, "RETR "+p+", "+sink)

@@ -3,6 +3,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"slices"
@@ -51,6 +52,9 @@ type Config struct {
 	LargeSize   int64         // large-put file size
 	TempDir     string        // where upload sources are created
 	Layout      Layout
+	// TLSConfig is the client configuration of suite steps marked TLS (see
+	// RunSuite); nil skips them. Scenarios run alone take TLS from Target.
+	TLSConfig *tls.Config
 
 	// idle and noop
 	Sessions int           // idle: sessions to open and hold
@@ -143,6 +147,7 @@ func (c Config) logf(format string, args ...any) {
 type Result struct {
 	Scenario    string  `json:"scenario"`
 	Step        string  `json:"step,omitempty"` // the suite row, when run in a suite
+	TLS         string  `json:"tls,omitempty"`  // "explicit" or "implicit" FTPS; empty for plain FTP
 	Server      string  `json:"server"`
 	Concurrency int     `json:"concurrency"`
 	Mode        string  `json:"mode,omitempty"`
@@ -264,6 +269,10 @@ func Run(ctx context.Context, s Scenario, cfg Config) (*Result, error) {
 	if r != nil {
 		r.Scenario = s.Name
 		r.Server = cfg.Label
+		if t := cfg.Target; t.TLS != TLSOff {
+			r.TLS = t.TLS.String()
+			r.Notes = append(r.Notes, fmt.Sprintf("FTPS (%s TLS), data connections protected (PROT P)", t.TLS))
+		}
 		if ctx.Err() != nil {
 			r.Interrupted = true
 		}

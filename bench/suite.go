@@ -4,6 +4,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,9 @@ type Step struct {
 	// SingleProcess marks a step that only servers holding every session in
 	// one process run: a process per session cannot reach it here.
 	SingleProcess bool
+	// TLS marks a step run over explicit FTPS (AUTH TLS, PROT P) with
+	// Config.TLSConfig; without one it is skipped.
+	TLS bool
 }
 
 // StandardSuite measures every scenario once, with the loads the issue's
@@ -45,6 +49,27 @@ var StandardSuite = []Step{
 	{Label: "large-put 1", Scenario: "large-put", Concurrency: 1, Duration: 20 * time.Second},
 	{Label: "list", Scenario: "list", Concurrency: 8, Duration: 20 * time.Second},
 	{Label: "mixed", Scenario: "mixed", Concurrency: 16, Duration: 30 * time.Second},
+	{Label: "idle 10k TLS", Scenario: "idle", Concurrency: 64, Sessions: 10000, TLS: true},
+	{Label: "login TLS", Scenario: "login", Concurrency: 16, Duration: 30 * time.Second, TLS: true},
+	{Label: "large-get 1 TLS", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second, TLS: true},
+}
+
+// FilterSteps returns the steps whose label contains one of words (all of
+// them when words is empty).
+func FilterSteps(steps []Step, words []string) []Step {
+	if len(words) == 0 {
+		return steps
+	}
+	var out []Step
+	for _, s := range steps {
+		for _, w := range words {
+			if w != "" && strings.Contains(s.Label, w) {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // ScaleSuite returns steps with durations multiplied by f (at least one
@@ -71,9 +96,9 @@ func ScaleSuite(steps []Step, f float64) []Step {
 }
 
 // RunSuite runs steps in order with cfg (each step overriding concurrency,
-// duration, sessions, hold and rate) and returns a result per step that
-// ran. A step that cannot run at all is returned as an error after the
-// others ran.
+// duration, sessions, hold and rate; a TLS step also the targets' TLS)
+// and returns a result per step that ran. A step that cannot run at all
+// is returned as an error after the others ran.
 func RunSuite(ctx context.Context, steps []Step, cfg Config) ([]*Result, error) {
 	var results []*Result
 	var firstErr error
@@ -86,6 +111,14 @@ func RunSuite(ctx context.Context, steps []Step, cfg Config) ([]*Result, error) 
 			return results, fmt.Errorf("bench: suite step %q: unknown scenario %q", st.Label, st.Scenario)
 		}
 		c := cfg
+		if st.TLS {
+			if cfg.TLSConfig == nil {
+				continue // the server offers no TLS
+			}
+			for _, t := range []*Target{&c.Target, &c.PutTarget} {
+				t.TLS, t.TLSConfig = TLSExplicit, cfg.TLSConfig
+			}
+		}
 		c.Concurrency, c.Duration, c.Hold, c.Rate = st.Concurrency, st.Duration, st.Hold, st.Rate
 		c.Count = 0
 		if st.Sessions > 0 {

@@ -2,7 +2,11 @@
 package bench
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/xml"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +43,53 @@ func TestStandardSuite(t *testing.T) {
 		if s.Duration < time.Second || (s.Sessions != 0 && s.Sessions < 10) || s.Concurrency < 1 {
 			t.Errorf("tiny step %+v", s)
 		}
+	}
+}
+
+func TestFilterSteps(t *testing.T) {
+	tls := FilterSteps(StandardSuite, []string{"TLS"})
+	if len(tls) != 3 {
+		t.Fatalf("TLS steps: %+v", tls)
+	}
+	for _, s := range tls {
+		if !s.TLS {
+			t.Errorf("step %q is not marked TLS", s.Label)
+		}
+	}
+	two := FilterSteps(StandardSuite, []string{"large-get 1", "mixed"})
+	if len(two) != 3 || two[0].Label != "large-get 1" || two[1].Label != "mixed" || two[2].Label != "large-get 1 TLS" {
+		t.Errorf("filtered: %+v", two)
+	}
+	if all := FilterSteps(StandardSuite, nil); len(all) != len(StandardSuite) {
+		t.Errorf("no words kept %d of %d steps", len(all), len(StandardSuite))
+	}
+	if none := FilterSteps(StandardSuite, []string{"nothing"}); len(none) != 0 {
+		t.Errorf("kept %+v", none)
+	}
+}
+
+// A TLS step without a client TLS configuration (the server offers no
+// FTPS) is skipped, not failed.
+func TestRunSuiteSkipsTLSWithoutConfig(t *testing.T) {
+	rs, err := RunSuite(context.Background(), FilterSteps(StandardSuite, []string{"TLS"}), Config{})
+	if err != nil || len(rs) != 0 {
+		t.Fatalf("results %v, error %v", rs, err)
+	}
+}
+
+func TestTLSOptions(t *testing.T) {
+	cfg, err := TLSOptions{Insecure: true}.Config("127.0.0.1:2121")
+	if err != nil || cfg.ServerName != "127.0.0.1" || !cfg.InsecureSkipVerify || cfg.MinVersion != tls.VersionTLS12 {
+		t.Fatalf("config %+v, %v", cfg, err)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.pem")
+	os.WriteFile(bad, []byte("not PEM"), 0o600)
+	if _, err := (TLSOptions{CAFile: bad}).Config("127.0.0.1:21"); err == nil || !strings.Contains(err.Error(), "no certificate") {
+		t.Errorf("a CA file without certificates: %v", err)
+	}
+	if _, err := (TLSOptions{}).Config("no-port"); err == nil {
+		t.Error("an address without a port was accepted")
 	}
 }
 

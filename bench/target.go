@@ -2,6 +2,7 @@
 package bench
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
@@ -10,24 +11,32 @@ import (
 	"strings"
 )
 
-// Target is the server under test: ftp://[user[:pass]@]host[:port][/path].
-// Without a user the login is anonymous.
+// Target is the server under test: ftp://[user[:pass]@]host[:port][/path],
+// or ftps:// for implicit TLS. Without a user the login is anonymous.
 type Target struct {
 	Addr string // host:port
 	User string
 	Pass string
 	Path string // base folder on the server, "/" when absent
+	// TLS: plain FTP, explicit FTPS (AUTH TLS) or implicit FTPS. With TLS
+	// the data connections are protected too (PROT P).
+	TLS TLSMode
+	// TLSConfig checks the server's certificate (see TLSOptions.Config);
+	// required with TLS.
+	TLSConfig *tls.Config
 }
 
-// ParseTarget parses an ftp:// URL. The port defaults to 21, the user to
-// "anonymous" (password "ftpbench@") and the path to "/".
+// ParseTarget parses an ftp:// or ftps:// (implicit TLS) URL. The port
+// defaults to 21 (ftps: 990), the user to "anonymous" (password
+// "ftpbench@") and the path to "/". An ftps:// target still needs its
+// TLSConfig.
 func ParseTarget(s string) (Target, error) {
 	u, err := url.Parse(s)
 	if err != nil {
 		return Target{}, fmt.Errorf("bench: target %q: %w", s, err)
 	}
-	if u.Scheme != "ftp" {
-		return Target{}, fmt.Errorf("bench: target %q: scheme must be ftp://", s)
+	if u.Scheme != "ftp" && u.Scheme != "ftps" {
+		return Target{}, fmt.Errorf("bench: target %q: scheme must be ftp:// or ftps://", s)
 	}
 	if u.Host == "" || u.Opaque != "" {
 		return Target{}, fmt.Errorf("bench: target %q: no host", s)
@@ -38,8 +47,14 @@ func ParseTarget(s string) (Target, error) {
 	host, port := u.Hostname(), u.Port()
 	if port == "" {
 		port = "21"
+		if u.Scheme == "ftps" {
+			port = "990"
+		}
 	}
 	t := Target{Addr: net.JoinHostPort(host, port), User: "anonymous", Pass: "ftpbench@", Path: "/"}
+	if u.Scheme == "ftps" {
+		t.TLS = TLSImplicit
+	}
 	if u.User != nil {
 		t.User = u.User.Username()
 		if p, ok := u.User.Password(); ok {
@@ -60,6 +75,9 @@ func ParseTarget(s string) (Target, error) {
 // String returns the URL without the password.
 func (t Target) String() string {
 	u := url.URL{Scheme: "ftp", Host: t.Addr, Path: t.Path}
+	if t.TLS == TLSImplicit {
+		u.Scheme = "ftps"
+	}
 	if t.User != "" && t.User != "anonymous" {
 		u.User = url.User(t.User)
 	}

@@ -110,6 +110,21 @@ idle_session_timeout=600
 data_connection_timeout=300
 ftpd_banner=vsftpd ready.
 `, port, o.Data, o.Upload, lo, hi, empty)
+	if o.TLSCert != "" {
+		// TLS optional for every login, as rftpd is run; session reuse
+		// required on data connections (vsftpd's default).
+		text += fmt.Sprintf(`ssl_enable=YES
+rsa_cert_file=%s
+rsa_private_key_file=%s
+allow_anon_ssl=YES
+force_anon_logins_ssl=NO
+force_anon_data_ssl=NO
+force_local_logins_ssl=NO
+force_local_data_ssl=NO
+require_ssl_reuse=YES
+ssl_ciphers=HIGH
+`, o.TLSCert, o.TLSKey)
+	}
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		return nil, err
 	}
@@ -117,7 +132,11 @@ ftpd_banner=vsftpd ready.
 	if err != nil {
 		return nil, err
 	}
-	return u.finish(ctx, s, port, "vsftpd", "vsftpd", o)
+	s, err = u.finish(ctx, s, port, "vsftpd", "vsftpd", o)
+	if s != nil {
+		s.TLS = o.TLSCert != ""
+	}
+	return s, err
 }
 
 // StartPureFTPd runs pure-ftpd with system accounts, anonymous read-only.

@@ -25,6 +25,12 @@ type Options struct {
 	User   string // the writable account (default "bench")
 	Pass   string // its password (default "bench-pass")
 	Log    io.Writer
+	// TLSCert and TLSKey (PEM files, see MakeCert), when set, turn on
+	// explicit FTPS where the server offers it, with TLS optional for
+	// every login: plain sessions run as before, and sessions that send
+	// AUTH TLS and PROT P are protected, with session reuse required on
+	// data connections. Server.TLS says whether it took them.
+	TLSCert, TLSKey string
 }
 
 func (o Options) withDefaults() Options {
@@ -48,7 +54,11 @@ type Server struct {
 	URL     string // anonymous, read-only
 	PutURL  string // the writable account
 	PID     int
-	Notes   []string
+	TLS     bool // explicit FTPS is on (Options.TLSCert)
+	// ImplicitAddr is rftpd's implicit-FTPS listener, when started with
+	// -implicit-listen.
+	ImplicitAddr string
+	Notes        []string
 
 	cmd    *exec.Cmd
 	exited chan error

@@ -36,6 +36,14 @@ func StartRftpd(ctx context.Context, bin string, o Options, extra ...string) (*S
 		lo, hi := passiveRange(3)
 		args = append(args, "-passive-ports", fmt.Sprintf("%d-%d", lo, hi))
 	}
+	if o.TLSCert != "" {
+		conf := filepath.Join(o.Work, "rftpd.toml")
+		text := fmt.Sprintf("[tls]\ncert = %q\nkey = %q\nlogin_accounts = false\ndata_accounts = false\n", o.TLSCert, o.TLSKey)
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+			return nil, fmt.Errorf("peers: rftpd: %w", err)
+		}
+		args = append(args, "-config", conf)
+	}
 	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
@@ -46,12 +54,16 @@ func StartRftpd(ctx context.Context, bin string, o Options, extra ...string) (*S
 	if err != nil {
 		return nil, err
 	}
-	addrc := make(chan string, 1)
+	addrc, implc := make(chan string, 1), make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if a, ok := strings.CutPrefix(sc.Text(), "rftpd: listening on ftp://"); ok {
 				addrc <- a
+			}
+			if a, ok := strings.CutPrefix(sc.Text(), "rftpd: listening on ftps://"); ok {
+				a, _, _ = strings.Cut(a, " ")
+				implc <- a
 			}
 			fmt.Fprintln(s.stderr, sc.Text())
 		}
@@ -68,8 +80,18 @@ func StartRftpd(ctx context.Context, bin string, o Options, extra ...string) (*S
 		s.Stop()
 		return nil, ctx.Err()
 	}
+	if slices.Contains(extra, "-implicit-listen") {
+		// rftpd prints the implicit listener right after the plain one.
+		select {
+		case s.ImplicitAddr = <-implc:
+		case <-time.After(5 * time.Second):
+			s.Stop()
+			return nil, fmt.Errorf("peers: rftpd printed no implicit FTPS address\n%s", s.Stderr())
+		}
+	}
 	s.setURLs(o.User, o.Pass)
 	s.Version = rftpdVersion(bin)
+	s.TLS = o.TLSCert != ""
 	return s, nil
 }
 

@@ -25,10 +25,14 @@ var allServers = []string{"rftpd", "vsftpd", "pure-ftpd", "proftpd", "ceiling"}
 // are capped so the machine (32,768 PIDs, 24 GiB) survives.
 var forking = map[string]bool{"vsftpd": true, "pure-ftpd": true, "proftpd": true}
 
+// tlsServers run the FTPS steps; the others skip them.
+var tlsServers = map[string]bool{"rftpd": true, "vsftpd": true}
+
 type compareFlags struct {
 	suiteFlags
 	servers, peersDir, out string
 	runs, peerSessions     int
+	cert, key              string // the FTPS steps' certificate
 }
 
 func compare(args []string, stdout, stderr io.Writer) int {
@@ -79,7 +83,15 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	if !f.quiet {
 		line = bench.NewProgressLine(os.Stderr)
 	}
-	steps := bench.ScaleSuite(bench.StandardSuite, f.scale)
+	steps, err := f.suiteSteps()
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+		return 2
+	}
+	if f.cert, f.key, err = f.makeCert(); err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+		return 1
+	}
 	started := time.Now().UTC()
 	var results []*bench.Result
 	versions := map[string]string{}
@@ -151,6 +163,9 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 		return nil, "", err
 	}
 	o := peers.Options{Data: data, Upload: upload, Work: work, Log: stderr}
+	if tlsServers[name] {
+		o.TLSCert, o.TLSKey = f.cert, f.key
+	}
 	u := peers.Unpacked{Dir: f.peersDir}
 	var s *peers.Server
 	switch name {
@@ -178,7 +193,7 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 		if name == "ceiling" && st.Scenario != "large-get" {
 			continue // the ceiling only sends files
 		}
-		if forking[name] && st.SingleProcess {
+		if forking[name] && st.SingleProcess || st.TLS && !tlsServers[name] {
 			continue
 		}
 		if forking[name] {

@@ -26,7 +26,7 @@ func main() {
 }
 
 const usageText = `usage:
-  ftpbench -url ftp://[user[:pass]@]host:port/[path] [flags]   run scenarios
+  ftpbench -url ftp[s]://[user[:pass]@]host:port/[path] [flags] run scenarios (-tls: AUTH TLS)
   ftpbench mkdata [flags] DIR                                  create the data set in DIR
   ftpbench suite [flags]                                       start rftpd, run the standard suite (make bench)
   ftpbench compare [flags]                                     the suite against rftpd and its peers (make bench-compare)
@@ -62,6 +62,8 @@ type options struct {
 	cfg                                           bench.Config
 	read, quiet                                   bool
 	layout                                        bench.Layout
+	tls                                           bool
+	tlsOpt                                        bench.TLSOptions
 }
 
 func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
@@ -77,7 +79,10 @@ func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
 		fs.PrintDefaults()
 	}
 	c := &o.cfg
-	fs.StringVar(&o.url, "url", "", "server to measure: ftp://[user[:pass]@]host:port/[base folder] (no user: anonymous)")
+	fs.StringVar(&o.url, "url", "", "server to measure: ftp://[user[:pass]@]host:port/[base folder] (no user: anonymous); ftps:// for implicit TLS")
+	fs.BoolVar(&o.tls, "tls", false, "explicit FTPS: AUTH TLS, then PBSZ 0 and PROT P after login (protected data connections)")
+	fs.BoolVar(&o.tlsOpt.Insecure, "tls-insecure", false, "accept any server certificate (self-signed ones)")
+	fs.StringVar(&o.tlsOpt.CAFile, "tls-ca", "", "verify the server's certificate against the PEM roots in FILE (default: the system's)")
 	fs.StringVar(&o.putURL, "put-url", "", "account for small-put and large-put (default: -url)")
 	fs.StringVar(&o.scenarios, "s", "all", "scenarios to run, comma-separated, or all")
 	fs.StringVar(&o.label, "label", "", "the server's name in reports (default: host:port)")
@@ -129,6 +134,11 @@ func parseRun(args []string, stderr io.Writer) (*options, []bench.Scenario, erro
 			return nil, nil, err
 		}
 	}
+	for _, tg := range []*bench.Target{&o.cfg.Target, &o.cfg.PutTarget} {
+		if err := o.secure(tg); err != nil {
+			return nil, nil, err
+		}
+	}
 	if o.cfg.Mode, err = bench.ParseDataMode(o.mode); err != nil {
 		return nil, nil, err
 	}
@@ -149,6 +159,26 @@ func parseRun(args []string, stderr io.Writer) (*options, []bench.Scenario, erro
 		o.cfg.Label = t.Addr
 	}
 	return o, scs, nil
+}
+
+// secure applies -tls, -tls-insecure and -tls-ca to t: -tls turns plain
+// FTP into explicit FTPS; an ftps:// target stays implicit.
+func (o *options) secure(t *bench.Target) error {
+	if o.tls && t.TLS == bench.TLSOff {
+		t.TLS = bench.TLSExplicit
+	}
+	if t.TLS == bench.TLSOff {
+		if o.tlsOpt != (bench.TLSOptions{}) {
+			return errors.New("-tls-insecure and -tls-ca need -tls or an ftps:// URL")
+		}
+		return nil
+	}
+	cfg, err := o.tlsOpt.Config(t.Addr)
+	if err != nil {
+		return err
+	}
+	t.TLSConfig = cfg
+	return nil
 }
 
 func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer, tty *os.File) int {

@@ -27,6 +27,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"-url", "ftp://127.0.0.1/", "stray"}, `unexpected argument "stray"`},
 		{[]string{"-nosuchflag"}, "flag provided but not defined"},
 		{[]string{"mkdata"}, "usage: ftpbench mkdata"},
+		{[]string{"-url", "ftp://127.0.0.1/", "-tls-insecure"}, "need -tls or an ftps:// URL"},
+		{[]string{"-url", "ftp://127.0.0.1/", "-tls", "-tls-ca", "/nonexistent/ca.pem"}, "no such file"},
+		{[]string{"suite", "-steps", "nothing-like-this"}, "matches no step"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer

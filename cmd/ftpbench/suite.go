@@ -20,7 +20,7 @@ import (
 // suiteFlags are shared by suite and compare.
 type suiteFlags struct {
 	rftpd, cache, jsonFile, svgFile string
-	version                         string
+	version, steps                  string
 	scale                           float64
 	largeSize                       int64
 	quiet                           bool
@@ -35,6 +35,30 @@ func (f *suiteFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.largeSize, "large-size", bench.DefaultDataset.LargeSize, "size of the large file")
 	fs.BoolVar(&f.quiet, "q", false, "no progress line")
 	fs.StringVar(&f.version, "rftpd-version", "", "rftpd's version for reports (default: from the binary)")
+	fs.StringVar(&f.steps, "steps", "", "run only the steps whose label contains one of these comma-separated words (e.g. TLS)")
+}
+
+// suiteSteps is the standard suite, filtered by -steps and scaled by -scale.
+func (f *suiteFlags) suiteSteps() ([]bench.Step, error) {
+	var words []string
+	if f.steps != "" {
+		words = strings.Split(f.steps, ",")
+	}
+	steps := bench.FilterSteps(bench.StandardSuite, words)
+	if len(steps) == 0 {
+		return nil, fmt.Errorf("-steps %q matches no step of the suite", f.steps)
+	}
+	return bench.ScaleSuite(steps, f.scale), nil
+}
+
+// makeCert makes the self-signed certificate of the FTPS steps in the
+// cache folder, anew every run.
+func (f *suiteFlags) makeCert() (cert, key string, err error) {
+	dir := filepath.Join(f.cache, "tls")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
+	}
+	return peers.MakeCert(dir)
 }
 
 // defaultCache is world-readable on purpose: the peers serve the data set
@@ -85,6 +109,13 @@ func (f *suiteFlags) suiteConfig(s *peers.Server, ds bench.Dataset, stderr io.Wr
 	if line != nil {
 		cfg.Progress = line.Update
 	}
+	if s.TLS {
+		// The certificate is its own root (peers.MakeCert): verified.
+		opt := bench.TLSOptions{CAFile: filepath.Join(f.cache, "tls", "ftps-cert.pem")}
+		if cfg.TLSConfig, err = opt.Config(s.Addr); err != nil {
+			return cfg, err
+		}
+	}
 	return cfg, nil
 }
 
@@ -126,7 +157,17 @@ func suite(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer os.RemoveAll(work)
-	s, err := peers.StartRftpd(ctx, f.rftpd, peers.Options{Data: data, Upload: upload, Work: work})
+	steps, err := f.suiteSteps()
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+		return 2
+	}
+	cert, key, err := f.makeCert()
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+		return 1
+	}
+	s, err := peers.StartRftpd(ctx, f.rftpd, peers.Options{Data: data, Upload: upload, Work: work, TLSCert: cert, TLSKey: key})
 	if err != nil {
 		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
 		return 1
@@ -146,7 +187,6 @@ func suite(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
 		return 1
 	}
-	steps := bench.ScaleSuite(bench.StandardSuite, f.scale)
 	results, runErr := bench.RunSuite(ctx, steps, cfg)
 	line.Clear()
 	if err := s.Stop(); err != nil {
@@ -219,6 +259,9 @@ func describeStep(s bench.Step) string {
 	}
 	if s.Duration > 0 {
 		d += ", " + s.Duration.String()
+	}
+	if s.TLS {
+		d += ", explicit FTPS (AUTH TLS, PROT P)"
 	}
 	return d
 }
