@@ -87,6 +87,7 @@ type Server struct {
 
 	nconns     atomic.Int64
 	handshakes atomic.Int64 // TLS handshakes in progress
+	trim       *trimmer     // gives memory back after handshake bursts
 	stopOnce   sync.Once
 	stop       chan struct{}
 }
@@ -109,6 +110,7 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 		conns:      make(map[*conn]struct{}),
 		stop:       make(chan struct{}),
 		guard:      newGuard(cfg),
+		trim:       newTrimmer(),
 	}
 }
 
@@ -192,6 +194,15 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
 	close(s.ready)
 	go s.ticker()
+	if s.cfg.TLS != nil {
+		free := s.trim.free
+		s.trim.free = func() {
+			start := time.Now()
+			free()
+			s.log.Debug("returned free memory to the system after a burst of TLS handshakes", "took", time.Since(start))
+		}
+		go s.trim.run(s.stop, func() bool { return s.handshakes.Load() > 0 })
+	}
 	return gnet.None
 }
 

@@ -195,6 +195,7 @@ func (cn *conn) startTLS() {
 	cn.tls = &tlsState{tc: tc, pipe: p, tag: tag}
 	timeout := s.cfg.HandshakeTimeout
 	go func() {
+		defer s.trim.handshakeEnded()
 		defer s.handshakes.Add(-1)
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		err := tc.HandshakeContext(ctx)
