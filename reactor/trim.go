@@ -56,19 +56,10 @@ func (t *trimmer) run(stop <-chan struct{}, busy func() bool) {
 		case <-stop:
 			return
 		case <-t.ended:
-		}
-		// Wait for a quiet period: every handshake that ends starts it anew.
-		quiet.Reset(t.quiet)
-	wait:
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.ended:
-				quiet.Reset(t.quiet)
-			case <-quiet.C:
-				break wait
-			}
+			// Every handshake that ends starts the quiet period anew.
+			quiet.Reset(t.quiet)
+			continue
+		case <-quiet.C:
 		}
 		if busy() || t.count.Load() < t.minHandshakes || (!last.IsZero() && time.Since(last) < t.every) {
 			continue
