@@ -66,12 +66,13 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 	if err != nil {
 		return 0, err
 	}
+	// A protected upload's handshake goes before the file is opened, so
+	// that a failed one leaves an existing file as it was, even when it
+	// would have been written in place. STOU's 150 reply names a new file,
+	// which must exist first; a failed handshake removes it again.
+	early := r.Protect && r.Kind != protocol.XferStou
 	var tc *tls.Conn
-	if r.Protect && r.Kind != protocol.XferStou {
-		// The handshake goes before the file is opened, so that a failed
-		// one leaves an existing file as it was, even when it would have
-		// been written in place. STOU's 150 reply names a new file, which
-		// must exist first; a failed handshake removes it again.
+	if early {
 		t.start(post, -1, "")
 		if tc, err = s.secure(sess, id, c, true); err != nil {
 			return 0, err
@@ -81,11 +82,9 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 	if err != nil {
 		return 0, err
 	}
-	if !r.Protect || r.Kind == protocol.XferStou {
+	if !early {
 		t.start(post, -1, u.name)
-	}
-	if r.Protect && r.Kind == protocol.XferStou {
-		if tc, err = s.secure(sess, id, c, true); err != nil {
+		if tc, err = s.secure(sess, id, c, r.Protect); err != nil {
 			u.f.Close()
 			if u.made {
 				removeFile(u.root, u.rel) // no data came: the new file goes

@@ -89,10 +89,21 @@ func (t *tlsTransport) flush() error {
 	return err
 }
 
-// protect runs the TLS handshake on the data connection c of sess:
-// HandshakeData with the control connection's tag, the login's reuse
-// requirement and a deadline of Config.TLSHandshakeTimeout from now.
-func (s *Server) protect(sess *Session, id *identity, c *net.TCPConn) (*tls.Conn, error) {
+// secure runs the TLS handshake of a protected transfer (protect) on its
+// open data connection c and returns the tls.Conn; it returns nil for an
+// unprotected one. The handshake is HandshakeData with the control
+// connection's tag, the login's reuse requirement and a deadline of
+// Config.TLSHandshakeTimeout from now.
+//
+// It runs after EvTransferStart: clients (Python's ftplib, curl) begin
+// the data connection's handshake only once the 150 reply has come, so
+// the reply has to go first. A handshake that fails or is refused
+// (protocol.ErrTLSHandshake, protocol.ErrTLSReuse) ends the transfer
+// before any data moves; runTransfer closes c.
+func (s *Server) secure(sess *Session, id *identity, c *net.TCPConn, protect bool) (*tls.Conn, error) {
+	if !protect {
+		return nil, nil
+	}
 	sess.mu.Lock()
 	tag := sess.tag
 	sess.mu.Unlock()

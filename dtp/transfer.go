@@ -3,7 +3,6 @@ package dtp
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
@@ -166,20 +165,6 @@ func (s *Server) dataConn(sess *Session, t *transfer, protect bool) (*net.TCPCon
 		return nil, fmt.Errorf("dtp: %w", protocol.ErrAborted)
 	}
 	return c, nil
-}
-
-// secure runs the TLS handshake of a protected transfer (protect) on its
-// open data connection c and returns the tls.Conn; it returns nil for an
-// unprotected one. It runs after EvTransferStart: clients (Python's
-// ftplib, curl) begin the data connection's handshake only once the 150
-// reply has come, so the reply has to go first. A handshake that fails
-// or is refused (protocol.ErrTLSHandshake, protocol.ErrTLSReuse) ends the
-// transfer before any data moves; runTransfer closes c.
-func (s *Server) secure(sess *Session, id *identity, c *net.TCPConn, protect bool) (*tls.Conn, error) {
-	if !protect {
-		return nil, nil
-	}
-	return s.protect(sess, id, c)
 }
 
 // start posts EvTransferStart: the data connection is open, data follows.
