@@ -25,6 +25,7 @@ type Config struct {
 	AuthQueue               int        // password checks waiting; beyond it ErrBusy
 	MaxTransfers            int        // data transfers at once (each its own goroutine); beyond it ErrBusy
 	StatListMax             int        // bytes of a STAT <path> listing before it is cut short
+	IdleListeners           int        // passive listeners kept open for reuse after their transfer (lnpool.go); 0: none
 	// AtomicUploads makes STOR (without REST) write to a hidden temporary
 	// file in the target's directory and rename it over the target only
 	// when all the data has arrived: an aborted or failed upload leaves the
@@ -75,6 +76,7 @@ func DefaultConfig() Config {
 		AuthQueue:     256,
 		MaxTransfers:  1024,
 		StatListMax:   64 << 10,
+		IdleListeners: 64,
 		AtomicUploads: true,
 
 		TLSReuse:            true,
@@ -93,6 +95,8 @@ func (c *Config) check() error {
 		return errors.New("dtp: config: FSQueue and AuthQueue must not be negative")
 	case c.MaxTransfers < 1:
 		return errors.New("dtp: config: MaxTransfers must be at least 1")
+	case c.IdleListeners < 0:
+		return errors.New("dtp: config: IdleListeners must not be negative")
 	case c.StatListMax < 1:
 		return errors.New("dtp: config: StatListMax must be at least 1")
 	case (c.PassiveLow == 0) != (c.PassiveHigh == 0):
@@ -115,6 +119,7 @@ type Server struct {
 	cursor  atomic.Uint32 // next passive port to try, as an offset into the range
 	eph     [2]uint16     // the system's ephemeral port range, for listeners without a configured range
 	foreign atomic.Uint64 // data connections refused for coming from the wrong address
+	lns     lnPool        // idle passive listeners
 }
 
 // Session is the DTP side of one control connection: its identity and root
@@ -151,6 +156,9 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 	s.fs = newPool(cfg.FSWorkers, cfg.FSQueue)
 	s.auth = newPool(cfg.AuthWorkers, cfg.AuthQueue)
 	s.xfers.max = int64(cfg.MaxTransfers)
+	if canReuseListeners {
+		s.lns.max = cfg.IdleListeners
+	}
 	return s, nil
 }
 
@@ -233,16 +241,22 @@ func (s *Server) CloseSession(sess *Session) {
 // transfer stops counting just before its EvTransferDone is posted.
 func (s *Server) Transfers() int { return int(s.xfers.n.Load()) }
 
+// IdleListeners reports the passive listeners kept open for reuse (at most
+// Config.IdleListeners; each holds a descriptor).
+func (s *Server) IdleListeners() int { return s.lns.idleCount() }
+
 // ForeignData reports how many connections to passive ports were closed
 // because they came from an address other than the control connection's.
 func (s *Server) ForeignData() uint64 { return s.foreign.Load() }
 
 // Close stops the worker pools once their queues are empty; it waits for
-// the requests already queued. Requests after Close are refused with
-// ErrBusy. Transfers are not waited for: drain them first (Transfers).
+// the requests already queued, then closes the idle passive listeners.
+// Requests after Close are refused with ErrBusy. Transfers are not waited
+// for: drain them first (Transfers).
 func (s *Server) Close() {
 	s.fs.close()
 	s.auth.close()
+	s.lns.flush(true)
 }
 
 // Accounts holds the users the server knows and their opened roots.

@@ -22,34 +22,34 @@ func (s *Server) passive(sess *Session, post func(protocol.Event)) {
 	}
 }
 
-// openPassive closes the session's previous listener (its port may be the
-// only one free), listens anew on the control connection's local address
-// and installs the listener as the session's pending endpoint.
+// openPassive gives up the session's previous listener (its port may be
+// the only one free), takes an idle listener on the control connection's
+// local address or opens a new one, and installs it as the session's
+// pending endpoint.
 func (s *Server) openPassive(sess *Session) protocol.EvPassive {
 	sess.mu.Lock()
 	old, _ := sess.takeEndpoint()
 	sess.mu.Unlock()
-	if old != nil {
-		old.Close()
-	}
+	s.lns.recycle(old)
 
 	local := sess.info.Local.Addr().Unmap()
-	ln, err := s.listen(local)
-	if err != nil {
-		return protocol.EvPassive{Err: err}
+	ln := s.lns.get(local)
+	if ln == nil {
+		var err error
+		if ln, err = s.listen(local); err != nil {
+			return protocol.EvPassive{Err: err}
+		}
 	}
 	sess.mu.Lock()
 	if sess.closed {
 		sess.mu.Unlock()
-		ln.Close()
+		s.lns.put(ln)
 		return protocol.EvPassive{Err: errSessionClosed}
 	}
 	old, _ = sess.takeEndpoint()
 	sess.ln = ln
 	sess.mu.Unlock()
-	if old != nil {
-		old.Close()
-	}
+	s.lns.recycle(old)
 
 	ip := local
 	if s.cfg.PublicHost.IsValid() {
@@ -134,17 +134,21 @@ func (s *Server) probe(ip netip.Addr, lo, hi uint16, tries uint32) (*net.TCPList
 // accept waits on the transfer's passive listener for the client. A
 // connection from any address other than the control connection's is
 // closed at once and accept goes on waiting: the right client still
-// succeeds. The listener is consumed either way.
-func (s *Server) accept(sess *Session, t *transfer) (*net.TCPConn, error) {
-	defer t.ln.Close()
+// succeeds. The listener goes back to the pool once a connection is
+// accepted; an abort closes it instead.
+func (s *Server) accept(sess *Session, t *transfer, ln *net.TCPListener) (*net.TCPConn, error) {
 	want := sess.info.Remote.Addr().Unmap().WithZone("")
 	for {
-		c, err := t.ln.AcceptTCP()
+		c, err := ln.AcceptTCP()
 		if err != nil {
+			if ln := t.takeListener(); ln != nil {
+				ln.Close()
+			}
 			return nil, connErr("accept", err)
 		}
 		from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
 		if from.Addr().Unmap().WithZone("") == want {
+			s.lns.put(t.takeListener())
 			return c, nil
 		}
 		c.Close()

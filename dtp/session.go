@@ -72,9 +72,7 @@ func (sess *Session) setActive(addr netip.AddrPort) {
 		sess.active = addr
 	}
 	sess.mu.Unlock()
-	if ln != nil {
-		ln.Close()
-	}
+	sess.srv.lns.put(ln)
 }
 
 // abort handles ReqAbort: the transfer in flight is stopped (its goroutine
@@ -83,9 +81,7 @@ func (sess *Session) abort() {
 	sess.mu.Lock()
 	ln, t := sess.takeEndpoint()
 	sess.mu.Unlock()
-	if ln != nil {
-		ln.Close()
-	}
+	sess.srv.lns.put(ln)
 	if t != nil {
 		t.abort()
 	}
@@ -98,9 +94,7 @@ func (sess *Session) logout() {
 	sess.id = nil
 	ln, t := sess.takeEndpoint()
 	sess.mu.Unlock()
-	if ln != nil {
-		ln.Close()
-	}
+	sess.srv.lns.put(ln)
 	if t != nil {
 		t.abort()
 	}

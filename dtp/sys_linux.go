@@ -324,3 +324,37 @@ func ephemeralRange() (uint16, uint16) {
 	}
 	return lo, hi
 }
+
+// canReuseListeners: drain works here, so passive listeners are pooled.
+const canReuseListeners = true
+
+// drainMax bounds the connections drain closes: past it, connections keep
+// coming and the listener is given up instead.
+const drainMax = 4096
+
+// drain accepts and closes every connection waiting on ln, without
+// blocking (the socket is non-blocking: accept4 ends with EAGAIN). It
+// reports false when ln should not be used any more.
+func drain(ln *net.TCPListener) bool {
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ok := false
+	err = rc.Control(func(fd uintptr) {
+		for range drainMax {
+			nfd, _, err := unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			switch err {
+			case nil:
+				unix.Close(nfd)
+			case unix.EINTR, unix.ECONNABORTED:
+			case unix.EAGAIN:
+				ok = true
+				return
+			default:
+				return
+			}
+		}
+	})
+	return ok && err == nil
+}

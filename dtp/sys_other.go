@@ -81,3 +81,9 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func()
 
 // ephemeralRange is unknown here: passive listeners ask for port 0.
 func ephemeralRange() (uint16, uint16) { return 0, 0 }
+
+// canReuseListeners: without drain, passive listeners are not pooled.
+const canReuseListeners = false
+
+// drain is not available here: a pooled listener is never reused.
+func drain(*net.TCPListener) bool { return false }

@@ -22,7 +22,7 @@ type transfer struct {
 	ctx    context.Context // cancelled by abort: stops an active dial
 	cancel context.CancelFunc
 	active netip.AddrPort   // endpoint taken from the session: active address ...
-	ln     *net.TCPListener // ... or passive listener
+	ln     *net.TCPListener // ... or passive listener; set before the goroutine starts, cleared under mu
 	bytes  atomic.Int64     // moved so far, for EvTransferStart.Progress
 
 	mu       sync.Mutex
@@ -40,15 +40,26 @@ func (t *transfer) abort() {
 		return
 	}
 	t.aborted = true
-	c := t.conn
+	c, ln := t.conn, t.ln
+	t.ln = nil
 	t.mu.Unlock()
 	t.cancel()
-	if t.ln != nil {
-		t.ln.Close()
+	if ln != nil {
+		ln.Close()
 	}
 	if c != nil {
 		c.Close()
 	}
+}
+
+// takeListener removes the passive listener from the transfer; nil when
+// there was none or abort has closed it.
+func (t *transfer) takeListener() *net.TCPListener {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ln := t.ln
+	t.ln = nil
+	return ln
 }
 
 // setConn records the data connection so abort can close it; when abort
@@ -123,9 +134,7 @@ func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protoco
 	}
 	aborted := t.finish()
 	t.cancel()
-	if t.ln != nil {
-		t.ln.Close()
-	}
+	s.lns.recycle(t.takeListener()) // never accepted on
 	if t.conn != nil {
 		t.conn.Close()
 	}
@@ -150,9 +159,12 @@ func (s *Server) dataConn(sess *Session, t *transfer, protect bool) (*net.TCPCon
 	}
 	var c *net.TCPConn
 	var err error
+	t.mu.Lock()
+	ln := t.ln
+	t.mu.Unlock()
 	switch {
-	case t.ln != nil:
-		c, err = s.accept(sess, t)
+	case ln != nil:
+		c, err = s.accept(sess, t, ln)
 	case t.active.IsValid():
 		c, err = s.dial(sess, t)
 	default:

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"path"
 	"strings"
 	"testing"
@@ -329,12 +330,16 @@ func TestActive(t *testing.T) {
 	mustOK(t, err)
 	defer ln.Close()
 
-	// A passive listener is dropped by PORT.
+	// A passive listener is dropped by PORT: it goes back to the pool of
+	// idle listeners, where a connection to it carries nothing.
 	pasv := e.pasv()
 	e.do(protocol.ReqActive{Addr: ln.Addr().(*net.TCPAddr).AddrPort()})
-	if _, err := net.DialTimeout("tcp", pasv.String(), wait); err == nil {
-		t.Fatal("the passive listener is still open after PORT")
+	if n := e.srv.lns.idleCount(); n != 1 {
+		t.Fatalf("%d idle listeners after PORT, want 1", n)
 	}
+	stray, err := net.DialTimeout("tcp", pasv.String(), wait)
+	mustOK(t, err)
+	defer stray.Close()
 
 	e.do(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f"})
 	c, err := ln.Accept()
@@ -367,6 +372,16 @@ func TestActive(t *testing.T) {
 	mustOK(t, expect[protocol.EvTransferDone](t, e.ev).Err)
 	if !bytes.Equal(e.read("g"), data) {
 		t.Fatal("active STOR differs")
+	}
+
+	// The next PASV takes that listener again, and the connection that
+	// waited on it while it was idle is closed without a byte.
+	if again := e.pasv(); again != pasv {
+		t.Fatalf("PASV after reuse announced %v, want the idle %v", again, pasv)
+	}
+	stray.SetDeadline(time.Now().Add(wait))
+	if n, err := stray.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the stray connection read %d bytes, %v; want it closed", n, err)
 	}
 }
 

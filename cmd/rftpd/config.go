@@ -60,6 +60,7 @@ type settings struct {
 		AuthQueue        int `toml:"auth_queue"`
 		MaxTransfers     int `toml:"max_transfers"`
 		StatListMax      int `toml:"stat_list_max"`
+		IdleListeners    int `toml:"idle_listeners"`
 	} `toml:"limits"`
 
 	// FTPS: with a certificate and key, AUTH TLS is offered and the
@@ -108,6 +109,7 @@ func defaults() settings {
 	s.Limits.AuthQueue = d.AuthQueue
 	s.Limits.MaxTransfers = d.MaxTransfers
 	s.Limits.StatListMax = d.StatListMax
+	s.Limits.IdleListeners = d.IdleListeners
 	s.TLS.LoginAccounts = true
 	s.TLS.DataAccounts = true
 	s.TLS.Reuse = true
@@ -223,6 +225,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	d.AuthQueue = s.Limits.AuthQueue
 	d.MaxTransfers = s.Limits.MaxTransfers
 	d.StatListMax = s.Limits.StatListMax
+	d.IdleListeners = s.Limits.IdleListeners
 	d.AtomicUploads = s.AtomicUploads
 
 	for _, c := range []struct {
@@ -240,6 +243,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"limits.auth_queue", d.AuthQueue, 1},
 		{"limits.max_transfers", d.MaxTransfers, 1},
 		{"limits.stat_list_max", d.StatListMax, 1024},
+		{"limits.idle_listeners", d.IdleListeners, 0},
 		{"limits.max_sessions", r.MaxSessions, 0},
 		{"limits.max_per_ip", r.MaxPerIP, 0},
 		{"limits.passive_per_ip", r.PassivePerIP, 0},

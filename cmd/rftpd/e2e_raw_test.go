@@ -887,15 +887,22 @@ func TestRawPassiveEndpoints(t *testing.T) {
 	c := dial(t, s.addr)
 	c.login("anonymous", "x")
 	c.cmd("TYPE I", 200)
-	// a second PASV replaces the first listener
+	// a second PASV replaces the first listener: a connection made to the
+	// first one is closed without data (the listener may be reused, so the
+	// port may even be the same), and the transfer uses the second
 	r := c.cmd("PASV", 227)
 	m := regexp.MustCompile(`\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)`).FindStringSubmatch(r.text())
 	p1, _ := strconv.Atoi(m[5])
 	p2, _ := strconv.Atoi(m[6])
+	early, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p1*256+p2), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Close()
 	d := c.pasv()
-	if old, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p1*256+p2), 2*time.Second); err == nil {
-		old.Close()
-		t.Errorf("the first PASV listener still accepts after a second PASV")
+	_ = early.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := early.Read(make([]byte, 1)); n != 0 || err == nil || os.IsTimeout(err) {
+		t.Errorf("a connection to the first PASV listener read %d bytes, %v after a second PASV; want it closed", n, err)
 	}
 	c.cmd("RETR "+fOne, 150)
 	checkBytes(t, "RETR on the second PASV", readAll(t, d), fixtureFiles[fOne])
