@@ -64,6 +64,9 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		return 0, err
 	}
 	size := max(fi.Size()-r.Offset, 0)
+	if !r.ASCII && !r.Protect {
+		return sendPlain(t, c, f, r.Offset, size, post)
+	}
 	if r.ASCII {
 		size = -1 // the converted size is not known in advance
 	}
@@ -79,11 +82,30 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		n, err := sendASCII(dataOut(c, tc), f, &t.bytes)
 		return n, endDownload(tc, err)
 	}
-	if tc != nil {
-		n, err := sendTLS(tc, f, r.Offset, &t.bytes)
-		return n, endDownload(tc, err)
+	n, err := sendTLS(tc, f, r.Offset, &t.bytes)
+	return n, endDownload(tc, err)
+}
+
+// sendPlain sends a download in TYPE I without TLS. Its EvTransferStart
+// waits for the first sendfile call: when that call sent the whole file,
+// the event is held and posted just before EvTransferDone, so that the
+// reactor writes 150 and 226 together (one write on the control connection
+// instead of two, for every small file). The client has all the data by
+// then; clients read the 150 before the data connection either way.
+func sendPlain(t *transfer, c *net.TCPConn, f *os.File, off, size int64, post func(protocol.Event)) (int64, error) {
+	started := false
+	n, err := sendFile(c, f, off, &t.bytes, func(sent int64) {
+		started = true
+		if sent >= size {
+			t.held = protocol.EvTransferStart{Size: size, Progress: t.bytes.Load}
+			return
+		}
+		t.start(post, size, "")
+	})
+	if !started {
+		t.start(post, size, "")
 	}
-	return sendFile(c, f, r.Offset, &t.bytes)
+	return n, err
 }
 
 // copyToConn copies f from its current offset to c, chunk by chunk so

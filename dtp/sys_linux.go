@@ -130,8 +130,10 @@ func unsupported(err error) bool {
 	return err == unix.EINVAL || err == unix.ENOSYS || err == unix.EOPNOTSUPP
 }
 
-// sendFile sends f from off to its end over c with sendfile(2).
-func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64) (int64, error) {
+// sendFile sends f from off to its end over c with sendfile(2). first,
+// when set, is called once, after the first sendfile call, with the bytes
+// it sent (it may not be called at all when sendFile fails early).
+func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64, first func(sent int64)) (int64, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0, connErr("sendfile", err)
@@ -153,6 +155,10 @@ func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64) (in
 						moved += n
 						total += int64(n)
 						progress.Add(int64(n))
+					}
+					if first != nil {
+						first(total)
+						first = nil
 					}
 					switch {
 					case err == unix.EINTR:

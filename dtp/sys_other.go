@@ -66,7 +66,7 @@ func removeFile(root *os.Root, rel string) error {
 }
 
 // sendFile sends f from off to its end over c.
-func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64) (int64, error) {
+func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64, first func(sent int64)) (int64, error) {
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return 0, storageErr(err)
 	}

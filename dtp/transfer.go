@@ -24,6 +24,7 @@ type transfer struct {
 	active netip.AddrPort   // endpoint taken from the session: active address ...
 	ln     *net.TCPListener // ... or passive listener; set before the goroutine starts, cleared under mu
 	bytes  atomic.Int64     // moved so far, for EvTransferStart.Progress
+	held   protocol.Event   // an EvTransferStart posted just before EvTransferDone (sendPlain); transfer goroutine only
 
 	mu       sync.Mutex
 	conn     *net.TCPConn // the data connection once open
@@ -147,6 +148,9 @@ func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protoco
 	}
 	sess.mu.Unlock()
 	s.xfers.release()
+	if t.held != nil {
+		post(t.held)
+	}
 	post(protocol.EvTransferDone{Bytes: n, Err: err})
 }
 

@@ -4,6 +4,7 @@ package reactor
 import (
 	"bytes"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -25,6 +26,9 @@ type conn struct {
 	passive    bool      // holds one of its address's passive slots (see guard.takePassive)
 	stalled    bool      // stopped reading because replies are not draining
 	tls        *tlsState // nil: plain FTP
+
+	mailMu sync.Mutex
+	mail   []protocol.Event // posted by the DTP, not yet delivered (post)
 }
 
 // peek returns the unframed input: plaintext after TLS, else gnet's buffer.
@@ -58,14 +62,67 @@ func (cn *conn) buffered() int {
 
 // write sends reply bytes, through TLS once it is up. Mid-handshake nothing
 // can be sent: the bytes are dropped (only a timer's farewell can come then).
+// While the connection is corked the bytes are collected and go out in one
+// write when it is uncorked: the replies to pipelined commands, or a 150
+// and 226 posted together, then cost one system call and one segment.
 func (cn *conn) write(b []byte) {
-	if t := cn.tls; t != nil {
-		if t.ready {
-			_, _ = t.tc.Write(b)
+	if t := cn.tls; t != nil && !t.ready {
+		return
+	}
+	s := cn.srv
+	if s.corked != cn {
+		cn.send(b)
+		return
+	}
+	if len(s.corkBuf)+len(b) > corkMax {
+		cn.flush()
+		if len(b) > corkMax {
+			cn.send(b)
+			return
 		}
+	}
+	s.corkBuf = append(s.corkBuf, b...)
+}
+
+// corkMax bounds the bytes a corked connection collects before they are
+// written anyway.
+const corkMax = 4 << 10
+
+// send writes b now.
+func (cn *conn) send(b []byte) {
+	if t := cn.tls; t != nil {
+		_, _ = t.tc.Write(b)
 		return
 	}
 	_, _ = cn.c.Write(b)
+}
+
+// cork starts collecting cn's replies; it reports false when a connection
+// is already corked (a nested call), which then must not uncork.
+func (cn *conn) cork() bool {
+	if cn.srv.corked != nil {
+		return false
+	}
+	cn.srv.corked = cn
+	return true
+}
+
+// flush writes what the cork collected so far.
+func (cn *conn) flush() {
+	s := cn.srv
+	if s.corked != cn || len(s.corkBuf) == 0 {
+		return
+	}
+	if !cn.closed {
+		cn.send(s.corkBuf)
+	}
+	s.corkBuf = s.corkBuf[:0]
+}
+
+// uncork writes what the cork collected and stops collecting.
+func (cn *conn) uncork() {
+	cn.flush()
+	cn.srv.corked = nil
 }
 
 // flooded answers a client that sent more than MaxInbound unread bytes.
@@ -78,10 +135,13 @@ func (cn *conn) flooded(n int) {
 // pump frames the buffered input into lines and feeds them to the session
 // while it takes them. Incomplete lines stay in gnet's inbound buffer.
 func (cn *conn) pump(now time.Time) {
+	if cn.cork() {
+		defer cn.uncork()
+	}
 	s := cn.srv
 	cn.stalled = false
 	for !cn.closed {
-		if cn.c.OutboundBuffered() > s.cfg.MaxOutbound {
+		if cn.c.OutboundBuffered()+len(s.corkBuf) > s.cfg.MaxOutbound {
 			cn.stalled = true
 			break
 		}
@@ -143,6 +203,7 @@ func (cn *conn) handle(out protocol.Output) {
 	}
 	for _, r := range out.Requests {
 		if _, ok := r.(protocol.ReqStartTLS); ok {
+			cn.flush()
 			cn.startTLS() // after the reply above was written in the clear
 			continue
 		}
@@ -165,6 +226,7 @@ func (cn *conn) close() {
 	if cn.closed {
 		return
 	}
+	cn.flush()
 	cn.closed = true
 	if t := cn.tls; t != nil {
 		if t.ready {
@@ -176,8 +238,35 @@ func (cn *conn) close() {
 }
 
 // post delivers a DTP event to the session on the loop. Any goroutine.
+// Events wait in the connection's mailbox; only the first of a batch asks
+// the loop to run, and the loop delivers the whole batch with its replies
+// corked, so a 150 and a 226 posted back to back leave in one write.
 func (cn *conn) post(ev protocol.Event) {
-	cn.srv.execute(func() { cn.deliver(ev) })
+	cn.mailMu.Lock()
+	first := len(cn.mail) == 0
+	cn.mail = append(cn.mail, ev)
+	cn.mailMu.Unlock()
+	if first && !cn.srv.execute(cn.deliverMail) {
+		cn.mailMu.Lock() // the loop is gone: nothing will read the mailbox
+		cn.mail = nil
+		cn.mailMu.Unlock()
+	}
+}
+
+// deliverMail delivers the events in the mailbox, in order. Loop-only.
+func (cn *conn) deliverMail() {
+	cn.mailMu.Lock()
+	mail := cn.mail
+	cn.mail = nil
+	cn.mailMu.Unlock()
+	outer := cn.cork()
+	for i, ev := range mail {
+		cn.deliver(ev)
+		mail[i] = nil
+	}
+	if outer {
+		cn.uncork()
+	}
 }
 
 // deliver feeds ev to the session and resumes reading. Loop-only.

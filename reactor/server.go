@@ -83,6 +83,8 @@ type Server struct {
 	draining   bool
 	scratch    []byte // Telnet-stripped line, reused for each line
 	tlsScratch []byte // decrypted records, before they are appended to a session's input
+	corked     *conn  // the connection whose replies are being collected (conn.cork)
+	corkBuf    []byte // its replies so far
 	guard      guard  // per-address session counts, login failures and bans
 
 	nconns     atomic.Int64
