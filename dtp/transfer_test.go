@@ -526,3 +526,72 @@ func TestControlAddressFamilies(t *testing.T) {
 		}
 	}
 }
+
+// A TYPE I download's EvTransferStart is posted after the first sendfile
+// call. A file that call sent whole has it held until just before
+// EvTransferDone, after the data connection closed, so the reactor writes
+// 150 and 226 together; a larger file has it posted while its data still
+// flows.
+func TestDownloadStartTiming(t *testing.T) {
+	e := newEnv(t, nil)
+	small := randomBytes(4096, 81)
+	large := randomBytes(32<<20, 82)
+	e.write("small", small)
+	e.write("large", large)
+
+	// starts receives each EvTransferStart as it is posted; the transfer's
+	// goroutine waits in post until the test lets it go on.
+	starts := make(chan protocol.EvTransferStart)
+	resume := make(chan struct{})
+	post := func(ev protocol.Event) {
+		if st, ok := ev.(protocol.EvTransferStart); ok {
+			starts <- st
+			<-resume
+		}
+		e.ev.post(ev)
+	}
+	retr := func(name string) (*net.TCPConn, protocol.EvTransferStart) {
+		c := dialFrom(t, "127.0.0.1", e.pasv())
+		e.srv.Do(e.sess, protocol.ReqTransfer{Kind: protocol.XferRetr, Path: name}, post)
+		select {
+		case st := <-starts:
+			return c, st
+		case <-time.After(wait):
+			t.Fatalf("RETR %s: no EvTransferStart", name)
+			return nil, protocol.EvTransferStart{}
+		}
+	}
+
+	// While the small file's start waits to be posted, the client can
+	// already read the whole file and its end.
+	c, st := retr("small")
+	if st.Size != int64(len(small)) || st.Progress() != int64(len(small)) {
+		t.Errorf("small: start with size %d, progress %d; want both %d", st.Size, st.Progress(), len(small))
+	}
+	c.SetDeadline(time.Now().Add(wait))
+	got, err := io.ReadAll(c)
+	close(resume)
+	mustOK(t, err)
+	if !bytes.Equal(got, small) {
+		t.Fatalf("small: got %d bytes", len(got))
+	}
+	expect[protocol.EvTransferStart](t, e.ev)
+	mustOK(t, expect[protocol.EvTransferDone](t, e.ev).Err)
+
+	// The large file's start is posted once the first call has filled the
+	// socket's buffers: most of the file is still to come.
+	resume = make(chan struct{})
+	c, st = retr("large")
+	if p := st.Progress(); p == 0 || p >= int64(len(large)) {
+		t.Errorf("large: start posted after %d of %d bytes; want after the first call, before the end", p, len(large))
+	}
+	close(resume)
+	c.SetDeadline(time.Now().Add(wait))
+	got, err = io.ReadAll(c)
+	mustOK(t, err)
+	if !bytes.Equal(got, large) {
+		t.Fatalf("large: got %d bytes", len(got))
+	}
+	expect[protocol.EvTransferStart](t, e.ev)
+	mustOK(t, expect[protocol.EvTransferDone](t, e.ev).Err)
+}

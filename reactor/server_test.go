@@ -255,6 +255,48 @@ func TestPipelinedInOrder(t *testing.T) {
 	}
 }
 
+// TestPipelinedRepliesCorked: the replies to commands that arrive together
+// leave in one write, so one read gets them all; past corkMax they are
+// written in pieces, all in order; a QUIT among them is answered before
+// the connection closes.
+func TestPipelinedRepliesCorked(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	cl := dial(t, ts.addr)
+	cl.login()
+	if _, err := io.WriteString(cl.c, "NOOP\r\nPWD\r\nSYST\r\nNOOP\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = cl.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := cl.c.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(buf[:n])
+	if strings.Count(got, "\r\n") != 4 || !strings.HasPrefix(got, "200 ") || !strings.Contains(got, "\r\n257 ") || !strings.Contains(got, "\r\n215 ") {
+		t.Fatalf("one read got %q; want the four replies together", got)
+	}
+
+	const many = 3000 // 14-byte replies: about ten times corkMax
+	if _, err := io.WriteString(cl.c, strings.Repeat("NOOP\r\n", many)+"QUIT\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = cl.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	all, err := io.ReadAll(cl.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(all), "\r\n"), "\r\n")
+	if len(lines) != many+1 || !strings.HasPrefix(lines[many], "221 ") {
+		t.Fatalf("%d replies, the last %q; want %d NOOP replies and then 221", len(lines), lines[len(lines)-1], many)
+	}
+	for i, l := range lines[:many] {
+		if !strings.HasPrefix(l, "200 ") {
+			t.Fatalf("reply %d is %q", i, l)
+		}
+	}
+}
+
 // TestTelnetAbort: "IAC IP IAC DM ABOR" is read as ABOR.
 func TestTelnetAbort(t *testing.T) {
 	ts := startServer(t, serverOpts{})
