@@ -83,6 +83,7 @@ func CompareMarkdown(in CompareInput) string {
 		"Uploads go to one writable account. All servers listen on 127.0.0.1 with sendfile on and no connection caps.\n", FormatBytes(float64(in.LargeSize)))
 	p("- The peers (Debian packages) run a process per session, so their idle and held populations are capped at %d sessions; "+
 		"their memory per session is measured at that size, and they skip idle 19k.\n", in.PeerSessions)
+	p("- rftpd's STOR is atomic by default (a temporary file renamed over the target once complete): each upload creates a new inode and frees the old one. vsftpd, pure-ftpd and ProFTPD (as configured here) truncate and write in place, which costs the file system less.\n")
 	p("- Logins are anonymous, so no password hashing is timed. `ceiling` is a minimal server (`ftpbench ceiling`) that only sends files with sendfile: large-get's upper bound through the same client.\n\n")
 
 	p("## Results\n\n")
@@ -236,6 +237,11 @@ func CompareMarkdown(in CompareInput) string {
 			m := fmt.Sprintf("%.0f vs %s's %.0f files/s: ×%.2f", x.OpsPerSec, bestName, best, x.OpsPerSec/best)
 			if c := clientBound(in.Report.Results, "small-get", in.Cores); c > 0 {
 				m += fmt.Sprintf("; the load generator's own CPU per file allows at most %.0f files/s on %d cores with any server", c, in.Cores)
+			}
+			mine, unit := cpuMedian(in.Report.Results, "rftpd", x.Name())
+			theirs, _ := cpuMedian(in.Report.Results, bestName, x.Name())
+			if mine > 0 && theirs > 0 {
+				m += fmt.Sprintf("; server CPU: %.0f vs %.0f %s (×%.2f)", mine, theirs, unit, theirs/mine)
 			}
 			target("small-get: ≥ 2× the best peer's files/s", m, x.OpsPerSec >= 2*best, true)
 		} else {
