@@ -80,6 +80,14 @@
 // uploads open their file only after it, so a failed data connection never
 // truncates a file. STOU reports the base name of the file it made in
 // EvTransferStart.Name. EvTransferStart.Size is -1 except for RETR in TYPE I.
+// RETR in TYPE I without TLS posts EvTransferStart after its first sendfile
+// call; when that call sent the whole file, just before EvTransferDone.
+//
+// A passive listener that accepted its connection, or that is given up
+// unused, goes to a pool of idle listeners (Config.IdleListeners, each kept
+// for up to 10 s); the next passive request on the same local address takes
+// one, after closing whatever connected to it meanwhile. IdleListeners
+// reports how many are held.
 //
 // An abort (ReqAbort, ReqLogout, CloseSession) closes the listener or data
 // connection and cancels a dial; the transfer then ends with an error

@@ -11,7 +11,11 @@
 //   - Nothing on the loop blocks: no file syscalls, password hashing, DNS or
 //     data-connection accept/dial. Those are Requests handed to dtp.Server.Do,
 //     which runs them on bounded pools and posts each answering Event back
-//     through EventLoop().Execute; the loop then feeds it to the Session.
+//     into the connection's mailbox; the first event of a batch asks the loop
+//     (EventLoop().Execute) to feed the whole batch to the Session.
+//   - Replies are corked while the loop feeds a batch of events or the lines
+//     that arrived together, and leave in one write (4 KiB at most are
+//     collected; a close or AUTH TLS writes them first).
 //   - Buffers gnet hands out (Peek) never leave the loop: a Session copies
 //     what it keeps, and Write copies into gnet's outbound buffer.
 //   - The timer goroutine only posts a sweep into the loop; it reads no
