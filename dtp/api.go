@@ -256,7 +256,7 @@ func (s *Server) ForeignData() uint64 { return s.foreign.Load() }
 func (s *Server) Close() {
 	s.fs.close()
 	s.auth.close()
-	s.lns.flush(true)
+	s.lns.close()
 }
 
 // Accounts holds the users the server knows and their opened roots.

@@ -154,9 +154,8 @@ func (p *lnPool) idleCount() int {
 	return p.n
 }
 
-// flush closes every idle listener; with stop, the pool keeps none from
-// now on.
-func (p *lnPool) flush(stop bool) {
+// close closes every idle listener; from now on the pool keeps none.
+func (p *lnPool) close() {
 	p.mu.Lock()
 	var all []*net.TCPListener
 	for _, list := range p.idle {
@@ -165,9 +164,7 @@ func (p *lnPool) flush(stop bool) {
 		}
 	}
 	p.idle, p.n = nil, 0
-	if stop {
-		p.closed = true
-	}
+	p.closed = true
 	if p.timer != nil {
 		p.timer.Stop()
 	}

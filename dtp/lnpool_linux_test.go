@@ -195,11 +195,11 @@ func TestListenerPoolExpiry(t *testing.T) {
 	}
 	young.Close()
 
-	// flush(true) closes what is idle and keeps nothing afterwards.
+	// close closes what is idle and keeps nothing afterwards.
 	ln, err := listenTCP(netip.MustParseAddr("127.0.0.1"), 0)
 	mustOK(t, err)
 	p.put(ln)
-	p.flush(true)
+	p.close()
 	ln2, err := listenTCP(netip.MustParseAddr("127.0.0.1"), 0)
 	mustOK(t, err)
 	p.put(ln2)
