@@ -235,8 +235,9 @@ func CompareMarkdown(in CompareInput) string {
 		}
 		if best > 0 {
 			m := fmt.Sprintf("%.0f vs %s's %.0f files/s: ×%.2f", x.OpsPerSec, bestName, best, x.OpsPerSec/best)
-			if c := clientBound(in.Report.Results, "small-get", in.Cores); c > 0 {
-				m += fmt.Sprintf("; the load generator's own CPU per file allows at most %.0f files/s on %d cores with any server", c, in.Cores)
+			if per := clientCost(in.Report.Results, "small-get", "rftpd"); per > 0 && in.Cores > 0 {
+				m += fmt.Sprintf("; driving rftpd, the load generator itself spent %.0f µs of CPU per file, so on %d cores it could reach at most %.0f files/s even if the server cost nothing",
+					per*1e6, in.Cores, float64(in.Cores)/per)
 			}
 			mine, unit := cpuMedian(in.Report.Results, "rftpd", x.Name())
 			theirs, _ := cpuMedian(in.Report.Results, bestName, x.Name())
@@ -300,21 +301,21 @@ func cpuCost(r *Result) (v float64, unit string) {
 	return r.ServerCPU * 1e6 / float64(r.Ops), "µs CPU per " + strings.TrimSuffix(r.Unit, "s")
 }
 
-// clientBound is the most operations/s the load generator could drive on
-// cores if the server cost nothing: cores / (its median CPU time per
-// operation over every run of scenario). 0 when unknown.
-func clientBound(results []*Result, scenario string, cores int) float64 {
+// clientCost is the load generator's median CPU time per operation (in
+// seconds) over server's runs of scenario; 0 when unknown. It depends on
+// the server a little: fewer reply segments to read cost less.
+func clientCost(results []*Result, scenario, server string) float64 {
 	var vs []float64
 	for _, r := range results {
-		if r.Scenario == scenario && r.ClientCPU > 0 && r.Ops > 0 && r.Server != "ceiling" {
+		if r.Scenario == scenario && r.Server == server && r.ClientCPU > 0 && r.Ops > 0 {
 			vs = append(vs, r.ClientCPU/float64(r.Ops))
 		}
 	}
-	if len(vs) == 0 || cores < 1 {
+	if len(vs) == 0 {
 		return 0
 	}
 	slices.Sort(vs)
-	return float64(cores) / vs[(len(vs)-1)/2]
+	return vs[(len(vs)-1)/2]
 }
 
 // cpuMedian is the median cpuCost of server's runs of step.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -230,7 +231,7 @@ func runJob(ctx context.Context, cfg Config, j job) *Result {
 	stopProgress()
 
 	cpu0, cpuErr := serverCPU(cfg)
-	self0, selfErr := CPUTime(procRoot(cfg), os.Getpid())
+	self0, selfErr := ownCPU()
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
 	stopProgress = startProgress(ctx, cfg, func(elapsed time.Duration) Progress {
@@ -302,7 +303,7 @@ func runJob(ctx context.Context, cfg Config, j job) *Result {
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu1, cpuErr1 := serverCPU(cfg)
-	self1, selfErr1 := CPUTime(procRoot(cfg), os.Getpid())
+	self1, selfErr1 := ownCPU()
 	stopProgress()
 
 	r := &Result{
@@ -399,6 +400,17 @@ func serverCPU(cfg Config) (time.Duration, error) {
 		return 0, nil
 	}
 	return CPUTime(procRoot(cfg), cfg.PID)
+}
+
+// ownCPU is the CPU time of this process alone: not of its descendants,
+// which under ftpbench compare include the server being measured, nor of
+// children it has reaped.
+func ownCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
 func procRoot(cfg Config) string {
