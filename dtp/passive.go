@@ -30,7 +30,7 @@ func (s *Server) openPassive(sess *Session) protocol.EvPassive {
 	sess.mu.Lock()
 	old, _ := sess.takeEndpoint()
 	sess.mu.Unlock()
-	s.lns.recycle(old)
+	s.lns.put(old) // newest in the pool: get below drains it and takes it back
 
 	local := sess.info.Local.Addr().Unmap()
 	ln := s.lns.get(local)
