@@ -97,7 +97,7 @@ func sendPlain(t *transfer, c *net.TCPConn, f *os.File, off, size int64, post fu
 	n, err := sendFile(c, f, off, &t.bytes, func(sent int64) {
 		started = true
 		if sent >= size {
-			t.held = protocol.EvTransferStart{Size: size, Progress: t.bytes.Load}
+			t.held = t.startEvent(size, "")
 			return
 		}
 		t.start(post, size, "")

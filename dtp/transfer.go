@@ -185,7 +185,12 @@ func (s *Server) dataConn(sess *Session, t *transfer, protect bool) (*net.TCPCon
 
 // start posts EvTransferStart: the data connection is open, data follows.
 func (t *transfer) start(post func(protocol.Event), size int64, name string) {
-	post(protocol.EvTransferStart{Size: size, Name: name, Progress: t.bytes.Load})
+	post(t.startEvent(size, name))
+}
+
+// startEvent is the transfer's EvTransferStart.
+func (t *transfer) startEvent(size int64, name string) protocol.EvTransferStart {
+	return protocol.EvTransferStart{Size: size, Name: name, Progress: t.bytes.Load}
 }
 
 // connErr wraps an error of the data connection.
