@@ -63,3 +63,50 @@ func TestCompareMarkdown(t *testing.T) {
 		}
 	}
 }
+
+func TestComparePairedRounds(t *testing.T) {
+	const gib = 1 << 30
+	large := func(server string, pair int, gibps, cpu float64) *Result {
+		return &Result{Server: server, Scenario: "large-get", Step: "large-get 1 paired", Concurrency: 1, Pair: pair,
+			BytesPerSec: gibps * gib, Bytes: 10 * gib, ServerCPU: cpu}
+	}
+	results := []*Result{
+		// The suite's own rows, minutes apart: 50 %.
+		{Server: "rftpd", Scenario: "large-get", Step: "large-get 1", Concurrency: 1, BytesPerSec: 2 * gib},
+		{Server: "ceiling", Scenario: "large-get", Step: "large-get 1", Concurrency: 1, BytesPerSec: 4 * gib},
+		// Rounds: 80 %, 100 %, 95 % (median 95 %), in alternating order.
+		large("rftpd", 1, 4, 2), large("ceiling", 1, 5, 1.8),
+		large("ceiling", 2, 3, 2.5), large("rftpd", 2, 3, 2.4),
+		large("rftpd", 3, 5.7, 1.7), large("ceiling", 3, 6, 1.6),
+		// A round cut short (only rftpd's half) counts for nothing.
+		large("rftpd", 4, 1, 3),
+	}
+	in := CompareInput{
+		Report:  &Report{Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Machine: "test box", Command: "ftpbench compare", Results: results},
+		Servers: []string{"rftpd", "ceiling"}, Runs: 3, Steps: StandardSuite, Chart: "RESULTS.svg", PeerSessions: 2000, Scale: 1, LargeSize: gib, Cores: 2,
+	}
+	md := CompareMarkdown(in)
+	for _, want := range []string{
+		"| large-get: one stream ≥ 90 % of the raw sendfile ceiling | 95 %: the median of 3 paired rounds (80–100 %; see below); suite medians, minutes apart: 2.00 GiB/s vs 4.00 GiB/s (50 %) | yes |",
+		"| 1 | rftpd | 4.00 GiB/s | 5.00 GiB/s | 80 % | 200 ms CPU per GiB | 180 ms CPU per GiB |",
+		"| 2 | ceiling | 3.00 GiB/s | 3.00 GiB/s | 100 % |",
+		"| 3 | rftpd | 5.70 GiB/s | 6.00 GiB/s | 95 % |",
+		// The paired rows stay out of the suite's table.
+		"| large-get 1 | GiB/s | 2.00 | 4.00<br>×0.50 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q\n%s", want, md)
+		}
+	}
+	for _, bad := range []string{"| 4 |", "large-get 1 paired |"} {
+		if strings.Contains(md, bad) {
+			t.Errorf("report has %q\n%s", bad, md)
+		}
+	}
+
+	// Without rounds the suite's medians decide, as before.
+	in.Report.Results = results[:2]
+	if md := CompareMarkdown(in); !strings.Contains(md, "| large-get: one stream ≥ 90 % of the raw sendfile ceiling | 2.00 GiB/s vs 4.00 GiB/s: 50 % | no |") {
+		t.Errorf("report without rounds:\n%s", md)
+	}
+}

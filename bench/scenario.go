@@ -177,6 +177,9 @@ type Result struct {
 	// with N cores, no server lets it exceed N / (ClientCPU / Ops) operations/s.
 	ClientCPU   float64 `json:"client_cpu_seconds,omitempty"`
 	Interrupted bool    `json:"interrupted,omitempty"`
+	// Pair numbers a round of PairedStep: the results with the same Pair
+	// ran back to back, one against rftpd and one against the ceiling.
+	Pair int `json:"pair,omitempty"`
 }
 
 // Name returns the suite step's label, or the scenario's name.

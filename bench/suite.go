@@ -54,6 +54,14 @@ var StandardSuite = []Step{
 	{Label: "large-get 1 TLS", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second, TLS: true},
 }
 
+// PairedStep is large-get 1 measured in rounds that each run it against
+// rftpd and the ceiling back to back, alternating which goes first. On a
+// shared machine one stream's rate swings by a factor of two from minute
+// to minute, for the ceiling too; a suite run measures each server minutes
+// apart, while a round's two halves see the same machine. The median of
+// the rounds' ratios is the large-get target's figure.
+var PairedStep = Step{Label: "large-get 1 paired", Scenario: "large-get", Concurrency: 1, Duration: 8 * time.Second}
+
 // FilterSteps returns the steps whose label contains one of words (all of
 // them when words is empty).
 func FilterSteps(steps []Step, words []string) []Step {

@@ -32,6 +32,7 @@ type compareFlags struct {
 	suiteFlags
 	servers, peersDir, out string
 	runs, peerSessions     int
+	pairs                  int    // rounds of bench.PairedStep per run
 	cert, key              string // the FTPS steps' certificate
 }
 
@@ -44,6 +45,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.peersDir, "peers", "", "where bench/fetch-peers.sh unpacked the peers (default: CACHE/peers)")
 	fs.StringVar(&f.out, "out", "bench/RESULTS.md", "the Markdown report to write")
 	fs.IntVar(&f.runs, "runs", 3, "repetitions of the suite; the report shows medians")
+	fs.IntVar(&f.pairs, "pairs", 4, "rounds per run of large-get 1 against rftpd and the ceiling back to back (0: none)")
 	fs.IntVar(&f.peerSessions, "peer-sessions", 2000, "idle sessions at most for servers that fork per session")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: ftpbench compare [flags]\n\nruns the standard suite against each server in turn, -runs times, and writes medians to -out")
@@ -59,7 +61,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if fs.NArg() > 0 || f.runs < 1 || f.scale <= 0 || f.peerSessions < 1 {
+	if fs.NArg() > 0 || f.runs < 1 || f.pairs < 0 || f.scale <= 0 || f.peerSessions < 1 {
 		fs.Usage()
 		return 2
 	}
@@ -114,6 +116,17 @@ func compare(args []string, stdout, stderr io.Writer) int {
 			}
 			results = append(results, rs...)
 		}
+		if f.pairs > 0 && pairing(servers, steps) && ctx.Err() == nil {
+			first := (run-1)*f.pairs + 1
+			fmt.Fprintf(stderr, "ftpbench: run %d of %d: %s, rounds %d to %d\n", run, f.runs, bench.PairedStep.Label, first, first+f.pairs-1)
+			rs, err := f.runPairs(ctx, self, data, ds, first, f.pairs, stderr, line)
+			if err != nil {
+				msg := fmt.Sprintf("run %d, %s: %v", run, bench.PairedStep.Label, err)
+				fmt.Fprintf(stderr, "ftpbench: %s\n", msg)
+				problems = append(problems, msg)
+			}
+			results = append(results, rs...)
+		}
 	}
 	if f.version != "" {
 		versions["rftpd"] = f.version
@@ -129,7 +142,8 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	if svg == "" {
 		svg = strings.TrimSuffix(f.out, ".md") + ".svg"
 	}
-	if err := writeChart(svg, "FTP servers on loopback, medians of "+fmt.Sprint(f.runs)+" runs", servers, results); err != nil {
+	suite := slices.DeleteFunc(slices.Clone(results), func(r *bench.Result) bool { return r.Pair > 0 })
+	if err := writeChart(svg, "FTP servers on loopback, medians of "+fmt.Sprint(f.runs)+" runs", servers, suite); err != nil {
 		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
 		return 1
 	}
@@ -148,26 +162,27 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// runServer starts one server, runs the steps that apply to it and stops it.
-func (f *compareFlags) runServer(ctx context.Context, name, self, data string, ds bench.Dataset, steps []bench.Step, stderr io.Writer, line *bench.ProgressLine) ([]*bench.Result, string, error) {
+// start starts one server over the data set in a work folder of its own;
+// done stops the server (an error only when rftpd did not stop cleanly:
+// peers may exit non-zero on SIGTERM) and removes the folder.
+func (f *compareFlags) start(ctx context.Context, name, self, data string, stderr io.Writer) (s *peers.Server, done func() error, err error) {
 	work, err := os.MkdirTemp("", "ftpbench-"+name+"-")
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
-	defer os.RemoveAll(work)
 	upload := filepath.Join(f.cache, "upload-peers")
 	if name == "rftpd" {
 		upload = filepath.Join(f.cache, "upload-rftpd")
 	}
 	if err := emptyDir(upload); err != nil {
-		return nil, "", err
+		os.RemoveAll(work)
+		return nil, nil, err
 	}
 	o := peers.Options{Data: data, Upload: upload, Work: work, Log: stderr}
 	if tlsServers[name] {
 		o.TLSCert, o.TLSKey = f.cert, f.key
 	}
 	u := peers.Unpacked{Dir: f.peersDir}
-	var s *peers.Server
 	switch name {
 	case "rftpd":
 		s, err = peers.StartRftpd(ctx, f.rftpd, o)
@@ -181,11 +196,28 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 		s, err = peers.StartCeiling(ctx, self, o)
 	}
 	if err != nil {
+		os.RemoveAll(work)
+		return nil, nil, err
+	}
+	return s, func() error {
+		err := s.Stop()
+		os.RemoveAll(work)
+		if name != "rftpd" {
+			return nil
+		}
+		return err
+	}, nil
+}
+
+// runServer starts one server, runs the steps that apply to it and stops it.
+func (f *compareFlags) runServer(ctx context.Context, name, self, data string, ds bench.Dataset, steps []bench.Step, stderr io.Writer, line *bench.ProgressLine) ([]*bench.Result, string, error) {
+	s, done, err := f.start(ctx, name, self, data, stderr)
+	if err != nil {
 		return nil, "", err
 	}
-	defer s.Stop()
 	cfg, err := f.suiteConfig(s, ds, stderr, line)
 	if err != nil {
+		done()
 		return nil, s.Version, err
 	}
 	var mine []bench.Step
@@ -205,13 +237,65 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 		mine = append(mine, st)
 	}
 	rs, err := bench.RunSuite(ctx, mine, cfg)
-	if serr := s.Stop(); serr != nil && err == nil && name != "rftpd" {
-		// Peers may exit non-zero on SIGTERM; only rftpd must stop cleanly.
-		serr = nil
-	} else if serr != nil && err == nil {
-		err = serr
+	if derr := done(); err == nil {
+		err = derr
 	}
 	return rs, s.Version, err
+}
+
+// pairing reports whether compare runs bench.PairedStep: both rftpd and
+// the ceiling are compared and the steps include plain large-get 1.
+func pairing(servers []string, steps []bench.Step) bool {
+	if !slices.Contains(servers, "rftpd") || !slices.Contains(servers, "ceiling") {
+		return false
+	}
+	return slices.ContainsFunc(steps, func(s bench.Step) bool {
+		return s.Scenario == "large-get" && s.Concurrency == 1 && !s.TLS
+	})
+}
+
+// runPairs starts rftpd and the ceiling side by side and runs n rounds of
+// bench.PairedStep, numbered from first; a round runs the step against
+// both, back to back, rftpd first in odd rounds.
+func (f *compareFlags) runPairs(ctx context.Context, self, data string, ds bench.Dataset, first, n int, stderr io.Writer, line *bench.ProgressLine) (out []*bench.Result, err error) {
+	st := bench.ScaleSuite([]bench.Step{bench.PairedStep}, f.scale)[0]
+	var cfgs [2]bench.Config
+	for i, name := range []string{"rftpd", "ceiling"} {
+		s, done, serr := f.start(ctx, name, self, data, stderr)
+		if serr != nil {
+			return nil, serr
+		}
+		defer func() {
+			if derr := done(); err == nil {
+				err = derr
+			}
+		}()
+		if cfgs[i], err = f.suiteConfig(s, ds, stderr, line); err != nil {
+			return nil, err
+		}
+	}
+	for k := range n {
+		round := first + k
+		order := []int{0, 1}
+		if round%2 == 0 {
+			order = []int{1, 0}
+		}
+		for _, i := range order {
+			if ctx.Err() != nil {
+				return out, err
+			}
+			rs, rerr := bench.RunSuite(ctx, []bench.Step{st}, cfgs[i])
+			line.Clear()
+			for _, r := range rs {
+				r.Pair = round
+			}
+			out = append(out, rs...)
+			if rerr != nil && err == nil {
+				err = rerr
+			}
+		}
+	}
+	return out, err
 }
 
 // emptyDir removes what dir holds, keeping dir itself (and its owner).

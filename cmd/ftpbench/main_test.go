@@ -4,14 +4,25 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rftpd/rftpd/bench"
 	"github.com/rftpd/rftpd/bench/peers"
 )
+
+// TestMain lets compare start the ceiling as `self ceiling ...`, as the
+// real binary does, when self is this test binary.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "ceiling" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
 
 func TestUsageErrors(t *testing.T) {
 	cases := []struct {
@@ -123,5 +134,51 @@ func TestRunAgainstRftpd(t *testing.T) {
 	code = run([]string{"-url", s.URL, "-s", "small-get", "-c", "1", "-n", "3", "-small-dir", "missing"}, &out, &errb)
 	if code != 1 || !strings.Contains(out.String(), "RETR: 550") || !strings.Contains(errb.String(), "3 operations failed") {
 		t.Errorf("missing files: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+}
+
+func TestComparePairs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "rftpd")
+	if err := peers.BuildRftpd(context.Background(), bin); err != nil {
+		t.Fatal(err)
+	}
+	md, jsonFile := filepath.Join(dir, "R.md"), filepath.Join(dir, "r.json")
+	var out, errb bytes.Buffer
+	code := run([]string{"compare", "-servers", "rftpd,ceiling", "-steps", "large-get 1", "-runs", "1", "-pairs", "2",
+		"-scale", "0.05", "-large-size", "4194304", "-cache", filepath.Join(dir, "cache"), "-rftpd", bin, "-q",
+		"-out", md, "-json", jsonFile}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	rep, err := bench.ReadJSON(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rounds 1 and 2, each with both servers, in alternating order.
+	var order []string
+	for _, r := range rep.Results {
+		if r.Pair == 0 {
+			continue
+		}
+		order = append(order, fmt.Sprintf("%d %s", r.Pair, r.Server))
+		if r.Errors != 0 || r.BytesPerSec <= 0 || r.Step != "large-get 1 paired ×0.05" {
+			t.Errorf("round %d, %s: %+v", r.Pair, r.Server, r)
+		}
+	}
+	if want := []string{"1 rftpd", "1 ceiling", "2 ceiling", "2 rftpd"}; !slices.Equal(order, want) {
+		t.Errorf("rounds %q, want %q", order, want)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"the median of 2 paired rounds", "## large-get 1, paired with the ceiling", "| 2 | ceiling |"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report lacks %q:\n%s", want, b)
+		}
 	}
 }
