@@ -46,33 +46,36 @@ func newLister(id *identity, rel string, kind protocol.XferKind, flags protocol.
 	}
 }
 
-// entry appends the line of one directory entry, or nothing when it is
-// hidden, its name cannot be sent on a line-based protocol, or it cannot
-// be looked at. A symlink is shown as what it points to (ls -L), and not
-// at all when that is outside the root or missing. The temporary files of
-// atomic uploads in progress are never shown, not even with -a or MLSD.
-func (l *lister) entry(b []byte, de fs.DirEntry) []byte {
-	name := de.Name()
+// entry appends the line of the directory entry name, or nothing when it
+// is hidden, its name cannot be sent on a line-based protocol, or it
+// cannot be looked at. A symlink is shown as what it points to (ls -L),
+// and not at all when that is outside the root or missing. The temporary
+// files of atomic uploads in progress are never shown, not even with -a or
+// MLSD.
+func (l *lister) entry(b []byte, d *dirScanner, name string) []byte {
 	if (!l.all && strings.HasPrefix(name, ".")) || !sendable(name) || isTempName(name) {
 		return b
 	}
-	var fi fs.FileInfo
-	var err error
-	if de.Type()&fs.ModeSymlink != 0 {
-		fi, err = l.root.Stat(path.Join(l.dir, name))
-	} else {
-		fi, err = de.Info()
-	}
+	fi, err := d.lstat(name)
 	if err != nil {
 		return b
 	}
-	return l.line(b, infoOf(fi, name))
+	if fi.Mode&fs.ModeSymlink != 0 {
+		st, err := l.root.Stat(path.Join(l.dir, name))
+		if err != nil {
+			return b
+		}
+		fi = infoOf(st, name)
+	}
+	return l.line(b, fi)
 }
 
 // sendable reports whether a name can go on a line of a listing: CR and
 // LF would end the line early (and a STAT listing goes on the control
 // connection).
-func sendable(name string) bool { return !strings.ContainsAny(name, "\r\n") }
+func sendable(name string) bool {
+	return strings.IndexByte(name, '\r') < 0 && strings.IndexByte(name, '\n') < 0
+}
 
 // line appends fi in the listing's format; nothing if its name cannot be sent.
 func (l *lister) line(b []byte, fi protocol.FileInfo) []byte {
@@ -94,16 +97,20 @@ func (l *lister) line(b []byte, fi protocol.FileInfo) []byte {
 // hands them to flush, which returns the buffer to go on with; an error
 // from flush stops the listing.
 func (l *lister) stream(dir *os.File, b []byte, flush func([]byte) ([]byte, error)) ([]byte, error) {
+	d, err := newDirScanner(dir, l.root, l.dir)
+	if err != nil {
+		return b, storageErr(err)
+	}
 	for {
-		des, rerr := dir.ReadDir(listBatch)
-		for _, de := range des {
-			b = l.entry(b, de)
+		names, rerr := d.next()
+		for _, name := range names {
+			b = l.entry(b, d, name)
 		}
 		var err error
 		if b, err = flush(b); err != nil {
 			return b, err
 		}
-		if rerr == io.EOF || (rerr == nil && len(des) == 0) {
+		if rerr == io.EOF || (rerr == nil && len(names) == 0) {
 			return b, nil
 		}
 		if rerr != nil {

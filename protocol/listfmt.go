@@ -13,45 +13,65 @@ import (
 //
 //	-rw-r--r-- 1 ftp ftp         1234 Mar 04 12:30 a.txt
 func AppendLIST(b []byte, fi FileInfo, now time.Time) []byte {
-	b = append(b, modeString(fi.Mode)...)
+	b = appendMode(b, fi.Mode)
 	b = append(b, " 1 ftp ftp "...)
-	size := strconv.AppendInt(nil, fi.Size, 10)
+	var digits [20]byte
+	size := strconv.AppendInt(digits[:0], fi.Size, 10)
 	for i := len(size); i < 12; i++ {
 		b = append(b, ' ')
 	}
 	b = append(b, size...)
 	b = append(b, ' ')
 	t := fi.ModTime.UTC()
+	year, month, day := t.Date()
+	b = append(b, shortMonths[month-1]...)
+	b = append(b, ' ')
+	b = append2(b, day)
 	if d := now.Sub(t); d > 182*24*time.Hour || d < -182*24*time.Hour {
-		b = t.AppendFormat(b, "Jan 02  2006")
+		b = append(b, "  "...)
+		if year >= 1000 && year <= 9999 {
+			b = strconv.AppendInt(b, int64(year), 10) // "Jan 02  2006"
+		} else {
+			b = t.AppendFormat(b, "2006")
+		}
 	} else {
-		b = t.AppendFormat(b, "Jan 02 15:04")
+		hour, minute, _ := t.Clock()
+		b = append(b, ' ')
+		b = append2(b, hour)
+		b = append(b, ':')
+		b = append2(b, minute) // "Jan 02 15:04"
 	}
 	b = append(b, ' ')
 	b = append(b, fi.Name...)
 	return append(b, '\r', '\n')
 }
 
-// modeString renders the ten-character ls mode column.
-func modeString(m fs.FileMode) string {
-	var buf [10]byte
+var shortMonths = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+// append2 appends n (0-99) as two digits.
+func append2(b []byte, n int) []byte {
+	return append(b, byte('0'+n/10), byte('0'+n%10))
+}
+
+// appendMode appends the ten-character ls mode column.
+func appendMode(b []byte, m fs.FileMode) []byte {
 	switch {
 	case m.IsDir():
-		buf[0] = 'd'
+		b = append(b, 'd')
 	case m&fs.ModeSymlink != 0:
-		buf[0] = 'l'
+		b = append(b, 'l')
 	default:
-		buf[0] = '-'
+		b = append(b, '-')
 	}
 	const rwx = "rwxrwxrwx"
 	for i := 0; i < 9; i++ {
 		if m&(1<<uint(8-i)) != 0 {
-			buf[1+i] = rwx[i]
+			b = append(b, rwx[i])
 		} else {
-			buf[1+i] = '-'
+			b = append(b, '-')
 		}
 	}
-	return string(buf[:])
+	return b
 }
 
 // AppendNLST appends the name alone, CRLF-terminated.
@@ -90,18 +110,35 @@ func AppendFacts(b []byte, fi FileInfo, kind int, perms Perm, name string) []byt
 		b = append(b, ';')
 	}
 	b = append(b, "modify="...)
-	b = fi.ModTime.UTC().AppendFormat(b, "20060102150405")
+	b = appendStamp(b, fi.ModTime)
 	b = append(b, ";perm="...)
-	b = append(b, permFact(fi.Mode.IsDir(), perms)...)
+	b = appendPermFact(b, fi.Mode.IsDir(), perms)
 	b = append(b, ";unix.mode=0"...)
 	b = strconv.AppendUint(b, uint64(fi.Mode.Perm()), 8)
 	b = append(b, "; "...)
 	return append(b, name...)
 }
 
-// permFact builds the RFC 3659 §7.5.5 perm fact from the account's rights.
-func permFact(dir bool, p Perm) string {
-	var f []byte
+// appendStamp appends t in UTC as the RFC 3659 time-val YYYYMMDDHHMMSS,
+// what t.UTC().AppendFormat(b, "20060102150405") gives for years 1000-9999.
+func appendStamp(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 1000 || year > 9999 {
+		return t.AppendFormat(b, "20060102150405")
+	}
+	hour, minute, sec := t.Clock()
+	b = append2(b, year/100)
+	b = append2(b, year%100)
+	b = append2(b, int(month))
+	b = append2(b, day)
+	b = append2(b, hour)
+	b = append2(b, minute)
+	return append2(b, sec)
+}
+
+// appendPermFact appends the RFC 3659 §7.5.5 perm fact of the account's rights.
+func appendPermFact(f []byte, dir bool, p Perm) []byte {
 	if dir {
 		if p&PermWrite != 0 {
 			f = append(f, 'c')
@@ -122,7 +159,7 @@ func permFact(dir bool, p Perm) string {
 		if p&PermDelete != 0 {
 			f = append(f, 'p')
 		}
-		return string(f)
+		return f
 	}
 	if p&PermWrite != 0 {
 		f = append(f, 'a')
@@ -139,5 +176,5 @@ func permFact(dir bool, p Perm) string {
 	if p&PermWrite != 0 {
 		f = append(f, 'w')
 	}
-	return string(f)
+	return f
 }

@@ -3,6 +3,7 @@ package protocol
 
 import (
 	"io/fs"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -75,5 +76,37 @@ func TestPermNames(t *testing.T) {
 	}
 	if _, ok := ParsePerm("admin"); ok {
 		t.Error("ParsePerm accepted an unknown name")
+	}
+}
+
+// The hand-rolled date columns say what time's layouts say, over the years
+// a file system may hold (negative and five-digit years included).
+func TestListDatesMatchLayouts(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	times := []time.Time{
+		now, now.Add(-182 * 24 * time.Hour), now.Add(-183 * 24 * time.Hour), now.Add(183 * 24 * time.Hour),
+		time.Unix(0, 0), time.Unix(-1, 0), time.Date(999, 1, 2, 3, 4, 5, 0, time.UTC),
+		time.Date(10000, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(-5, 6, 7, 8, 9, 10, 0, time.UTC),
+		time.Date(2026, 2, 3, 4, 5, 6, 0, time.FixedZone("x", 5*3600+1800)),
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		times = append(times, time.Unix(r.Int64N(1<<36)-1<<35, 0))
+	}
+	for _, mt := range times {
+		fi := FileInfo{Name: "a", Size: 7, ModTime: mt, Mode: 0o644}
+		u := mt.UTC()
+		layout := "Jan 02 15:04"
+		if d := now.Sub(u); d > 182*24*time.Hour || d < -182*24*time.Hour {
+			layout = "Jan 02  2006"
+		}
+		want := "-rw-r--r-- 1 ftp ftp            7 " + u.Format(layout) + " a\r\n"
+		if got := string(AppendLIST(nil, fi, now)); got != want {
+			t.Errorf("LIST of %v: %q, want %q", mt, got, want)
+		}
+		want = "type=file;size=7;modify=" + u.Format("20060102150405") + ";perm=r;unix.mode=0644; a"
+		if got := string(AppendFacts(nil, fi, FactFile, PermRead, "a")); got != want {
+			t.Errorf("facts of %v: %q, want %q", mt, got, want)
+		}
 	}
 }
