@@ -18,7 +18,8 @@ import (
 )
 
 // listBatch is how many directory entries are read, formatted and written
-// at a time: a listing never sits in memory whole.
+// at a time, so that a listing never sits in memory whole. On Linux a
+// batch is what one getdents64 call returns (dirScanBuf bytes of entries).
 const listBatch = 256
 
 // errListFull stops a STAT listing that reached its cap.
