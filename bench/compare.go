@@ -3,6 +3,7 @@ package bench
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -499,7 +500,6 @@ func (rd pairRound) ratio() float64 { return rd.rftpd.BytesPerSec / rd.ceil.Byte
 // where both halves moved data.
 func pairRounds(results []*Result) []pairRound {
 	by := map[int]*pairRound{}
-	var order []int
 	for _, r := range results {
 		if r.Pair == 0 {
 			continue
@@ -508,7 +508,6 @@ func pairRounds(results []*Result) []pairRound {
 		if rd == nil {
 			rd = &pairRound{n: r.Pair}
 			by[r.Pair] = rd
-			order = append(order, r.Pair)
 		}
 		switch r.Server {
 		case "rftpd":
@@ -518,9 +517,8 @@ func pairRounds(results []*Result) []pairRound {
 			rd.ceil = r
 		}
 	}
-	slices.Sort(order)
 	var out []pairRound
-	for _, n := range order {
+	for _, n := range slices.Sorted(maps.Keys(by)) {
 		rd := by[n]
 		if rd.rftpd != nil && rd.ceil != nil && rd.rftpd.BytesPerSec > 0 && rd.ceil.BytesPerSec > 0 {
 			out = append(out, *rd)
