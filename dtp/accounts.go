@@ -40,7 +40,7 @@ import (
 
 type account struct {
 	hash  []byte
-	root  *os.Root
+	root  *rootDir
 	perms protocol.Perm
 	tls   tlsPolicy // the account's own tls_ keys
 }
@@ -168,7 +168,7 @@ func loadAccounts(path string) (_ *Accounts, err error) {
 			a.close()
 		}
 	}()
-	opened := make(map[string]*os.Root)
+	opened := make(map[string]*rootDir)
 	base := filepath.Dir(path)
 	for i, u := range f.User {
 		switch {
@@ -206,7 +206,7 @@ func loadAccounts(path string) (_ *Accounts, err error) {
 		dir = filepath.Clean(dir)
 		root := opened[dir]
 		if root == nil {
-			root, err = os.OpenRoot(dir)
+			root, err = openRootDir(dir)
 			if err != nil {
 				return nil, fail(i, "root: %v", err)
 			}
@@ -249,7 +249,7 @@ func (a *Accounts) setAnonymous(dir string) error {
 	if dir == "" {
 		return errors.New("dtp: anonymous root is empty")
 	}
-	root, err := os.OpenRoot(dir)
+	root, err := openRootDir(dir)
 	if err != nil {
 		return fmt.Errorf("dtp: anonymous root: %w", err)
 	}
@@ -287,7 +287,7 @@ func (a *Accounts) anonymous(user string) *identity {
 	if a.anon == nil {
 		return nil
 	}
-	return &identity{root: a.anon, perms: protocol.PermRead, anon: true}
+	return &identity{root: a.anon.root, beneath: a.anon.beneath, perms: protocol.PermRead, anon: true}
 }
 
 // verify checks a password with bcrypt (slow on purpose: auth workers
@@ -301,7 +301,7 @@ func (a *Accounts) verify(user, pass string) *identity {
 	if bcrypt.CompareHashAndPassword(u.hash, []byte(pass)) != nil {
 		return nil
 	}
-	return &identity{root: u.root, perms: u.perms}
+	return &identity{root: u.root.root, beneath: u.root.beneath, perms: u.perms}
 }
 
 // dummyHash returns the hash unknown users are checked against, made once

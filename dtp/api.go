@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -263,8 +262,8 @@ func (s *Server) Close() {
 type Accounts struct {
 	mu    sync.RWMutex
 	users map[string]*account
-	roots []*os.Root // every root opened by LoadAccounts, once per directory
-	anon  *os.Root   // anonymous root; nil: anonymous login disabled
+	roots []*rootDir // every root opened by LoadAccounts, once per directory
+	anon  *rootDir   // anonymous root; nil: anonymous login disabled
 	cost  int        // bcrypt cost of the dummy hash for unknown users
 	dummy dummyHash
 }

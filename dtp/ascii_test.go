@@ -77,19 +77,29 @@ func TestPortableCopy(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "f")
 	mustOK(t, os.WriteFile(p, data, 0o644))
 
-	a, b := tcpPair(t)
 	f, err := os.Open(p)
 	mustOK(t, err)
 	defer f.Close()
-	var progress atomic.Int64
-	go func() {
-		copyToConn(a, f, &progress)
-		a.Close()
-	}()
-	got, err := io.ReadAll(b)
-	mustOK(t, err)
-	if !bytes.Equal(got, data) || progress.Load() != int64(len(data)) {
-		t.Fatalf("copyToConn: %d bytes, progress %d", len(got), progress.Load())
+	// A limit past the end stops at the end; one inside the file (not on
+	// a chunk boundary) stops there.
+	for _, limit := range []int64{int64(len(data)) + 1000, int64(len(data)) - chunk - 7} {
+		a, b := tcpPair(t)
+		_, err := f.Seek(0, io.SeekStart)
+		mustOK(t, err)
+		var progress atomic.Int64
+		done := make(chan int64, 1)
+		go func() {
+			n, _ := copyToConn(a, f, limit, &progress)
+			a.Close()
+			done <- n
+		}()
+		got, err := io.ReadAll(b)
+		mustOK(t, err)
+		n := <-done
+		want := data[:min(limit, int64(len(data)))]
+		if !bytes.Equal(got, want) || progress.Load() != int64(len(want)) || n != int64(len(want)) {
+			t.Fatalf("copyToConn, limit %d: %d bytes, returned %d, progress %d; want %d", limit, len(got), n, progress.Load(), len(want))
+		}
 	}
 
 	c, d := tcpPair(t)

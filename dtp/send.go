@@ -17,13 +17,14 @@ import (
 // trace=sendfile,splice` on Go 1.26 and checked again by TestZeroCopy
 // whenever strace is installed. RETR in TYPE I is a series of
 //
-//	sendfile(12, 11, [1048576] => [2097152], 1048576) = 1048576
-//	sendfile(12, 11, [4017664], 1048576) = -1 EAGAIN   (then the netpoller waits)
+//	sendfile(12, 11, [0] => [2621440], 8388608) = 2621440
+//	sendfile(12, 11, [2621440], 5767168) = -1 EAGAIN   (then the netpoller waits)
 //
-// and STOR/APPE/STOU in TYPE I are pairs of splice calls, socket → pipe
-// and pipe → file, of up to 1 MiB each. An 8 MiB file took 10 sendfile
-// calls, or 21 splice calls moving 16 MiB. The file's bytes never pass
-// through user space.
+// each asking for the rest of the file as it was when opened, and
+// STOR/APPE/STOU in TYPE I are pairs of splice calls, socket → pipe and
+// pipe → file, of up to 1 MiB each. An 8 MiB file took 5 sendfile calls,
+// or 21 splice calls moving 16 MiB. The file's bytes never pass through
+// user space.
 
 // bufSize is the size of the pooled buffers of TYPE A conversion.
 const bufSize = 64 << 10
@@ -44,28 +45,24 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	if err := s.hook("open"); err != nil {
 		return 0, err
 	}
-	f, err := openRead(id.root, relPath(r.Path))
+	src, err := openSource(id, relPath(r.Path))
 	if err != nil {
 		return 0, storageErr(err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, storageErr(err)
-	}
-	if fi.IsDir() {
+	defer src.close()
+	if src.mode.IsDir() {
 		return 0, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
 	}
-	if !fi.Mode().IsRegular() {
+	if !src.mode.IsRegular() {
 		return 0, fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
 	}
 	c, err := s.dataConn(sess, t, r.Protect)
 	if err != nil {
 		return 0, err
 	}
-	size := max(fi.Size()-r.Offset, 0)
+	size := max(src.size-r.Offset, 0)
 	if !r.ASCII && !r.Protect {
-		return sendPlain(t, c, f, r.Offset, size, post)
+		return sendPlain(t, c, src, r.Offset, size, post)
 	}
 	if r.ASCII {
 		size = -1 // the converted size is not known in advance
@@ -75,6 +72,7 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	if err != nil {
 		return 0, err
 	}
+	f := src.file()
 	if r.ASCII {
 		if _, err := f.Seek(r.Offset, io.SeekStart); err != nil {
 			return 0, storageErr(err)
@@ -86,15 +84,17 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	return n, endDownload(tc, err)
 }
 
-// sendPlain sends a download in TYPE I without TLS. Its EvTransferStart
+// sendPlain sends a download in TYPE I without TLS: the size bytes from
+// off, the file's length when it was opened (which the 150 reply
+// announced; bytes appended since are not sent). Its EvTransferStart
 // waits for the first sendfile call: when that call sent the whole file,
 // the event is held and posted just before EvTransferDone, so that the
 // reactor writes 150 and 226 together (one write on the control connection
 // instead of two, for every small file). The client has all the data by
 // then; clients read the 150 before the data connection either way.
-func sendPlain(t *transfer, c *net.TCPConn, f *os.File, off, size int64, post func(protocol.Event)) (int64, error) {
+func sendPlain(t *transfer, c *net.TCPConn, src *source, off, size int64, post func(protocol.Event)) (int64, error) {
 	started := false
-	n, err := sendFile(c, f, off, &t.bytes, func(sent int64) {
+	n, err := sendFile(c, src, off, size, &t.bytes, func(sent int64) {
 		started = true
 		if sent >= size {
 			t.held = t.startEvent(size, "")
@@ -108,26 +108,28 @@ func sendPlain(t *transfer, c *net.TCPConn, f *os.File, off, size int64, post fu
 	return n, err
 }
 
-// copyToConn copies f from its current offset to c, chunk by chunk so
-// that progress shows: the portable form of sendFile. TCPConn.ReadFrom
-// still uses sendfile where the OS has it, as long as it sees the
-// *os.File: an io.LimitedReader around it is unwrapped, other wrappers
-// would fall back to a user-space copy.
-func copyToConn(c *net.TCPConn, f *os.File, progress *atomic.Int64) (int64, error) {
+// copyToConn copies up to limit bytes of f from its current offset to c,
+// chunk by chunk so that progress shows: the portable form of sendFile.
+// TCPConn.ReadFrom still uses sendfile where the OS has it, as long as it
+// sees the *os.File: an io.LimitedReader around it is unwrapped, other
+// wrappers would fall back to a user-space copy.
+func copyToConn(c *net.TCPConn, f *os.File, limit int64, progress *atomic.Int64) (int64, error) {
 	lr := io.LimitedReader{R: f}
 	var total int64
-	for {
-		lr.N = chunk
+	for total < limit {
+		want := min(chunk, limit-total)
+		lr.N = want
 		n, err := c.ReadFrom(&lr)
 		total += n
 		progress.Add(n)
 		if err != nil {
 			return total, moveErr("sendfile", err)
 		}
-		if n < chunk { // end of file
-			return total, nil
+		if n < want { // end of file
+			break
 		}
 	}
+	return total, nil
 }
 
 // sendASCII copies f to c, turning each LF not already preceded by CR into

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"syscall"
 
 	"github.com/rftpd/rftpd/protocol"
 )
@@ -14,6 +15,7 @@ import (
 // a new login replaces the pointer.
 type identity struct {
 	root     *os.Root
+	beneath  syscall.RawConn // the root's directory for openBeneath; nil: use root
 	perms    protocol.Perm
 	anon     bool
 	tlsData  bool // data connections must be protected (PROT P)

@@ -130,27 +130,25 @@ func unsupported(err error) bool {
 	return err == unix.EINVAL || err == unix.ENOSYS || err == unix.EOPNOTSUPP
 }
 
-// sendFile sends f from off to its end over c with sendfile(2). first,
-// when set, is called once, after the first sendfile call, with the bytes
-// it sent (it may not be called at all when sendFile fails early).
-func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64, first func(sent int64)) (int64, error) {
+// sendFile sends size bytes of src from off over c with sendfile(2),
+// fewer if the file ends sooner. first, when set, is called once, after
+// the first sendfile call (at the end when there was none), with the bytes
+// sent so far.
+func sendFile(c *net.TCPConn, src *source, off, size int64, progress *atomic.Int64, first func(sent int64)) (int64, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0, connErr("sendfile", err)
 	}
-	fc, err := f.SyscallConn()
-	if err != nil {
-		return 0, storageErr(err)
-	}
+	end := off + size
 	var total int64
 	var serr error // sendfile's own failure
 	eof := false
-	for !eof && serr == nil {
+	for serr == nil && !eof && off < end {
 		var werr error // the socket's: closed by abort, ...
-		cerr := fc.Control(func(in uintptr) {
+		cerr := src.control(func(in uintptr) {
 			werr = rc.Write(func(out uintptr) bool {
-				for moved := 0; moved < sliceMax; {
-					n, err := unix.Sendfile(int(out), int(in), &off, sendMax)
+				for moved := 0; moved < sliceMax && off < end; {
+					n, err := unix.Sendfile(int(out), int(in), &off, int(min(sendMax, end-off)))
 					if n > 0 {
 						moved += n
 						total += int64(n)
@@ -182,14 +180,18 @@ func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64, fir
 			return total, connErr("sendfile", werr)
 		}
 	}
+	if first != nil { // nothing to send
+		first(total)
+	}
 	switch {
 	case serr == nil:
 		return total, nil
 	case unsupported(serr) && total == 0:
+		f := src.file()
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
 			return 0, storageErr(err)
 		}
-		return copyToConn(c, f, progress)
+		return copyToConn(c, f, end-off, progress)
 	case isStorageErrno(serr):
 		return total, storageErr(fmt.Errorf("sendfile: %w", serr))
 	}

@@ -66,11 +66,12 @@ func removeFile(root *os.Root, rel string) error {
 }
 
 // sendFile sends f from off to its end over c.
-func sendFile(c *net.TCPConn, f *os.File, off int64, progress *atomic.Int64, first func(sent int64)) (int64, error) {
+func sendFile(c *net.TCPConn, src *source, off, size int64, progress *atomic.Int64, first func(sent int64)) (int64, error) {
+	f := src.file()
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return 0, storageErr(err)
 	}
-	return copyToConn(c, f, progress)
+	return copyToConn(c, f, size, progress)
 }
 
 // spliceFile receives c into f at f's offset until EOF; check, when set,
