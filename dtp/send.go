@@ -17,13 +17,13 @@ import (
 // trace=sendfile,splice` on Go 1.26 and checked again by TestZeroCopy
 // whenever strace is installed. RETR in TYPE I is a series of
 //
-//	sendfile(12, 11, [0] => [2621440], 8388608) = 2621440
-//	sendfile(12, 11, [2621440], 5767168) = -1 EAGAIN   (then the netpoller waits)
+//	sendfile(13, 12, [0] => [3922432], 8388608) = 3922432
+//	sendfile(13, 12, [3922432], 4466176) = -1 EAGAIN   (then the netpoller waits)
 //
 // each asking for the rest of the file as it was when opened, and
 // STOR/APPE/STOU in TYPE I are pairs of splice calls, socket → pipe and
-// pipe → file, of up to 1 MiB each. An 8 MiB file took 5 sendfile calls,
-// or 21 splice calls moving 16 MiB. The file's bytes never pass through
+// pipe → file, of up to 1 MiB each. An 8 MiB file took 8 sendfile calls
+// (3 of them EAGAIN), or 21 splice calls moving 16 MiB. The file's bytes never pass through
 // user space.
 
 // bufSize is the size of the pooled buffers of TYPE A conversion.
