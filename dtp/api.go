@@ -115,6 +115,7 @@ type Server struct {
 	fs      *pool         // storage operations, STAT listings, passive listeners
 	auth    *pool         // password checks
 	xfers   limiter       // transfers in flight, each on its own goroutine
+	runner  *warm         // the transfers' goroutines
 	cursor  atomic.Uint32 // next passive port to try, as an offset into the range
 	eph     [2]uint16     // the system's ephemeral port range, for listeners without a configured range
 	foreign atomic.Uint64 // data connections refused for coming from the wrong address
@@ -155,6 +156,7 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 	s.fs = newPool(cfg.FSWorkers, cfg.FSQueue)
 	s.auth = newPool(cfg.AuthWorkers, cfg.AuthQueue)
 	s.xfers.max = int64(cfg.MaxTransfers)
+	s.runner = newWarm(min(cfg.MaxTransfers, warmMax), warmIdle)
 	if canReuseListeners {
 		s.lns.max = cfg.IdleListeners
 	}
@@ -244,6 +246,10 @@ func (s *Server) Transfers() int { return int(s.xfers.n.Load()) }
 // Config.IdleListeners; each holds a descriptor).
 func (s *Server) IdleListeners() int { return s.lns.idleCount() }
 
+// IdleTransferGoroutines reports the goroutines of finished transfers
+// waiting a while for the next one (at most 64; each holds its stack).
+func (s *Server) IdleTransferGoroutines() int { return int(s.runner.wait.Load()) }
+
 // ForeignData reports how many connections to passive ports were closed
 // because they came from an address other than the control connection's.
 func (s *Server) ForeignData() uint64 { return s.foreign.Load() }
@@ -256,6 +262,7 @@ func (s *Server) Close() {
 	s.fs.close()
 	s.auth.close()
 	s.lns.close()
+	s.runner.close()
 }
 
 // Accounts holds the users the server knows and their opened roots.

@@ -4,6 +4,7 @@ package dtp
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // pool runs tasks on a fixed number of goroutines. Its queue is bounded:
@@ -80,3 +81,70 @@ func (l *limiter) acquire() bool {
 }
 
 func (l *limiter) release() { l.n.Add(-1) }
+
+// warmIdle is how long a transfer goroutine waits for the next transfer
+// before it ends, and warmMax how many wait at most.
+const (
+	warmIdle = 2 * time.Second
+	warmMax  = 64
+)
+
+// warm runs each function on a goroutine of its own, as `go f()` would,
+// but a goroutine that is done waits up to ttl for the next function. A
+// transfer's stack grows to several KiB as it accepts and sends (the Go
+// runtime copies it to a bigger one each time it overflows); a goroutine
+// that ran one already has that stack, and under a load of small files
+// the copies cost more than the handoff. At most max goroutines wait
+// idle; the others end at once.
+type warm struct {
+	ttl  time.Duration
+	max  int32
+	wait atomic.Int32  // goroutines waiting for a function
+	made atomic.Int64  // goroutines started
+	next chan func()   // unbuffered: a send succeeds only into a waiting goroutine
+	quit chan struct{} // closed by stop: idle goroutines end
+	stop sync.Once
+}
+
+func newWarm(max int, ttl time.Duration) *warm {
+	return &warm{ttl: ttl, max: int32(max), next: make(chan func()), quit: make(chan struct{})}
+}
+
+// run starts f on a waiting goroutine, or on a new one. It never blocks.
+func (w *warm) run(f func()) {
+	select {
+	case w.next <- f:
+	default:
+		w.made.Add(1)
+		go w.serve(f)
+	}
+}
+
+func (w *warm) serve(f func()) {
+	var idle *time.Timer
+	for {
+		f()
+		if w.wait.Add(1) > w.max {
+			w.wait.Add(-1)
+			return
+		}
+		if idle == nil {
+			idle = time.NewTimer(w.ttl)
+		} else {
+			idle.Reset(w.ttl)
+		}
+		select {
+		case f = <-w.next:
+			w.wait.Add(-1)
+		case <-idle.C:
+			w.wait.Add(-1)
+			return
+		case <-w.quit:
+			w.wait.Add(-1)
+			return
+		}
+	}
+}
+
+// close ends the waiting goroutines; running ones end when done.
+func (w *warm) close() { w.stop.Do(func() { close(w.quit) }) }

@@ -127,3 +127,61 @@ func TestConfigCheck(t *testing.T) {
 		}
 	}
 }
+
+// warm runs every function; one after another they share a goroutine, at
+// once each gets its own; at most max wait, and they end after ttl or at
+// close.
+func TestWarmReusesGoroutines(t *testing.T) {
+	w := newWarm(2, time.Hour)
+	defer w.close()
+	done := make(chan int, 10)
+	for i := range 5 { // one after another
+		w.run(func() { done <- i })
+		if got := <-done; got != i {
+			t.Fatalf("ran %d, want %d", got, i)
+		}
+		waitFor(t, func() bool { return w.wait.Load() == 1 })
+	}
+	if n := w.made.Load(); n != 1 {
+		t.Fatalf("5 functions in a row started %d goroutines, want 1", n)
+	}
+
+	release := make(chan struct{})
+	for range 4 { // at once: the waiting goroutine and 3 new ones
+		w.run(func() { <-release; done <- 0 })
+	}
+	waitFor(t, func() bool { return w.wait.Load() == 0 })
+	close(release)
+	for range 4 {
+		<-done
+	}
+	if n := w.made.Load(); n != 4 {
+		t.Fatalf("%d goroutines started, want 4", n)
+	}
+	waitFor(t, func() bool { return w.wait.Load() == 2 }) // max; the others ended
+	time.Sleep(20 * time.Millisecond)
+	if n := w.wait.Load(); n != 2 {
+		t.Fatalf("%d goroutines wait, max is 2", n)
+	}
+	w.close()
+	waitFor(t, func() bool { return w.wait.Load() == 0 })
+	w.run(func() { done <- 1 }) // after close, run still runs f
+	<-done
+
+	short := newWarm(4, 10*time.Millisecond)
+	defer short.close()
+	short.run(func() {})
+	waitFor(t, func() bool { return short.wait.Load() == 1 })
+	waitFor(t, func() bool { return short.wait.Load() == 0 }) // ttl passed
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -113,7 +113,7 @@ func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(
 	sess.ln, sess.active = nil, netip.AddrPort{}
 	sess.xfer = t
 	sess.mu.Unlock()
-	go s.runTransfer(sess, t, id, r, post)
+	s.runner.run(func() { s.runTransfer(sess, t, id, r, post) })
 }
 
 // runTransfer does the transfer, releases everything it held and posts

@@ -49,7 +49,7 @@ func TestVanishingClientsLeakNothing(t *testing.T) {
 	settle()
 	// Idle passive listeners are kept for reuse (bounded); they are not
 	// counted as leaks.
-	fds, gs := openFDs(t)-ts.dtp.IdleListeners(), runtime.NumGoroutine()
+	fds, gs := openFDs(t)-ts.dtp.IdleListeners(), runtime.NumGoroutine()-ts.dtp.IdleTransferGoroutines()
 
 	for i := 0; i < n; i++ {
 		c, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
@@ -97,10 +97,15 @@ func TestVanishingClientsLeakNothing(t *testing.T) {
 	if got := openFDs(t) - idle; got > fds {
 		t.Errorf("open descriptors %d (besides %d idle passive listeners) after %d vanished sessions, %d before", got, idle, n, fds)
 	}
-	if got := runtime.NumGoroutine(); got > gs {
-		t.Errorf("goroutines %d after %d vanished sessions, %d before", got, n, gs)
+	warm := ts.dtp.IdleTransferGoroutines()
+	if warm > 64 {
+		t.Errorf("%d idle transfer goroutines, more than the 64 allowed", warm)
 	}
-	t.Logf("%d vanished sessions: descriptors %d → %d (and %d idle passive listeners), goroutines %d → %d", n, fds, openFDs(t)-idle, idle, gs, runtime.NumGoroutine())
+	if got := runtime.NumGoroutine() - warm; got > gs {
+		t.Errorf("goroutines %d (besides %d idle transfer goroutines) after %d vanished sessions, %d before", got, warm, n, gs)
+	}
+	t.Logf("%d vanished sessions: descriptors %d → %d (and %d idle passive listeners), goroutines %d → %d (and %d idle transfer goroutines)",
+		n, fds, openFDs(t)-idle, idle, gs, runtime.NumGoroutine()-warm, warm)
 }
 
 // dataConn reads replies on the control connection up to the 229 and opens
