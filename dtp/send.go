@@ -23,8 +23,8 @@ import (
 // each asking for the rest of the file as it was when opened, and
 // STOR/APPE/STOU in TYPE I are pairs of splice calls, socket → pipe and
 // pipe → file, of up to 1 MiB each. An 8 MiB file took 8 sendfile calls
-// (3 of them EAGAIN), or 21 splice calls moving 16 MiB. The file's bytes never pass through
-// user space.
+// (3 of them EAGAIN), or 21 splice calls moving 16 MiB. The file's bytes
+// never pass through user space.
 
 // bufSize is the size of the pooled buffers of TYPE A conversion.
 const bufSize = 64 << 10
