@@ -60,14 +60,17 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	if err != nil {
 		return 0, err
 	}
+	// What is sent is the file as long as it was when opened, which is
+	// the size the 150 reply announces: bytes appended since are not sent.
 	size := max(src.size-r.Offset, 0)
 	if !r.ASCII && !r.Protect {
 		return sendPlain(t, c, src, r.Offset, size, post)
 	}
+	announce := size
 	if r.ASCII {
-		size = -1 // the converted size is not known in advance
+		announce = -1 // the converted size is not known in advance
 	}
-	t.start(post, size, "")
+	t.start(post, announce, "")
 	tc, err := s.secure(sess, id, c, r.Protect)
 	if err != nil {
 		return 0, err
@@ -77,16 +80,15 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		if _, err := f.Seek(r.Offset, io.SeekStart); err != nil {
 			return 0, storageErr(err)
 		}
-		n, err := sendASCII(dataOut(c, tc), f, &t.bytes)
+		n, err := sendASCII(dataOut(c, tc), io.LimitReader(f, size), &t.bytes)
 		return n, endDownload(tc, err)
 	}
-	n, err := sendTLS(tc, f, r.Offset, &t.bytes)
+	n, err := sendTLS(tc, f, r.Offset, size, &t.bytes)
 	return n, endDownload(tc, err)
 }
 
-// sendPlain sends a download in TYPE I without TLS: the size bytes from
-// off, the file's length when it was opened (which the 150 reply
-// announced; bytes appended since are not sent). Its EvTransferStart
+// sendPlain sends a download of size bytes from off in TYPE I without
+// TLS. Its EvTransferStart
 // waits for the first sendfile call: when that call sent the whole file,
 // the event is held and posted just before EvTransferDone, so that the
 // reactor writes 150 and 226 together (one write on the control connection
@@ -134,7 +136,7 @@ func copyToConn(c *net.TCPConn, f *os.File, limit int64, progress *atomic.Int64)
 
 // sendASCII copies f to c, turning each LF not already preceded by CR into
 // CRLF. It returns the bytes written to c.
-func sendASCII(c net.Conn, f *os.File, progress *atomic.Int64) (int64, error) {
+func sendASCII(c net.Conn, f io.Reader, progress *atomic.Int64) (int64, error) {
 	in := bufs.Get().(*[]byte)
 	out := bufs2x.Get().(*[]byte)
 	defer bufs.Put(in)

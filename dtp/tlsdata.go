@@ -123,14 +123,16 @@ func dataOut(c *net.TCPConn, tc *tls.Conn) net.Conn {
 	return c
 }
 
-// sendTLS sends f from off to its end over tc.
-func sendTLS(tc *tls.Conn, f *os.File, off int64, progress *atomic.Int64) (int64, error) {
+// sendTLS sends size bytes of f from off over tc, fewer if the file ends
+// sooner.
+func sendTLS(tc *tls.Conn, f *os.File, off, size int64, progress *atomic.Int64) (int64, error) {
 	tr, _ := tc.NetConn().(*tlsTransport)
 	buf := tlsBufs.Get().(*[]byte)
 	defer tlsBufs.Put(buf)
+	end := off + size
 	var total int64
-	for {
-		n, rerr := f.ReadAt(*buf, off)
+	for off < end {
+		n, rerr := f.ReadAt((*buf)[:min(int64(len(*buf)), end-off)], off)
 		off += int64(n)
 		for p := (*buf)[:n]; len(p) > 0; {
 			if tr != nil {
@@ -156,6 +158,7 @@ func sendTLS(tc *tls.Conn, f *os.File, off int64, progress *atomic.Int64) (int64
 			return total, storageErr(rerr)
 		}
 	}
+	return total, nil
 }
 
 // recvTLS receives tc into f at f's offset until the end of the data:
