@@ -248,7 +248,7 @@ func (s *Server) IdleListeners() int { return s.lns.idleCount() }
 
 // IdleTransferGoroutines reports the goroutines of finished transfers
 // waiting a while for the next one (at most 64; each holds its stack).
-func (s *Server) IdleTransferGoroutines() int { return int(s.runner.wait.Load()) }
+func (s *Server) IdleTransferGoroutines() int { return s.runner.waiting() }
 
 // ForeignData reports how many connections to passive ports were closed
 // because they came from an address other than the control connection's.

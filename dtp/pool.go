@@ -2,6 +2,7 @@
 package dtp
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,53 +99,85 @@ const (
 // idle; the others end at once.
 type warm struct {
 	ttl  time.Duration
-	max  int32
-	wait atomic.Int32  // goroutines waiting for a function
-	made atomic.Int64  // goroutines started
-	next chan func()   // unbuffered: a send succeeds only into a waiting goroutine
-	quit chan struct{} // closed by stop: idle goroutines end
-	stop sync.Once
+	max  int
+	made atomic.Int64 // goroutines started
+
+	mu     sync.Mutex
+	idle   []*warmer // waiting for a function, the most recent last
+	closed bool
 }
+
+// warmer is one waiting goroutine: run hands it the next function (nil:
+// end) after taking it off the idle list, so the send never blocks.
+type warmer struct{ next chan func() }
 
 func newWarm(max int, ttl time.Duration) *warm {
-	return &warm{ttl: ttl, max: int32(max), next: make(chan func()), quit: make(chan struct{})}
+	return &warm{ttl: ttl, max: max}
 }
 
-// run starts f on a waiting goroutine, or on a new one. It never blocks.
+// run starts f on the goroutine that went idle last, or on a new one. It
+// never blocks.
 func (w *warm) run(f func()) {
-	select {
-	case w.next <- f:
-	default:
-		w.made.Add(1)
-		go w.serve(f)
+	w.mu.Lock()
+	if n := len(w.idle); n > 0 {
+		g := w.idle[n-1]
+		w.idle[n-1] = nil
+		w.idle = w.idle[:n-1]
+		w.mu.Unlock()
+		g.next <- f
+		return
 	}
+	w.mu.Unlock()
+	w.made.Add(1)
+	go w.serve(&warmer{next: make(chan func(), 1)}, f)
 }
 
-func (w *warm) serve(f func()) {
+func (w *warm) serve(g *warmer, f func()) {
 	var idle *time.Timer
-	for {
+	for f != nil {
 		f()
-		if w.wait.Add(1) > w.max {
-			w.wait.Add(-1)
+		f = nil
+		w.mu.Lock()
+		if w.closed || len(w.idle) >= w.max {
+			w.mu.Unlock()
 			return
 		}
+		w.idle = append(w.idle, g)
+		w.mu.Unlock()
 		if idle == nil {
 			idle = time.NewTimer(w.ttl)
 		} else {
 			idle.Reset(w.ttl)
 		}
 		select {
-		case f = <-w.next:
-			w.wait.Add(-1)
+		case f = <-g.next:
 		case <-idle.C:
-			w.wait.Add(-1)
-			return
-		case <-w.quit:
-			w.wait.Add(-1)
-			return
+			w.mu.Lock()
+			if i := slices.Index(w.idle, g); i >= 0 {
+				w.idle = slices.Delete(w.idle, i, i+1)
+				w.mu.Unlock()
+				return
+			}
+			w.mu.Unlock()
+			f = <-g.next // run took it off the list just now: its function is on the way
 		}
 	}
 }
 
+// waiting reports the goroutines waiting for a function.
+func (w *warm) waiting() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.idle)
+}
+
 // close ends the waiting goroutines; running ones end when done.
-func (w *warm) close() { w.stop.Do(func() { close(w.quit) }) }
+func (w *warm) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	for _, g := range w.idle {
+		g.next <- nil
+	}
+	w.idle = nil
+}

@@ -140,7 +140,7 @@ func TestWarmReusesGoroutines(t *testing.T) {
 		if got := <-done; got != i {
 			t.Fatalf("ran %d, want %d", got, i)
 		}
-		waitFor(t, func() bool { return w.wait.Load() == 1 })
+		waitFor(t, func() bool { return w.waiting() == 1 })
 	}
 	if n := w.made.Load(); n != 1 {
 		t.Fatalf("5 functions in a row started %d goroutines, want 1", n)
@@ -150,7 +150,7 @@ func TestWarmReusesGoroutines(t *testing.T) {
 	for range 4 { // at once: the waiting goroutine and 3 new ones
 		w.run(func() { <-release; done <- 0 })
 	}
-	waitFor(t, func() bool { return w.wait.Load() == 0 })
+	waitFor(t, func() bool { return w.waiting() == 0 })
 	close(release)
 	for range 4 {
 		<-done
@@ -158,21 +158,21 @@ func TestWarmReusesGoroutines(t *testing.T) {
 	if n := w.made.Load(); n != 4 {
 		t.Fatalf("%d goroutines started, want 4", n)
 	}
-	waitFor(t, func() bool { return w.wait.Load() == 2 }) // max; the others ended
+	waitFor(t, func() bool { return w.waiting() == 2 }) // max; the others ended
 	time.Sleep(20 * time.Millisecond)
-	if n := w.wait.Load(); n != 2 {
+	if n := w.waiting(); n != 2 {
 		t.Fatalf("%d goroutines wait, max is 2", n)
 	}
 	w.close()
-	waitFor(t, func() bool { return w.wait.Load() == 0 })
+	waitFor(t, func() bool { return w.waiting() == 0 })
 	w.run(func() { done <- 1 }) // after close, run still runs f
 	<-done
 
 	short := newWarm(4, 10*time.Millisecond)
 	defer short.close()
 	short.run(func() {})
-	waitFor(t, func() bool { return short.wait.Load() == 1 })
-	waitFor(t, func() bool { return short.wait.Load() == 0 }) // ttl passed
+	waitFor(t, func() bool { return short.waiting() == 1 })
+	waitFor(t, func() bool { return short.waiting() == 0 }) // ttl passed
 }
 
 func waitFor(t *testing.T, cond func() bool) {
