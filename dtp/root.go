@@ -9,13 +9,13 @@ import (
 )
 
 // rootDir is a login's root directory. Every path goes through root. Where
-// openBeneath exists (Linux: openat2 with RESOLVE_BENEATH), dir is the
+// haveBeneath (Linux: openat2 with RESOLVE_BENEATH), dir is the
 // same directory opened through root, and downloads open their file
 // beneath it in one system call: os.Root walks a path with one openat per
 // element and closes each directory it passed.
 type rootDir struct {
 	root    *os.Root
-	dir     *os.File        // nil without openBeneath
+	dir     *os.File        // nil without haveBeneath
 	beneath syscall.RawConn // dir's descriptor; Control keeps it open while in use
 }
 

@@ -13,8 +13,9 @@ import (
 
 const haveBeneath = true
 
-// noOpenat2 is set once the kernel (or a seccomp filter) has refused
-// openat2 itself: every later open goes through os.Root.
+// noOpenat2 is set once openat2 has failed with ENOSYS (an old kernel, or
+// a seccomp filter that refuses it that way): every later open goes
+// through os.Root.
 var noOpenat2 atomic.Bool
 
 // beneathHow opens for reading, without blocking on a FIFO or taking a
