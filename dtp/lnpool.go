@@ -19,7 +19,9 @@ const listenerIdle = 10 * time.Second
 //
 // A listener taken from the pool is drained first: any connection that
 // reached it while it was idle is closed, so a late or stray client cannot
-// become the next session's data connection. Listeners are reused newest
+// become the next session's data connection. The event loop may not
+// accept, so it takes a listener only when its accept queue is empty
+// (take) and otherwise leaves the drain to a worker (get). Listeners are reused newest
 // first, and one idle for listenerIdle is closed by a timer.
 type lnPool struct {
 	max int           // idle listeners kept at most; 0: none
@@ -57,6 +59,26 @@ func (p *lnPool) get(ip netip.Addr) *net.TCPListener {
 		}
 		ln.Close()
 	}
+}
+
+// take returns the newest idle listener on ip if no connection waits on
+// it, else nil (get, on a worker, drains it then). It makes one
+// getsockopt and no other system call, so the event loop may call it.
+func (p *lnPool) take(ip netip.Addr) *net.TCPListener {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	list := p.idle[ip]
+	if len(list) == 0 {
+		return nil
+	}
+	ln := list[len(list)-1].ln
+	if !quiet(ln) {
+		return nil
+	}
+	list[len(list)-1] = idleLn{}
+	p.idle[ip] = list[:len(list)-1]
+	p.n--
+	return ln
 }
 
 // put returns a listener that is no longer wanted: it is kept for reuse

@@ -3,6 +3,7 @@ package dtp
 
 import (
 	"bytes"
+	"io"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -223,5 +224,95 @@ func TestCloseFlushesListeners(t *testing.T) {
 	srv.Close()
 	if !refused(ln.Addr().(*net.TCPAddr).AddrPort()) {
 		t.Fatal("an idle listener outlived Server.Close")
+	}
+}
+
+// quiet sees a connection waiting in a listener's accept queue without
+// accepting it.
+func TestQuiet(t *testing.T) {
+	ln, err := listenTCP(netip.MustParseAddr("127.0.0.1"), 0)
+	mustOK(t, err)
+	defer ln.Close()
+	if !quiet(ln) {
+		t.Fatal("a new listener is not quiet")
+	}
+	c := dialFrom(t, "127.0.0.1", ln.Addr().(*net.TCPAddr).AddrPort())
+	if quiet(ln) {
+		t.Fatal("a listener with a connection waiting is quiet")
+	}
+	if quiet(ln) {
+		t.Fatal("asked twice, quiet no longer sees the waiting connection")
+	}
+	ac, err := ln.AcceptTCP()
+	mustOK(t, err)
+	ac.Close()
+	c.Close()
+	if !quiet(ln) {
+		t.Fatal("the listener is not quiet after its connection was accepted")
+	}
+	ln.Close()
+	if quiet(ln) {
+		t.Fatal("a closed listener is quiet")
+	}
+}
+
+// PassiveNow, the event loop's path, takes an idle listener only when no
+// connection waits on it; otherwise it leaves the listener to Do, whose
+// worker drains it. Either way the right client gets the file.
+func TestPassiveNow(t *testing.T) {
+	e := newEnv(t, nil)
+	data := randomBytes(20_000, 73)
+	e.write("f", data)
+
+	if _, ok := e.srv.PassiveNow(e.sess); ok {
+		t.Fatal("PassiveNow answered with no idle listener")
+	}
+	addr := e.pasv()
+	e.do(protocol.ReqAbort{}) // the listener goes idle
+
+	ev, ok := e.srv.PassiveNow(e.sess)
+	if !ok || ev.Err != nil || ev.Addr != addr {
+		t.Fatalf("PassiveNow = %+v, %v; want the idle %v", ev, ok, addr)
+	}
+	if n := e.srv.lns.idleCount(); n != 0 {
+		t.Fatalf("%d idle listeners while one is pending", n)
+	}
+	// Asked again, it gives back the pending listener and takes it anew.
+	if ev, ok := e.srv.PassiveNow(e.sess); !ok || ev.Addr != addr {
+		t.Fatalf("second PassiveNow = %+v, %v; want %v again", ev, ok, addr)
+	}
+	c := dialFrom(t, "127.0.0.1", addr)
+	e.do(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f"})
+	c.SetDeadline(time.Now().Add(wait))
+	got, err := io.ReadAll(c)
+	mustOK(t, err)
+	expect[protocol.EvTransferStart](t, e.ev)
+	mustOK(t, expect[protocol.EvTransferDone](t, e.ev).Err)
+	if !bytes.Equal(got, data) {
+		t.Fatalf("got %d bytes, want the %d of the file", len(got), len(data))
+	}
+
+	// A stray connection waits on the idle listener: PassiveNow leaves it,
+	stray := dialFrom(t, "127.0.0.1", addr)
+	if ev, ok := e.srv.PassiveNow(e.sess); ok {
+		t.Fatalf("PassiveNow took a listener with a connection waiting: %+v", ev)
+	}
+	if n := e.srv.lns.idleCount(); n != 1 {
+		t.Fatalf("%d idle listeners after PassiveNow declined, want 1", n)
+	}
+	// and the worker's path drains it and announces the same port.
+	if a := e.pasv(); a != addr {
+		t.Fatalf("PASV announced %v, want the idle %v", a, addr)
+	}
+	closedWithoutData(t, stray)
+
+	// A closed session gets an error, and the listener stays in the pool.
+	e.do(protocol.ReqAbort{})
+	e.srv.CloseSession(e.sess)
+	if ev, ok := e.srv.PassiveNow(e.sess); ok && ev.Err == nil {
+		t.Fatalf("PassiveNow on a closed session = %+v", ev)
+	}
+	if n := e.srv.lns.idleCount(); n != 1 {
+		t.Fatalf("%d idle listeners after a closed session asked, want 1", n)
 	}
 }

@@ -40,23 +40,51 @@ func (s *Server) openPassive(sess *Session) protocol.EvPassive {
 			return protocol.EvPassive{Err: err}
 		}
 	}
+	old, ev := s.install(sess, ln)
+	s.lns.recycle(old)
+	return ev
+}
+
+// PassiveNow is the fast path of a ReqPassive, for the event loop: when an
+// idle listener on the control connection's address has no connection
+// waiting (lnPool.take), it becomes the session's endpoint at once and the
+// event is returned, with no blocking system call and no trip through a
+// worker. Otherwise it reports false, and the request goes to Do.
+func (s *Server) PassiveNow(sess *Session) (protocol.EvPassive, bool) {
+	sess.mu.Lock()
+	old, _ := sess.takeEndpoint()
+	sess.mu.Unlock()
+	s.lns.put(old) // newest in the pool: take below takes it back if quiet
+
+	ln := s.lns.take(sess.info.Local.Addr().Unmap())
+	if ln == nil {
+		return protocol.EvPassive{}, false
+	}
+	old, ev := s.install(sess, ln)
+	s.lns.put(old)
+	return ev, true
+}
+
+// install makes ln sess's pending endpoint and returns the endpoint it
+// replaced, if any, and the reply's event; for a closed session, ln goes
+// back to the pool and the event carries the error.
+func (s *Server) install(sess *Session, ln *net.TCPListener) (*net.TCPListener, protocol.EvPassive) {
 	sess.mu.Lock()
 	if sess.closed {
 		sess.mu.Unlock()
 		s.lns.put(ln)
-		return protocol.EvPassive{Err: errSessionClosed}
+		return nil, protocol.EvPassive{Err: errSessionClosed}
 	}
-	old, _ = sess.takeEndpoint()
+	old, _ := sess.takeEndpoint()
 	sess.ln = ln
 	sess.mu.Unlock()
-	s.lns.recycle(old)
 
-	ip := local
+	ip := sess.info.Local.Addr().Unmap()
 	if s.cfg.PublicHost.IsValid() {
 		ip = s.cfg.PublicHost.Unmap()
 	}
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
-	return protocol.EvPassive{Addr: netip.AddrPortFrom(ip, port)}
+	return old, protocol.EvPassive{Addr: netip.AddrPortFrom(ip, port)}
 }
 
 // ephemeralTries bounds the probes for a free port of the ephemeral range

@@ -340,6 +340,27 @@ const canReuseListeners = true
 // coming and the listener is given up instead.
 const drainMax = 4096
 
+// tcpListen is TCP_LISTEN of the kernel's tcp_states.h, as TCP_INFO reports
+// a listening socket's state.
+const tcpListen = 10
+
+// quiet reports whether no connection waits in ln's accept queue, from one
+// getsockopt(TCP_INFO): for a listening socket the kernel reports the
+// queue's length as tcpi_unacked. It accepts nothing, so it may run on
+// the event loop.
+func quiet(ln *net.TCPListener) bool {
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ok := false
+	err = rc.Control(func(fd uintptr) {
+		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		ok = err == nil && info.State == tcpListen && info.Unacked == 0
+	})
+	return ok && err == nil
+}
+
 // drain accepts and closes every connection waiting on ln, without
 // blocking (the socket is non-blocking: accept4 ends with EAGAIN). It
 // reports false when ln should not be used any more.

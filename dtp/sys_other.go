@@ -86,5 +86,8 @@ func ephemeralRange() (uint16, uint16) { return 0, 0 }
 // canReuseListeners: without drain, passive listeners are not pooled.
 const canReuseListeners = false
 
+// quiet is not available here: the event loop never takes a listener.
+func quiet(*net.TCPListener) bool { return false }
+
 // drain is not available here: a pooled listener is never reused.
 func drain(*net.TCPListener) bool { return false }

@@ -193,31 +193,44 @@ func (cn *conn) pump(now time.Time) {
 	}
 }
 
-// handle writes a session's output and hands its requests to the DTP.
+// handle writes a session's output and hands its requests to the DTP. A
+// request the DTP answers at once on the loop (PassiveNow) has its event
+// fed back here, and the output that follows handled in turn.
 func (cn *conn) handle(out protocol.Output) {
-	if cn.closed {
-		return
-	}
-	if len(out.Reply) > 0 {
-		cn.write(out.Reply)
-	}
-	for _, r := range out.Requests {
-		if _, ok := r.(protocol.ReqStartTLS); ok {
-			cn.flush()
-			cn.startTLS() // after the reply above was written in the clear
-			continue
+	for !cn.closed {
+		if len(out.Reply) > 0 {
+			cn.write(out.Reply)
 		}
-		if _, ok := r.(protocol.ReqPassive); ok && !cn.passive {
-			if !cn.srv.guard.takePassive(cn.ip) {
-				cn.post(protocol.EvPassive{Err: protocol.ErrBusy})
+		var now protocol.Event // answered on the loop
+		for _, r := range out.Requests {
+			if _, ok := r.(protocol.ReqStartTLS); ok {
+				cn.flush()
+				cn.startTLS() // after the reply above was written in the clear
 				continue
 			}
-			cn.passive = true
+			if _, ok := r.(protocol.ReqPassive); ok {
+				if !cn.passive {
+					if !cn.srv.guard.takePassive(cn.ip) {
+						cn.post(protocol.EvPassive{Err: protocol.ErrBusy})
+						continue
+					}
+					cn.passive = true
+				}
+				if ev, ok := cn.srv.dtp.PassiveNow(cn.dsess); ok {
+					now = ev
+					continue
+				}
+			}
+			cn.srv.dtp.Do(cn.dsess, r, cn.post)
 		}
-		cn.srv.dtp.Do(cn.dsess, r, cn.post)
-	}
-	if out.Close {
-		cn.close()
+		if out.Close {
+			cn.close()
+		}
+		if now == nil || cn.closed {
+			return
+		}
+		cn.sess.Event(now, time.Now())
+		out = cn.sess.TakeOutput()
 	}
 }
 
