@@ -21,8 +21,8 @@ const listenerIdle = 10 * time.Second
 // reached it while it was idle is closed, so a late or stray client cannot
 // become the next session's data connection. The event loop may not
 // accept, so it takes a listener only when its accept queue is empty
-// (take) and otherwise leaves the drain to a worker (get). Listeners are reused newest
-// first, and one idle for listenerIdle is closed by a timer.
+// (take) and otherwise leaves the drain to a worker (get). Listeners are
+// reused newest first, and one idle for listenerIdle is closed by a timer.
 type lnPool struct {
 	max int           // idle listeners kept at most; 0: none
 	ttl time.Duration // how long one stays idle; 0: listenerIdle
