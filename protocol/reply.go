@@ -19,14 +19,14 @@ func appendCode(b []byte, code replyCode, sep byte) []byte {
 // often carries paths and names that came from clients or from the disk, and
 // must never end a reply line early or start a forged one.
 func appendText(b []byte, text string) []byte {
-	for {
-		i := strings.IndexAny(text, "\r\n\x00")
-		if i < 0 {
-			return append(b, text...)
+	start := 0
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c == '\r' || c == '\n' || c == 0 {
+			b = append(append(b, text[start:i]...), ' ')
+			start = i + 1
 		}
-		b = append(append(b, text[:i]...), ' ')
-		text = text[i+1:]
 	}
+	return append(b, text[start:]...)
 }
 
 // appendReply appends a single-line reply, or the last line of a multi-line

@@ -12,6 +12,7 @@ func TestAppendReply(t *testing.T) {
 		{200, "NOOP ok.", "200 NOOP ok.\r\n"},
 		{550, "a\r\n230 forged", "550 a  230 forged\r\n"},
 		{550, "nul\x00here", "550 nul here\r\n"},
+		{550, "\nends\r", "550  ends \r\n"},
 		{220, "", "220 \r\n"},
 		{0, "bad code", "451 bad code\r\n"},
 		{1000, "bad code", "451 bad code\r\n"},
