@@ -118,7 +118,12 @@ const (
 	// one that lasts over 20 µs makes the Go scheduler hand the thread's P
 	// to another thread, and with 1 MiB calls one loopback stream ran at 75
 	// % of what the same sendfile does with large calls.
-	sendMax  = 64 << 20
+	sendMax = 64 << 20
+	// corkMax: downloads up to this size are sent corked (TCP_CORK), so
+	// that the FIN leaves with the data. Larger ones are not: one stream
+	// of a 1 GiB file cost about 10 % more CPU per GiB corked (8 of 8
+	// alternating rounds), and one packet less is nothing to them.
+	corkMax  = 64 << 10
 	sliceMax = 4 << 20 // bytes one callback moves before it returns: an abort
 	// (which closes the socket) takes effect at the next callback even if the
 	// peer never makes us wait.
@@ -143,10 +148,18 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, progress *atomic.Int
 	var total int64
 	var serr error // sendfile's own failure
 	eof := false
+	corked := size > corkMax // set: no cork
 	for serr == nil && !eof && off < end {
 		var werr error // the socket's: closed by abort, ...
 		cerr := src.control(func(in uintptr) {
 			werr = rc.Write(func(out uintptr) bool {
+				if !corked {
+					// A small file's last, partial segment then waits for
+					// the close, and its FIN goes in the same packet: one
+					// packet less, and one wakeup less for the client.
+					corked = true
+					_ = unix.SetsockoptInt(int(out), unix.IPPROTO_TCP, unix.TCP_CORK, 1)
+				}
 				for moved := 0; moved < sliceMax && off < end; {
 					n, err := unix.Sendfile(int(out), int(in), &off, int(min(sendMax, end-off)))
 					if n > 0 {
