@@ -3,13 +3,9 @@ package dtp
 
 import (
 	"bytes"
-	"io"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/rftpd/rftpd/protocol"
 )
 
 // The client of a 4 KiB download receives two segments in all: the
@@ -22,13 +18,7 @@ func TestDownloadFINWithData(t *testing.T) {
 	for i := range 20 {
 		addr := e.pasv()
 		c := dialFrom(t, "127.0.0.1", addr)
-		e.do(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f"})
-		c.SetDeadline(time.Now().Add(wait))
-		got, err := io.ReadAll(c)
-		mustOK(t, err)
-		expect[protocol.EvTransferStart](t, e.ev)
-		mustOK(t, expect[protocol.EvTransferDone](t, e.ev).Err)
-		if !bytes.Equal(got, data) {
+		if got := e.retrOver(c, "f"); !bytes.Equal(got, data) {
 			t.Fatalf("round %d: got %d bytes, want the %d of the file", i, len(got), len(data))
 		}
 		rc, err := c.SyscallConn()

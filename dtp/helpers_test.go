@@ -204,6 +204,20 @@ func (e *env) download(req protocol.ReqTransfer) ([]byte, protocol.EvTransferSta
 	return data, st, done
 }
 
+// retrOver runs RETR of path over c, a data connection already made to
+// the pending endpoint, and returns what c received; the transfer must
+// succeed.
+func (e *env) retrOver(c *net.TCPConn, path string) []byte {
+	e.t.Helper()
+	e.do(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: path})
+	c.SetDeadline(time.Now().Add(wait))
+	got, err := io.ReadAll(c)
+	mustOK(e.t, err)
+	expect[protocol.EvTransferStart](e.t, e.ev)
+	mustOK(e.t, expect[protocol.EvTransferDone](e.t, e.ev).Err)
+	return got
+}
+
 // upload runs a passive transfer that sends data to the server.
 func (e *env) upload(req protocol.ReqTransfer, data []byte) (protocol.EvTransferStart, protocol.EvTransferDone) {
 	e.t.Helper()

@@ -3,7 +3,6 @@ package dtp
 
 import (
 	"bytes"
-	"io"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -281,14 +280,7 @@ func TestPassiveNow(t *testing.T) {
 	if ev, ok := e.srv.PassiveNow(e.sess); !ok || ev.Addr != addr {
 		t.Fatalf("second PassiveNow = %+v, %v; want %v again", ev, ok, addr)
 	}
-	c := dialFrom(t, "127.0.0.1", addr)
-	e.do(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f"})
-	c.SetDeadline(time.Now().Add(wait))
-	got, err := io.ReadAll(c)
-	mustOK(t, err)
-	expect[protocol.EvTransferStart](t, e.ev)
-	mustOK(t, expect[protocol.EvTransferDone](t, e.ev).Err)
-	if !bytes.Equal(got, data) {
+	if got := e.retrOver(dialFrom(t, "127.0.0.1", addr), "f"); !bytes.Equal(got, data) {
 		t.Fatalf("got %d bytes, want the %d of the file", len(got), len(data))
 	}
 

@@ -514,13 +514,7 @@ func TestControlAddressFamilies(t *testing.T) {
 		if addr.Addr() != netip.MustParseAddr(tc.announce) {
 			t.Fatalf("%s: announced %v", tc.local, addr)
 		}
-		c := dialFrom(t, tc.dialFrom, addr)
-		e.do(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f"})
-		c.SetDeadline(time.Now().Add(wait))
-		got, err := io.ReadAll(c)
-		mustOK(t, err)
-		expect[protocol.EvTransferStart](t, e.ev)
-		mustOK(t, expect[protocol.EvTransferDone](t, e.ev).Err)
+		got := e.retrOver(dialFrom(t, tc.dialFrom, addr), "f")
 		if string(got) != "data" {
 			t.Fatalf("%s: got %q", tc.local, got)
 		}
