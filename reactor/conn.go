@@ -201,7 +201,7 @@ func (cn *conn) handle(out protocol.Output) {
 		if len(out.Reply) > 0 {
 			cn.write(out.Reply)
 		}
-		var now protocol.Event // answered on the loop
+		var answered protocol.Event // by the DTP, on the loop
 		for _, r := range out.Requests {
 			if _, ok := r.(protocol.ReqStartTLS); ok {
 				cn.flush()
@@ -217,7 +217,7 @@ func (cn *conn) handle(out protocol.Output) {
 					cn.passive = true
 				}
 				if ev, ok := cn.srv.dtp.PassiveNow(cn.dsess); ok {
-					now = ev
+					answered = ev
 					continue
 				}
 			}
@@ -226,10 +226,10 @@ func (cn *conn) handle(out protocol.Output) {
 		if out.Close {
 			cn.close()
 		}
-		if now == nil || cn.closed {
+		if answered == nil || cn.closed {
 			return
 		}
-		cn.sess.Event(now, time.Now())
+		cn.sess.Event(answered, time.Now())
 		out = cn.sess.TakeOutput()
 	}
 }
