@@ -165,6 +165,18 @@ func (p *proc) implicitAddr(t testing.TB) string {
 	}
 }
 
+// waitLog waits up to 10 s for text to appear in rftpd's log.
+func (p *proc) waitLog(t testing.TB, text string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.stderr.String(), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q is not in the log:\n%s", text, p.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // signal sends SIGTERM without waiting.
 func (p *proc) signal() error {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
