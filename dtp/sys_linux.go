@@ -362,15 +362,21 @@ const tcpListen = 10
 // queue's length as tcpi_unacked. It accepts nothing, so it may run on
 // the event loop.
 func quiet(ln *net.TCPListener) bool {
+	return onListener(ln, func(fd int) bool {
+		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		return err == nil && info.State == tcpListen && info.Unacked == 0
+	})
+}
+
+// onListener runs f on ln's descriptor and reports what f reported; false
+// when ln is closed.
+func onListener(ln *net.TCPListener, f func(fd int) bool) bool {
 	rc, err := ln.SyscallConn()
 	if err != nil {
 		return false
 	}
 	ok := false
-	err = rc.Control(func(fd uintptr) {
-		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
-		ok = err == nil && info.State == tcpListen && info.Unacked == 0
-	})
+	err = rc.Control(func(fd uintptr) { ok = f(int(fd)) })
 	return ok && err == nil
 }
 
@@ -378,25 +384,19 @@ func quiet(ln *net.TCPListener) bool {
 // blocking (the socket is non-blocking: accept4 ends with EAGAIN). It
 // reports false when ln should not be used any more.
 func drain(ln *net.TCPListener) bool {
-	rc, err := ln.SyscallConn()
-	if err != nil {
-		return false
-	}
-	ok := false
-	err = rc.Control(func(fd uintptr) {
+	return onListener(ln, func(fd int) bool {
 		for range drainMax {
-			nfd, _, err := unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			nfd, _, err := unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 			switch err {
 			case nil:
 				unix.Close(nfd)
 			case unix.EINTR, unix.ECONNABORTED:
 			case unix.EAGAIN:
-				ok = true
-				return
+				return true
 			default:
-				return
+				return false
 			}
 		}
+		return false
 	})
-	return ok && err == nil
 }
