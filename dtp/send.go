@@ -88,12 +88,12 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 }
 
 // sendPlain sends a download of size bytes from off in TYPE I without
-// TLS. Its EvTransferStart
-// waits for the first sendfile call: when that call sent the whole file,
-// the event is held and posted just before EvTransferDone, so that the
-// reactor writes 150 and 226 together (one write on the control connection
-// instead of two, for every small file). The client has all the data by
-// then; clients read the 150 before the data connection either way.
+// TLS. Its EvTransferStart waits for the first sendfile call: when that
+// call sent the whole file, the event is held and posted just before
+// EvTransferDone, so that the reactor writes 150 and 226 together (one
+// write on the control connection instead of two, for every small file).
+// The client has all the data by then; clients read the 150 before the
+// data connection either way.
 func sendPlain(t *transfer, c *net.TCPConn, src *source, off, size int64, post func(protocol.Event)) (int64, error) {
 	started := false
 	n, err := sendFile(c, src, off, size, &t.bytes, func(sent int64) {

@@ -148,16 +148,17 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, progress *atomic.Int
 	var total int64
 	var serr error // sendfile's own failure
 	eof := false
-	corked := size > corkMax // set: no cork
+	cork := size <= corkMax
 	for serr == nil && !eof && off < end {
 		var werr error // the socket's: closed by abort, ...
 		cerr := src.control(func(in uintptr) {
 			werr = rc.Write(func(out uintptr) bool {
-				if !corked {
+				if cork {
 					// A small file's last, partial segment then waits for
 					// the close, and its FIN goes in the same packet: one
-					// packet less, and one wakeup less for the client.
-					corked = true
+					// packet less, and the client reads the data and the
+					// end of file together.
+					cork = false
 					_ = unix.SetsockoptInt(int(out), unix.IPPROTO_TCP, unix.TCP_CORK, 1)
 				}
 				for moved := 0; moved < sliceMax && off < end; {
