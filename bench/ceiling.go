@@ -1,4 +1,4 @@
-// The raw ceiling server: just enough FTP to log in and RETR with sendfile, one goroutine per connection.
+// The raw ceiling server: just enough FTP to log in and RETR with sendfile, one goroutine per session.
 package bench
 
 import (
@@ -17,8 +17,14 @@ import (
 // answers USER, PASS, TYPE, EPSV, PASV, RETR, SIZE, NOOP and QUIT, and sends
 // files from Root with sendfile (io.Copy from an *os.File to a TCP
 // connection). It has no permissions, listings or uploads: it exists so that
-// large-get can be reported as a fraction of the machine's limit, through
+// large-get and small-get can be held against the machine's limit, through
 // the same client.
+//
+// It does the least a server must do per file. A session opens one passive
+// listener, at its first EPSV or PASV, and accepts every data connection on
+// it. A file of up to smallFile bytes is sent before any reply (it fits in
+// the socket buffers, so the client need not read first) and 150 and 226
+// then go out in one write.
 type Ceiling struct {
 	Root *os.Root
 	Idle time.Duration // closes connections silent this long (default 5 min)
@@ -34,6 +40,9 @@ func (c *Ceiling) Serve(ln net.Listener) error {
 		go c.session(conn.(*net.TCPConn))
 	}
 }
+
+// smallFile is the largest file the ceiling sends before its 150 reply.
+const smallFile = 16 << 10
 
 func (c *Ceiling) session(conn *net.TCPConn) {
 	defer conn.Close()
@@ -73,14 +82,13 @@ func (c *Ceiling) session(conn *net.TCPConn) {
 			reply("221 Bye.")
 			return
 		case "EPSV", "PASV":
-			if pasv != nil {
-				pasv.Close()
-			}
 			local := conn.LocalAddr().(*net.TCPAddr)
-			pasv, err = net.ListenTCP("tcp", &net.TCPAddr{IP: local.IP})
-			if err != nil {
-				reply("425 Cannot listen.")
-				continue
+			if pasv == nil {
+				if pasv, err = net.ListenTCP("tcp", &net.TCPAddr{IP: local.IP}); err != nil {
+					pasv = nil
+					reply("425 Cannot listen.")
+					continue
+				}
 			}
 			p := pasv.Addr().(*net.TCPAddr).Port
 			if strings.EqualFold(verb, "EPSV") {
@@ -106,24 +114,34 @@ func (c *Ceiling) session(conn *net.TCPConn) {
 				reply("550 No such file.")
 				continue
 			}
-			reply("150 Sending.")
+			fi, err := f.Stat()
+			small := err == nil && fi.Size() <= smallFile
+			if !small {
+				reply("150 Sending.")
+			}
 			pasv.SetDeadline(time.Now().Add(30 * time.Second))
 			dc, err := pasv.AcceptTCP()
-			pasv.Close()
-			pasv = nil
 			if err != nil {
 				f.Close()
+				if small {
+					reply("150 Sending.")
+				}
 				reply("425 No data connection.")
 				continue
 			}
 			_, err = io.Copy(dc, f) // sendfile(2)
 			f.Close()
 			dc.Close()
-			if err != nil {
+			switch {
+			case err != nil && small:
+				reply("150 Sending.\r\n426 Transfer aborted.")
+			case err != nil:
 				reply("426 Transfer aborted.")
-				continue
+			case small:
+				reply("150 Sending.\r\n226 Done.")
+			default:
+				reply("226 Done.")
 			}
-			reply("226 Done.")
 		default:
 			reply("502 Not implemented.")
 		}

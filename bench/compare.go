@@ -92,7 +92,8 @@ func CompareMarkdown(in CompareInput) string {
 	p("- The peers (Debian packages) run a process per session, so their idle and held populations are capped at %d sessions; "+
 		"their memory per session is measured at that size, and they skip idle 19k.\n", in.PeerSessions)
 	p("- rftpd's STOR is atomic by default (a temporary file renamed over the target once complete): each upload creates a new inode and frees the old one. vsftpd, pure-ftpd and ProFTPD (as configured here) truncate and write in place, which costs the file system less.\n")
-	p("- Logins are anonymous, so no password hashing is timed. `ceiling` is a minimal server (`ftpbench ceiling`) that only sends files with sendfile: large-get's upper bound through the same client.\n\n")
+	p("- Logins are anonymous, so no password hashing is timed. `ceiling` is a minimal server (`ftpbench ceiling`) that only sends files with sendfile, one goroutine per session and one passive listener per session: " +
+		"the upper bound of large-get through the same client, and the cost of a small-get to a server that does nothing else.\n\n")
 
 	p("## Results\n\n")
 	p("Each cell is the median; below it, how many times rftpd is better (× > 1: rftpd ahead). Errors, if any, are summed over the runs.\n\n")
@@ -251,6 +252,12 @@ func CompareMarkdown(in CompareInput) string {
 			theirs, _ := cpuMedian(in.Report.Results, bestName, x.Name())
 			if mine > 0 && theirs > 0 {
 				m += fmt.Sprintf("; server CPU: %.0f vs %.0f %s (×%.2f)", mine, theirs, unit, theirs/mine)
+			}
+			if c := findStep(plain("ceiling"), "small-get"); c != nil {
+				m += fmt.Sprintf("; the ceiling, which does nothing but send the files, made %.0f files/s (×%.2f of %s's)", c.OpsPerSec, c.OpsPerSec/best, bestName)
+				if v, u := cpuMedian(in.Report.Results, "ceiling", c.Name()); v > 0 {
+					m += fmt.Sprintf(" at %.0f %s", v, u)
+				}
 			}
 			target("small-get: ≥ 2× the best peer's files/s", m, x.OpsPerSec >= 2*best, true)
 		} else {

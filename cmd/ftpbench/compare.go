@@ -222,7 +222,7 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 	}
 	var mine []bench.Step
 	for _, st := range steps {
-		if name == "ceiling" && st.Scenario != "large-get" {
+		if name == "ceiling" && st.Scenario != "large-get" && st.Scenario != "small-get" {
 			continue // the ceiling only sends files
 		}
 		if forking[name] && st.SingleProcess || st.TLS && !tlsServers[name] {
