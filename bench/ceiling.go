@@ -123,9 +123,6 @@ func (c *Ceiling) session(conn *net.TCPConn) {
 			dc, err := pasv.AcceptTCP()
 			if err != nil {
 				f.Close()
-				if small {
-					reply("150 Sending.")
-				}
 				reply("425 No data connection.")
 				continue
 			}
