@@ -85,7 +85,6 @@ func (c *Ceiling) session(conn *net.TCPConn) {
 			local := conn.LocalAddr().(*net.TCPAddr)
 			if pasv == nil {
 				if pasv, err = net.ListenTCP("tcp", &net.TCPAddr{IP: local.IP}); err != nil {
-					pasv = nil
 					reply("425 Cannot listen.")
 					continue
 				}
@@ -129,16 +128,14 @@ func (c *Ceiling) session(conn *net.TCPConn) {
 			_, err = io.Copy(dc, f) // sendfile(2)
 			f.Close()
 			dc.Close()
-			switch {
-			case err != nil && small:
-				reply("150 Sending.\r\n426 Transfer aborted.")
-			case err != nil:
-				reply("426 Transfer aborted.")
-			case small:
-				reply("150 Sending.\r\n226 Done.")
-			default:
-				reply("226 Done.")
+			end := "226 Done."
+			if err != nil {
+				end = "426 Transfer aborted."
 			}
+			if small {
+				end = "150 Sending.\r\n" + end
+			}
+			reply(end)
 		default:
 			reply("502 Not implemented.")
 		}
