@@ -122,7 +122,7 @@ func (s *Server) doFileOp(id *identity, r protocol.ReqFile) (fs.FileInfo, error)
 	root, rel := id.root, relPath(r.Path)
 	switch r.Op {
 	case protocol.OpStat:
-		return root.Stat(rel)
+		return statPath(id, rel)
 	case protocol.OpRenameCheck:
 		if rel == "." {
 			return nil, errRoot
@@ -132,7 +132,7 @@ func (s *Server) doFileOp(id *identity, r protocol.ReqFile) (fs.FileInfo, error)
 		if err := root.Mkdir(rel, 0o755); err != nil {
 			return nil, err
 		}
-		return root.Stat(rel)
+		return statPath(id, rel)
 	case protocol.OpRmdir:
 		if rel == "." {
 			return nil, errRoot
@@ -156,7 +156,7 @@ func (s *Server) doFileOp(id *identity, r protocol.ReqFile) (fs.FileInfo, error)
 		if err := root.Chtimes(rel, time.Time{}, r.Time); err != nil {
 			return nil, err
 		}
-		return root.Stat(rel)
+		return statPath(id, rel)
 	}
 	return nil, errors.New("dtp: unreachable")
 }

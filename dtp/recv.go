@@ -58,7 +58,7 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 	}
 	rel := relPath(r.Path)
 	viaTemp := s.cfg.AtomicUploads && r.Kind == protocol.XferStor && r.Offset == 0
-	mode, err := precheckStore(id.root, rel, r.Kind == protocol.XferStou, viaTemp)
+	mode, err := precheckStore(id, rel, r.Kind == protocol.XferStou, viaTemp)
 	if err != nil {
 		return 0, err
 	}
@@ -157,9 +157,9 @@ func (s *Server) finishUpload(t *transfer, u *upload, err error) error {
 // via a temporary file an existing target must be a regular file this
 // process could write in place; its permission bits are returned for the
 // new file (nil when there is no target yet).
-func precheckStore(root *os.Root, rel string, stou, viaTemp bool) (*fs.FileMode, error) {
+func precheckStore(id *identity, rel string, stou, viaTemp bool) (*fs.FileMode, error) {
 	if stou {
-		fi, err := root.Stat(rel)
+		fi, err := statPath(id, rel)
 		if err != nil {
 			return nil, storageErr(err)
 		}
@@ -172,14 +172,14 @@ func precheckStore(root *os.Root, rel string, stou, viaTemp bool) (*fs.FileMode,
 		return nil, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
 	}
 	dir, _ := splitRel(rel)
-	fi, err := root.Stat(dir)
+	fi, err := statPath(id, dir)
 	if err != nil {
 		return nil, storageErr(err)
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
 	}
-	fi, err = root.Stat(rel)
+	fi, err = statPath(id, rel)
 	switch {
 	case err == nil && fi.IsDir():
 		return nil, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
@@ -192,7 +192,7 @@ func precheckStore(root *os.Root, rel string, stou, viaTemp bool) (*fs.FileMode,
 	}
 	// The rename would replace a file this process may not write (the
 	// directory's permissions are what rename checks): ask the file.
-	f, err := root.OpenFile(rel, os.O_WRONLY|oNonblock, 0)
+	f, err := id.root.OpenFile(rel, os.O_WRONLY|oNonblock, 0)
 	if err != nil {
 		return nil, storageErr(err)
 	}

@@ -5,6 +5,7 @@ package dtp
 import (
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -48,6 +49,19 @@ func (r *rootDir) Close() error {
 		r.dir.Close()
 	}
 	return r.root.Close()
+}
+
+// statPath describes rel beneath id's root, following a final symlink. A
+// path of more than one element is looked at with openat2 (three system
+// calls at any depth); os.Root does one in the root itself, but opens and
+// closes each directory on the way to anything deeper.
+func statPath(id *identity, rel string) (fs.FileInfo, error) {
+	if strings.IndexByte(rel, '/') >= 0 {
+		if fi, ok, err := statBeneath(id.beneath, rel); ok {
+			return fi, err
+		}
+	}
+	return id.root.Stat(rel)
 }
 
 // source is a file opened for a download: its size and type as they were

@@ -1,12 +1,16 @@
-// Opening a download's file in one system call: openat2 with RESOLVE_BENEATH.
+// Opening a download's file, or looking at a path, in one system call
+// whatever the path's depth: openat2 with RESOLVE_BENEATH.
 //go:build linux
 
 package dtp
 
 import (
+	"io/fs"
 	"os"
+	"path"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,20 +31,29 @@ var beneathHow = unix.OpenHow{
 	Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 }
 
-// openSourceBeneath opens rel beneath the root's directory with one
-// openat2 call and fstat. ok is false when the caller must open through
-// os.Root instead: no handle, no openat2, or an error that os.Root should
-// report in its own words (an escape, a rename race that openat2 gives up
-// on with EAGAIN, anything unusual). A missing file is answered here.
-func openSourceBeneath(dir syscall.RawConn, rel string) (s *source, ok bool, err error) {
+// pathHow resolves a path as beneathHow does, for a look at it: O_PATH
+// opens neither the file's data nor a device or FIFO, and needs no
+// permission on the file itself, only on the directories on the way, as
+// stat(2) does.
+var pathHow = unix.OpenHow{
+	Flags:   unix.O_PATH | unix.O_CLOEXEC,
+	Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+}
+
+// openBeneath opens rel beneath the directory dir with one openat2 call.
+// ok is false when the caller must go through os.Root instead: no handle,
+// no openat2, or an error that os.Root should report in its own words (an
+// escape, a rename race that openat2 gives up on with EAGAIN, anything
+// unusual). A missing file is answered here.
+func openBeneath(dir syscall.RawConn, rel string, how *unix.OpenHow) (fd int, ok bool, err error) {
 	if dir == nil || noOpenat2.Load() {
-		return nil, false, nil
+		return -1, false, nil
 	}
-	fd := -1
+	fd = -1
 	var oerr error
 	cerr := dir.Control(func(dfd uintptr) {
 		for {
-			fd, oerr = unix.Openat2(int(dfd), rel, &beneathHow)
+			fd, oerr = unix.Openat2(int(dfd), rel, how)
 			if oerr != unix.EINTR {
 				return
 			}
@@ -48,27 +61,74 @@ func openSourceBeneath(dir syscall.RawConn, rel string) (s *source, ok bool, err
 	})
 	switch {
 	case cerr != nil:
-		return nil, false, nil
+		return -1, false, nil
 	case oerr == unix.ENOSYS:
 		noOpenat2.Store(true)
-		return nil, false, nil
+		return -1, false, nil
 	case oerr == unix.ENOENT:
-		return nil, true, &os.PathError{Op: "openat2", Path: rel, Err: oerr}
+		return -1, true, &os.PathError{Op: "openat2", Path: rel, Err: oerr}
 	case oerr != nil:
-		return nil, false, nil
+		return -1, false, nil
 	}
-	var st unix.Stat_t
+	return fd, true, nil
+}
+
+// fstat describes the open descriptor fd, which it closes when it fails.
+func fstat(fd int, rel string, st *unix.Stat_t) error {
 	for {
-		err = unix.Fstat(fd, &st)
+		err := unix.Fstat(fd, st)
+		if err == nil {
+			return nil
+		}
 		if err != unix.EINTR {
-			break
+			unix.Close(fd)
+			return &os.PathError{Op: "fstat", Path: rel, Err: err}
 		}
 	}
-	if err != nil {
-		unix.Close(fd)
-		return nil, true, &os.PathError{Op: "fstat", Path: rel, Err: err}
-	}
-	return &source{fd: fd, name: rel, size: st.Size, mode: statMode(uint32(st.Mode))}, true, nil
 }
+
+// openSourceBeneath opens rel for reading beneath the root's directory
+// with one openat2 call and fstat; ok as for openBeneath.
+func openSourceBeneath(dir syscall.RawConn, rel string) (s *source, ok bool, err error) {
+	fd, ok, err := openBeneath(dir, rel, &beneathHow)
+	if fd < 0 {
+		return nil, ok, err
+	}
+	var st unix.Stat_t
+	if err := fstat(fd, rel, &st); err != nil {
+		return nil, true, err
+	}
+	return &source{fd: fd, name: rel, size: st.Size, mode: statMode(st.Mode)}, true, nil
+}
+
+// statBeneath describes rel beneath the root's directory, following a
+// final symlink as os.Root.Stat does, with openat2, fstat and close: three
+// system calls at any depth, where os.Root opens and closes every
+// directory on the way. ok as for openBeneath.
+func statBeneath(dir syscall.RawConn, rel string) (fi fs.FileInfo, ok bool, err error) {
+	fd, ok, err := openBeneath(dir, rel, &pathHow)
+	if fd < 0 {
+		return nil, ok, err
+	}
+	st := &statInfo{name: path.Base(rel)}
+	if err := fstat(fd, rel, &st.st); err != nil {
+		return nil, true, err
+	}
+	unix.Close(fd)
+	return st, true, nil
+}
+
+// statInfo is the fs.FileInfo of a stat(2) result.
+type statInfo struct {
+	name string
+	st   unix.Stat_t
+}
+
+func (s *statInfo) Name() string       { return s.name }
+func (s *statInfo) Size() int64        { return s.st.Size }
+func (s *statInfo) Mode() fs.FileMode  { return statMode(s.st.Mode) }
+func (s *statInfo) ModTime() time.Time { return time.Unix(s.st.Mtim.Sec, s.st.Mtim.Nsec) }
+func (s *statInfo) IsDir() bool        { return s.Mode().IsDir() }
+func (s *statInfo) Sys() any           { return &s.st }
 
 func closeFd(fd int) { unix.Close(fd) }

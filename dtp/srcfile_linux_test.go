@@ -3,6 +3,7 @@ package dtp
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -126,6 +127,104 @@ func TestSendFileSize(t *testing.T) {
 		if n != c.want || progress.Load() != c.want || !bytes.Equal(got, body[c.off:c.off+c.want]) || firsts != 1 {
 			t.Errorf("off %d size %d: sent %d (progress %d, %d bytes read, first called %d times), want %d",
 				c.off, c.size, n, progress.Load(), len(got), firsts, c.want)
+		}
+	}
+}
+
+// statPath looks at a path of more than one element with openat2 and
+// gives what os.Root.Stat gives: the same size, type, permissions and
+// time, the target of a symlink that stays inside, os.Root's escape error
+// for one that leaves, and fs.ErrNotExist for a missing file. A name in
+// the root itself, and everything with openat2 off, goes through os.Root.
+func TestStatPathBeneath(t *testing.T) {
+	base := t.TempDir()
+	root, out := filepath.Join(base, "root"), filepath.Join(base, "out")
+	deep := filepath.Join(root, "a", "b", "c")
+	mustOK(t, os.MkdirAll(deep, 0o750))
+	mustOK(t, os.MkdirAll(out, 0o755))
+	mustOK(t, os.WriteFile(filepath.Join(deep, "f.bin"), randomBytes(5_000, 4), 0o640))
+	mustOK(t, os.WriteFile(filepath.Join(root, "top.bin"), randomBytes(700, 5), 0o644))
+	mustOK(t, os.WriteFile(filepath.Join(out, "secret"), []byte("secret"), 0o644))
+	mustOK(t, os.Symlink("c/f.bin", filepath.Join(root, "a", "b", "link")))
+	mustOK(t, os.Symlink("../../out/secret", filepath.Join(root, "a", "up")))
+	mustOK(t, os.Symlink(filepath.Join(out, "secret"), filepath.Join(root, "a", "abs")))
+	mustOK(t, syscall.Mkfifo(filepath.Join(root, "a", "b", "fifo"), 0o600))
+
+	rd, err := openRootDir(root)
+	mustOK(t, err)
+	defer rd.Close()
+	id := &identity{root: rd.root, beneath: rd.beneath}
+
+	for _, fallback := range []bool{false, true} {
+		noOpenat2.Store(fallback)
+		for _, rel := range []string{"a/b/c/f.bin", "a/b/link", "a/b/c", "a/b/fifo", "a/b", "top.bin", "."} {
+			got, err := statPath(id, rel)
+			if err != nil {
+				t.Fatalf("fallback %v: %s: %v", fallback, rel, err)
+			}
+			want, err := rd.root.Stat(rel)
+			mustOK(t, err)
+			if got.Size() != want.Size() || got.Mode() != want.Mode() || !got.ModTime().Equal(want.ModTime()) || got.IsDir() != want.IsDir() {
+				t.Errorf("fallback %v: %s: size %d mode %v time %v, os.Root: size %d mode %v time %v", fallback, rel,
+					got.Size(), got.Mode(), got.ModTime(), want.Size(), want.Mode(), want.ModTime())
+			}
+			_, fast := got.(*statInfo)
+			if wantFast := !fallback && rel != "top.bin" && rel != "."; fast != wantFast {
+				t.Errorf("fallback %v: %s looked at with openat2: %v, want %v", fallback, rel, fast, wantFast)
+			}
+		}
+		for _, rel := range []string{"a/up", "a/abs", "a/../../out/secret", "a/b/../../../out/secret"} {
+			if fi, err := statPath(id, rel); err == nil {
+				t.Errorf("fallback %v: %s: saw %v outside the root", fallback, rel, fi.Mode())
+			} else if !isEscape(err) {
+				t.Errorf("fallback %v: %s: %v, want os.Root's escape error", fallback, rel, err)
+			}
+		}
+		if _, err := statPath(id, "a/b/none"); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("fallback %v: a missing file: %v", fallback, err)
+		}
+		if _, err := statPath(id, "a/b/c/f.bin/x"); err == nil {
+			t.Errorf("fallback %v: a path through a file was looked at", fallback)
+		}
+	}
+	noOpenat2.Store(false)
+}
+
+// BenchmarkStatPath: a look at a file at depths 2, 4 and 7, with openat2
+// (statPath) and with os.Root's walk.
+func BenchmarkStatPath(b *testing.B) {
+	root := b.TempDir()
+	rd, err := openRootDir(root)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rd.Close()
+	id := &identity{root: rd.root, beneath: rd.beneath}
+	for _, depth := range []int{2, 4, 7} {
+		rel := "f.bin"
+		for i := depth - 1; i > 0; i-- {
+			rel = fmt.Sprintf("d%d/%s", i, rel)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, rel)), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, rel), nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		for _, way := range []struct {
+			name string
+			stat func(string) (fs.FileInfo, error)
+		}{
+			{"openat2", func(rel string) (fs.FileInfo, error) { return statPath(id, rel) }},
+			{"os.Root", rd.root.Stat},
+		} {
+			b.Run(fmt.Sprintf("depth=%d/%s", depth, way.name), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := way.stat(rel); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }

@@ -1,12 +1,18 @@
-// Downloads open through os.Root where openat2 does not exist.
+// Downloads open, and paths are looked at, through os.Root where openat2
+// does not exist.
 //go:build !linux
 
 package dtp
 
-import "syscall"
+import (
+	"io/fs"
+	"syscall"
+)
 
 const haveBeneath = false
 
 func openSourceBeneath(syscall.RawConn, string) (*source, bool, error) { return nil, false, nil }
+
+func statBeneath(syscall.RawConn, string) (fs.FileInfo, bool, error) { return nil, false, nil }
 
 func closeFd(fd int) { syscall.Close(fd) }
