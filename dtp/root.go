@@ -1,5 +1,5 @@
 // Login roots: the os.Root every path goes through, and a handle on the
-// same directory for downloads' one-call opens.
+// same directory for one-call opens and looks (openat2).
 package dtp
 
 import (
@@ -11,9 +11,9 @@ import (
 
 // rootDir is a login's root directory. Every path goes through root. Where
 // haveBeneath (Linux: openat2 with RESOLVE_BENEATH), dir is the
-// same directory opened through root, and downloads open their file
-// beneath it in one system call: os.Root walks a path with one openat per
-// element and closes each directory it passed.
+// same directory opened through root; downloads open their file, and
+// deeper paths are looked at, beneath it in one openat2 call: os.Root walks
+// a path with one openat per element and closes each directory it passed.
 type rootDir struct {
 	root    *os.Root
 	dir     *os.File        // nil without haveBeneath

@@ -15,7 +15,7 @@ import (
 // a new login replaces the pointer.
 type identity struct {
 	root     *os.Root
-	beneath  syscall.RawConn // the root's directory for openSourceBeneath; nil: use root
+	beneath  syscall.RawConn // the root's directory for openat2 (openSource, statPath); nil: use root
 	perms    protocol.Perm
 	anon     bool
 	tlsData  bool // data connections must be protected (PROT P)
