@@ -77,7 +77,7 @@ func (d *dirScanner) lstat(name string) (protocol.FileInfo, error) {
 	return protocol.FileInfo{
 		Name:    name,
 		Size:    d.st.Size,
-		ModTime: time.Unix(d.st.Mtim.Sec, d.st.Mtim.Nsec),
+		ModTime: time.Unix(d.st.Mtim.Unix()),
 		Mode:    statMode(d.st.Mode),
 	}, nil
 }

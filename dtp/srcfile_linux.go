@@ -73,15 +73,14 @@ func openBeneath(dir syscall.RawConn, rel string, how *unix.OpenHow) (fd int, ok
 	return fd, true, nil
 }
 
-// fstat describes the open descriptor fd, which it closes when it fails.
+// fstat describes the open descriptor fd of rel.
 func fstat(fd int, rel string, st *unix.Stat_t) error {
 	for {
 		err := unix.Fstat(fd, st)
-		if err == nil {
+		switch {
+		case err == nil:
 			return nil
-		}
-		if err != unix.EINTR {
-			unix.Close(fd)
+		case err != unix.EINTR:
 			return &os.PathError{Op: "fstat", Path: rel, Err: err}
 		}
 	}
@@ -96,6 +95,7 @@ func openSourceBeneath(dir syscall.RawConn, rel string) (s *source, ok bool, err
 	}
 	var st unix.Stat_t
 	if err := fstat(fd, rel, &st); err != nil {
+		unix.Close(fd)
 		return nil, true, err
 	}
 	return &source{fd: fd, name: rel, size: st.Size, mode: statMode(st.Mode)}, true, nil
@@ -111,10 +111,11 @@ func statBeneath(dir syscall.RawConn, rel string) (fi fs.FileInfo, ok bool, err 
 		return nil, ok, err
 	}
 	st := &statInfo{name: path.Base(rel)}
-	if err := fstat(fd, rel, &st.st); err != nil {
+	err = fstat(fd, rel, &st.st)
+	unix.Close(fd)
+	if err != nil {
 		return nil, true, err
 	}
-	unix.Close(fd)
 	return st, true, nil
 }
 
@@ -127,7 +128,7 @@ type statInfo struct {
 func (s *statInfo) Name() string       { return s.name }
 func (s *statInfo) Size() int64        { return s.st.Size }
 func (s *statInfo) Mode() fs.FileMode  { return statMode(s.st.Mode) }
-func (s *statInfo) ModTime() time.Time { return time.Unix(s.st.Mtim.Sec, s.st.Mtim.Nsec) }
+func (s *statInfo) ModTime() time.Time { return time.Unix(s.st.Mtim.Unix()) }
 func (s *statInfo) IsDir() bool        { return s.Mode().IsDir() }
 func (s *statInfo) Sys() any           { return &s.st }
 

@@ -266,8 +266,8 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func()
 						if m > 0 {
 							pending -= int(m)
 							moved += int(m)
-							total += m
-							progress.Add(m)
+							total += int64(m)
+							progress.Add(int64(m))
 						}
 						switch {
 						case err == unix.EINTR:
