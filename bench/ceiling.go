@@ -3,6 +3,7 @@ package bench
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -22,9 +23,9 @@ import (
 //
 // It does the least a server must do per file. A session opens one passive
 // listener, at its first EPSV or PASV, and accepts every data connection on
-// it. A file of up to smallFile bytes is sent before any reply (it fits in
-// the socket buffers, so the client need not read first) and 150 and 226
-// then go out in one write.
+// it, without TCP keepalive. A file of up to smallFile bytes is sent before
+// any reply (it fits in the socket buffers, so the client need not read
+// first) and 150 and 226 then go out in one write.
 type Ceiling struct {
 	Root *os.Root
 	Idle time.Duration // closes connections silent this long (default 5 min)
@@ -84,10 +85,12 @@ func (c *Ceiling) session(conn *net.TCPConn) {
 		case "EPSV", "PASV":
 			local := conn.LocalAddr().(*net.TCPAddr)
 			if pasv == nil {
-				if pasv, err = net.ListenTCP("tcp", &net.TCPAddr{IP: local.IP}); err != nil {
+				l, err := noKeepAlive.Listen(context.Background(), "tcp", net.JoinHostPort(local.IP.String(), "0"))
+				if err != nil {
 					reply("425 Cannot listen.")
 					continue
 				}
+				pasv = l.(*net.TCPListener)
 			}
 			p := pasv.Addr().(*net.TCPAddr).Port
 			if strings.EqualFold(verb, "EPSV") {

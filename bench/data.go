@@ -152,10 +152,11 @@ func (c *Conn) openData(ctx context.Context, mode DataMode) (*dataEndpoint, erro
 		}
 		return &dataEndpoint{conn: nc.(*net.TCPConn)}, nil
 	case PORT:
-		ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: c.local})
+		l, err := noKeepAlive.Listen(ctx, "tcp", net.JoinHostPort(c.local.String(), "0"))
 		if err != nil {
 			return nil, fmt.Errorf("data listener: %w", err)
 		}
+		ln := l.(*net.TCPListener)
 		a := ln.Addr().(*net.TCPAddr)
 		var cmd string
 		if ip4 := a.IP.To4(); ip4 != nil {
