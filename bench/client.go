@@ -47,6 +47,10 @@ type Conn struct {
 	tls *tls.Config
 }
 
+// noKeepAlive listens for data connections (PORT, and the ceiling's
+// passive ones) without TCP keepalive, as dialer dials.
+var noKeepAlive = net.ListenConfig{KeepAlive: -1}
+
 // dialer returns a dialer binding to src (nil: any). With a source address
 // the port is chosen at connect time (IP_BIND_ADDRESS_NO_PORT), so one
 // source address may reuse a port towards different servers' ports.
@@ -54,10 +58,6 @@ type Conn struct {
 // TCP keepalive is off: a benchmark's connections live on loopback for
 // seconds, and the four setsockopt calls it takes per connection are load
 // generator CPU spent on every data connection.
-// noKeepAlive listens for data connections (PORT, and the ceiling's
-// passive ones) without keepalive, for the same reason.
-var noKeepAlive = net.ListenConfig{KeepAlive: -1}
-
 func dialer(src net.IP, timeout time.Duration) *net.Dialer {
 	d := &net.Dialer{Timeout: timeout, KeepAlive: -1}
 	if src != nil {
