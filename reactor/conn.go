@@ -26,6 +26,8 @@ type conn struct {
 	passive    bool      // holds one of its address's passive slots (see guard.takePassive)
 	stalled    bool      // stopped reading because replies are not draining
 	tls        *tlsState // nil: plain FTP
+	wake       int64     // the timer tick at which the sweep looks at it (see timers.go)
+	slot       int       // its index in the timer heap plus one; 0: not in it
 
 	mailMu sync.Mutex
 	mail   []protocol.Event // posted by the DTP, not yet delivered (post)
@@ -140,6 +142,7 @@ func (cn *conn) pump(now time.Time) {
 	}
 	s := cn.srv
 	cn.stalled = false
+	defer cn.schedule()
 	for !cn.closed {
 		if cn.c.OutboundBuffered()+len(s.corkBuf) > s.cfg.MaxOutbound {
 			cn.stalled = true
@@ -197,6 +200,7 @@ func (cn *conn) pump(now time.Time) {
 // request the DTP answers at once on the loop (PassiveNow) has its event
 // fed back here, and the output that follows handled in turn.
 func (cn *conn) handle(out protocol.Output) {
+	defer cn.schedule()
 	for !cn.closed {
 		if len(out.Reply) > 0 {
 			cn.write(out.Reply)

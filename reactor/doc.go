@@ -18,8 +18,10 @@
 //     collected; a close or AUTH TLS writes them first).
 //   - Buffers gnet hands out (Peek) never leave the loop: a Session copies
 //     what it keeps, and Write copies into gnet's outbound buffer.
-//   - The timer goroutine only posts a sweep into the loop; it reads no
-//     session state itself.
+//   - Session deadlines are kept on the loop (timers.go): one runtime timer,
+//     set for the earliest of them, only posts a sweep into the loop when it
+//     fires; it reads no session state itself. A loop with nothing due
+//     sleeps.
 //   - Input is bounded: one line is at most Config.MaxLine bytes; while a
 //     session cannot take more lines (its queue is full, or its replies are
 //     not draining) the bytes wait in gnet's inbound buffer, and past

@@ -22,6 +22,7 @@ type guard struct {
 	passive   map[netip.Addr]int32 // sessions holding a passive port, by address
 	fails     map[netip.Addr]*failRecord
 	lastPrune time.Time
+	expiry    time.Time // no record in fails expires before it
 }
 
 // failRecord counts one address's refused passwords.
@@ -29,6 +30,14 @@ type failRecord struct {
 	count       int
 	first       time.Time // start of the counting window
 	bannedUntil time.Time
+}
+
+// expires returns when r may be forgotten: its window and its ban are over.
+func (r *failRecord) expires(window time.Duration) time.Time {
+	if e := r.first.Add(window); e.After(r.bannedUntil) {
+		return e
+	}
+	return r.bannedUntil
 }
 
 func newGuard(cfg Config) guard {
@@ -107,12 +116,16 @@ func (g *guard) failed(ip netip.Addr, now time.Time) bool {
 		r.count, r.first = 0, now
 	}
 	r.count++
+	banned := false
 	if r.count >= g.banAfter && !now.Before(r.bannedUntil) {
 		r.bannedUntil = now.Add(g.banFor)
 		r.count, r.first = 0, now
-		return true
+		banned = true
 	}
-	return false
+	if e := r.expires(g.banWindow); len(g.fails) == 1 || e.Before(g.expiry) {
+		g.expiry = e
+	}
+	return banned
 }
 
 // prune forgets records whose window and ban are over, at most once a second.
@@ -121,9 +134,29 @@ func (g *guard) prune(now time.Time) {
 		return
 	}
 	g.lastPrune = now
+	g.expiry = time.Time{}
 	for ip, r := range g.fails {
 		if now.Sub(r.first) > g.banWindow && !now.Before(r.bannedUntil) {
 			delete(g.fails, ip)
+		} else if e := r.expires(g.banWindow); g.expiry.IsZero() || e.Before(g.expiry) {
+			g.expiry = e
 		}
 	}
+}
+
+// nextPrune returns when prune next has records to forget (zero: none are
+// kept), but not within a second of the last prune.
+func (g *guard) nextPrune() time.Time {
+	if len(g.fails) == 0 {
+		return time.Time{}
+	}
+	return later(g.expiry, g.lastPrune.Add(time.Second))
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -204,3 +204,39 @@ func TestPassivePerIP(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestGuardNextPrune: the timer is asked to prune once the earliest record
+// can go, not within a second of the last prune, and never when none is kept.
+func TestGuardNextPrune(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.BanAfter, cfg.BanWindow, cfg.BanDuration = 2, time.Minute, 10*time.Minute
+	g := newGuard(cfg)
+	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	t0 := time.Unix(1_000_000, 0)
+	if p := g.nextPrune(); !p.IsZero() {
+		t.Fatalf("nothing kept, next prune %v", p)
+	}
+	g.failed(a, t0)
+	g.failed(b, t0.Add(10*time.Second))
+	if p := g.nextPrune(); !p.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("next prune %v, want the end of a's window %v", p, t0.Add(time.Minute))
+	}
+	g.failed(a, t0.Add(20*time.Second)) // banned for 10 minutes
+	g.prune(t0.Add(71 * time.Second))   // b's window is over, a's ban is not
+	if _, ok := g.fails[b]; ok || len(g.fails) != 1 {
+		t.Fatalf("after the prune: %v", g.fails)
+	}
+	if p, want := g.nextPrune(), t0.Add(20*time.Second+10*time.Minute); !p.Equal(want) {
+		t.Fatalf("next prune %v, want the end of a's ban %v", p, want)
+	}
+	g.prune(t0.Add(time.Hour))
+	if p := g.nextPrune(); !p.IsZero() || len(g.fails) != 0 {
+		t.Fatalf("all records gone, next prune %v, records %v", p, g.fails)
+	}
+	// A record that expires at once is pruned a second after the last prune.
+	last := t0.Add(time.Hour)
+	g.failed(a, last.Add(-2*time.Minute))
+	if p := g.nextPrune(); !p.Equal(last.Add(time.Second)) {
+		t.Fatalf("next prune %v, want a second after the last one", p)
+	}
+}

@@ -87,6 +87,15 @@ type Server struct {
 	corkBuf    []byte // its replies so far
 	guard      guard  // per-address session counts, login failures and bans
 
+	// Session timers (timers.go). Loop-only, except timer and sweeps.
+	epoch  time.Time   // tick 0
+	timers timerHeap   // the connections waiting for a tick
+	due    []*conn     // a sweep's connections, reused
+	timer  *time.Timer // set for tick armed; runs fire
+	armed  int64       // -1: the timer is not set
+	swept  int64       // the last tick a sweep has run for
+	sweeps atomic.Int64
+
 	nconns     atomic.Int64
 	handshakes atomic.Int64 // TLS handshakes in progress
 	trim       *trimmer     // gives memory back after handshake bursts
@@ -101,7 +110,7 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 	}
 	pimpl := pcfg
 	pimpl.Implicit = true
-	return &Server{
+	s := &Server{
 		cfg:        cfg,
 		pcfg:       pcfg,
 		pcfgImpl:   pimpl,
@@ -113,7 +122,12 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 		stop:       make(chan struct{}),
 		guard:      newGuard(cfg),
 		trim:       newTrimmer(),
+		epoch:      time.Now(),
+		armed:      -1,
 	}
+	s.timer = time.AfterFunc(maxArm, s.fire)
+	s.timer.Stop()
+	return s
 }
 
 // Serve listens and runs the event loop until Shutdown; it blocks.
@@ -146,6 +160,7 @@ func (s *Server) Serve() error {
 		gnet.WithLogger(gnetLogger{s.log}),
 	)
 	s.stopOnce.Do(func() { close(s.stop) })
+	s.timer.Stop()
 	if err != nil {
 		return fmt.Errorf("reactor: %v", err)
 	}
@@ -195,7 +210,6 @@ func (s *Server) Sessions() int { return int(s.nconns.Load()) }
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
 	close(s.ready)
-	go s.ticker()
 	if s.cfg.TLS != nil {
 		free := s.trim.free
 		s.trim.free = func() {
@@ -292,6 +306,7 @@ func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 	if cn.tls != nil {
 		cn.tls.pipe.Close() // ends a handshake still waiting for input
 	}
+	cn.unschedule()
 	delete(s.conns, cn)
 	s.nconns.Add(-1)
 	s.guard.closed(cn.ip, cn.passive)
@@ -312,38 +327,6 @@ func (s *Server) execute(fn func()) bool {
 		fn()
 		return nil
 	})) == nil
-}
-
-// ticker posts a timer sweep into the loop every Tick until the server stops.
-func (s *Server) ticker() {
-	t := time.NewTicker(s.cfg.Tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.execute(s.sweep)
-		}
-	}
-}
-
-// sweep fires due session timers and resumes sessions whose replies drained.
-func (s *Server) sweep() {
-	now := time.Now()
-	s.guard.prune(now)
-	for cn := range s.conns {
-		if cn.closed {
-			continue
-		}
-		if d := cn.sess.Deadline(); !d.IsZero() && !now.Before(d) {
-			cn.sess.Tick(now)
-			cn.handle(cn.sess.TakeOutput())
-		}
-		if cn.stalled && cn.c.OutboundBuffered() <= s.cfg.MaxOutbound {
-			cn.pump(now)
-		}
-	}
 }
 
 // Shutdown stops the server: new connections get 421, idle sessions get 421

@@ -503,3 +503,105 @@ func TestSlowDripClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestTimersSleep: sessions whose deadlines are far off do not wake the
+// loop every Tick; a deadline that comes is still acted on.
+func TestTimersSleep(t *testing.T) {
+	ts := startServer(t, serverOpts{protocol: func(c *protocol.Config) {
+		c.IdleTimeout = time.Minute
+		c.LoginTimeout = time.Minute
+	}})
+	var cls []*client
+	for range 20 {
+		cl := dial(t, ts.addr)
+		cl.login()
+		cl.expect("NOOP", "200 ")
+		cls = append(cls, cl)
+	}
+	before := ts.srv.sweeps.Load()
+	time.Sleep(50 * ts.srv.cfg.Tick) // a second at the test's Tick
+	if n := ts.srv.sweeps.Load() - before; n > 1 {
+		t.Fatalf("%d sweeps in 50 ticks with nothing due", n)
+	}
+	for _, cl := range cls {
+		cl.expect("NOOP", "200 ")
+	}
+
+	// PASV sets the data connection's timer; it fires and is answered.
+	short := startServer(t, serverOpts{protocol: func(c *protocol.Config) {
+		c.IdleTimeout = time.Minute
+		c.DataTimeout = 300 * time.Millisecond
+	}})
+	if err := os.WriteFile(filepath.Join(short.root, "f"), []byte("data"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cl := dial(t, short.addr)
+	cl.login()
+	cl.expect("PASV", "227 ")
+	start := time.Now()
+	got := cl.cmd("RETR f") // the client never connects
+	if d := time.Since(start); !strings.HasPrefix(got, "425 ") || d < 300*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("RETR without a data connection: %q after %v", got, d)
+	}
+}
+
+// TestStalledRepliesResume: a client that sends commands faster than it
+// reads their replies is paused at MaxOutbound unsent bytes, and gets every
+// reply, in order, once it reads: the timer resumes it.
+func TestStalledRepliesResume(t *testing.T) {
+	ts := startServer(t, serverOpts{
+		reactor: func(c *Config) {
+			c.MaxOutbound = 4 << 10
+			c.MaxInbound = 1 << 20
+		},
+		protocol: func(c *protocol.Config) {
+			c.IdleTimeout = time.Minute
+			c.LoginTimeout = time.Minute
+		},
+	})
+	cl := dial(t, ts.addr)
+	cl.login()
+	help := cl.cmd("HELP")
+	// Replies far past what the socket buffers hold (4 MiB at most on the
+	// sending side here).
+	n := 3 * (8 << 20) / len(help)
+	batch := strings.Repeat("HELP\r\nNOOP\r\n", n)
+	go io.WriteString(cl.c, batch)
+	for deadline := time.Now().Add(10 * time.Second); !anyStalled(ts.srv); {
+		if time.Now().After(deadline) {
+			t.Fatal("the session was never paused")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sweeps := ts.srv.sweeps.Load()
+	for i := range n {
+		if got := cl.reply(); got != help {
+			t.Fatalf("reply %d: %q, want HELP's", 2*i, got)
+		}
+		if got := cl.reply(); !strings.HasPrefix(got, "200 ") {
+			t.Fatalf("reply %d: %q, want NOOP's 200", 2*i+1, got)
+		}
+	}
+	if ts.srv.sweeps.Load() == sweeps {
+		t.Fatal("the replies drained without a sweep resuming the session")
+	}
+	cl.expect("NOOP", "200 ")
+}
+
+// anyStalled reports, from the loop, whether a session is paused because
+// its replies are not draining.
+func anyStalled(s *Server) bool {
+	ch := make(chan bool, 1)
+	if !s.execute(func() {
+		for cn := range s.conns {
+			if cn.stalled {
+				ch <- true
+				return
+			}
+		}
+		ch <- false
+	}) {
+		return false
+	}
+	return <-ch
+}
