@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/pool/goroutine"
 	"golang.org/x/sys/unix"
 
 	"github.com/rftpd/rftpd/dtp"
@@ -152,6 +153,10 @@ func (s *Server) Serve() error {
 		s.iaddr = iaddr
 		addrs = append(addrs, impl)
 	}
+	// gnet's package-level goroutine pool serves only Engine.Register and
+	// Enroll, which rftpd does not use, yet its clock and purge timers wake
+	// the process twice a second for as long as it runs: it is closed.
+	goroutine.DefaultWorkerPool.Release()
 	err = gnet.Rotate(s, addrs,
 		gnet.WithMulticore(false),
 		gnet.WithNumEventLoop(1),
