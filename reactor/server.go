@@ -109,6 +109,9 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = DefaultConfig().Tick
+	}
 	pimpl := pcfg
 	pimpl.Implicit = true
 	s := &Server{

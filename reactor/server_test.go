@@ -605,3 +605,35 @@ func anyStalled(s *Server) bool {
 	}
 	return <-ch
 }
+
+// TestTicks: deadlines round up to the next tick, the present down; a
+// deadline centuries away neither overflows nor comes early.
+func TestTicks(t *testing.T) {
+	s := New(Config{Tick: 250 * time.Millisecond}, protocol.DefaultConfig(), nil)
+	e := s.epoch
+	for _, c := range []struct {
+		at         time.Duration
+		after, at2 int64
+	}{
+		{-time.Second, 0, 0},
+		{0, 0, 0},
+		{time.Millisecond, 1, 0},
+		{250 * time.Millisecond, 1, 1},
+		{251 * time.Millisecond, 2, 1},
+		{time.Hour, 14400, 14400},
+	} {
+		if got := s.tickAtOrAfter(e.Add(c.at)); got != c.after {
+			t.Errorf("tickAtOrAfter(+%v) = %d, want %d", c.at, got, c.after)
+		}
+		if got := s.tickAtOrBefore(e.Add(c.at)); got != c.at2 {
+			t.Errorf("tickAtOrBefore(+%v) = %d, want %d", c.at, got, c.at2)
+		}
+	}
+	far := e.AddDate(300, 0, 0) // past the largest Duration
+	if got, least := s.tickAtOrAfter(far), s.tickAtOrAfter(e.Add(290*365*24*time.Hour)); got < least {
+		t.Errorf("a deadline centuries away is tick %d, before %d", got, least)
+	}
+	if New(Config{}, protocol.DefaultConfig(), nil).cfg.Tick <= 0 {
+		t.Error("a zero Tick is kept")
+	}
+}

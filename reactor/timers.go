@@ -61,7 +61,11 @@ func (s *Server) tickAtOrAfter(t time.Time) int64 {
 	if d <= 0 {
 		return 0
 	}
-	return int64((d + s.cfg.Tick - 1) / s.cfg.Tick)
+	n := int64(d / s.cfg.Tick) // d may be the largest Duration: no d+Tick-1
+	if d%s.cfg.Tick != 0 {
+		n++
+	}
+	return n
 }
 
 // tickAtOrBefore returns the last tick at or before t.
