@@ -296,6 +296,7 @@ func (cn *conn) deliver(ev protocol.Event) {
 		if cn.srv.guard.failed(cn.ip, now) {
 			cn.srv.log.Warn("banning an address after repeated failed logins", "remote", cn.ip, "for", cn.srv.cfg.BanDuration)
 		}
+		cn.srv.arm() // for the prune that forgets the record
 	}
 	cn.sess.Event(ev, now)
 	cn.handle(cn.sess.TakeOutput())

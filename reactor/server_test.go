@@ -637,3 +637,30 @@ func TestTicks(t *testing.T) {
 		t.Error("a zero Tick is kept")
 	}
 }
+
+// TestFailRecordsPruned: a refused password's record is forgotten once its
+// window is over, by the timer, with the server otherwise idle.
+func TestFailRecordsPruned(t *testing.T) {
+	ts := startServer(t, serverOpts{writer: true, reactor: func(c *Config) {
+		c.BanAfter, c.BanWindow = 5, 3*time.Second
+	}})
+	records := func() int {
+		ch := make(chan int, 1)
+		if !ts.srv.execute(func() { ch <- len(ts.srv.guard.fails) }) {
+			t.Fatal("the loop is gone")
+		}
+		return <-ch
+	}
+	cl := dial(t, ts.addr)
+	cl.expect("USER writer", "331 ")
+	cl.expect("PASS wrong", "530 ")
+	if n := records(); n != 1 {
+		t.Fatalf("%d records after a refused password, want 1", n)
+	}
+	for deadline := time.Now().Add(13 * time.Second); records() != 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the record was kept 10 s past its window of 3 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
