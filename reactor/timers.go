@@ -88,15 +88,11 @@ func (cn *conn) schedule() {
 	if cn.stalled && (want < 0 || want > s.swept+1) {
 		want = s.swept + 1
 	}
+	// A tick already swept (a deadline just passed) is fine: arm sets the
+	// timer for the next tick at the earliest.
 	switch {
 	case want < 0:
 		return // an entry left in place finds nothing due, and is dropped
-	case want <= s.swept:
-		// Due in a tick already swept (a deadline just passed): the next
-		// tick. This also keeps a sweep from filing what it just took.
-		want = s.swept + 1
-	}
-	switch {
 	case cn.slot == 0:
 		cn.wake = want
 		heap.Push(&s.timers, cn)
