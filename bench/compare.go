@@ -268,12 +268,7 @@ func CompareMarkdown(in CompareInput) string {
 	x, c := findLarge1(r), findLarge1(plain("ceiling"))
 	switch {
 	case len(rounds) > 0:
-		ratios := make([]float64, len(rounds))
-		for i, rd := range rounds {
-			ratios[i] = rd.ratio()
-		}
-		f := medianOf(ratios)
-		m := fmt.Sprintf("%.0f %%: the median of %d paired rounds (%.0f–%.0f %%; see below)", f*100, len(rounds), slices.Min(ratios)*100, slices.Max(ratios)*100)
+		m, f := pairedFigure(rounds)
 		if x != nil && c != nil {
 			m += fmt.Sprintf("; suite medians, minutes apart: %s/s vs %s/s (%.0f %%)", FormatBytes(x.BytesPerSec), FormatBytes(c.BytesPerSec), x.BytesPerSec/c.BytesPerSec*100)
 		}
@@ -494,17 +489,35 @@ func commonError(results []*Result, server, step string) string {
 	return fmt.Sprintf("`%s` (%d)", ks[0], kinds[ks[0]])
 }
 
-// pairRound is one round of PairedStep: rftpd's half and the ceiling's.
+// pairRound is one round of PairedStep: rftpd's part, the ceiling's and,
+// in reports since the second ceiling was added, PairedControl's.
 type pairRound struct {
-	n           int
-	rftpd, ceil *Result
-	rftpdFirst  bool
+	n                int
+	rftpd, ceil, ctl *Result
+	order            []string // the servers in the order they ran
 }
 
-func (rd pairRound) ratio() float64 { return rd.rftpd.BytesPerSec / rd.ceil.BytesPerSec }
+// ceilRate is the ceiling's rate in the round: the mean of both ceilings'.
+func (rd pairRound) ceilRate() float64 {
+	if rd.ctl == nil {
+		return rd.ceil.BytesPerSec
+	}
+	return (rd.ceil.BytesPerSec + rd.ctl.BytesPerSec) / 2
+}
+
+// ratio is rftpd's rate over the ceiling's.
+func (rd pairRound) ratio() float64 { return rd.rftpd.BytesPerSec / rd.ceilRate() }
+
+// control is the second ceiling's rate over the first's; 0 without one.
+func (rd pairRound) control() float64 {
+	if rd.ctl == nil {
+		return 0
+	}
+	return rd.ctl.BytesPerSec / rd.ceil.BytesPerSec
+}
 
 // pairRounds returns the complete paired rounds in results, in order: those
-// where both halves moved data.
+// where every part moved data.
 func pairRounds(results []*Result) []pairRound {
 	by := map[int]*pairRound{}
 	for _, r := range results {
@@ -519,19 +532,81 @@ func pairRounds(results []*Result) []pairRound {
 		switch r.Server {
 		case "rftpd":
 			rd.rftpd = r
-			rd.rftpdFirst = rd.ceil == nil
 		case "ceiling":
 			rd.ceil = r
+		case PairedControl:
+			rd.ctl = r
+		default:
+			continue
 		}
+		rd.order = append(rd.order, r.Server)
 	}
+	withCtl := false
+	for _, rd := range by {
+		withCtl = withCtl || rd.ctl != nil
+	}
+	moved := func(r *Result) bool { return r != nil && r.BytesPerSec > 0 }
 	var out []pairRound
 	for _, n := range slices.Sorted(maps.Keys(by)) {
 		rd := by[n]
-		if rd.rftpd != nil && rd.ceil != nil && rd.rftpd.BytesPerSec > 0 && rd.ceil.BytesPerSec > 0 {
+		if moved(rd.rftpd) && moved(rd.ceil) && (!withCtl || moved(rd.ctl)) {
 			out = append(out, *rd)
 		}
 	}
 	return out
+}
+
+// pairedFigure is the large-get target's text for the paired rounds, and
+// the figure itself.
+func pairedFigure(rounds []pairRound) (string, float64) {
+	ratios := make([]float64, len(rounds))
+	var ctl, cpu []float64
+	for i, rd := range rounds {
+		ratios[i] = rd.ratio()
+		if c := rd.control(); c > 0 {
+			ctl = append(ctl, c)
+		}
+		v, _ := cpuCost(rd.rftpd)
+		c1, _ := cpuCost(rd.ceil)
+		c2 := c1
+		if rd.ctl != nil {
+			c2, _ = cpuCost(rd.ctl)
+		}
+		if v > 0 && c1 > 0 && c2 > 0 {
+			cpu = append(cpu, v/((c1+c2)/2))
+		}
+	}
+	f := medianOf(ratios)
+	of := "the ceiling's"
+	if len(ctl) > 0 {
+		of = "the mean of two ceilings'"
+	}
+	m := fmt.Sprintf("%.0f %%: the median over %d paired rounds of rftpd's rate over %s (middle half %.0f–%.0f %%, all %.0f–%.0f %%",
+		f*100, len(rounds), of, quantileOf(ratios, 0.25)*100, quantileOf(ratios, 0.75)*100, slices.Min(ratios)*100, slices.Max(ratios)*100)
+	if len(ctl) > 0 {
+		m += fmt.Sprintf("; the second ceiling over the first, the method's own spread: median %.0f %%, middle half %.0f–%.0f %%",
+			medianOf(ctl)*100, quantileOf(ctl, 0.25)*100, quantileOf(ctl, 0.75)*100)
+	}
+	if len(cpu) > 0 {
+		m += fmt.Sprintf("; rftpd's CPU per GiB, median %.0f %% of the ceiling's", medianOf(cpu)*100)
+	}
+	return m + "; see below)", f
+}
+
+// quantileOf returns the q-quantile of v, interpolating between the
+// nearest two values.
+func quantileOf(v []float64, q float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	pos := q * float64(len(s)-1)
+	i := int(pos)
+	if i+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
 }
 
 // medianOf returns the median of v (the mean of the middle two for an
@@ -551,22 +626,41 @@ func medianOf(v []float64) float64 {
 
 // pairedSection lists the paired rounds of large-get 1.
 func pairedSection(p func(string, ...any), rounds []pairRound) {
+	withCtl := rounds[0].ctl != nil
 	p("\n## large-get 1, paired with the ceiling\n\n")
 	p("One stream's rate on this shared machine swings by a factor of two from minute to minute, for the ceiling as much as for any server, " +
 		"so the suite's medians, taken minutes apart, compare different machines. In each round below the same step ran against rftpd and " +
-		"the ceiling back to back, in alternating order; the target's figure is the median of the rounds' ratios.\n\n")
-	p("| round | first | rftpd | ceiling | rftpd / ceiling | rftpd CPU | ceiling CPU |\n|---:|---|---:|---:|---:|---:|---:|\n")
+		"the ceiling back to back")
+	if withCtl {
+		p(", and against a second, identical ceiling, in an order that goes through all six in six rounds (r: rftpd, c: ceiling, c2: the second ceiling). " +
+			"rftpd's rate is compared with the mean of the two ceilings'; how far the two ceilings differ from each other shows the noise the figure carries")
+	} else {
+		p(", in alternating order")
+	}
+	p("; the target's figure is the median of the rounds' ratios.\n\n")
 	cpu := func(r *Result) string {
 		if v, unit := cpuCost(r); unit != "" {
 			return fmt.Sprintf("%.0f %s", v, unit)
 		}
 		return "–"
 	}
+	short := map[string]string{"rftpd": "r", "ceiling": "c", PairedControl: "c2"}
+	if withCtl {
+		p("| round | order | rftpd | ceiling | ceiling 2 | rftpd / ceilings | ceiling 2 / ceiling | rftpd CPU | ceiling CPU | ceiling 2 CPU |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	} else {
+		p("| round | first | rftpd | ceiling | rftpd / ceiling | rftpd CPU | ceiling CPU |\n|---:|---|---:|---:|---:|---:|---:|\n")
+	}
 	for _, rd := range rounds {
-		first := "ceiling"
-		if rd.rftpdFirst {
-			first = "rftpd"
+		if !withCtl {
+			p("| %d | %s | %s/s | %s/s | %.0f %% | %s | %s |\n", rd.n, rd.order[0], FormatBytes(rd.rftpd.BytesPerSec), FormatBytes(rd.ceil.BytesPerSec), rd.ratio()*100, cpu(rd.rftpd), cpu(rd.ceil))
+			continue
 		}
-		p("| %d | %s | %s/s | %s/s | %.0f %% | %s | %s |\n", rd.n, first, FormatBytes(rd.rftpd.BytesPerSec), FormatBytes(rd.ceil.BytesPerSec), rd.ratio()*100, cpu(rd.rftpd), cpu(rd.ceil))
+		order := make([]string, len(rd.order))
+		for i, s := range rd.order {
+			order[i] = short[s]
+		}
+		p("| %d | %s | %s/s | %s/s | %s/s | %.0f %% | %.0f %% | %s | %s | %s |\n", rd.n, strings.Join(order, " "),
+			FormatBytes(rd.rftpd.BytesPerSec), FormatBytes(rd.ceil.BytesPerSec), FormatBytes(rd.ctl.BytesPerSec),
+			rd.ratio()*100, rd.control()*100, cpu(rd.rftpd), cpu(rd.ceil), cpu(rd.ctl))
 	}
 }

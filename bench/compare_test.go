@@ -79,12 +79,15 @@ func TestComparePairedRounds(t *testing.T) {
 		// The suite's own rows, minutes apart: 50 %.
 		{Server: "rftpd", Scenario: "large-get", Step: "large-get 1", Concurrency: 1, BytesPerSec: 2 * gib},
 		{Server: "ceiling", Scenario: "large-get", Step: "large-get 1", Concurrency: 1, BytesPerSec: 4 * gib},
-		// Rounds: 80 %, 100 %, 95 % (median 95 %), in alternating order.
-		large("rftpd", 1, 4, 2), large("ceiling", 1, 5, 1.8),
-		large("ceiling", 2, 3, 2.5), large("rftpd", 2, 3, 2.4),
-		large("rftpd", 3, 5.7, 1.7), large("ceiling", 3, 6, 1.6),
-		// A round cut short (only rftpd's half) counts for nothing.
-		large("rftpd", 4, 1, 3),
+		// Rounds against the mean of both ceilings: 80 %, 100 %, 95 %,
+		// 90 % (median 92.5 %); the ceilings against each other: 150 %,
+		// 100 %, 100 %, 80 % (median 100 %).
+		large("rftpd", 1, 4, 2), large("ceiling", 1, 4, 1.8), large(PairedControl, 1, 6, 2.2),
+		large("ceiling", 2, 3, 2.5), large(PairedControl, 2, 3, 2.5), large("rftpd", 2, 3, 2.4),
+		large(PairedControl, 3, 6, 1.6), large("rftpd", 3, 5.7, 1.7), large("ceiling", 3, 6, 1.6),
+		large("rftpd", 4, 3.6, 2), large(PairedControl, 4, 3.2, 2), large("ceiling", 4, 4.8, 2),
+		// A round cut short (no second ceiling) counts for nothing.
+		large("rftpd", 5, 1, 3), large("ceiling", 5, 1, 3),
 	}
 	in := CompareInput{
 		Report:  &Report{Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Machine: "test box", Command: "ftpbench compare", Results: results},
@@ -92,10 +95,13 @@ func TestComparePairedRounds(t *testing.T) {
 	}
 	md := CompareMarkdown(in)
 	for _, want := range []string{
-		"| large-get: one stream ≥ 90 % of the raw sendfile ceiling | 95 %: the median of 3 paired rounds (80–100 %; see below); suite medians, minutes apart: 2.00 GiB/s vs 4.00 GiB/s (50 %) | yes |",
-		"| 1 | rftpd | 4.00 GiB/s | 5.00 GiB/s | 80 % | 200 ms CPU per GiB | 180 ms CPU per GiB |",
-		"| 2 | ceiling | 3.00 GiB/s | 3.00 GiB/s | 100 % |",
-		"| 3 | rftpd | 5.70 GiB/s | 6.00 GiB/s | 95 % |",
+		"| large-get: one stream ≥ 90 % of the raw sendfile ceiling | 92 %: the median over 4 paired rounds of rftpd's rate over the mean of two ceilings' " +
+			"(middle half 88–96 %, all 80–100 %; the second ceiling over the first, the method's own spread: median 100 %, middle half 92–112 %; " +
+			"rftpd's CPU per GiB, median 100 % of the ceiling's; see below); suite medians, minutes apart: 2.00 GiB/s vs 4.00 GiB/s (50 %) | yes |",
+		"| 1 | r c c2 | 4.00 GiB/s | 4.00 GiB/s | 6.00 GiB/s | 80 % | 150 % | 200 ms CPU per GiB | 180 ms CPU per GiB | 220 ms CPU per GiB |",
+		"| 2 | c c2 r | 3.00 GiB/s | 3.00 GiB/s | 3.00 GiB/s | 100 % | 100 % |",
+		"| 3 | c2 r c | 5.70 GiB/s | 6.00 GiB/s | 6.00 GiB/s | 95 % | 100 % |",
+		"| 4 | r c2 c | 3.60 GiB/s | 4.80 GiB/s | 3.20 GiB/s | 90 % | 67 % |",
 		// The paired rows stay out of the suite's table.
 		"| large-get 1 | GiB/s | 2.00 | 4.00<br>×0.50 |",
 	} {
@@ -103,9 +109,27 @@ func TestComparePairedRounds(t *testing.T) {
 			t.Errorf("report lacks %q\n%s", want, md)
 		}
 	}
-	for _, bad := range []string{"| 4 |", "large-get 1 paired |"} {
+	for _, bad := range []string{"| 5 |", "large-get 1 paired |"} {
 		if strings.Contains(md, bad) {
 			t.Errorf("report has %q\n%s", bad, md)
+		}
+	}
+
+	// A report from before the second ceiling: rftpd against the one.
+	old := []*Result{
+		large("rftpd", 1, 4, 2), large("ceiling", 1, 5, 1.8),
+		large("ceiling", 2, 3, 2.5), large("rftpd", 2, 3, 2.4),
+		large("rftpd", 3, 5.7, 1.7), large("ceiling", 3, 6, 1.6),
+	}
+	in.Report.Results = old
+	md = CompareMarkdown(in)
+	for _, want := range []string{
+		"| 95 %: the median over 3 paired rounds of rftpd's rate over the ceiling's (middle half 88–98 %, all 80–100 %; rftpd's CPU per GiB, median 106 % of the ceiling's; see below) | yes |",
+		"| 1 | rftpd | 4.00 GiB/s | 5.00 GiB/s | 80 % | 200 ms CPU per GiB | 180 ms CPU per GiB |",
+		"| 2 | ceiling | 3.00 GiB/s | 3.00 GiB/s | 100 % |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q\n%s", want, md)
 		}
 	}
 

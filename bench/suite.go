@@ -55,12 +55,28 @@ var StandardSuite = []Step{
 }
 
 // PairedStep is large-get 1 measured in rounds that each run it against
-// rftpd and the ceiling back to back, alternating which goes first. On a
-// shared machine one stream's rate swings by a factor of two from minute
-// to minute, for the ceiling too; a suite run measures each server minutes
-// apart, while a round's two halves see the same machine. The median of
-// the rounds' ratios is the large-get target's figure.
-var PairedStep = Step{Label: "large-get 1 paired", Scenario: "large-get", Concurrency: 1, Duration: 8 * time.Second}
+// rftpd, the ceiling and a second, identical ceiling back to back, in an
+// order that goes through all six. On a shared machine one stream's rate
+// swings by a factor of two from minute to minute, for the ceiling too; a
+// suite run measures each server minutes apart, while a round's three
+// parts, seconds long, see nearly the same machine. The large-get target's
+// figure is the median over the rounds of rftpd's rate divided by the mean
+// of the two ceilings'; the two ceilings' ratio to each other shows how
+// fine a difference the rounds can resolve.
+var PairedStep = Step{Label: "large-get 1 paired", Scenario: "large-get", Concurrency: 1, Duration: 2 * time.Second}
+
+// PairedControl is the server name of the second ceiling in PairedStep's
+// rounds.
+const PairedControl = "ceiling 2"
+
+// PairedOrder returns the order, as indexes into rftpd, ceiling and
+// PairedControl, in which round n (from 1) runs them: six rounds in a row
+// go through every order once, so each server runs first, second and
+// third equally often.
+func PairedOrder(n int) [3]int {
+	orders := [6][3]int{{0, 1, 2}, {1, 2, 0}, {2, 0, 1}, {0, 2, 1}, {2, 1, 0}, {1, 0, 2}}
+	return orders[((n-1)%6+6)%6]
+}
 
 // FilterSteps returns the steps whose label contains one of words (all of
 // them when words is empty).

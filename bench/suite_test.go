@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,29 @@ func TestChartSVG(t *testing.T) {
 	for _, want := range []string{"b&lt;&amp;&gt;", "title &amp; more", "sessions/s", "GiB/s", ">100<", ">50.0<"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("SVG lacks %q", want)
+		}
+	}
+}
+
+func TestPairedOrder(t *testing.T) {
+	// Six rounds in a row go through every order once, whichever round
+	// they start from.
+	for start := 1; start <= 7; start++ {
+		seen := map[[3]int]bool{}
+		first := [3]int{}
+		for n := start; n < start+6; n++ {
+			o := PairedOrder(n)
+			if seen[o] {
+				t.Errorf("rounds %d to %d: order %v twice", start, start+5, o)
+			}
+			seen[o] = true
+			first[o[0]]++
+			if got := [3]bool{slices.Contains(o[:], 0), slices.Contains(o[:], 1), slices.Contains(o[:], 2)}; got != [3]bool{true, true, true} {
+				t.Errorf("round %d: %v is not an order of three", n, o)
+			}
+		}
+		if first != [3]int{2, 2, 2} {
+			t.Errorf("rounds %d to %d: first places %v, want 2 each", start, start+5, first)
 		}
 	}
 }

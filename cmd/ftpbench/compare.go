@@ -45,7 +45,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.peersDir, "peers", "", "where bench/fetch-peers.sh unpacked the peers (default: CACHE/peers)")
 	fs.StringVar(&f.out, "out", "bench/RESULTS.md", "the Markdown report to write")
 	fs.IntVar(&f.runs, "runs", 3, "repetitions of the suite; the report shows medians")
-	fs.IntVar(&f.pairs, "pairs", 4, "rounds per run of large-get 1 against rftpd and the ceiling back to back (0: none)")
+	fs.IntVar(&f.pairs, "pairs", 12, "rounds per run of large-get 1 against rftpd and two ceilings back to back (0: none)")
 	fs.IntVar(&f.peerSessions, "peer-sessions", 2000, "idle sessions at most for servers that fork per session")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: ftpbench compare [flags]\n\nruns the standard suite against each server in turn, -runs times, and writes medians to -out")
@@ -254,13 +254,13 @@ func pairing(servers []string, steps []bench.Step) bool {
 	})
 }
 
-// runPairs starts rftpd and the ceiling side by side and runs n rounds of
-// bench.PairedStep, numbered from first; a round runs the step against
-// both, back to back, rftpd first in odd rounds.
+// runPairs starts rftpd and two ceilings side by side and runs n rounds
+// of bench.PairedStep, numbered from first; a round runs the step against
+// all three, back to back, in the order bench.PairedOrder gives.
 func (f *compareFlags) runPairs(ctx context.Context, self, data string, ds bench.Dataset, first, n int, stderr io.Writer, line *bench.ProgressLine) (out []*bench.Result, err error) {
 	st := bench.ScaleSuite([]bench.Step{bench.PairedStep}, f.scale)[0]
-	var cfgs [2]bench.Config
-	for i, name := range []string{"rftpd", "ceiling"} {
+	var cfgs [3]bench.Config
+	for i, name := range []string{"rftpd", "ceiling", "ceiling"} {
 		s, done, serr := f.start(ctx, name, self, data, stderr)
 		if serr != nil {
 			return nil, serr
@@ -274,13 +274,10 @@ func (f *compareFlags) runPairs(ctx context.Context, self, data string, ds bench
 			return nil, err
 		}
 	}
+	cfgs[2].Label = bench.PairedControl
 	for k := range n {
 		round := first + k
-		order := []int{0, 1}
-		if round%2 == 0 {
-			order = []int{1, 0}
-		}
-		for _, i := range order {
+		for _, i := range bench.PairedOrder(round) {
 			if ctx.Err() != nil {
 				return out, err
 			}

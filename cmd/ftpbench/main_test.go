@@ -158,7 +158,8 @@ func TestComparePairs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Rounds 1 and 2, each with both servers, in alternating order.
+	// Rounds 1 and 2, each with all three servers, in the orders
+	// bench.PairedOrder gives.
 	var order []string
 	for _, r := range rep.Results {
 		if r.Pair == 0 {
@@ -169,14 +170,14 @@ func TestComparePairs(t *testing.T) {
 			t.Errorf("round %d, %s: %+v", r.Pair, r.Server, r)
 		}
 	}
-	if want := []string{"1 rftpd", "1 ceiling", "2 ceiling", "2 rftpd"}; !slices.Equal(order, want) {
+	if want := []string{"1 rftpd", "1 ceiling", "1 ceiling 2", "2 ceiling", "2 ceiling 2", "2 rftpd"}; !slices.Equal(order, want) {
 		t.Errorf("rounds %q, want %q", order, want)
 	}
 	b, err := os.ReadFile(md)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"the median of 2 paired rounds", "## large-get 1, paired with the ceiling", "| 2 | ceiling |"} {
+	for _, want := range []string{"the median over 2 paired rounds of rftpd's rate over the mean of two ceilings'", "## large-get 1, paired with the ceiling", "| 2 | c c2 r |"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("report lacks %q:\n%s", want, b)
 		}
