@@ -611,18 +611,7 @@ func quantileOf(v []float64, q float64) float64 {
 
 // medianOf returns the median of v (the mean of the middle two for an
 // even count).
-func medianOf(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return 0
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
+func medianOf(v []float64) float64 { return quantileOf(v, 0.5) }
 
 // pairedSection lists the paired rounds of large-get 1.
 func pairedSection(p func(string, ...any), rounds []pairRound) {
