@@ -26,6 +26,7 @@ type Config struct {
 	MaxLine     int           // longest command line, CRLF excluded; longer lines get 500 and are discarded
 	MaxInbound  int           // unread input bytes a session may hold before it is closed
 	MaxOutbound int           // unsent reply bytes after which a session's commands stop being read
+	SendBuffer  int           // kernel send buffer (SO_SNDBUF) of each control connection; 0: the kernel's autotuning
 	Tick        time.Duration // timer resolution for session deadlines
 	Logger      *slog.Logger  // nil: slog.Default()
 
@@ -53,6 +54,7 @@ func DefaultConfig() Config {
 		MaxLine:     4096,
 		MaxInbound:  64 << 10,
 		MaxOutbound: 64 << 10,
+		SendBuffer:  64 << 10,
 		Tick:        250 * time.Millisecond,
 		BanAfter:    10,
 		BanWindow:   10 * time.Minute,
@@ -160,13 +162,21 @@ func (s *Server) Serve() error {
 	// Enroll, which rftpd does not use, yet its clock and purge timers wake
 	// the process twice a second for as long as it runs: it is closed.
 	goroutine.DefaultWorkerPool.Release()
-	err = gnet.Rotate(s, addrs,
+	opts := []gnet.Option{
 		gnet.WithMulticore(false),
 		gnet.WithNumEventLoop(1),
 		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithLogger(gnetLogger{s.log}),
-	)
+	}
+	if s.cfg.SendBuffer > 0 {
+		// Set on the listeners, inherited by every accepted connection: a
+		// client that pipelines commands and never reads the replies pins
+		// this much kernel memory, not the autotuned maximum (4 MiB by
+		// default), besides MaxOutbound in the process.
+		opts = append(opts, gnet.WithSocketSendBuffer(s.cfg.SendBuffer))
+	}
+	err = gnet.Rotate(s, addrs, opts...)
 	s.stopOnce.Do(func() { close(s.stop) })
 	s.timer.Stop()
 	if err != nil {

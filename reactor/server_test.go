@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -561,10 +562,16 @@ func TestStalledRepliesResume(t *testing.T) {
 	})
 	cl := dial(t, ts.addr)
 	cl.login()
+	// The kernel's buffers are bounded on both sides, so the volume below
+	// is far past them whatever the machine's autotuning limits are.
+	if got, want := sendBuffers(ts.srv), 2*DefaultConfig().SendBuffer; len(got) != 1 || got[0] != want {
+		t.Fatalf("SO_SNDBUF of the control connections: %v, want [%d] (SendBuffer, doubled by Linux)", got, want)
+	}
+	if err := cl.c.(*net.TCPConn).SetReadBuffer(32 << 10); err != nil {
+		t.Fatal(err)
+	}
 	help := cl.cmd("HELP")
-	// Replies far past what the socket buffers hold (4 MiB at most on the
-	// sending side here).
-	n := 3 * (8 << 20) / len(help)
+	n := (2 << 20) / len(help) // 2 MiB of replies against about 200 KiB of buffers
 	batch := strings.Repeat("HELP\r\nNOOP\r\n", n)
 	go io.WriteString(cl.c, batch)
 	for deadline := time.Now().Add(10 * time.Second); !anyStalled(ts.srv); {
@@ -586,6 +593,26 @@ func TestStalledRepliesResume(t *testing.T) {
 		t.Fatal("the replies drained without a sweep resuming the session")
 	}
 	cl.expect("NOOP", "200 ")
+}
+
+// sendBuffers returns, from the loop, the SO_SNDBUF of every control
+// connection.
+func sendBuffers(s *Server) []int {
+	ch := make(chan []int, 1)
+	if !s.execute(func() {
+		var sizes []int
+		for cn := range s.conns {
+			n, err := syscall.GetsockoptInt(cn.c.Fd(), syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+			if err != nil {
+				n = -1
+			}
+			sizes = append(sizes, n)
+		}
+		ch <- sizes
+	}) {
+		return nil
+	}
+	return <-ch
 }
 
 // anyStalled reports, from the loop, whether a session is paused because

@@ -53,6 +53,7 @@ type settings struct {
 		MaxLine          int `toml:"max_line"`
 		MaxInbound       int `toml:"max_inbound"`
 		MaxOutbound      int `toml:"max_outbound"`
+		SendBuffer       int `toml:"send_buffer"`
 		MaxQueued        int `toml:"max_queued"`
 		FSWorkers        int `toml:"fs_workers"`
 		FSQueue          int `toml:"fs_queue"`
@@ -102,6 +103,7 @@ func defaults() settings {
 	s.Limits.MaxLine = r.MaxLine
 	s.Limits.MaxInbound = r.MaxInbound
 	s.Limits.MaxOutbound = r.MaxOutbound
+	s.Limits.SendBuffer = r.SendBuffer
 	s.Limits.MaxQueued = p.MaxQueued
 	s.Limits.FSWorkers = d.FSWorkers
 	s.Limits.FSQueue = d.FSQueue
@@ -204,6 +206,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	r.MaxLine = s.Limits.MaxLine
 	r.MaxInbound = s.Limits.MaxInbound
 	r.MaxOutbound = s.Limits.MaxOutbound
+	r.SendBuffer = s.Limits.SendBuffer
 	r.MaxSessions = s.Limits.MaxSessions
 	r.MaxPerIP = s.Limits.MaxPerIP
 	r.PassivePerIP = s.Limits.PassivePerIP
@@ -236,6 +239,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"limits.max_line", r.MaxLine, 512},
 		{"limits.max_inbound", r.MaxInbound, r.MaxLine},
 		{"limits.max_outbound", r.MaxOutbound, 1024},
+		{"limits.send_buffer", r.SendBuffer, 0},
 		{"limits.max_queued", p.MaxQueued, 1},
 		{"limits.fs_workers", d.FSWorkers, 1},
 		{"limits.fs_queue", d.FSQueue, 1},
