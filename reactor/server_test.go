@@ -212,7 +212,9 @@ func TestLoopNeverBlocks(t *testing.T) {
 		if got := quick.cmd("NOOP"); !strings.HasPrefix(got, "200 ") {
 			t.Fatalf("NOOP: %q", got)
 		}
-		if d := time.Since(t0); d > 200*time.Millisecond {
+		// A blocked loop would hold the NOOP for most of the 2 s; the
+		// margin below is for a slow, shared machine.
+		if d := time.Since(t0); d > hold/4 {
 			t.Fatalf("NOOP took %v while another session's storage operation was held", d)
 		}
 	}
