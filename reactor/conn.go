@@ -21,13 +21,14 @@ type conn struct {
 	sess  *protocol.Session
 	dsess *dtp.Session
 
-	closed     bool      // OnClose ran, or a close was requested: ignore late events
-	discarding bool      // inside an overlong line: drop input up to its LF
-	passive    bool      // holds one of its address's passive slots (see guard.takePassive)
-	stalled    bool      // stopped reading because replies are not draining
-	tls        *tlsState // nil: plain FTP
-	wake       int64     // the timer tick at which the sweep looks at it (see timers.go)
-	slot       int       // its index in the timer heap plus one; 0: not in it
+	closed      bool      // OnClose ran, or a close was requested: ignore late events
+	discarding  bool      // inside an overlong line: drop input up to its LF
+	passive     bool      // holds one of its address's passive slots (see guard.takePassive)
+	stalled     bool      // stopped reading because replies are not draining
+	stallListed bool      // in Server.stalls (see stall.go)
+	tls         *tlsState // nil: plain FTP
+	wake        int64     // the timer tick at which the sweep looks at it (see timers.go)
+	slot        int       // its index in the timer heap plus one; 0: not in it
 
 	mailMu sync.Mutex
 	mail   []protocol.Event // posted by the DTP, not yet delivered (post)
@@ -145,7 +146,7 @@ func (cn *conn) pump(now time.Time) {
 	defer cn.schedule()
 	for !cn.closed {
 		if cn.c.OutboundBuffered()+len(s.corkBuf) > s.cfg.MaxOutbound {
-			cn.stalled = true
+			cn.stall()
 			break
 		}
 		if !cn.sess.Ready() {

@@ -99,6 +99,15 @@ type Server struct {
 	swept  int64       // the last tick a sweep has run for
 	sweeps atomic.Int64
 
+	// Stalled sessions (stall.go). Loop-only, except stallTimer and
+	// stallPolls.
+	stalls     []*conn
+	stallSpare []*conn
+	stallTimer *time.Timer
+	stallWait  time.Duration // what stallTimer was last set for
+	stallArmed bool
+	stallPolls atomic.Int64
+
 	nconns     atomic.Int64
 	handshakes atomic.Int64 // TLS handshakes in progress
 	trim       *trimmer     // gives memory back after handshake bursts
@@ -133,6 +142,8 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 	}
 	s.timer = time.AfterFunc(maxArm, s.fire)
 	s.timer.Stop()
+	s.stallTimer = time.AfterFunc(time.Hour, s.fireStallPoll)
+	s.stallTimer.Stop()
 	return s
 }
 
@@ -179,6 +190,7 @@ func (s *Server) Serve() error {
 	err = gnet.Rotate(s, addrs, opts...)
 	s.stopOnce.Do(func() { close(s.stop) })
 	s.timer.Stop()
+	s.stallTimer.Stop()
 	if err != nil {
 		return fmt.Errorf("reactor: %v", err)
 	}

@@ -582,7 +582,7 @@ func TestStalledRepliesResume(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	sweeps := ts.srv.sweeps.Load()
+	polls := ts.srv.stallPolls.Load()
 	for i := range n {
 		if got := cl.reply(); got != help {
 			t.Fatalf("reply %d: %q, want HELP's", 2*i, got)
@@ -591,8 +591,59 @@ func TestStalledRepliesResume(t *testing.T) {
 			t.Fatalf("reply %d: %q, want NOOP's 200", 2*i+1, got)
 		}
 	}
-	if ts.srv.sweeps.Load() == sweeps {
-		t.Fatal("the replies drained without a sweep resuming the session")
+	if ts.srv.stallPolls.Load() == polls {
+		t.Fatal("the replies drained without a poll resuming the session")
+	}
+	cl.expect("NOOP", "200 ")
+}
+
+// TestStalledPollBacksOff: nothing is polled while no session is stalled;
+// a session whose client reads nothing is polled a few times, then once a
+// Tick; it resumes once the client reads.
+func TestStalledPollBacksOff(t *testing.T) {
+	ts := startServer(t, serverOpts{
+		reactor: func(c *Config) {
+			c.MaxOutbound = 4 << 10
+			c.Tick = 250 * time.Millisecond
+		},
+		protocol: func(c *protocol.Config) {
+			c.IdleTimeout = time.Minute
+			c.LoginTimeout = time.Minute
+		},
+	})
+	cl := dial(t, ts.addr)
+	cl.login()
+	if err := cl.c.(*net.TCPConn).SetReadBuffer(32 << 10); err != nil {
+		t.Fatal(err)
+	}
+	help := cl.cmd("HELP")
+	if n := ts.srv.stallPolls.Load(); n != 0 {
+		t.Fatalf("%d stall polls before any session stalled", n)
+	}
+	n := (1 << 20) / len(help) // a MiB of replies: far past the buffers
+	if _, err := io.WriteString(cl.c, strings.Repeat("HELP\r\n", n)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !anyStalled(ts.srv); {
+		if time.Now().After(deadline) {
+			t.Fatal("the session was never paused")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // the buffers fill, the backoff reaches Tick
+	before := ts.srv.stallPolls.Load()
+	time.Sleep(2 * time.Second)
+	// Every 250 ms: 8 in 2 s (polling every millisecond would be 2,000).
+	if got := ts.srv.stallPolls.Load() - before; got < 4 || got > 16 {
+		t.Fatalf("%d stall polls in 2 s of a client reading nothing", got)
+	}
+	if !anyStalled(ts.srv) {
+		t.Fatal("the session resumed while its client read nothing")
+	}
+	for i := range n {
+		if got := cl.reply(); got != help {
+			t.Fatalf("reply %d: %q, want HELP's", i, got)
+		}
 	}
 	cl.expect("NOOP", "200 ")
 }

@@ -73,9 +73,8 @@ func (s *Server) tickAtOrBefore(t time.Time) int64 {
 	return max(int64(t.Sub(s.epoch)/s.cfg.Tick), 0)
 }
 
-// schedule files cn for the tick its session next needs: its deadline, or
-// the next tick while its replies are not draining. Loop-only; called after
-// every call into the session.
+// schedule files cn for the tick its session next needs: its deadline.
+// Loop-only; called after every call into the session.
 func (cn *conn) schedule() {
 	if cn.closed {
 		return // OnClose takes it out of the heap
@@ -84,9 +83,6 @@ func (cn *conn) schedule() {
 	var want int64 = -1
 	if d := cn.sess.Deadline(); !d.IsZero() {
 		want = s.tickAtOrAfter(d)
-	}
-	if cn.stalled && (want < 0 || want > s.swept+1) {
-		want = s.swept + 1
 	}
 	// A tick already swept (a deadline just passed) is fine: arm sets the
 	// timer for the next tick at the earliest.
@@ -138,16 +134,19 @@ func (s *Server) arm() {
 }
 
 // fire runs on the timer's goroutine: it only posts a sweep into the loop.
-func (s *Server) fire() {
+func (s *Server) fire() { s.executeLive(s.sweep) }
+
+// executeLive posts fn into the loop unless the server is stopping.
+func (s *Server) executeLive(fn func()) {
 	select {
 	case <-s.stop:
 	default:
-		s.execute(s.sweep)
+		s.execute(fn)
 	}
 }
 
-// sweep acts on the sessions whose tick has come, resumes those whose
-// replies drained, prunes the guard's records, and sets the timer again.
+// sweep acts on the sessions whose tick has come, prunes the guard's
+// records, and sets the timer again.
 // Loop-only.
 func (s *Server) sweep() {
 	s.sweeps.Add(1)
@@ -167,9 +166,6 @@ func (s *Server) sweep() {
 		if d := cn.sess.Deadline(); !d.IsZero() && !now.Before(d) {
 			cn.sess.Tick(now)
 			cn.handle(cn.sess.TakeOutput())
-		}
-		if cn.stalled && !cn.closed && cn.c.OutboundBuffered() <= s.cfg.MaxOutbound {
-			cn.pump(now)
 		}
 		cn.schedule()
 	}
