@@ -99,6 +99,34 @@ func TestFlagsOverrideConfig(t *testing.T) {
 	if d.PassiveLow != 40000 || d.PassiveHigh != 40010 {
 		t.Errorf("passive ports %d-%d, want the file's 40000-40010", d.PassiveLow, d.PassiveHigh)
 	}
+	if r.SendBuffer != 64<<10 {
+		t.Errorf("send buffer %d by default, want 65536", r.SendBuffer)
+	}
+
+	// limits.send_buffer: 0 leaves the kernel's autotuning; below 0 is refused.
+	for _, tt := range []struct {
+		body string
+		want int
+		err  bool
+	}{
+		{"[limits]\nsend_buffer = 16384\n", 16384, false},
+		{"[limits]\nsend_buffer = 0\n", 0, false},
+		{"[limits]\nsend_buffer = -1\n", 0, true},
+	} {
+		s, err := parseArgs([]string{"-config", writeFile(t, "c.toml", tt.body)}, &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _, _, err := s.configs()
+		switch {
+		case tt.err && err == nil:
+			t.Errorf("%q: accepted", tt.body)
+		case !tt.err && err != nil:
+			t.Errorf("%q: %v", tt.body, err)
+		case !tt.err && r.SendBuffer != tt.want:
+			t.Errorf("%q: send buffer %d, want %d", tt.body, r.SendBuffer, tt.want)
+		}
+	}
 }
 
 // TestPasswd: the printed hash verifies against the password read from stdin.
