@@ -550,26 +550,45 @@ func TestTimersSleep(t *testing.T) {
 
 // TestStalledRepliesResume: a client that sends commands faster than it
 // reads their replies is paused at MaxOutbound unsent bytes, and gets every
-// reply, in order, once it reads: the timer resumes it.
+// reply, in order, once it reads: the stall timer resumes it. Over TLS too,
+// where the replies are records written by the loop.
 func TestStalledRepliesResume(t *testing.T) {
-	ts := startServer(t, serverOpts{
-		reactor: func(c *Config) {
-			c.MaxOutbound = 4 << 10
-			c.MaxInbound = 1 << 20
-		},
-		protocol: func(c *protocol.Config) {
-			c.IdleTimeout = time.Minute
-			c.LoginTimeout = time.Minute
-		},
+	limits := func(c *Config) {
+		c.MaxOutbound = 4 << 10
+		c.MaxInbound = 1 << 20
+	}
+	t.Run("plain", func(t *testing.T) {
+		ts := startServer(t, serverOpts{
+			reactor: limits,
+			protocol: func(c *protocol.Config) {
+				c.IdleTimeout = time.Minute
+				c.LoginTimeout = time.Minute
+			},
+		})
+		cl := dial(t, ts.addr)
+		raw := cl.c.(*net.TCPConn)
+		cl.login()
+		stalledRepliesResume(t, ts, cl, raw)
 	})
-	cl := dial(t, ts.addr)
-	cl.login()
+	t.Run("TLS", func(t *testing.T) {
+		ts, ccfg := startTLSServer(t, limits)
+		cl := dial(t, ts.addr)
+		raw := cl.c.(*net.TCPConn)
+		cl.upgrade(ccfg, cl.c)
+		cl.login()
+		stalledRepliesResume(t, ts, cl, raw)
+	})
+}
+
+// stalledRepliesResume floods a logged-in session with HELP and NOOP and
+// reads every reply; raw is the client's TCP connection under cl.
+func stalledRepliesResume(t *testing.T, ts *testServer, cl *client, raw *net.TCPConn) {
 	// The kernel's buffers are bounded on both sides, so the volume below
 	// is far past them whatever the machine's autotuning limits are.
 	if got, want := sendBuffers(ts.srv), 2*DefaultConfig().SendBuffer; len(got) != 1 || got[0] != want {
 		t.Fatalf("SO_SNDBUF of the control connections: %v, want [%d] (SendBuffer, doubled by Linux)", got, want)
 	}
-	if err := cl.c.(*net.TCPConn).SetReadBuffer(32 << 10); err != nil {
+	if err := raw.SetReadBuffer(32 << 10); err != nil {
 		t.Fatal(err)
 	}
 	help := cl.cmd("HELP")
