@@ -674,11 +674,21 @@ func TestStalledPollBacksOff(t *testing.T) {
 	cl.expect("NOOP", "200 ")
 }
 
+// onLoop runs f on s's loop and returns its result; the zero value when
+// the loop is gone.
+func onLoop[T any](s *Server, f func() T) T {
+	ch := make(chan T, 1)
+	if !s.execute(func() { ch <- f() }) {
+		var zero T
+		return zero
+	}
+	return <-ch
+}
+
 // sendBuffers returns, from the loop, the SO_SNDBUF of every control
 // connection.
 func sendBuffers(s *Server) []int {
-	ch := make(chan []int, 1)
-	if !s.execute(func() {
+	return onLoop(s, func() []int {
 		var sizes []int
 		for cn := range s.conns {
 			n, err := syscall.GetsockoptInt(cn.c.Fd(), syscall.SOL_SOCKET, syscall.SO_SNDBUF)
@@ -687,29 +697,21 @@ func sendBuffers(s *Server) []int {
 			}
 			sizes = append(sizes, n)
 		}
-		ch <- sizes
-	}) {
-		return nil
-	}
-	return <-ch
+		return sizes
+	})
 }
 
 // anyStalled reports, from the loop, whether a session is paused because
 // its replies are not draining.
 func anyStalled(s *Server) bool {
-	ch := make(chan bool, 1)
-	if !s.execute(func() {
+	return onLoop(s, func() bool {
 		for cn := range s.conns {
 			if cn.stalled {
-				ch <- true
-				return
+				return true
 			}
 		}
-		ch <- false
-	}) {
 		return false
-	}
-	return <-ch
+	})
 }
 
 // TestTicks: deadlines round up to the next tick, the present down; a
