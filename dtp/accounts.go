@@ -418,7 +418,7 @@ func (s *Server) login(sess *Session, r protocol.ReqLogin, post func(protocol.Ev
 		post(protocol.EvLogin{Err: protocol.ErrTLSRequired})
 		return
 	}
-	ok := s.auth.submit(func() {
+	ok := s.auth.submit(sess.info.Remote.Addr(), func() {
 		id := s.acc.verify(r.User, r.Pass)
 		if id != nil {
 			id.tlsData, id.tlsReuse = rules.data, rules.reuse

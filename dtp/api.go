@@ -5,12 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/rftpd/rftpd/dtp/fair"
 	"github.com/rftpd/rftpd/protocol"
 )
 
@@ -22,9 +22,15 @@ type Config struct {
 	FSQueue                 int        // storage requests waiting for a worker; beyond it ErrBusy
 	AuthWorkers             int        // password-check workers
 	AuthQueue               int        // password checks waiting; beyond it ErrBusy
-	MaxTransfers            int        // data transfers at once (each its own goroutine); beyond it ErrBusy
-	StatListMax             int        // bytes of a STAT <path> listing before it is cut short
-	IdleListeners           int        // passive listeners kept open for reuse after their transfer (lnpool.go); 0: none
+	MaxTransfers            int        // data transfers at once (each its own goroutine), shared fairly between client addresses; beyond it ErrBusy
+	// OpenFiles is the open-file limit (RLIMIT_NOFILE) that the
+	// descriptor budget is made from (fair.Budget): passive listeners and
+	// transfers take their descriptors from it and are refused with
+	// ErrBusy when it runs short, and the reactor takes the sessions'.
+	// 0: no budget.
+	OpenFiles     int
+	StatListMax   int // bytes of a STAT <path> listing before it is cut short
+	IdleListeners int // passive listeners kept open for reuse after their transfer (lnpool.go); 0: none
 	// AtomicUploads makes STOR (without REST) write to a hidden temporary
 	// file in the target's directory and rename it over the target only
 	// when all the data has arrived: an aborted or failed upload leaves the
@@ -114,7 +120,8 @@ type Server struct {
 	acc     *Accounts
 	fs      *pool         // storage operations, STAT listings, passive listeners
 	auth    *pool         // password checks
-	xfers   limiter       // transfers in flight, each on its own goroutine
+	xfers   *fair.Share   // transfers in flight, each on its own goroutine, by client address
+	fds     *fair.Budget  // descriptors; nil: not counted
 	runner  *warm         // the transfers' goroutines
 	cursor  atomic.Uint32 // next passive port to try, as an offset into the range
 	eph     [2]uint16     // the system's ephemeral port range, for listeners without a configured range
@@ -130,12 +137,12 @@ type Session struct {
 	info protocol.ConnInfo
 
 	mu     sync.Mutex
-	id     *identity        // nil until a login succeeds
-	ln     *net.TCPListener // pending passive listener
-	active netip.AddrPort   // pending active address (valid when set)
-	xfer   *transfer        // transfer in flight
-	closed bool             // CloseSession was called
-	tag    []byte           // the control connection's TLS tag (SetControlTLS); kept by REIN
+	id     *identity      // nil until a login succeeds
+	ln     *listener      // pending passive listener
+	active netip.AddrPort // pending active address (valid when set)
+	xfer   *transfer      // transfer in flight
+	closed bool           // CloseSession was called
+	tag    []byte         // the control connection's TLS tag (SetControlTLS); kept by REIN
 }
 
 // New starts the worker pools. acc may be nil: no one can log in.
@@ -155,7 +162,8 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 	s.eph[0], s.eph[1] = ephemeralRange()
 	s.fs = newPool(cfg.FSWorkers, cfg.FSQueue)
 	s.auth = newPool(cfg.AuthWorkers, cfg.AuthQueue)
-	s.xfers.max = int64(cfg.MaxTransfers)
+	s.xfers = fair.NewShare(cfg.MaxTransfers)
+	s.fds = fair.NewBudget(cfg.OpenFiles, openDescriptors(), fair.Margin(cfg.FSWorkers))
 	s.runner = newWarm(min(cfg.MaxTransfers, warmMax), warmIdle)
 	if canReuseListeners {
 		s.lns.max = cfg.IdleListeners
@@ -240,7 +248,11 @@ func (s *Server) CloseSession(sess *Session) {
 
 // Transfers reports the data transfers in flight (including set-up). A
 // transfer stops counting just before its EvTransferDone is posted.
-func (s *Server) Transfers() int { return int(s.xfers.n.Load()) }
+func (s *Server) Transfers() int { return s.xfers.Used() }
+
+// Descriptors is the descriptor budget (nil without Config.OpenFiles):
+// the reactor takes its sessions' descriptors from it (fair.Session).
+func (s *Server) Descriptors() *fair.Budget { return s.fds }
 
 // IdleListeners reports the passive listeners kept open for reuse (at most
 // Config.IdleListeners; each holds a descriptor).

@@ -74,7 +74,7 @@ func baseName(p string) string {
 
 // fileOp queues a ReqFile on the storage pool.
 func (s *Server) fileOp(sess *Session, r protocol.ReqFile, post func(protocol.Event)) {
-	if !s.fs.submit(func() { post(s.runFileOp(sess.identity(), r)) }) {
+	if !s.fs.submit(sess.info.Remote.Addr(), func() { post(s.runFileOp(sess.identity(), r)) }) {
 		post(protocol.EvFile{Op: r.Op, Err: protocol.ErrBusy})
 	}
 }

@@ -194,7 +194,7 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 
 // statList queues a ReqStatList on the storage pool.
 func (s *Server) statList(sess *Session, r protocol.ReqStatList, post func(protocol.Event)) {
-	if !s.fs.submit(func() { post(s.runStatList(sess.identity(), r)) }) {
+	if !s.fs.submit(sess.info.Remote.Addr(), func() { post(s.runStatList(sess.identity(), r)) }) {
 		post(protocol.EvStatList{Err: protocol.ErrBusy})
 	}
 }

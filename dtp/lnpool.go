@@ -36,12 +36,12 @@ type lnPool struct {
 
 // idleLn is a pooled listener and when it went idle.
 type idleLn struct {
-	ln    *net.TCPListener
+	ln    *listener
 	since time.Time
 }
 
 // get returns an idle listener on ip, drained, or nil.
-func (p *lnPool) get(ip netip.Addr) *net.TCPListener {
+func (p *lnPool) get(ip netip.Addr) *listener {
 	for {
 		p.mu.Lock()
 		list := p.idle[ip]
@@ -64,7 +64,7 @@ func (p *lnPool) get(ip netip.Addr) *net.TCPListener {
 // take returns the newest idle listener on ip if no connection waits on
 // it, else nil (get, on a worker, drains it then). It makes one
 // getsockopt and no other system call, so the event loop may call it.
-func (p *lnPool) take(ip netip.Addr) *net.TCPListener {
+func (p *lnPool) take(ip netip.Addr) *listener {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	list := p.idle[ip]
@@ -83,7 +83,7 @@ func (p *lnPool) take(ip netip.Addr) *net.TCPListener {
 
 // put returns a listener that is no longer wanted: it is kept for reuse
 // while the pool has room, else closed. It makes no system call when kept.
-func (p *lnPool) put(ln *net.TCPListener) {
+func (p *lnPool) put(ln *listener) {
 	if ln == nil {
 		return
 	}
@@ -115,7 +115,7 @@ func (p *lnPool) put(ln *net.TCPListener) {
 // recycle drains ln, then puts it back: for a worker giving up a listener
 // a client may have connected to, which should see its connection closed
 // now rather than at the listener's next use.
-func (p *lnPool) recycle(ln *net.TCPListener) {
+func (p *lnPool) recycle(ln *listener) {
 	if ln == nil {
 		return
 	}
@@ -139,7 +139,7 @@ func (p *lnPool) idleTime() time.Duration {
 func (p *lnPool) prune() {
 	ttl := p.idleTime()
 	cutoff := time.Now().Add(-ttl)
-	var old []*net.TCPListener
+	var old []*listener
 	p.mu.Lock()
 	next := ttl
 	for ip, list := range p.idle {
@@ -179,7 +179,7 @@ func (p *lnPool) idleCount() int {
 // close closes every idle listener; from now on the pool keeps none.
 func (p *lnPool) close() {
 	p.mu.Lock()
-	var all []*net.TCPListener
+	var all []*listener
 	for _, list := range p.idle {
 		for _, e := range list {
 			all = append(all, e.ln)

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"syscall"
 
+	"github.com/rftpd/rftpd/dtp/fair"
 	"github.com/rftpd/rftpd/protocol"
 )
 
@@ -17,7 +19,7 @@ var errSessionClosed = fmt.Errorf("dtp: session closed: %w", protocol.ErrAborted
 
 // passive queues a ReqPassive on the storage pool (listen is a syscall).
 func (s *Server) passive(sess *Session, post func(protocol.Event)) {
-	if !s.fs.submit(func() { post(s.openPassive(sess)) }) {
+	if !s.fs.submit(sess.info.Remote.Addr(), func() { post(s.openPassive(sess)) }) {
 		post(protocol.EvPassive{Err: protocol.ErrBusy})
 	}
 }
@@ -68,7 +70,7 @@ func (s *Server) PassiveNow(sess *Session) (protocol.EvPassive, bool) {
 // install makes ln sess's pending endpoint and returns the endpoint it
 // replaced, if any, and the reply's event; for a closed session, ln goes
 // back to the pool and the event carries the error.
-func (s *Server) install(sess *Session, ln *net.TCPListener) (*net.TCPListener, protocol.EvPassive) {
+func (s *Server) install(sess *Session, ln *listener) (*listener, protocol.EvPassive) {
 	sess.mu.Lock()
 	if sess.closed {
 		sess.mu.Unlock()
@@ -100,7 +102,21 @@ const ephemeralTries = 32
 // held in TIME_WAIT, and under a load of short transfers that search took
 // most of the server's CPU (small-get rose about fivefold with explicit
 // ports). After ephemeralTries busy ports it falls back to port 0.
-func (s *Server) listen(ip netip.Addr) (*net.TCPListener, error) {
+func (s *Server) listen(ip netip.Addr) (*listener, error) {
+	if !s.fds.Take(fair.Passive, 1) {
+		return nil, fmt.Errorf("dtp: passive listen: out of descriptors: %w", protocol.ErrBusy)
+	}
+	ln, err := s.listenPort(ip)
+	if err != nil {
+		s.fds.Give(1)
+		return nil, err
+	}
+	ln.fds = s.fds
+	return ln, nil
+}
+
+// listenPort is listen's search for a port.
+func (s *Server) listenPort(ip netip.Addr) (*listener, error) {
 	lo, hi := s.cfg.PassiveLow, s.cfg.PassiveHigh
 	tries := uint32(hi-lo) + 1
 	if lo == 0 && hi == 0 {
@@ -118,7 +134,7 @@ func (s *Server) listen(ip netip.Addr) (*net.TCPListener, error) {
 }
 
 // listenOn listens on one port of ip (0: one the kernel picks).
-func listenOn(ip netip.Addr, port uint16) (*net.TCPListener, error) {
+func listenOn(ip netip.Addr, port uint16) (*listener, error) {
 	ln, err := listenTCP(ip, port)
 	if err != nil {
 		return nil, fmt.Errorf("dtp: passive listen: %w", err)
@@ -132,17 +148,34 @@ func listenOn(ip netip.Addr, port uint16) (*net.TCPListener, error) {
 // loads of small files.
 var dataListen = net.ListenConfig{KeepAlive: -1}
 
-func listenTCP(ip netip.Addr, port uint16) (*net.TCPListener, error) {
+// listener is a passive listener. Its descriptor counts in the server's
+// budget (fair.Passive) from listen until Close.
+type listener struct {
+	*net.TCPListener
+	fds  *fair.Budget // nil: not counted
+	once sync.Once
+}
+
+// Close closes the listener and gives its descriptor back to the budget.
+func (l *listener) Close() error {
+	err := l.TCPListener.Close()
+	l.once.Do(func() { l.fds.Give(1) })
+	return err
+}
+
+// listenTCP opens a passive listener on one port of ip, not yet counted in
+// the budget.
+func listenTCP(ip netip.Addr, port uint16) (*listener, error) {
 	ln, err := dataListen.Listen(context.Background(), "tcp", netip.AddrPortFrom(ip, port).String())
 	if err != nil {
 		return nil, err
 	}
-	return ln.(*net.TCPListener), nil
+	return &listener{TCPListener: ln.(*net.TCPListener)}, nil
 }
 
 // probe tries up to tries ports of lo-hi from the cursor on; the error wraps
 // EADDRINUSE when every port tried was taken.
-func (s *Server) probe(ip netip.Addr, lo, hi uint16, tries uint32) (*net.TCPListener, error) {
+func (s *Server) probe(ip netip.Addr, lo, hi uint16, tries uint32) (*listener, error) {
 	n := uint32(hi-lo) + 1
 	tries = min(tries, n)
 	start := s.cursor.Add(1) - 1
@@ -164,7 +197,7 @@ func (s *Server) probe(ip netip.Addr, lo, hi uint16, tries uint32) (*net.TCPList
 // closed at once and accept goes on waiting: the right client still
 // succeeds. The listener goes back to the pool once a connection is
 // accepted; an abort closes it instead.
-func (s *Server) accept(sess *Session, t *transfer, ln *net.TCPListener) (*net.TCPConn, error) {
+func (s *Server) accept(sess *Session, t *transfer, ln *listener) (*net.TCPConn, error) {
 	want := sess.info.Remote.Addr().Unmap().WithZone("")
 	for {
 		c, err := ln.AcceptTCP()

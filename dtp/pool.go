@@ -2,16 +2,23 @@
 package dtp
 
 import (
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rftpd/rftpd/dtp/fair"
 )
 
 // pool runs tasks on a fixed number of goroutines. Its queue is bounded:
-// submit refuses work when the queue is full instead of waiting.
+// submit refuses work when the queue is full instead of waiting. Its
+// slots (the queue and the workers) are shared fairly between client
+// addresses: a few addresses that queue many slow tasks cannot keep
+// everyone else's out.
 type pool struct {
 	tasks  chan func()
+	slots  *fair.Share  // queued and running tasks, by client address
 	mu     sync.RWMutex // guards closed against the close of tasks
 	closed bool
 	wg     sync.WaitGroup
@@ -19,7 +26,9 @@ type pool struct {
 
 // newPool starts workers goroutines sharing a queue of queue tasks.
 func newPool(workers, queue int) *pool {
-	p := &pool{tasks: make(chan func(), queue)}
+	// The slots bound the tasks queued and running together; the channel
+	// has room for all of them, so only the slots refuse.
+	p := &pool{tasks: make(chan func(), workers+queue), slots: fair.NewShare(workers + queue)}
 	p.wg.Add(workers)
 	for range workers {
 		go p.work()
@@ -34,18 +43,24 @@ func (p *pool) work() {
 	}
 }
 
-// submit queues f and reports whether it was taken. It never blocks: a
-// full queue or a closed pool refuses the task.
-func (p *pool) submit(f func()) bool {
+// submit queues f for the client at from and reports whether it was
+// taken. It never blocks: a full queue, a closed pool or a client over its
+// part of the slots refuses the task.
+func (p *pool) submit(from netip.Addr, f func()) bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if p.closed {
+	if p.closed || !p.slots.Take(from) {
 		return false
 	}
+	task := func() {
+		defer p.slots.Give(from)
+		f()
+	}
 	select {
-	case p.tasks <- f:
+	case p.tasks <- task:
 		return true
 	default:
+		p.slots.Give(from)
 		return false
 	}
 }
@@ -61,27 +76,6 @@ func (p *pool) close() {
 	p.mu.Unlock()
 	p.wg.Wait()
 }
-
-// limiter counts work in flight and refuses it beyond max.
-type limiter struct {
-	n   atomic.Int64
-	max int64
-}
-
-// acquire takes a slot; false when all max slots are taken. It never blocks.
-func (l *limiter) acquire() bool {
-	for {
-		n := l.n.Load()
-		if n >= l.max {
-			return false
-		}
-		if l.n.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-
-func (l *limiter) release() { l.n.Add(-1) }
 
 // warmIdle is how long a transfer goroutine waits for the next transfer
 // before it ends, and warmMax how many wait at most.

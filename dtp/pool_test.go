@@ -2,6 +2,7 @@
 package dtp
 
 import (
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func TestPoolRefusesWhenFull(t *testing.T) {
 	fill(t, p, 2, block) // both workers busy
 	fill(t, p, 3, block) // the queue full
 	start := time.Now()
-	if p.submit(block) {
+	if p.submit(netip.Addr{}, block) {
 		t.Fatal("a full pool took a task")
 	}
 	if time.Since(start) > time.Second {
@@ -28,8 +29,32 @@ func TestPoolRefusesWhenFull(t *testing.T) {
 	if ran.Load() != 5 {
 		t.Fatalf("%d tasks ran", ran.Load())
 	}
-	if p.submit(func() {}) {
+	if p.submit(netip.Addr{}, func() {}) {
 		t.Fatal("a closed pool took a task")
+	}
+}
+
+// TestPoolSharesSlots: one address that queues slow tasks is refused
+// before the pool is full, and another address's task still gets in.
+func TestPoolSharesSlots(t *testing.T) {
+	p := newPool(4, 60) // 64 slots, 4 in reserve
+	release := make(chan struct{})
+	block := func() { <-release }
+	hog := netip.MustParseAddr("127.0.0.2")
+	n := 0
+	for p.submit(hog, block) {
+		n++
+	}
+	if n != 60 {
+		t.Fatalf("one address queued %d tasks of 64, want 60", n)
+	}
+	if !p.submit(netip.MustParseAddr("127.0.0.3"), block) {
+		t.Fatal("a second address was refused")
+	}
+	close(release)
+	p.close()
+	if p.slots.Used() != 0 {
+		t.Fatalf("%d slots still held after every task ran", p.slots.Used())
 	}
 }
 
@@ -38,7 +63,7 @@ func TestPoolRefusesWhenFull(t *testing.T) {
 func fill(t *testing.T, p *pool, n int, f func()) {
 	t.Helper()
 	for i := range n {
-		if !p.submit(f) {
+		if !p.submit(netip.Addr{}, f) {
 			t.Fatalf("task %d refused", i)
 		}
 	}

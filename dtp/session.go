@@ -3,7 +3,6 @@ package dtp
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"syscall"
@@ -59,7 +58,7 @@ func (sess *Session) setIdentity(id *identity) {
 
 // takeEndpoint removes the pending passive listener and active address and
 // returns the listener and the transfer in flight. Call with mu held.
-func (sess *Session) takeEndpoint() (*net.TCPListener, *transfer) {
+func (sess *Session) takeEndpoint() (*listener, *transfer) {
 	ln := sess.ln
 	sess.ln = nil
 	sess.active = netip.AddrPort{}

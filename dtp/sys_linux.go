@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -364,7 +365,7 @@ const tcpListen = 10
 // getsockopt(TCP_INFO): for a listening socket the kernel reports the
 // queue's length as tcpi_unacked. It accepts nothing, so it may run on
 // the event loop.
-func quiet(ln *net.TCPListener) bool {
+func quiet(ln syscall.Conn) bool {
 	return onListener(ln, func(fd int) bool {
 		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
 		return err == nil && info.State == tcpListen && info.Unacked == 0
@@ -373,7 +374,7 @@ func quiet(ln *net.TCPListener) bool {
 
 // onListener runs f on ln's descriptor and reports what f reported; false
 // when ln is closed.
-func onListener(ln *net.TCPListener, f func(fd int) bool) bool {
+func onListener(ln syscall.Conn, f func(fd int) bool) bool {
 	rc, err := ln.SyscallConn()
 	if err != nil {
 		return false
@@ -386,7 +387,7 @@ func onListener(ln *net.TCPListener, f func(fd int) bool) bool {
 // drain accepts and closes every connection waiting on ln, without
 // blocking (the socket is non-blocking: accept4 ends with EAGAIN). It
 // reports false when ln should not be used any more.
-func drain(ln *net.TCPListener) bool {
+func drain(ln syscall.Conn) bool {
 	return onListener(ln, func(fd int) bool {
 		for range drainMax {
 			nfd, _, err := unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
@@ -402,4 +403,19 @@ func drain(ln *net.TCPListener) bool {
 		}
 		return false
 	})
+}
+
+// openDescriptors counts the descriptors the process has open (0 when
+// /proc cannot tell).
+func openDescriptors() int {
+	d, err := os.Open("/proc/self/fd")
+	if err != nil {
+		return 0
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return 0
+	}
+	return max(len(names)-1, 0) // less the one reading it
 }

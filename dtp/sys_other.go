@@ -87,7 +87,10 @@ func ephemeralRange() (uint16, uint16) { return 0, 0 }
 const canReuseListeners = false
 
 // quiet is not available here: the event loop never takes a listener.
-func quiet(*net.TCPListener) bool { return false }
+func quiet(syscall.Conn) bool { return false }
 
 // drain is not available here: a pooled listener is never reused.
-func drain(*net.TCPListener) bool { return false }
+func drain(syscall.Conn) bool { return false }
+
+// openDescriptors is not known here: the budget counts from 0.
+func openDescriptors() int { return 0 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/rftpd/rftpd/dtp/fair"
 	"github.com/rftpd/rftpd/protocol"
 )
 
@@ -21,10 +22,10 @@ const chunk = 1 << 20
 type transfer struct {
 	ctx    context.Context // cancelled by abort: stops an active dial
 	cancel context.CancelFunc
-	active netip.AddrPort   // endpoint taken from the session: active address ...
-	ln     *net.TCPListener // ... or passive listener; set before the goroutine starts, cleared under mu
-	bytes  atomic.Int64     // moved so far, for EvTransferStart.Progress
-	held   protocol.Event   // an EvTransferStart posted just before EvTransferDone (sendPlain); transfer goroutine only
+	active netip.AddrPort // endpoint taken from the session: active address ...
+	ln     *listener      // ... or passive listener; set before the goroutine starts, cleared under mu
+	bytes  atomic.Int64   // moved so far, for EvTransferStart.Progress
+	held   protocol.Event // an EvTransferStart posted just before EvTransferDone (sendPlain); transfer goroutine only
 
 	mu       sync.Mutex
 	conn     *net.TCPConn // the data connection once open
@@ -55,7 +56,7 @@ func (t *transfer) abort() {
 
 // takeListener removes the passive listener from the transfer; nil when
 // there was none or abort has closed it.
-func (t *transfer) takeListener() *net.TCPListener {
+func (t *transfer) takeListener() *listener {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ln := t.ln
@@ -87,9 +88,20 @@ func (t *transfer) finish() (aborted bool) {
 // startTransfer takes a transfer slot and the session's pending endpoint,
 // then runs the transfer on its own goroutine. It does not block.
 func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(protocol.Event)) {
-	if !s.xfers.acquire() {
+	client := sess.info.Remote.Addr()
+	fds := descriptors(r.Kind)
+	if !s.xfers.Take(client) {
 		post(protocol.EvTransferDone{Err: protocol.ErrBusy})
 		return
+	}
+	if !s.fds.Take(fair.Transfer, fds) {
+		s.xfers.Give(client)
+		post(protocol.EvTransferDone{Err: fmt.Errorf("dtp: transfer: out of descriptors: %w", protocol.ErrBusy)})
+		return
+	}
+	release := func() {
+		s.fds.Give(fds)
+		s.xfers.Give(client)
 	}
 	t := &transfer{}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
@@ -104,7 +116,7 @@ func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(
 	if err != nil {
 		sess.mu.Unlock()
 		t.cancel()
-		s.xfers.release()
+		release()
 		post(protocol.EvTransferDone{Err: err})
 		return
 	}
@@ -113,12 +125,23 @@ func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(
 	sess.ln, sess.active = nil, netip.AddrPort{}
 	sess.xfer = t
 	sess.mu.Unlock()
-	s.runner.run(func() { s.runTransfer(sess, t, id, r, post) })
+	s.runner.run(func() { s.runTransfer(sess, t, id, r, post, release) })
+}
+
+// descriptors is what a transfer of kind k may hold open at once: the data
+// connection and the file or directory; an upload also the pipe that
+// splice moves its data through and its directory, opened to sync it.
+func descriptors(k protocol.XferKind) int {
+	switch k {
+	case protocol.XferStor, protocol.XferAppe, protocol.XferStou:
+		return 5
+	}
+	return 2
 }
 
 // runTransfer does the transfer, releases everything it held and posts
 // EvTransferDone last.
-func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event)) {
+func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event), release func()) {
 	var n int64
 	err := mustProtect(id, r)
 	if err == nil {
@@ -147,7 +170,7 @@ func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protoco
 		sess.xfer = nil
 	}
 	sess.mu.Unlock()
-	s.xfers.release()
+	release()
 	if t.held != nil {
 		post(t.held)
 	}
