@@ -252,7 +252,12 @@ func (s *Server) Transfers() int { return s.xfers.Used() }
 
 // Descriptors is the descriptor budget (nil without Config.OpenFiles):
 // the reactor takes its sessions' descriptors from it (fair.Session).
-func (s *Server) Descriptors() *fair.Budget { return s.fds }
+func (s *Server) Descriptors() *fair.Budget {
+	if s == nil {
+		return nil
+	}
+	return s.fds
+}
 
 // IdleListeners reports the passive listeners kept open for reuse (at most
 // Config.IdleListeners; each holds a descriptor).

@@ -23,7 +23,7 @@ type conn struct {
 
 	closed      bool      // OnClose ran, or a close was requested: ignore late events
 	discarding  bool      // inside an overlong line: drop input up to its LF
-	passive     bool      // holds one of its address's passive slots (see guard.takePassive)
+	passive     bool      // holds a passive slot (guard.takePassive) from PASV/EPSV until its listener is taken or dropped
 	stalled     bool      // stopped reading because replies are not draining
 	stallListed bool      // in Server.stalls (see stall.go)
 	tls         *tlsState // nil: plain FTP
@@ -213,6 +213,12 @@ func (cn *conn) handle(out protocol.Output) {
 				cn.startTLS() // after the reply above was written in the clear
 				continue
 			}
+			switch r.(type) {
+			case protocol.ReqTransfer, protocol.ReqActive, protocol.ReqAbort, protocol.ReqLogout:
+				// The pending listener is taken by the transfer (which
+				// gives it up once the client connects), or dropped.
+				cn.givePassive()
+			}
 			if _, ok := r.(protocol.ReqPassive); ok {
 				if !cn.passive {
 					if !cn.srv.guard.takePassive(cn.ip) {
@@ -236,6 +242,14 @@ func (cn *conn) handle(out protocol.Output) {
 		}
 		cn.sess.Event(answered, time.Now())
 		out = cn.sess.TakeOutput()
+	}
+}
+
+// givePassive gives back the session's passive slot, if it holds one.
+func (cn *conn) givePassive() {
+	if cn.passive {
+		cn.passive = false
+		cn.srv.guard.passive.Give(cn.ip)
 	}
 }
 
@@ -298,6 +312,9 @@ func (cn *conn) deliver(ev protocol.Event) {
 			cn.srv.log.Warn("banning an address after repeated failed logins", "remote", cn.ip, "for", cn.srv.cfg.BanDuration)
 		}
 		cn.srv.arm() // for the prune that forgets the record
+	}
+	if p, ok := ev.(protocol.EvPassive); ok && p.Err != nil {
+		cn.givePassive() // no listener came of it
 	}
 	cn.sess.Event(ev, now)
 	cn.handle(cn.sess.TakeOutput())

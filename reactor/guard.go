@@ -4,6 +4,8 @@ package reactor
 import (
 	"net/netip"
 	"time"
+
+	"github.com/rftpd/rftpd/dtp/fair"
 )
 
 // maxTracked bounds the addresses whose refused passwords are remembered, so
@@ -12,17 +14,23 @@ import (
 const maxTracked = 65536
 
 // guard decides which control connections are let in. Loop-only.
+//
+// Sessions, passive listeners and TLS handshakes are each a fair.Share:
+// under contention every address gets its part and a reserve stays for
+// addresses that hold little; alone, an address may use nearly all of it.
+// MaxPerIP and PassivePerIP are absolute caps on top, off by default.
 type guard struct {
-	maxSessions, maxPerIP int
-	passivePerIP          int
-	banAfter              int
-	banWindow, banFor     time.Duration
+	maxPerIP          int
+	passivePerIP      int
+	banAfter          int
+	banWindow, banFor time.Duration
 
-	perIP     map[netip.Addr]int32
-	passive   map[netip.Addr]int32 // sessions holding a passive port, by address
-	fails     map[netip.Addr]*failRecord
-	lastPrune time.Time
-	expiry    time.Time // no record in fails expires before it
+	sessions   *fair.Share
+	passive    *fair.Share // sessions holding a passive listener
+	handshakes *fair.Share // TLS handshakes in progress
+	fails      map[netip.Addr]*failRecord
+	lastPrune  time.Time
+	expiry     time.Time // no record in fails expires before it
 }
 
 // failRecord counts one address's refused passwords.
@@ -40,59 +48,51 @@ func (r *failRecord) expires(window time.Duration) time.Time {
 	return r.bannedUntil
 }
 
+// newGuard makes the guard; the capacities of its shares come from cfg
+// (MaxSessions, PassiveCapacity, MaxHandshakes; 0: no limit).
 func newGuard(cfg Config) guard {
 	return guard{
-		maxSessions: cfg.MaxSessions, maxPerIP: cfg.MaxPerIP, passivePerIP: cfg.PassivePerIP,
+		maxPerIP: cfg.MaxPerIP, passivePerIP: cfg.PassivePerIP,
 		banAfter: cfg.BanAfter, banWindow: cfg.BanWindow, banFor: cfg.BanDuration,
-		perIP:   make(map[netip.Addr]int32),
-		passive: make(map[netip.Addr]int32),
-		fails:   make(map[netip.Addr]*failRecord),
+		sessions:   fair.NewShare(cfg.MaxSessions),
+		passive:    fair.NewShare(cfg.PassiveCapacity),
+		handshakes: fair.NewShare(cfg.MaxHandshakes),
+		fails:      make(map[netip.Addr]*failRecord),
 	}
 }
 
-// admit returns the reply that refuses a new connection from ip, or "".
-func (g *guard) admit(ip netip.Addr, sessions int, now time.Time) string {
+// admit takes a session for ip, or returns the reply that refuses it.
+func (g *guard) admit(ip netip.Addr, now time.Time) string {
 	if r := g.fails[ip]; r != nil && now.Before(r.bannedUntil) {
 		return "421 Too many failed logins from your address; try again later.\r\n"
 	}
-	if g.maxSessions > 0 && sessions >= g.maxSessions {
-		return "421 Too many sessions; try again later.\r\n"
-	}
-	if g.maxPerIP > 0 && int(g.perIP[ip]) >= g.maxPerIP {
+	if g.maxPerIP > 0 && g.sessions.Held(ip) >= g.maxPerIP {
 		return "421 Too many sessions from your address; try again later.\r\n"
+	}
+	if !g.sessions.Take(ip) {
+		return "421 Too many sessions; try again later.\r\n"
 	}
 	return ""
 }
 
-// opened and closed keep the per-address session counts.
-func (g *guard) opened(ip netip.Addr) { g.perIP[ip]++ }
-
-// closed also gives back the session's passive slot, if it held one.
+// closed gives back a session admitted for ip, and its passive slot if it
+// held one.
 func (g *guard) closed(ip netip.Addr, passive bool) {
-	decr(g.perIP, ip)
+	g.sessions.Give(ip)
 	if passive {
-		decr(g.passive, ip)
+		g.passive.Give(ip)
 	}
 }
 
-func decr(m map[netip.Addr]int32, ip netip.Addr) {
-	if n := m[ip]; n > 1 {
-		m[ip] = n - 1
-	} else {
-		delete(m, ip)
-	}
-}
-
-// takePassive gives a session of ip the right to hold a passive port until
-// it closes; false when the address's sessions hold PassivePerIP already,
-// so that no client can take the whole passive range. (A session holds at
-// most one listener: a new PASV replaces the old one.)
+// takePassive gives a session of ip the right to hold a passive listener
+// until it closes; false when ip is over its part of the passive
+// listeners, or holds PassivePerIP of them. (A session holds at most one
+// listener: a new PASV replaces the old one.)
 func (g *guard) takePassive(ip netip.Addr) bool {
-	if g.passivePerIP > 0 && int(g.passive[ip]) >= g.passivePerIP {
+	if g.passivePerIP > 0 && g.passive.Held(ip) >= g.passivePerIP {
 		return false
 	}
-	g.passive[ip]++
-	return true
+	return g.passive.Take(ip)
 }
 
 // failed records a refused password from ip and reports whether it has

@@ -19,27 +19,30 @@ func TestGuard(t *testing.T) {
 	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")
 	t0 := time.Unix(1_000_000, 0)
 
-	if r := g.admit(a, 0, t0); r != "" {
+	if r := g.admit(a, t0); r != "" {
 		t.Fatalf("first session refused: %q", r)
 	}
-	g.opened(a)
-	g.opened(a)
-	if r := g.admit(a, 2, t0); !strings.Contains(r, "from your address") {
+	if r := g.admit(a, t0); r != "" {
+		t.Fatalf("second session refused: %q", r)
+	}
+	if r := g.admit(a, t0); !strings.Contains(r, "from your address") {
 		t.Fatalf("third session from one address: %q", r)
 	}
-	if r := g.admit(b, 2, t0); r != "" {
+	if r := g.admit(b, t0); r != "" {
 		t.Fatalf("another address refused: %q", r)
 	}
-	if r := g.admit(b, 3, t0); !strings.Contains(r, "Too many sessions;") {
+	if r := g.admit(b, t0); !strings.Contains(r, "Too many sessions;") {
 		t.Fatalf("past MaxSessions: %q", r)
 	}
 	g.closed(a, false)
-	if r := g.admit(a, 1, t0); r != "" {
+	if r := g.admit(a, t0); r != "" {
 		t.Fatalf("after a close: %q", r)
 	}
 	g.closed(a, false)
-	if len(g.perIP) != 0 {
-		t.Fatalf("counts left after every close: %v", g.perIP)
+	g.closed(a, false)
+	g.closed(b, false)
+	if n := g.sessions.Used(); n != 0 {
+		t.Fatalf("%d sessions left after every close", n)
 	}
 
 	// Failures outside the window do not add up.
@@ -55,13 +58,13 @@ func TestGuard(t *testing.T) {
 	if !g.failed(a, t1) {
 		t.Fatal("not banned after three failures in the window")
 	}
-	if r := g.admit(a, 0, t1.Add(time.Minute)); !strings.Contains(r, "failed logins") {
+	if r := g.admit(a, t1.Add(time.Minute)); !strings.Contains(r, "failed logins") {
 		t.Fatalf("banned address admitted: %q", r)
 	}
-	if r := g.admit(b, 0, t1.Add(time.Minute)); r != "" {
+	if r := g.admit(b, t1.Add(time.Minute)); r != "" {
 		t.Fatalf("ban spilled to another address: %q", r)
 	}
-	if r := g.admit(a, 0, t1.Add(10*time.Minute)); r != "" {
+	if r := g.admit(a, t1.Add(10*time.Minute)); r != "" {
 		t.Fatalf("ban did not expire: %q", r)
 	}
 	g.prune(t1.Add(time.Hour))

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rftpd/rftpd/dtp"
+	"github.com/rftpd/rftpd/dtp/fair"
 	"github.com/rftpd/rftpd/protocol"
 )
 
@@ -30,12 +31,17 @@ type Config struct {
 	Tick        time.Duration // timer resolution for session deadlines
 	Logger      *slog.Logger  // nil: slog.Default()
 
-	MaxSessions  int           // control connections at once; beyond it 421 and close (0: no limit)
-	MaxPerIP     int           // control connections from one IP address (0: no limit)
-	PassivePerIP int           // sessions of one IP address that may hold a passive port (0: no limit)
-	BanAfter     int           // refused passwords from one IP within BanWindow that ban it (0: never)
-	BanWindow    time.Duration // how long refused passwords count towards a ban
-	BanDuration  time.Duration // how long a banned address is refused
+	// Sessions, passive listeners and TLS handshakes are shared fairly
+	// between client addresses (guard.go, fair.Share) and take their
+	// descriptors from the DTP's budget (dtp.Server.Descriptors): a
+	// session that finds it short gets 421 at connect.
+	MaxSessions     int           // control connections at once; beyond it 421 and close (0: no limit)
+	MaxPerIP        int           // control connections from one IP address (or IPv6 /64) at most (0: no cap beyond the fair share)
+	PassiveCapacity int           // passive listeners the fair shares divide (the passive port range's size; 0: no limit)
+	PassivePerIP    int           // sessions of one IP address that may hold a passive listener at most (0: no cap beyond the fair share)
+	BanAfter        int           // refused passwords from one IP within BanWindow that ban it (0: never)
+	BanWindow       time.Duration // how long refused passwords count towards a ban
+	BanDuration     time.Duration // how long a banned address is refused
 
 	// FTPS. TLS nil: plain FTP only (the session's protocol.Config.TLS must
 	// agree). ImplicitListen: a second listener where TLS starts at connect
@@ -113,6 +119,7 @@ type Server struct {
 	trim       *trimmer     // gives memory back after handshake bursts
 	stopOnce   sync.Once
 	stop       chan struct{}
+	stopping   atomic.Bool // Shutdown was called
 }
 
 // New makes a server; Serve runs it.
@@ -122,6 +129,16 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = DefaultConfig().Tick
+	}
+	if fds := d.Descriptors(); fds != nil {
+		// Without limits of their own, sessions and passive listeners are
+		// shared up to what the descriptor budget lets them hold.
+		if cfg.MaxSessions == 0 {
+			cfg.MaxSessions = fds.Ceiling(fair.Session)
+		}
+		if cfg.PassiveCapacity == 0 {
+			cfg.PassiveCapacity = fds.Ceiling(fair.Passive)
+		}
 	}
 	pimpl := pcfg
 	pimpl.Implicit = true
@@ -173,9 +190,18 @@ func (s *Server) Serve() error {
 	// Enroll, which rftpd does not use, yet its clock and purge timers wake
 	// the process twice a second for as long as it runs: it is closed.
 	goroutine.DefaultWorkerPool.Release()
+	// WithReusePort puts the listeners on the event loop itself, which
+	// accepts one connection per readiness and runs OnOpen on it at once:
+	// a connection refused there is closed before the next is accepted,
+	// so a flood holds at most one descriptor beyond the budget. (Without
+	// it a separate goroutine accepts the whole backlog ahead of OnOpen,
+	// and gnet ends the engine when accept fails with EMFILE.) It also
+	// sets SO_REUSEPORT; gnetAddr's bind without it still finds a port
+	// that another server holds.
 	opts := []gnet.Option{
 		gnet.WithMulticore(false),
 		gnet.WithNumEventLoop(1),
+		gnet.WithReusePort(true),
 		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithLogger(gnetLogger{s.log}),
@@ -194,8 +220,18 @@ func (s *Server) Serve() error {
 	if err != nil {
 		return fmt.Errorf("reactor: %v", err)
 	}
+	if !s.stopping.Load() {
+		// gnet ends its engine on an error it cannot handle (logged
+		// above through gnetLogger) and returns nil.
+		return ErrStopped
+	}
 	return nil
 }
+
+// ErrStopped is what Serve returns when the event loop ended without
+// Shutdown: every session is gone, and the process should exit with a
+// failure so that its supervisor restarts it.
+var ErrStopped = errors.New("reactor: the event loop stopped unexpectedly")
 
 // gnetAddr turns host:port into gnet's "tcp4://ip:port" (or tcp6) and the
 // address itself. It binds it first: gnet reports a failed bind without the
@@ -272,7 +308,13 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	now := time.Now()
 	ip := info.Remote.Addr()
-	if refusal := s.guard.admit(ip, len(s.conns), now); refusal != "" {
+	fds := s.dtp.Descriptors()
+	if !fds.Take(fair.Session, 1) {
+		s.log.Debug("refused control connection: descriptors are short", "remote", c.RemoteAddr(), "used", fds.Used())
+		return refuse("421 Too many connections; try again later.\r\n")
+	}
+	if refusal := s.guard.admit(ip, now); refusal != "" {
+		fds.Give(1)
 		s.log.Debug("refused control connection", "remote", c.RemoteAddr(), "why", refusal)
 		return refuse(refusal)
 	}
@@ -280,7 +322,6 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	// "IAC IP IAC DM") with MSG_OOB, which would otherwise vanish from the stream.
 	_ = unix.SetsockoptInt(c.Fd(), unix.SOL_SOCKET, unix.SO_OOBINLINE, 1)
 	cn := &conn{srv: s, c: c, ip: ip}
-	s.guard.opened(ip)
 	pcfg := &s.pcfg
 	if implicit {
 		pcfg = &s.pcfgImpl
@@ -340,6 +381,7 @@ func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 	delete(s.conns, cn)
 	s.nconns.Add(-1)
 	s.guard.closed(cn.ip, cn.passive)
+	s.dtp.Descriptors().Give(1)
 	s.dtp.CloseSession(cn.dsess)
 	if err != nil && !errors.Is(err, unix.ECONNRESET) {
 		s.log.Debug("control connection closed", "remote", c.RemoteAddr(), "err", err)
@@ -363,6 +405,7 @@ func (s *Server) execute(fn func()) bool {
 // and are closed, transfers in flight may finish until ctx is done; then the
 // rest are closed and the loop stops. It returns once Serve can return.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopping.Store(true)
 	select {
 	case <-s.stop:
 		return nil

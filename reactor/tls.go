@@ -179,8 +179,8 @@ func (cn *conn) startTLS() {
 		cn.close()
 		return
 	}
-	if s.cfg.MaxHandshakes > 0 && s.handshakes.Load() >= int64(s.cfg.MaxHandshakes) {
-		s.log.Warn("closing control connection: too many TLS handshakes in progress", "remote", cn.c.RemoteAddr(), "limit", s.cfg.MaxHandshakes)
+	if !s.guard.handshakes.Take(cn.ip) {
+		s.log.Warn("closing control connection: too many TLS handshakes in progress", "remote", cn.c.RemoteAddr(), "limit", s.cfg.MaxHandshakes, "from this address", s.guard.handshakes.Held(cn.ip))
 		cn.close()
 		return
 	}
@@ -197,6 +197,7 @@ func (cn *conn) startTLS() {
 	go func() {
 		defer s.trim.handshakeEnded()
 		defer s.handshakes.Add(-1)
+		defer s.guard.handshakes.Give(cn.ip)
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		err := tc.HandshakeContext(ctx)
 		cancel()

@@ -280,10 +280,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 			return r, p, d, err
 		}
 		d.PassiveLow, d.PassiveHigh = lo, hi
-		if r.PassivePerIP == 0 {
-			// One address may hold a quarter of the range, at least 4 ports.
-			r.PassivePerIP = max(4, (int(hi)-int(lo)+1)/4)
-		}
+		r.PassiveCapacity = int(hi) - int(lo) + 1
 	}
 	if s.PublicHost != "" {
 		a, err := resolvePublicHost(s.PublicHost)

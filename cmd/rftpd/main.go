@@ -55,10 +55,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		logger.Warn("refused a data connection from a foreign address", "client", control, "from", data)
 	}
 
-	if files := raiseFileLimit(logger); rcfg.MaxSessions == 0 && files > 2*fileReserve {
-		// Refuse with 421 before accept would fail for want of descriptors.
-		rcfg.MaxSessions = files - fileReserve
-	}
+	// Every descriptor user draws from one budget made from this limit
+	// (dtp/fair): sessions get 421, passive listeners 425 and transfers
+	// 450 before the process runs out.
+	dcfg.OpenFiles = raiseFileLimit(logger)
 
 	var certs *dtp.TLS
 	if s.TLS.Cert != "" {
@@ -179,10 +179,6 @@ func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, hash)
 	return 0
 }
-
-// fileReserve is the number of descriptors kept out of the session limit
-// derived from the open-file limit: listeners, logs, a few transfers.
-const fileReserve = 128
 
 // raiseFileLimit lifts the soft open-file limit to the hard one: each session
 // holds a socket, and each transfer a socket and a file. It returns the

@@ -147,17 +147,18 @@ func TestPasswd(t *testing.T) {
 	}
 }
 
-// TestPassivePerIPDefault: with a passive range, one address may hold a
-// quarter of it (at least 4); without one, no limit unless configured.
-func TestPassivePerIPDefault(t *testing.T) {
+// TestPassiveShares: the passive range's size is what the fair shares of
+// passive listeners divide; passive_per_ip is an absolute cap, off unless
+// configured.
+func TestPassiveShares(t *testing.T) {
 	for _, tt := range []struct {
-		args []string
-		want int
+		args          []string
+		capacity, cap int
 	}{
-		{nil, 0},
-		{[]string{"-passive-ports", "50000-50099"}, 25},
-		{[]string{"-passive-ports", "50000-50001"}, 4},
-		{[]string{"-passive-ports", "50000-50099", "-config", writeFile(t, "c.toml", "[limits]\npassive_per_ip = 7\n")}, 7},
+		{nil, 0, 0},
+		{[]string{"-passive-ports", "50000-50099"}, 100, 0},
+		{[]string{"-passive-ports", "50000-50001"}, 2, 0},
+		{[]string{"-passive-ports", "50000-50099", "-config", writeFile(t, "c.toml", "[limits]\npassive_per_ip = 7\n")}, 100, 7},
 	} {
 		s, err := parseArgs(tt.args, &bytes.Buffer{})
 		if err != nil {
@@ -167,8 +168,8 @@ func TestPassivePerIPDefault(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.PassivePerIP != tt.want {
-			t.Errorf("%v: passive per IP %d, want %d", tt.args, r.PassivePerIP, tt.want)
+		if r.PassiveCapacity != tt.capacity || r.PassivePerIP != tt.cap {
+			t.Errorf("%v: passive capacity %d, per IP %d; want %d, %d", tt.args, r.PassiveCapacity, r.PassivePerIP, tt.capacity, tt.cap)
 		}
 	}
 }

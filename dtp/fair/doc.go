@@ -12,19 +12,22 @@
 // # The sharing scheme
 //
 // A Share of capacity C keeps a reserve R = C/16, at least 1 from C = 8 on
-// (below that the capacity is too small to set any aside). An address that
-// holds h units may take one more while fewer than C are in use and
+// (below that the capacity is too small to set any aside). Of the rest,
+// F = C-R, the first three quarters are free for all. Beyond them, an
+// address that holds h units may take one more while fewer than C are in
+// use and
 //
-//	h < max(1, (C-R) / n)
+//	h < max(1, ⌊F / n⌋), or h < ⌈F / n⌉ while fewer than F are in use,
 //
 // where n counts the addresses holding any, itself included. So:
 //
-//   - one address alone may use C-R, all but the reserve (work-conserving:
+//   - one address alone may use F, all but the reserve (work-conserving:
 //     a load generator from one address is not held back while nobody
 //     else wants anything);
-//   - n addresses together may fill C-R, each up to its part; the reserve
-//     then still serves addresses that hold less than their part, so a
-//     newcomer gets in even when a few addresses have taken the rest;
+//   - n addresses together may fill F, each up to its part once the
+//     resource is three quarters full; the reserve then still serves
+//     addresses that hold less than their part, so a newcomer gets in
+//     even when a few addresses have taken the rest;
 //   - with hundreds of addresses every one may hold at least one unit
 //     until C is reached; beyond it everyone is refused (a 4xx reply)
 //     while what is held goes on.

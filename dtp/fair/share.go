@@ -77,12 +77,18 @@ func (s *Share) allowed(k netip.Addr) bool {
 	if s.used >= c {
 		return false
 	}
+	free := c - s.reserve
+	if s.used < free*3/4 {
+		return true
+	}
 	h := int(s.held[k])
 	n := len(s.held)
 	if h == 0 {
 		n++
 	}
-	return h < max(1, (c-s.reserve)/n)
+	// Below its part rounded down an address may use the reserve; up to
+	// its part rounded up, only what is left of F.
+	return h < max(1, free/n) || (h < (free+n-1)/n && s.used < free)
 }
 
 // Give returns one unit a took.
