@@ -28,7 +28,11 @@ type Config struct {
 	// transfers take their descriptors from it and are refused with
 	// ErrBusy when it runs short, and the reactor takes the sessions'.
 	// 0: no budget.
-	OpenFiles     int
+	OpenFiles int
+	// DataUnsent bounds the bytes not yet sent that a download's data
+	// connection may queue in the kernel (TCP_NOTSENT_LOWAT), so that slow
+	// readers pin little kernel memory; 0: no bound.
+	DataUnsent    int
 	StatListMax   int // bytes of a STAT <path> listing before it is cut short
 	IdleListeners int // passive listeners kept open for reuse after their transfer (lnpool.go); 0: none
 	// AtomicUploads makes STOR (without REST) write to a hidden temporary
@@ -80,6 +84,7 @@ func DefaultConfig() Config {
 		AuthWorkers:   2,
 		AuthQueue:     256,
 		MaxTransfers:  1024,
+		DataUnsent:    256 << 10,
 		StatListMax:   64 << 10,
 		IdleListeners: 64,
 		AtomicUploads: true,

@@ -156,6 +156,7 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	if err != nil {
 		return 0, err
 	}
+	limitUnsent(c, s.cfg.DataUnsent)
 	t.start(post, -1, "")
 	tc, err := s.secure(sess, id, c, r.Protect)
 	if err != nil {

@@ -64,8 +64,9 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	// the size the 150 reply announces: bytes appended since are not sent.
 	size := max(src.size-r.Offset, 0)
 	if !r.ASCII && !r.Protect {
-		return sendPlain(t, c, src, r.Offset, size, post)
+		return sendPlain(t, c, src, r.Offset, size, s.cfg.DataUnsent, post)
 	}
+	limitUnsent(c, s.cfg.DataUnsent)
 	announce := size
 	if r.ASCII {
 		announce = -1 // the converted size is not known in advance
@@ -94,9 +95,9 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 // write on the control connection instead of two, for every small file).
 // The client has all the data by then; clients read the 150 before the
 // data connection either way.
-func sendPlain(t *transfer, c *net.TCPConn, src *source, off, size int64, post func(protocol.Event)) (int64, error) {
+func sendPlain(t *transfer, c *net.TCPConn, src *source, off, size int64, unsent int, post func(protocol.Event)) (int64, error) {
 	started := false
-	n, err := sendFile(c, src, off, size, &t.bytes, func(sent int64) {
+	n, err := sendFile(c, src, off, size, unsent, &t.bytes, func(sent int64) {
 		started = true
 		if sent >= size {
 			t.held = t.startEvent(size, "")

@@ -65,8 +65,8 @@ func removeFile(root *os.Root, rel string) error {
 	return root.Remove(rel)
 }
 
-// sendFile sends f from off to its end over c.
-func sendFile(c *net.TCPConn, src *source, off, size int64, progress *atomic.Int64, first func(sent int64)) (int64, error) {
+// sendFile sends f from off to its end over c; unsent has no effect here.
+func sendFile(c *net.TCPConn, src *source, off, size int64, _ int, progress *atomic.Int64, first func(sent int64)) (int64, error) {
 	f := src.file()
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return 0, storageErr(err)
@@ -94,3 +94,6 @@ func drain(syscall.Conn) bool { return false }
 
 // openDescriptors is not known here: the budget counts from 0.
 func openDescriptors() int { return 0 }
+
+// limitUnsent has no effect here.
+func limitUnsent(*net.TCPConn, int) {}

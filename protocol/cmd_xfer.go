@@ -233,8 +233,8 @@ func (s *Session) transfer(kind XferKind, path string, flags ListFlags, now time
 	}
 	s.endpoint = endpointNone
 	s.xferKind = kind
-	s.abortCmd, s.abortTimeout = false, false
-	s.dataDeadline = time.Time{}
+	s.abortCmd, s.abortTimeout, s.abortSlow = false, false, false
+	s.dataDeadline, s.rateDeadline = time.Time{}, time.Time{}
 	if s.cfg.DataTimeout > 0 {
 		s.dataDeadline = now.Add(s.cfg.DataTimeout)
 	}
@@ -246,9 +246,12 @@ func (s *Session) transferStarted(e EvTransferStart, now time.Time) {
 	s.setState(stXferring)
 	s.dataDeadline = time.Time{}
 	s.progress = e.Progress
-	s.lastBytes = 0
+	s.lastBytes, s.rateBytes = 0, 0
 	if s.cfg.StallTimeout > 0 && e.Progress != nil {
 		s.dataDeadline = now.Add(s.cfg.StallTimeout)
+	}
+	if s.cfg.MinRate > 0 && s.cfg.RateWindow > 0 && e.Progress != nil {
+		s.rateDeadline = now.Add(s.cfg.RateWindow)
 	}
 	switch s.xferKind {
 	case XferRetr:
@@ -290,6 +293,9 @@ func (s *Session) transferDone(e EvTransferDone) {
 		s.reply(codeClosingData, "Transfer complete.")
 	case errors.Is(err, ErrAborted) && s.abortTimeout && !started:
 		s.reply(codeCantOpenData, txtNoData)
+	case errors.Is(err, ErrAborted) && s.abortSlow:
+		var num [20]byte
+		s.reply(codeTransferAborted, "Transfer too slow: under ", string(strconv.AppendInt(num[:0], s.cfg.MinRate, 10)), " bytes/s; aborted.")
 	case errors.Is(err, ErrAborted) && s.abortTimeout:
 		s.reply(codeTransferAborted, "Transfer stalled: no data moved within the timeout; aborted.")
 	case errors.Is(err, ErrAborted):
@@ -321,8 +327,8 @@ func (s *Session) transferDone(e EvTransferDone) {
 		}
 	}
 	s.xferKind, s.progress = 0, nil
-	s.abortCmd, s.abortTimeout = false, false
-	s.dataDeadline = time.Time{}
+	s.abortCmd, s.abortTimeout, s.abortSlow = false, false, false
+	s.dataDeadline, s.rateDeadline = time.Time{}, time.Time{}
 	s.wait, s.waitPath = nil, ""
 	s.setState(stIdle)
 }

@@ -706,6 +706,42 @@ login
 @ EvTransferDone bytes=2000
 < 226 Transfer complete.
 `},
+		{"a transfer under the minimum rate is aborted", "config stall=0s minrate=100 window=60s\nlogin" + pasv + `
+> RETR big
+! ReqTransfer retr "/big" ascii
+@ EvTransferStart progress=5999
+< 150 Opening ASCII mode data connection for /big.
+? deadline +1m0s
++ 59s
++ 1s
+! ReqAbort
+@ EvTransferDone err=aborted
+< 426 Transfer too slow: under 100 bytes/s; aborted.
+`},
+		{"a transfer over the minimum rate goes on, window after window", "config stall=0s minrate=10 window=60s\nlogin" + pasv + `
+> STOR big
+! ReqTransfer stor "/big" ascii
+@ EvTransferStart progress=grow
+< 150 Ok to send data.
++ 60s
+? deadline +2m0s
++ 60s
+? deadline +3m0s
+@ EvTransferDone bytes=2000
+< 226 Transfer complete.
+`},
+		{"ABOR after the minimum rate aborted", "config stall=0s minrate=100 window=10s\nlogin" + pasv + `
+> RETR big
+! ReqTransfer retr "/big" ascii
+@ EvTransferStart progress=0
+< 150 Opening ASCII mode data connection for /big.
++ 10s
+! ReqAbort
+> ABOR
+@ EvTransferDone err=aborted
+< 426 Transfer too slow: under 100 bytes/s; aborted.
+< 226 Abort successful.
+`},
 		{"ABOR after the stall timer fired", "config stall=30s\nlogin" + pasv + `
 > RETR big
 ! ReqTransfer retr "/big" ascii

@@ -20,6 +20,7 @@ var scriptStart = time.Date(2024, 3, 4, 12, 0, 0, 0, time.UTC)
 func testConfig() Config {
 	c := DefaultConfig()
 	c.AnonymousEnabled = true
+	c.MinRate = 0 // scripts about it turn it on
 	return c
 }
 
@@ -278,6 +279,14 @@ func (r *runner) config(rest string) {
 			r.cfg.StallTimeout = dur()
 		case "faildelay":
 			r.cfg.LoginFailDelay = dur()
+		case "minrate":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				r.fail("config minrate: %v", err)
+			}
+			r.cfg.MinRate = n
+		case "window":
+			r.cfg.RateWindow = dur()
 		case "maxfail":
 			n, err := strconv.Atoi(v)
 			if err != nil {

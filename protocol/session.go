@@ -67,7 +67,9 @@ type Session struct {
 	progress     func() int64
 	abortCmd     bool  // ABOR received: it is answered after the transfer's reply
 	abortTimeout bool  // the data or stall timer fired and sent ReqAbort
+	abortSlow    bool  // ... because the transfer moved less than MinRate
 	lastBytes    int64 // Progress at the last stall check
+	rateBytes    int64 // Progress at the start of the current rate window
 
 	// Endings deferred until what is in flight has its reply.
 	quitPending     bool // QUIT during a transfer: 221 after it
@@ -77,6 +79,7 @@ type Session struct {
 	loginDeadline time.Time
 	failDeadline  time.Time // when the delayed 530 of a refused login is due
 	dataDeadline  time.Time // data connection set-up, then the stall check while transferring
+	rateDeadline  time.Time // the end of the current MinRate window while transferring
 	lastDone      time.Time // when the last command completed: idle timer base
 
 	// Diagnostics for tests.
@@ -301,6 +304,20 @@ func (s *Session) Tick(now time.Time) {
 			s.emit(ReqAbort{})
 		}
 	}
+	if !s.rateDeadline.IsZero() && !now.Before(s.rateDeadline) {
+		s.rateDeadline = time.Time{}
+		if s.state != stXferring || s.progress == nil || s.abortCmd || s.abortTimeout {
+			return
+		}
+		b := s.progress()
+		if float64(b-s.rateBytes) < float64(s.cfg.MinRate)*s.cfg.RateWindow.Seconds() {
+			s.abortTimeout, s.abortSlow = true, true
+			s.emit(ReqAbort{})
+			return
+		}
+		s.rateBytes = b
+		s.rateDeadline = now.Add(s.cfg.RateWindow)
+	}
 }
 
 // idleDeadline is when the idle timer fires: IdleTimeout after the last
@@ -321,7 +338,7 @@ func (s *Session) Deadline() time.Time {
 		return time.Time{}
 	}
 	d := s.loginDeadline
-	for _, t := range [...]time.Time{s.idleDeadline(), s.dataDeadline, s.failDeadline} {
+	for _, t := range [...]time.Time{s.idleDeadline(), s.dataDeadline, s.rateDeadline, s.failDeadline} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}

@@ -15,6 +15,8 @@ type Config struct {
 	DataTimeout      time.Duration // data connection set-up (passive accept / active connect)
 	MaxQueued        int           // commands queued behind one that waits on a worker
 	StallTimeout     time.Duration // a transfer that moves no byte for this long is aborted (0: never)
+	MinRate          int64         // bytes per second a transfer must move, on average over each RateWindow, or be aborted (0: no minimum)
+	RateWindow       time.Duration // the span MinRate is averaged over
 	LoginFailDelay   time.Duration // wait before answering a refused password; doubles with each failure (0: none)
 	MaxLoginFailures int           // refused passwords before the session is closed (0: no limit)
 
@@ -43,6 +45,8 @@ func DefaultConfig() Config {
 		DataTimeout:      30 * time.Second,
 		MaxQueued:        16,
 		StallTimeout:     120 * time.Second,
+		MinRate:          1024,
+		RateWindow:       60 * time.Second,
 		LoginFailDelay:   time.Second,
 		MaxLoginFailures: 3,
 	}

@@ -38,6 +38,7 @@ type settings struct {
 		Idle           time.Duration `toml:"idle"`
 		Data           time.Duration `toml:"data"`
 		Stall          time.Duration `toml:"stall"`
+		RateWindow     time.Duration `toml:"rate_window"`
 		LoginFailDelay time.Duration `toml:"login_fail_delay"`
 		BanWindow      time.Duration `toml:"ban_window"`
 		BanDuration    time.Duration `toml:"ban_duration"`
@@ -60,6 +61,8 @@ type settings struct {
 		AuthWorkers      int `toml:"auth_workers"`
 		AuthQueue        int `toml:"auth_queue"`
 		MaxTransfers     int `toml:"max_transfers"`
+		MinRate          int `toml:"min_rate"`
+		DataUnsent       int `toml:"data_unsent"`
 		StatListMax      int `toml:"stat_list_max"`
 		IdleListeners    int `toml:"idle_listeners"`
 	} `toml:"limits"`
@@ -92,6 +95,9 @@ func defaults() settings {
 	s.Timeouts.Idle = p.IdleTimeout
 	s.Timeouts.Data = p.DataTimeout
 	s.Timeouts.Stall = p.StallTimeout
+	s.Timeouts.RateWindow = p.RateWindow
+	s.Limits.MinRate = int(p.MinRate)
+	s.Limits.DataUnsent = d.DataUnsent
 	s.Timeouts.LoginFailDelay = p.LoginFailDelay
 	s.Timeouts.BanWindow = r.BanWindow
 	s.Timeouts.BanDuration = r.BanDuration
@@ -214,6 +220,8 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	r.BanWindow = s.Timeouts.BanWindow
 	r.BanDuration = s.Timeouts.BanDuration
 	p.StallTimeout = s.Timeouts.Stall
+	p.MinRate = int64(s.Limits.MinRate)
+	p.RateWindow = s.Timeouts.RateWindow
 	p.LoginFailDelay = s.Timeouts.LoginFailDelay
 	p.MaxLoginFailures = s.Limits.MaxLoginFailures
 	p.Banner = s.Banner
@@ -227,6 +235,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	d.AuthWorkers = s.Limits.AuthWorkers
 	d.AuthQueue = s.Limits.AuthQueue
 	d.MaxTransfers = s.Limits.MaxTransfers
+	d.DataUnsent = s.Limits.DataUnsent
 	d.StatListMax = s.Limits.StatListMax
 	d.IdleListeners = s.Limits.IdleListeners
 	d.AtomicUploads = s.AtomicUploads
@@ -246,6 +255,8 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"limits.auth_workers", d.AuthWorkers, 1},
 		{"limits.auth_queue", d.AuthQueue, 1},
 		{"limits.max_transfers", d.MaxTransfers, 1},
+		{"limits.min_rate", s.Limits.MinRate, 0},
+		{"limits.data_unsent", d.DataUnsent, 0},
 		{"limits.stat_list_max", d.StatListMax, 1024},
 		{"limits.idle_listeners", d.IdleListeners, 0},
 		{"limits.max_sessions", r.MaxSessions, 0},
@@ -269,6 +280,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"timeouts.ban_window", r.BanWindow, false}, {"timeouts.ban_duration", r.BanDuration, false},
 		{"timeouts.stall", p.StallTimeout, true}, {"timeouts.login_fail_delay", p.LoginFailDelay, true},
 		{"tls.handshake_timeout", s.TLS.HandshakeTimeout, false},
+		{"timeouts.rate_window", p.RateWindow, false},
 	} {
 		if c.v < 0 || (c.v == 0 && !c.zeroOK) {
 			return r, p, d, fmt.Errorf("%s = %v: must be positive", c.name, c.v)
