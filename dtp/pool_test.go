@@ -18,7 +18,7 @@ func TestPoolRefusesWhenFull(t *testing.T) {
 	fill(t, p, 2, block) // both workers busy
 	fill(t, p, 3, block) // the queue full
 	start := time.Now()
-	if p.submit(netip.Addr{}, block) {
+	if p.submit(netip.MustParseAddr("127.2.0.1"), block) {
 		t.Fatal("a full pool took a task")
 	}
 	if time.Since(start) > time.Second {
@@ -37,7 +37,7 @@ func TestPoolRefusesWhenFull(t *testing.T) {
 // TestPoolSharesSlots: one address that queues slow tasks is refused
 // before the pool is full, and another address's task still gets in.
 func TestPoolSharesSlots(t *testing.T) {
-	p := newPool(4, 60) // 64 slots, 4 in reserve
+	p := newPool(4, 60) // 64 slots, 16 in reserve
 	release := make(chan struct{})
 	block := func() { <-release }
 	hog := netip.MustParseAddr("127.0.0.2")
@@ -45,8 +45,8 @@ func TestPoolSharesSlots(t *testing.T) {
 	for p.submit(hog, block) {
 		n++
 	}
-	if n != 60 {
-		t.Fatalf("one address queued %d tasks of 64, want 60", n)
+	if n != 48 {
+		t.Fatalf("one address queued %d tasks of 64, want 48", n)
 	}
 	if !p.submit(netip.MustParseAddr("127.0.0.3"), block) {
 		t.Fatal("a second address was refused")
@@ -58,12 +58,18 @@ func TestPoolSharesSlots(t *testing.T) {
 	}
 }
 
+// fillFrom numbers the addresses fill submits from.
+var fillFrom int
+
 // fill submits n tasks and waits until the workers have taken every
 // queued task they can.
 func fill(t *testing.T, p *pool, n int, f func()) {
 	t.Helper()
 	for i := range n {
-		if !p.submit(netip.Addr{}, f) {
+		// Each task from an address of its own: this is about the
+		// pool's size, not its shares.
+		fillFrom++
+		if !p.submit(netip.AddrFrom4([4]byte{127, 1, byte(fillFrom >> 8), byte(fillFrom)}), f) {
 			t.Fatalf("task %d refused", i)
 		}
 	}

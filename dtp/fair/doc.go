@@ -11,26 +11,28 @@
 //
 // # The sharing scheme
 //
-// A Share of capacity C keeps a reserve R = C/16, at least 1 from C = 8 on
-// (below that the capacity is too small to set any aside). Of the rest,
-// F = C-R, the first three quarters are free for all. Beyond them, an
-// address that holds h units may take one more while fewer than C are in
-// use and
+// A Share of capacity C sets aside a reserve R = max(C/16, min(16, C/4))
+// and calls the rest F = C-R. While fewer than C units are in use, an
+// address that holds h units may take one more when
 //
-//	h < max(1, ⌊F / n⌋), or h < ⌈F / n⌉ while fewer than F are in use,
+//   - fewer than three quarters of F are in use (no contention: anyone), or
+//   - h = 0: its first unit, from the reserve if need be, or
+//   - h < ⌈F/n⌉ and fewer than F are in use, where n counts the addresses
+//     holding any: its part of F.
 //
-// where n counts the addresses holding any, itself included. So:
+// So:
 //
 //   - one address alone may use F, all but the reserve (work-conserving:
 //     a load generator from one address is not held back while nobody
 //     else wants anything);
-//   - n addresses together may fill F, each up to its part once the
-//     resource is three quarters full; the reserve then still serves
-//     addresses that hold less than their part, so a newcomer gets in
-//     even when a few addresses have taken the rest;
-//   - with hundreds of addresses every one may hold at least one unit
-//     until C is reached; beyond it everyone is refused (a 4xx reply)
-//     while what is held goes on.
+//   - under contention each address is held to its part of F, and the
+//     reserve serves only first units: k hostile addresses hold at most k
+//     of it, so from C = 36 on (R = 9) eight of them cannot keep a ninth
+//     address out, and with the defaults (C of 1,024 transfers or TLS
+//     handshakes, R = 64) dozens cannot;
+//   - with hundreds of addresses every one may hold a unit until C is
+//     reached; beyond it everyone is refused (a 4xx reply) while what is
+//     held goes on.
 //
 // Holdings are never taken back: parts shrink as addresses arrive and
 // apply to the next take. IPv6 addresses count per /64, the block one

@@ -34,7 +34,7 @@ func TestShareAloneTakesAllButTheReserve(t *testing.T) {
 }
 
 func TestShareEightCannotDenyANinth(t *testing.T) {
-	for _, capacity := range []int{9, 16, 100, 1024, 20000} { // from 9: a unit for each
+	for _, capacity := range []int{36, 64, 100, 1024, 20000} { // from 36 the reserve has 9
 		t.Run(fmt.Sprint(capacity), func(t *testing.T) {
 			s := NewShare(capacity)
 			// Eight hostile addresses take turns until each is refused.
@@ -103,8 +103,8 @@ func TestShareIPv6CountsPerSlash64(t *testing.T) {
 			n++
 		}
 	}
-	if n != 32-2 {
-		t.Fatalf("200 addresses of one /64 took %d of 32, want 30 (one address's part)", n)
+	if n != 32-8 {
+		t.Fatalf("200 addresses of one /64 took %d of 32, want 24 (all but the reserve)", n)
 	}
 	if !s.Take(netip.MustParseAddr("2001:db8:1:3::1")) {
 		t.Fatal("another /64 was refused")

@@ -29,10 +29,7 @@ func NewShare(capacity int) *Share {
 func (s *Share) SetCapacity(capacity int) {
 	s.mu.Lock()
 	s.capacity = max(capacity, 0)
-	s.reserve = s.capacity / 16
-	if s.capacity >= 8 {
-		s.reserve = max(s.reserve, 1)
-	}
+	s.reserve = max(s.capacity/16, min(16, s.capacity/4))
 	s.mu.Unlock()
 }
 
@@ -82,13 +79,11 @@ func (s *Share) allowed(k netip.Addr) bool {
 		return true
 	}
 	h := int(s.held[k])
-	n := len(s.held)
 	if h == 0 {
-		n++
+		return true // a first unit, from the reserve if need be
 	}
-	// Below its part rounded down an address may use the reserve; up to
-	// its part rounded up, only what is left of F.
-	return h < max(1, free/n) || (h < (free+n-1)/n && s.used < free)
+	n := len(s.held)
+	return h < (free+n-1)/n && s.used < free
 }
 
 // Give returns one unit a took.

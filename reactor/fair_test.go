@@ -1,0 +1,153 @@
+// Tests that a few hostile addresses cannot take sessions, passive listeners or descriptors from everyone, and that an unexpected end of the engine is reported.
+package reactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rftpd/rftpd/dtp"
+	"github.com/rftpd/rftpd/dtp/fair"
+)
+
+// hostile opens sessions from 8 addresses (127.0.0.11-18), in turns, until
+// each is refused; it returns the sessions that got in.
+func hostile(t *testing.T, addr string) []*client {
+	t.Helper()
+	var in []*client
+	for open := true; open; {
+		open = false
+		for i := range 8 {
+			c := dialFrom(t, fmt.Sprintf("127.0.0.%d", 11+i), addr)
+			if got := c.reply(); strings.HasPrefix(got, "220 ") {
+				in = append(in, c)
+				open = true
+			} else if !strings.HasPrefix(got, "421 ") {
+				t.Fatalf("hostile session: %q", got)
+			} else {
+				c.c.Close()
+			}
+		}
+	}
+	return in
+}
+
+// Eight addresses that open sessions until refused leave room for a ninth;
+// one address alone may take all but the reserve.
+func TestSessionsFairShare(t *testing.T) {
+	ts := startServer(t, serverOpts{reactor: func(c *Config) { c.MaxSessions = 64 }})
+	in := hostile(t, ts.addr)
+	if len(in) >= 64 {
+		t.Fatalf("8 addresses hold %d sessions of 64", len(in))
+	}
+	c := dialFrom(t, "127.0.0.30", ts.addr)
+	if got := c.reply(); !strings.HasPrefix(got, "220 ") {
+		t.Fatalf("a 9th address beside %d hostile sessions: %q", len(in), got)
+	}
+	c.login()
+	for _, h := range append(in, c) {
+		h.c.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.srv.Sessions() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Alone, an address may use 48 of the 64 (16 are the reserve).
+	n := 0
+	for range 64 {
+		c := dialFrom(t, "127.0.0.40", ts.addr)
+		if got := c.reply(); strings.HasPrefix(got, "220 ") {
+			n++
+		}
+	}
+	if n != 48 {
+		t.Fatalf("one address alone got %d sessions of 64, want 48", n)
+	}
+}
+
+// Eight addresses whose sessions each hold a passive listener cannot take
+// the passive range from a ninth.
+func TestPassiveFairShare(t *testing.T) {
+	ts := startServer(t, serverOpts{reactor: func(c *Config) { c.PassiveCapacity = 64 }})
+	held := 0
+	for i := range 8 {
+		for range 8 {
+			c := dialFrom(t, fmt.Sprintf("127.0.0.%d", 11+i), ts.addr)
+			c.reply()
+			c.login()
+			if got := c.cmd("EPSV"); strings.HasPrefix(got, "229 ") {
+				held++
+			} else if !strings.HasPrefix(got, "425 ") {
+				t.Fatalf("EPSV: %q", got)
+			}
+		}
+	}
+	if held >= 64 {
+		t.Fatalf("8 addresses hold %d passive listeners of 64", held)
+	}
+	c := dialFrom(t, "127.0.0.30", ts.addr)
+	c.reply()
+	c.login()
+	c.expect("EPSV", "229 ")
+	c.expect("PASV", "227 ")
+}
+
+// Sessions take their descriptors from the DTP's budget, and are refused
+// with 421 before it runs out, leaving the reserves of passive listeners
+// and transfers.
+func TestSessionsTakeDescriptors(t *testing.T) {
+	ts := startServer(t, serverOpts{
+		dtp:     func(c *dtp.Config) { c.OpenFiles = 1 << 20 },
+		reactor: func(c *Config) { c.MaxSessions = 1 << 20 }, // the budget is the limit
+	})
+	fds := ts.dtp.Descriptors()
+	before := fds.Used()
+	room := fds.Ceiling(fair.Session) - before
+	// Take all but 5 of the sessions' descriptors for something else.
+	if !fds.Take(fair.Session, room-5) {
+		t.Fatal("could not take the budget")
+	}
+	defer fds.Give(room - 5)
+	for i := range 5 {
+		c := dialFrom(t, fmt.Sprintf("127.0.0.%d", 50+i), ts.addr)
+		if got := c.reply(); !strings.HasPrefix(got, "220 ") {
+			t.Fatalf("session %d: %q", i, got)
+		}
+	}
+	c := dialFrom(t, "127.0.0.60", ts.addr)
+	if got := c.reply(); got != "421 Too many connections; try again later.\r\n" {
+		t.Fatalf("past the budget: %q", got)
+	}
+	if fds.Used() != fds.Ceiling(fair.Session) {
+		t.Fatalf("used %d, want the sessions' ceiling %d", fds.Used(), fds.Ceiling(fair.Session))
+	}
+}
+
+// When the engine ends without Shutdown (gnet does so on an accept error
+// it cannot handle), Serve says so, so that the process exits non-zero.
+func TestServeReportsUnexpectedStop(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	dial(t, ts.addr).login()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ts.srv.eng.Stop(ctx); err != nil {
+		t.Fatalf("stop the engine: %v", err)
+	}
+	select {
+	case err := <-ts.done:
+		if !errors.Is(err, ErrStopped) {
+			t.Fatalf("Serve returned %v, want ErrStopped", err)
+		}
+		ts.done <- nil // for the clean-up's Shutdown
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after the engine stopped")
+	}
+	if c, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
+		c.Close()
+		t.Error("the port still accepts connections after the engine ended")
+	}
+}
