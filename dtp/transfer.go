@@ -91,12 +91,12 @@ func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(
 	client := sess.info.Remote.Addr()
 	fds := descriptors(r.Kind)
 	if !s.xfers.Take(client) {
-		post(protocol.EvTransferDone{Err: protocol.ErrBusy})
+		s.refuseTransfer(sess, protocol.ErrBusy, post)
 		return
 	}
 	if !s.fds.Take(fair.Transfer, fds) {
 		s.xfers.Give(client)
-		post(protocol.EvTransferDone{Err: fmt.Errorf("dtp: transfer: out of descriptors: %w", protocol.ErrBusy)})
+		s.refuseTransfer(sess, fmt.Errorf("dtp: transfer: out of descriptors: %w", protocol.ErrBusy), post)
 		return
 	}
 	release := func() {
@@ -126,6 +126,17 @@ func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(
 	sess.xfer = t
 	sess.mu.Unlock()
 	s.runner.run(func() { s.runTransfer(sess, t, id, r, post, release) })
+}
+
+// refuseTransfer answers a transfer that could not start. Its endpoint is
+// used up all the same, as the protocol session counts it: a passive
+// listener goes back to the pool, so a refused client holds no port.
+func (s *Server) refuseTransfer(sess *Session, err error, post func(protocol.Event)) {
+	sess.mu.Lock()
+	ln, _ := sess.takeEndpoint()
+	sess.mu.Unlock()
+	s.lns.put(ln)
+	post(protocol.EvTransferDone{Err: err})
 }
 
 // descriptors is what a transfer of kind k may hold open at once: the data

@@ -96,8 +96,16 @@ type proc struct {
 // startProc is startServer returning the process, for tests that stop it themselves.
 func startProc(t testing.TB, args ...string) *proc {
 	t.Helper()
+	return startProcUnder(t, nil, args...)
+}
+
+// startProcUnder is startProc with rftpd run by the command wrap (e.g.
+// prlimit with its options); nil runs it directly.
+func startProcUnder(t testing.TB, wrap []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{stderr: &syncBuffer{}, exited: make(chan struct{}), implc: make(chan string, 1)}
-	p.cmd = exec.Command(rftpdBin, append([]string{"-listen", "127.0.0.1:0"}, args...)...)
+	argv := append(append(slices.Clone(wrap), rftpdBin, "-listen", "127.0.0.1:0"), args...)
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Stderr = p.stderr
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
