@@ -18,6 +18,11 @@
 //
 // A full pool or transfer limit refuses at once: Do posts the answering
 // event with Err == protocol.ErrBusy before it returns. Do never blocks.
+// The pools' slots and the transfers are shared fairly between client
+// addresses (package fair), and passive listeners and transfers take
+// their descriptors from the budget (Config.OpenFiles, Descriptors): a
+// client over its part, or a budget that runs short, is refused the same
+// way. A refused transfer uses up the session's endpoint.
 //
 // # Threading of post
 //
