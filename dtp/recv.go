@@ -58,7 +58,7 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 	}
 	rel := relPath(r.Path)
 	viaTemp := s.cfg.AtomicUploads && r.Kind == protocol.XferStor && r.Offset == 0
-	mode, err := precheckStore(id, rel, r.Kind == protocol.XferStou, viaTemp)
+	mode, err := precheckStore(id, rel, r, viaTemp)
 	if err != nil {
 		return 0, err
 	}
@@ -153,12 +153,13 @@ func (s *Server) finishUpload(t *transfer, u *upload, err error) error {
 
 // precheckStore refuses an upload that cannot succeed, without changing
 // anything: for STOR/APPE the parent must be a directory and the target
-// must not be one; for STOU the target must be a directory. For an upload
-// via a temporary file an existing target must be a regular file this
-// process could write in place; its permission bits are returned for the
-// new file (nil when there is no target yet).
-func precheckStore(id *identity, rel string, stou, viaTemp bool) (*fs.FileMode, error) {
-	if stou {
+// must not be one, and a REST offset must fit the file (checkOffset); for
+// STOU the target must be a directory. For an upload via a temporary file
+// an existing target must be a regular file this process could write in
+// place; its permission bits are returned for the new file (nil when
+// there is no target yet).
+func precheckStore(id *identity, rel string, r protocol.ReqTransfer, viaTemp bool) (*fs.FileMode, error) {
+	if r.Kind == protocol.XferStou {
 		fi, err := statPath(id, rel)
 		if err != nil {
 			return nil, storageErr(err)
@@ -185,7 +186,14 @@ func precheckStore(id *identity, rel string, stou, viaTemp bool) (*fs.FileMode, 
 		return nil, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return nil, storageErr(err)
-	case err != nil || !viaTemp:
+	case err != nil:
+		return nil, checkOffset(r, 0) // resuming needs a file to resume
+	}
+	if err := checkOffset(r, fi.Size()); err != nil {
+		return nil, err
+	}
+	switch {
+	case !viaTemp:
 		return nil, nil
 	case !fi.Mode().IsRegular():
 		return nil, fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
@@ -201,11 +209,28 @@ func precheckStore(id *identity, rel string, stou, viaTemp bool) (*fs.FileMode, 
 	return &perm, nil
 }
 
+// checkOffset refuses a REST offset that does not fit an upload onto a
+// file of size bytes (0: no file): REST+STOR may resume anywhere up to the
+// end of the file, never beyond it (that would leave a hole, or make a
+// file that was never there); REST+APPE only at the end, where APPE
+// writes. Without REST (offset 0) anything goes.
+func checkOffset(r protocol.ReqTransfer, size int64) error {
+	switch {
+	case r.Offset == 0:
+		return nil
+	case r.Kind == protocol.XferStor && r.Offset <= size, r.Kind == protocol.XferAppe && r.Offset == size:
+		return nil
+	}
+	return fmt.Errorf("dtp: REST %d on a file of %d bytes: %w", r.Offset, size, protocol.ErrBadOffset)
+}
+
 // openStore opens the file to write, positioned where the data goes: a
 // new temporary file next to the target when viaTemp (with the old file's
 // permission bits mode, if any), else the target itself. APPE opens
 // without O_APPEND (which would rule out splice) and seeks to the end.
-// STOU makes up a name and creates its file directly.
+// STOU makes up a name and creates its file directly. An upload with a
+// REST offset never creates its file, and checks the offset again against
+// the file it opened.
 func openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, mode *fs.FileMode) (*upload, error) {
 	const w = os.O_WRONLY | os.O_CREATE | oNonblock
 	u := &upload{root: root, rel: rel}
@@ -229,15 +254,13 @@ func openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, 
 			removeFile(root, u.temp)
 			f = nil
 		}
-	case r.Kind == protocol.XferStor:
-		flags := w | os.O_TRUNC
-		if r.Offset > 0 {
-			flags = w
-		}
-		f, err = root.OpenFile(rel, flags, 0o644)
-		if err == nil && r.Offset > 0 {
+	case r.Offset > 0: // REST+STOR or REST+APPE: the file must be there
+		f, err = root.OpenFile(rel, os.O_WRONLY|oNonblock, 0)
+		if err == nil {
 			_, err = f.Seek(r.Offset, io.SeekStart)
 		}
+	case r.Kind == protocol.XferStor:
+		f, err = root.OpenFile(rel, w|os.O_TRUNC, 0o644)
 	case r.Kind == protocol.XferAppe:
 		f, err = root.OpenFile(rel, w, 0o644)
 		if err == nil {
@@ -258,6 +281,8 @@ func openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, 
 		var fi fs.FileInfo
 		if fi, err = f.Stat(); err == nil && !fi.Mode().IsRegular() {
 			err = fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
+		} else if err == nil {
+			err = checkOffset(r, fi.Size()) // it may have changed since precheckStore
 		}
 	}
 	if err != nil {
