@@ -23,6 +23,11 @@ func relPath(p string) string {
 	return c
 }
 
+// errNotRegular refuses to read or write a FIFO, socket or device: RETR,
+// STOR and APPE serve regular files only. (Reading a FIFO could wait for
+// a writer forever; a device may act on being opened.)
+var errNotRegular = fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
+
 // errRoot refuses operations that would remove or rename the root itself.
 var errRoot = fmt.Errorf("dtp: the root directory cannot be changed: %w", protocol.ErrPermission)
 

@@ -152,8 +152,9 @@ func (s *Server) finishUpload(t *transfer, u *upload, err error) error {
 }
 
 // precheckStore refuses an upload that cannot succeed, without changing
-// anything: for STOR/APPE the parent must be a directory and the target
-// must not be one, and a REST offset must fit the file (checkOffset); for
+// anything: for STOR/APPE the parent must be a directory, an existing
+// target must be a regular file (not a directory, FIFO, socket or
+// device), and a REST offset must fit the file (checkOffset); for
 // STOU the target must be a directory. For an upload via a temporary file
 // an existing target must be a regular file this process could write in
 // place; its permission bits are returned for the new file (nil when
@@ -188,15 +189,12 @@ func precheckStore(id *identity, rel string, r protocol.ReqTransfer, viaTemp boo
 		return nil, storageErr(err)
 	case err != nil:
 		return nil, checkOffset(r, 0) // resuming needs a file to resume
-	}
-	if err := checkOffset(r, fi.Size()); err != nil {
-		return nil, err
-	}
-	switch {
-	case !viaTemp:
-		return nil, nil
 	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
+		// A FIFO, socket or device is neither written nor replaced.
+		return nil, errNotRegular
+	}
+	if err := checkOffset(r, fi.Size()); err != nil || !viaTemp {
+		return nil, err
 	}
 	// The rename would replace a file this process may not write (the
 	// directory's permissions are what rename checks): ask the file.
@@ -280,7 +278,7 @@ func openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, 
 	if err == nil {
 		var fi fs.FileInfo
 		if fi, err = f.Stat(); err == nil && !fi.Mode().IsRegular() {
-			err = fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
+			err = errNotRegular
 		} else if err == nil {
 			err = checkOffset(r, fi.Size()) // it may have changed since precheckStore
 		}

@@ -56,7 +56,7 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		return 0, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
 	}
 	if !src.mode.IsRegular() {
-		return 0, fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
+		return 0, errNotRegular // opened without blocking, never read
 	}
 	if r.Offset > src.size {
 		return 0, fmt.Errorf("dtp: REST %d on a file of %d bytes: %w", r.Offset, src.size, protocol.ErrBadOffset)

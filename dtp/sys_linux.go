@@ -40,6 +40,11 @@ func errnoProtocol(err error) error {
 		return protocol.ErrQuota
 	case unix.EACCES, unix.EPERM, unix.EROFS:
 		return protocol.ErrPermission
+	case unix.ENXIO:
+		// open(2) of a socket, of a FIFO for writing without a reader
+		// (O_NONBLOCK), or of a device without a driver: a special
+		// file, which is never served.
+		return protocol.ErrPermission
 	case unix.ENAMETOOLONG, unix.ELOOP:
 		return protocol.ErrBadName
 	}

@@ -28,7 +28,10 @@ func errnoProtocol(err error) error {
 		return protocol.ErrNoSpace
 	case errors.Is(err, syscall.EDQUOT):
 		return protocol.ErrQuota
-	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EROFS):
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EROFS),
+		errors.Is(err, syscall.ENXIO), errors.Is(err, syscall.EOPNOTSUPP):
+		// ENXIO, EOPNOTSUPP: open(2) of a socket or of a FIFO for
+		// writing without a reader; special files are never served.
 		return protocol.ErrPermission
 	case errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.ELOOP):
 		return protocol.ErrBadName
