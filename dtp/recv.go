@@ -22,9 +22,10 @@ import (
 // stouTries bounds the attempts at a fresh STOU or temporary file name.
 const stouTries = 16
 
-// tempPrefix begins the name of an atomic upload's temporary file. Such
-// files are never listed.
-const tempPrefix = ".rftpd-upload."
+// tempPrefix begins the name of an atomic upload's temporary file. It is
+// the protocol's reserved prefix: such files are never listed, and no
+// command can name them.
+const tempPrefix = protocol.ReservedPrefix
 
 // isTempName reports whether name is an atomic upload's temporary file.
 func isTempName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
@@ -57,6 +58,9 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 		return 0, storageErr(err)
 	}
 	rel := relPath(r.Path)
+	if err := checkRel(rel); err != nil {
+		return 0, err
+	}
 	viaTemp := s.cfg.AtomicUploads && r.Kind == protocol.XferStor && r.Offset == 0
 	mode, err := precheckStore(id, rel, r, viaTemp)
 	if err != nil {

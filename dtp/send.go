@@ -47,7 +47,11 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	if err := s.hook("open"); err != nil {
 		return 0, err
 	}
-	src, err := openSource(id, relPath(r.Path))
+	rel := relPath(r.Path)
+	if err := checkRel(rel); err != nil {
+		return 0, err
+	}
+	src, err := openSource(id, rel)
 	if err != nil {
 		return 0, storageErr(err)
 	}

@@ -226,6 +226,10 @@ func (s *Session) transfer(kind XferKind, path string, flags ListFlags, now time
 		s.reply(codeCantOpenData, txtNeedPort)
 		return
 	}
+	if s.refuseReserved(path) {
+		// Before the endpoint is used (await would check too late).
+		return
+	}
 	req := ReqTransfer{Kind: kind, Path: path, Flags: flags, Protect: s.protP}
 	switch kind {
 	case XferRetr, XferStor, XferAppe:
