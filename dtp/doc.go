@@ -53,16 +53,21 @@
 // # Uploads
 //
 // With Config.AtomicUploads (the default) a STOR without REST writes to
-// ".rftpd-upload." plus 12 random hex digits, created O_EXCL in the
-// target's directory, and renames it over the target once the client has
-// closed the data connection and the file is closed without error. On an
-// abort, a data connection failure, a storage error (disk full, quota) or
-// the session's end the temporary file is removed: the old file, if any,
-// was never touched. Concurrent STORs of one name each write their own
-// temporary file; each rename puts a whole file in place and the last one
-// wins. The new file takes the old one's permission bits; a symlink at
-// the target's name is replaced, not written through. Temporary files are
-// left out of every listing.
+// ".rftpd-upload.<instance>.<random>" (8 and 12 hex digits), created
+// O_EXCL in the target's directory and flock'ed while it exists, and
+// renames it over the target once the client has closed the data
+// connection and all the data is in the file. On an abort, a data
+// connection failure, a storage error (disk full, quota) or the session's
+// end the temporary file is removed: the old file, if any, was never
+// touched. Concurrent STORs of one name each write their own temporary
+// file; each rename puts a whole file in place and the last one wins. The
+// new file takes the old one's permission bits; a symlink at the target's
+// name is replaced, not written through. Names starting with
+// protocol.ReservedPrefix are left out of every listing, and every request
+// naming one is refused (protocol.ErrBadName). With
+// Config.CleanStaleUploads New removes, in the background, the temporary
+// files of uploads whose process died, and keeps those of live instances
+// sharing the tree (cleanup.go).
 //
 // APPE and REST+STOR write in place (a partial upload can be resumed);
 // what arrived before a failure stays. STOU creates its unique file

@@ -22,9 +22,9 @@ import (
 // stouTries bounds the attempts at a fresh STOU or temporary file name.
 const stouTries = 16
 
-// tempPrefix begins the name of an atomic upload's temporary file. It is
-// the protocol's reserved prefix: such files are never listed, and no
-// command can name them.
+// tempPrefix begins the name of an atomic upload's temporary file
+// (cleanup.go has the rest of the name). It is the protocol's reserved
+// prefix: such files are never listed, and no command can name them.
 const tempPrefix = protocol.ReservedPrefix
 
 // isTempName reports whether name is an atomic upload's temporary file.
@@ -82,17 +82,17 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 			return 0, err
 		}
 	}
-	u, err := openStore(id.root, rel, r, viaTemp, mode)
+	u, err := s.openStore(id.root, rel, r, viaTemp, mode)
 	if err != nil {
 		return 0, err
 	}
 	if !early {
 		t.start(post, -1, u.name)
 		if tc, err = s.secure(sess, id, c, r.Protect); err != nil {
-			u.f.Close()
 			if u.made {
 				removeFile(u.root, u.rel) // no data came: the new file goes
 			}
+			u.discard()
 			return 0, err
 		}
 	}
@@ -119,25 +119,27 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 			err = storageErr(u.f.Truncate(end))
 		}
 	}
-	if cerr := u.f.Close(); err == nil && cerr != nil {
-		err = storageErr(cerr)
-	}
 	return n, s.finishUpload(t, u, err)
 }
 
 // finishUpload commits or discards an upload whose data has moved (err ==
-// nil) or failed. An atomic upload is renamed over its target, unless an
-// abort came first; a failed one is removed, as is STOU's new file when
-// atomic uploads are on. In-place uploads keep what was written.
+// nil) or failed, and closes its file. An atomic upload is renamed over
+// its target, unless an abort came first; a failed one is removed. Its
+// temporary file stays open, and so locked against the start-up clean-up
+// of other instances (cleanup.go), until it has been renamed or removed.
+// In-place uploads keep what was written, except STOU's new file when
+// atomic uploads are on.
 func (s *Server) finishUpload(t *transfer, u *upload, err error) error {
-	discard := u.temp
-	if discard == "" && u.made && s.cfg.AtomicUploads {
-		discard = u.rel
-	}
-	if discard == "" {
+	if u.temp == "" {
+		if cerr := u.f.Close(); err == nil && cerr != nil {
+			err = storageErr(cerr)
+		}
+		if err != nil && u.made && s.cfg.AtomicUploads {
+			removeFile(u.root, u.rel)
+		}
 		return err
 	}
-	if err == nil && u.temp != "" {
+	if err == nil {
 		err = storageErr(s.hook("commit"))
 	}
 	if err == nil && t.finish() {
@@ -145,14 +147,23 @@ func (s *Server) finishUpload(t *transfer, u *upload, err error) error {
 		// run, an abort is too late and the upload completes.
 		err = fmt.Errorf("dtp: %w", protocol.ErrAborted)
 	}
-	if err == nil && u.temp != "" {
+	if err == nil {
 		err = storageErr(u.root.Rename(u.temp, u.rel))
 	}
 	if err != nil {
-		removeFile(u.root, discard)
+		u.discard()
 		return err
 	}
-	return nil
+	return storageErr(u.f.Close())
+}
+
+// discard removes the temporary file of an upload that failed, then
+// closes it (which gives up its lock).
+func (u *upload) discard() {
+	if u.temp != "" {
+		removeFile(u.root, u.temp)
+	}
+	u.f.Close()
 }
 
 // precheckStore refuses an upload that cannot succeed, without changing
@@ -233,7 +244,7 @@ func checkOffset(r protocol.ReqTransfer, size int64) error {
 // STOU makes up a name and creates its file directly. An upload with a
 // REST offset never creates its file, and checks the offset again against
 // the file it opened.
-func openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, mode *fs.FileMode) (*upload, error) {
+func (s *Server) openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, mode *fs.FileMode) (*upload, error) {
 	const w = os.O_WRONLY | os.O_CREATE | oNonblock
 	u := &upload{root: root, rel: rel}
 	var f *os.File
@@ -241,20 +252,9 @@ func openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, 
 	switch {
 	case viaTemp:
 		dir, _ := splitRel(rel)
-		for range stouTries {
-			u.temp = path.Join(dir, tempPrefix+randomHex())
-			f, err = root.OpenFile(u.temp, w|os.O_EXCL, 0o644)
-			if !errors.Is(err, fs.ErrExist) {
-				break
-			}
-		}
+		f, u.temp, err = s.createTemp(root, dir)
 		if err == nil && mode != nil {
 			err = f.Chmod(*mode)
-		}
-		if err != nil && f != nil {
-			f.Close()
-			removeFile(root, u.temp)
-			f = nil
 		}
 	case r.Offset > 0: // REST+STOR or REST+APPE: the file must be there
 		f, err = root.OpenFile(rel, os.O_WRONLY|oNonblock, 0)
@@ -289,6 +289,9 @@ func openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, 
 	}
 	if err != nil {
 		if f != nil {
+			if u.temp != "" {
+				removeFile(root, u.temp)
+			}
 			f.Close()
 		}
 		return nil, storageErr(err)

@@ -15,6 +15,7 @@ import (
 // deeper paths are looked at, beneath it in one openat2 call: os.Root walks
 // a path with one openat per element and closes each directory it passed.
 type rootDir struct {
+	path    string // the directory as configured, for reports
 	root    *os.Root
 	dir     *os.File        // nil without haveBeneath
 	beneath syscall.RawConn // dir's descriptor; Control keeps it open while in use
@@ -25,7 +26,7 @@ func openRootDir(path string) (*rootDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &rootDir{root: root}
+	r := &rootDir{path: path, root: root}
 	if !haveBeneath {
 		return r, nil
 	}

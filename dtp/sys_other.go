@@ -94,3 +94,28 @@ func quiet(*net.TCPListener) bool { return false }
 
 // drain is not available here: a pooled listener is never reused.
 func drain(*net.TCPListener) bool { return false }
+
+// tryLock takes an exclusive flock(2) on f without waiting. held reports
+// that another open file of it holds the lock (EWOULDBLOCK); err is any
+// other failure (a file system without locks).
+func tryLock(f *os.File) (held bool, err error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	cerr := rc.Control(func(fd uintptr) {
+		for {
+			err = syscall.Flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB)
+			if err != syscall.EINTR {
+				return
+			}
+		}
+	})
+	switch {
+	case cerr != nil:
+		return false, cerr
+	case err == syscall.EWOULDBLOCK:
+		return true, nil
+	}
+	return false, err
+}

@@ -54,6 +54,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	dcfg.OnForeignData = func(control, data netip.AddrPort) {
 		logger.Warn("refused a data connection from a foreign address", "client", control, "from", data)
 	}
+	dcfg.OnCleanup = cleanupLogger(logger)
 
 	if files := raiseFileLimit(logger); rcfg.MaxSessions == 0 && files > 2*fileReserve {
 		// Refuse with 421 before accept would fail for want of descriptors.
