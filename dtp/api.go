@@ -31,6 +31,13 @@ type Config struct {
 	// old file as it was and nothing behind. APPE and REST+STOR always
 	// write in place; STOU's new file is removed when its upload fails.
 	AtomicUploads bool
+	// DurableUploads makes an upload's 226 mean that it is on stable
+	// storage: the file's data is fdatasync'ed once all of it has arrived
+	// (before an atomic upload's rename), and its folder fsync'ed after
+	// the rename, or after an in-place upload that made a new file. Both
+	// run on the transfer's goroutine. A failure is an upload error, and
+	// leaves an atomic upload's target as it was when it is the data's.
+	DurableUploads bool
 	// CleanStaleUploads makes New start a walk, in the background, of
 	// every root an account may write to, removing the temporary files of
 	// atomic uploads that died with their process (cleanup.go says how a
@@ -40,8 +47,8 @@ type Config struct {
 	CleanStaleUploads bool
 	OnCleanup         func(CleanupReport)
 	// OpHook, when set, is called before every storage operation with the
-	// operation's name ("stat", "open", "list", "mkdir", "write",
-	// "commit", ...; doc.go lists them); tests use it to delay or fail
+	// operation's name ("stat", "open", "list", "mkdir", "write", "sync",
+	// "commit", "syncdir", ...; doc.go lists them); tests use it to delay or fail
 	// storage. It returns an error to fail the operation.
 	OpHook func(op string) error
 	// OnForeignData, when set, is called (on the transfer's goroutine) for
@@ -77,14 +84,15 @@ type Config struct {
 // DefaultConfig returns the defaults for every setting.
 func DefaultConfig() Config {
 	return Config{
-		FSWorkers:     16,
-		FSQueue:       1024,
-		AuthWorkers:   2,
-		AuthQueue:     256,
-		MaxTransfers:  1024,
-		StatListMax:   64 << 10,
-		IdleListeners: 64,
-		AtomicUploads: true,
+		FSWorkers:      16,
+		FSQueue:        1024,
+		AuthWorkers:    2,
+		AuthQueue:      256,
+		MaxTransfers:   1024,
+		StatListMax:    64 << 10,
+		IdleListeners:  64,
+		AtomicUploads:  true,
+		DurableUploads: true,
 
 		CleanStaleUploads: true,
 

@@ -44,11 +44,15 @@
 // allowed to anonymous sessions. Config.OpHook sees these operation names:
 // "stat", "lstat" (the RNFR check), "mkdir", "rmdir", "delete", "rename",
 // "chmod", "chtimes", "open" (RETR and uploads), "list" (LIST, NLST,
-// MLSD, STAT <path>), "write" (on the transfer's goroutine, before each
-// batch of upload data goes to the file) and "commit" (before an atomic
-// upload's temporary file is renamed over its target). An error returned
-// for "write" or "commit" fails the upload as a storage error would: a
-// syscall.ENOSPC or EDQUOT becomes ErrNoSpace or ErrQuota.
+// MLSD, STAT <path>), and on the transfer's goroutine "write" (before
+// each batch of upload data goes to the file), "sync" (with
+// DurableUploads: before the uploaded file's fdatasync, once all its data
+// has arrived), "commit" (before an atomic upload's temporary file is
+// renamed over its target) and "syncdir" (with DurableUploads: before the
+// fsync of the folder, after that rename or after an in-place upload made
+// a new file). An error returned for any of these fails the upload as a
+// storage error would: a syscall.ENOSPC or EDQUOT becomes ErrNoSpace or
+// ErrQuota, anything else a local error.
 //
 // # Uploads
 //
@@ -68,6 +72,13 @@
 // Config.CleanStaleUploads New removes, in the background, the temporary
 // files of uploads whose process died, and keeps those of live instances
 // sharing the tree (cleanup.go).
+//
+// With Config.DurableUploads (the default) an upload's EvTransferDone
+// without error means it is on stable storage: once all the data has
+// arrived the file is fdatasync'ed (before an atomic upload's rename, so a
+// crash leaves the old file or the whole new one), and its folder is
+// fsync'ed after the rename, or after an in-place upload that made a new
+// file. Both run on the transfer's goroutine; a failure fails the upload.
 //
 // APPE and REST+STOR write in place (a partial upload can be resumed);
 // what arrived before a failure stays. STOU creates its unique file

@@ -33,12 +33,13 @@ func isTempName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
 // upload is the file an upload writes into: the target itself (in place),
 // or a temporary file that is renamed over the target on success.
 type upload struct {
-	root *os.Root
-	f    *os.File
-	rel  string // the target, root-relative (STOU: the file it made)
-	temp string // root-relative temporary file; "" when writing in place
-	name string // STOU: the base name it made
-	made bool   // STOU: the file is new, removed again if the upload fails
+	root  *os.Root
+	f     *os.File
+	rel   string // the target, root-relative (STOU: the file it made)
+	temp  string // root-relative temporary file; "" when writing in place
+	name  string // STOU: the base name it made
+	made  bool   // STOU: the file is new, removed again if the upload fails
+	fresh bool   // no file had the target's name: writing in place makes a new directory entry
 }
 
 // store receives a file. Nothing is created or truncated before the data
@@ -62,7 +63,7 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 		return 0, err
 	}
 	viaTemp := s.cfg.AtomicUploads && r.Kind == protocol.XferStor && r.Offset == 0
-	mode, err := precheckStore(id, rel, r, viaTemp)
+	tgt, err := precheckStore(id, rel, r, viaTemp)
 	if err != nil {
 		return 0, err
 	}
@@ -82,10 +83,11 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 			return 0, err
 		}
 	}
-	u, err := s.openStore(id.root, rel, r, viaTemp, mode)
+	u, err := s.openStore(id.root, rel, r, viaTemp, tgt.mode)
 	if err != nil {
 		return 0, err
 	}
+	u.fresh = !tgt.exists
 	if !early {
 		t.start(post, -1, u.name)
 		if tc, err = s.secure(sess, id, c, r.Protect); err != nil {
@@ -119,20 +121,32 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 			err = storageErr(u.f.Truncate(end))
 		}
 	}
-	return n, s.finishUpload(t, u, err)
+	if err == nil && s.cfg.DurableUploads {
+		// The data on stable storage before the name (finishUpload).
+		if err = storageErr(s.hook("sync")); err == nil {
+			err = storageErr(syncData(u.f))
+		}
+	}
+	return n, s.finishUpload(t, id, u, err)
 }
 
 // finishUpload commits or discards an upload whose data has moved (err ==
-// nil) or failed, and closes its file. An atomic upload is renamed over
-// its target, unless an abort came first; a failed one is removed. Its
-// temporary file stays open, and so locked against the start-up clean-up
-// of other instances (cleanup.go), until it has been renamed or removed.
-// In-place uploads keep what was written, except STOU's new file when
-// atomic uploads are on.
-func (s *Server) finishUpload(t *transfer, u *upload, err error) error {
+// nil; with DurableUploads, synced) or failed, and closes its file. An
+// atomic upload is renamed over its target, unless an abort came first; a
+// failed one is removed. Its temporary file stays open, and so locked
+// against the start-up clean-up of other instances (cleanup.go), until it
+// has been renamed or removed. In-place uploads keep what was written,
+// except STOU's new file when atomic uploads are on. With DurableUploads
+// the folder is synced after a rename, or after an in-place upload that
+// made a new file, so that the name is on stable storage too before the
+// 226; a failure then is an error although the file is in place.
+func (s *Server) finishUpload(t *transfer, id *identity, u *upload, err error) error {
 	if u.temp == "" {
 		if cerr := u.f.Close(); err == nil && cerr != nil {
 			err = storageErr(cerr)
+		}
+		if err == nil && (u.fresh || u.made) {
+			err = s.syncName(id, u.rel)
 		}
 		if err != nil && u.made && s.cfg.AtomicUploads {
 			removeFile(u.root, u.rel)
@@ -154,7 +168,24 @@ func (s *Server) finishUpload(t *transfer, u *upload, err error) error {
 		u.discard()
 		return err
 	}
-	return storageErr(u.f.Close())
+	err = s.syncName(id, u.rel)
+	if cerr := u.f.Close(); err == nil {
+		err = storageErr(cerr)
+	}
+	return err
+}
+
+// syncName makes the directory entry of rel durable (DurableUploads):
+// fsync of its folder.
+func (s *Server) syncName(id *identity, rel string) error {
+	if !s.cfg.DurableUploads {
+		return nil
+	}
+	if err := s.hook("syncdir"); err != nil {
+		return storageErr(err)
+	}
+	dir, _ := splitRel(rel)
+	return storageErr(syncDir(id, dir))
 }
 
 // discard removes the temporary file of an upload that failed, then
@@ -166,60 +197,65 @@ func (u *upload) discard() {
 	u.f.Close()
 }
 
+// target is what precheckStore found at an upload's name.
+type target struct {
+	exists bool         // a file is there (STOU: always false)
+	mode   *fs.FileMode // its permission bits, for an upload via a temporary file
+}
+
 // precheckStore refuses an upload that cannot succeed, without changing
 // anything: for STOR/APPE the parent must be a directory, an existing
 // target must be a regular file (not a directory, FIFO, socket or
 // device), and a REST offset must fit the file (checkOffset); for
 // STOU the target must be a directory. For an upload via a temporary file
 // an existing target must be a regular file this process could write in
-// place; its permission bits are returned for the new file (nil when
-// there is no target yet).
-func precheckStore(id *identity, rel string, r protocol.ReqTransfer, viaTemp bool) (*fs.FileMode, error) {
+// place; its permission bits are returned for the new file.
+func precheckStore(id *identity, rel string, r protocol.ReqTransfer, viaTemp bool) (target, error) {
 	if r.Kind == protocol.XferStou {
 		fi, err := statPath(id, rel)
 		if err != nil {
-			return nil, storageErr(err)
+			return target{}, storageErr(err)
 		}
 		if !fi.IsDir() {
-			return nil, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
+			return target{}, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
 		}
-		return nil, nil
+		return target{}, nil
 	}
 	if rel == "." {
-		return nil, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
+		return target{}, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
 	}
 	dir, _ := splitRel(rel)
 	fi, err := statPath(id, dir)
 	if err != nil {
-		return nil, storageErr(err)
+		return target{}, storageErr(err)
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
+		return target{}, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
 	}
 	fi, err = statPath(id, rel)
 	switch {
 	case err == nil && fi.IsDir():
-		return nil, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
+		return target{}, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return nil, storageErr(err)
+		return target{}, storageErr(err)
 	case err != nil:
-		return nil, checkOffset(r, 0) // resuming needs a file to resume
+		return target{}, checkOffset(r, 0) // resuming needs a file to resume
 	case !fi.Mode().IsRegular():
 		// A FIFO, socket or device is neither written nor replaced.
-		return nil, errNotRegular
+		return target{}, errNotRegular
 	}
 	if err := checkOffset(r, fi.Size()); err != nil || !viaTemp {
-		return nil, err
+		return target{exists: true}, err
 	}
 	// The rename would replace a file this process may not write (the
 	// directory's permissions are what rename checks): ask the file.
 	f, err := id.root.OpenFile(rel, os.O_WRONLY|oNonblock, 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return target{}, storageErr(err)
 	}
 	f.Close()
 	perm := fi.Mode().Perm()
-	return &perm, nil
+	return target{exists: true, mode: &perm}, nil
 }
 
 // checkOffset refuses a REST offset that does not fit an upload onto a

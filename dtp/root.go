@@ -65,6 +65,23 @@ func statPath(id *identity, rel string) (fs.FileInfo, error) {
 	return id.root.Stat(rel)
 }
 
+// syncDir fsyncs the folder rel beneath id's root, so that the names
+// just made or renamed in it are on stable storage. The root itself is
+// synced through the handle already open on it; a deeper folder is opened
+// with one openat2 call where there is one.
+func syncDir(id *identity, rel string) error {
+	if ok, err := fsyncBeneath(id.beneath, rel); ok {
+		return err
+	}
+	d, err := id.root.Open(rel)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	d.Close()
+	return err
+}
+
 // source is a file opened for a download: its size and type as they were
 // when it was opened, and the open file.
 type source struct {

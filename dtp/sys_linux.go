@@ -433,3 +433,27 @@ func tryLock(f *os.File) (held bool, err error) {
 	}
 	return false, err
 }
+
+// syncData writes f's data, and the metadata needed to read it back (its
+// size), to stable storage: fdatasync(2).
+func syncData(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	cerr := rc.Control(func(fd uintptr) {
+		for {
+			err = unix.Fdatasync(int(fd))
+			if err != unix.EINTR {
+				return
+			}
+		}
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+	}
+	return nil
+}

@@ -119,3 +119,6 @@ func tryLock(f *os.File) (held bool, err error) {
 	}
 	return false, err
 }
+
+// syncData writes f's data to stable storage (fsync; F_FULLFSYNC on macOS).
+func syncData(f *os.File) error { return f.Sync() }

@@ -553,6 +553,13 @@ login
 ! ReqTransfer stor "/a" ascii
 @ EvTransferStart
 < 150 Ok to send data.
+@ EvTransferDone bytes=100 err=other
+< 451 Requested action aborted: local error in processing.
+` + pasv + `
+> STOR a
+! ReqTransfer stor "/a" ascii
+@ EvTransferStart
+< 150 Ok to send data.
 @ EvTransferDone err=quota
 < 552 Exceeded storage allocation.
 ` + pasv + `

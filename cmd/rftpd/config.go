@@ -33,6 +33,8 @@ type settings struct {
 	LogLevel     string `toml:"log_level"`
 	// AtomicUploads: STOR writes a temporary file renamed over the target on success.
 	AtomicUploads bool `toml:"atomic_uploads"`
+	// DurableUploads: a 226 means the upload's data and name are on stable storage (fdatasync, fsync of the folder).
+	DurableUploads bool `toml:"durable_uploads"`
 	// CleanStaleUploads: at start-up, remove the temporary files of uploads whose process died.
 	CleanStaleUploads bool `toml:"clean_stale_uploads"`
 
@@ -91,6 +93,7 @@ func defaults() settings {
 	s.Banner = p.Banner
 	s.LogLevel = "info"
 	s.AtomicUploads = d.AtomicUploads
+	s.DurableUploads = d.DurableUploads
 	s.CleanStaleUploads = d.CleanStaleUploads
 	s.Timeouts.Login = p.LoginTimeout
 	s.Timeouts.Idle = p.IdleTimeout
@@ -234,6 +237,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	d.StatListMax = s.Limits.StatListMax
 	d.IdleListeners = s.Limits.IdleListeners
 	d.AtomicUploads = s.AtomicUploads
+	d.DurableUploads = s.DurableUploads
 	d.CleanStaleUploads = s.CleanStaleUploads
 
 	for _, c := range []struct {

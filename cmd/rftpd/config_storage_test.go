@@ -8,12 +8,13 @@ import (
 
 func TestStorageSettings(t *testing.T) {
 	for _, tt := range []struct {
-		body  string
-		clean bool
+		body           string
+		durable, clean bool
 	}{
-		{"", true},
-		{"clean_stale_uploads = true\n", true},
-		{"clean_stale_uploads = false\n", false},
+		{"", true, true},
+		{"durable_uploads = true\nclean_stale_uploads = true\n", true, true},
+		{"durable_uploads = false\n", false, true},
+		{"clean_stale_uploads = false\n", true, false},
 	} {
 		args := []string{}
 		if tt.body != "" {
@@ -26,6 +27,9 @@ func TestStorageSettings(t *testing.T) {
 		_, _, d, err := s.configs()
 		if err != nil {
 			t.Fatalf("%q: %v", tt.body, err)
+		}
+		if d.DurableUploads != tt.durable {
+			t.Errorf("%q: durable %v, want %v", tt.body, d.DurableUploads, tt.durable)
 		}
 		if d.CleanStaleUploads != tt.clean {
 			t.Errorf("%q: clean-up %v, want %v", tt.body, d.CleanStaleUploads, tt.clean)
