@@ -129,7 +129,7 @@ type CleanupReport struct {
 	Removed int      // leftover temporary files of dead instances removed
 	Names   []string // the first 16 of them, root-relative
 	Kept    int      // temporary files of other instances that are live (locked), or could not be checked
-	Err     error    // what cut the walk short, if anything
+	Err     error    // reading a folder to its end failed (the walk went on), or Close stopped the walk
 }
 
 // cleaner runs the start-up clean-up in the background.
