@@ -276,6 +276,20 @@ func (a *Accounts) close() {
 	}
 }
 
+// writableRoots returns each root some account may write to (each once):
+// the trees where atomic uploads leave temporary files.
+func (a *Accounts) writableRoots() []*rootDir {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	var roots []*rootDir
+	for _, u := range a.users {
+		if u.perms&protocol.PermWrite != 0 && !slices.Contains(roots, u.root) {
+			roots = append(roots, u.root)
+		}
+	}
+	return roots
+}
+
 // anonymous returns the anonymous identity when user names it and
 // anonymous login is enabled; nil otherwise.
 func (a *Accounts) anonymous(user string) *identity {

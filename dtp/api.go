@@ -41,9 +41,24 @@ type Config struct {
 	// old file as it was and nothing behind. APPE and REST+STOR always
 	// write in place; STOU's new file is removed when its upload fails.
 	AtomicUploads bool
+	// DurableUploads makes an upload's 226 mean that it is on stable
+	// storage: the file's data is fdatasync'ed once all of it has arrived
+	// (before an atomic upload's rename), and its folder fsync'ed after
+	// the rename, or after an in-place upload that made a new file. Both
+	// run on the transfer's goroutine. A failure is an upload error, and
+	// leaves an atomic upload's target as it was when it is the data's.
+	DurableUploads bool
+	// CleanStaleUploads makes New start a walk, in the background, of
+	// every root an account may write to, removing the temporary files of
+	// atomic uploads that died with their process (cleanup.go says how a
+	// live upload's file, of this or another instance sharing the tree, is
+	// told apart and kept). OnCleanup, when set, gets a report per root
+	// from the walk's goroutine.
+	CleanStaleUploads bool
+	OnCleanup         func(CleanupReport)
 	// OpHook, when set, is called before every storage operation with the
-	// operation's name ("stat", "open", "list", "mkdir", "write",
-	// "commit", ...; doc.go lists them); tests use it to delay or fail
+	// operation's name ("stat", "open", "list", "mkdir", "write", "sync",
+	// "commit", "syncdir", ...; doc.go lists them); tests use it to delay or fail
 	// storage. It returns an error to fail the operation.
 	OpHook func(op string) error
 	// OnForeignData, when set, is called (on the transfer's goroutine) for
@@ -79,15 +94,18 @@ type Config struct {
 // DefaultConfig returns the defaults for every setting.
 func DefaultConfig() Config {
 	return Config{
-		FSWorkers:     16,
-		FSQueue:       1024,
-		AuthWorkers:   2,
-		AuthQueue:     256,
-		MaxTransfers:  1024,
-		DataUnsent:    256 << 10,
-		StatListMax:   64 << 10,
-		IdleListeners: 64,
-		AtomicUploads: true,
+		FSWorkers:      16,
+		FSQueue:        1024,
+		AuthWorkers:    2,
+		AuthQueue:      256,
+		MaxTransfers:   1024,
+		DataUnsent:     256 << 10,
+		StatListMax:    64 << 10,
+		IdleListeners:  64,
+		AtomicUploads:  true,
+		DurableUploads: true,
+
+		CleanStaleUploads: true,
 
 		TLSReuse:            true,
 		TLSHandshakeTimeout: 30 * time.Second,
@@ -132,6 +150,9 @@ type Server struct {
 	eph     [2]uint16     // the system's ephemeral port range, for listeners without a configured range
 	foreign atomic.Uint64 // data connections refused for coming from the wrong address
 	lns     lnPool        // idle passive listeners
+
+	instance string  // this Server's tag in temporary upload names (cleanup.go)
+	clean    cleaner // the start-up clean-up of dead instances' temporary files
 }
 
 // Session is the DTP side of one control connection: its identity and root
@@ -163,7 +184,7 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 			return nil, fmt.Errorf("dtp: account %q sets tls_login or tls_data, but no TLS certificate is configured", name)
 		}
 	}
-	s := &Server{cfg: cfg, acc: acc}
+	s := &Server{cfg: cfg, acc: acc, instance: newInstance()}
 	s.eph[0], s.eph[1] = ephemeralRange()
 	s.fs = newPool(cfg.FSWorkers, cfg.FSQueue)
 	s.auth = newPool(cfg.AuthWorkers, cfg.AuthQueue)
@@ -172,6 +193,9 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 	s.runner = newWarm(min(cfg.MaxTransfers, warmMax), warmIdle)
 	if canReuseListeners {
 		s.lns.max = cfg.IdleListeners
+	}
+	if roots := acc.writableRoots(); cfg.CleanStaleUploads && len(roots) > 0 {
+		s.startCleanup(roots, cfg.OnCleanup)
 	}
 	return s, nil
 }
@@ -277,10 +301,12 @@ func (s *Server) IdleTransferGoroutines() int { return s.runner.waiting() }
 func (s *Server) ForeignData() uint64 { return s.foreign.Load() }
 
 // Close stops the worker pools once their queues are empty; it waits for
-// the requests already queued, then closes the idle passive listeners.
-// Requests after Close are refused with ErrBusy. Transfers are not waited
-// for: drain them first (Transfers).
+// the requests already queued, then closes the idle passive listeners. A
+// start-up clean-up still running is stopped (its report says so) and
+// waited for. Requests after Close are refused with ErrBusy. Transfers are
+// not waited for: drain them first (Transfers).
 func (s *Server) Close() {
+	s.stopCleanup()
 	s.fs.close()
 	s.auth.close()
 	s.lns.close()

@@ -98,8 +98,10 @@ func TestAtomicStorReplaces(t *testing.T) {
 	mustOK(t, err)
 	waitProgress(t, st, 1<<20)
 	mustContent(t, e, "f.bin", old)
-	if tf := tempFiles(t, e.dir); len(tf) != 1 || !strings.HasPrefix(tf[0], tempPrefix) || len(tf[0]) != len(tempPrefix)+12 {
+	if tf := tempFiles(t, e.dir); len(tf) != 1 || !strings.HasPrefix(tf[0], tempPrefix) {
 		t.Fatalf("temporary files during the upload: %q", tf)
+	} else if inst, ok := tempInstance(tf[0]); !ok || inst != e.srv.instance {
+		t.Fatalf("temporary file %q, want %s<instance %s>.<12 hex digits>", tf[0], tempPrefix, e.srv.instance)
 	}
 	// No listing shows the temporary file, not even with -a or MLSD.
 	o := e.another()

@@ -49,25 +49,41 @@
 // allowed to anonymous sessions. Config.OpHook sees these operation names:
 // "stat", "lstat" (the RNFR check), "mkdir", "rmdir", "delete", "rename",
 // "chmod", "chtimes", "open" (RETR and uploads), "list" (LIST, NLST,
-// MLSD, STAT <path>), "write" (on the transfer's goroutine, before each
-// batch of upload data goes to the file) and "commit" (before an atomic
-// upload's temporary file is renamed over its target). An error returned
-// for "write" or "commit" fails the upload as a storage error would: a
-// syscall.ENOSPC or EDQUOT becomes ErrNoSpace or ErrQuota.
+// MLSD, STAT <path>), and on the transfer's goroutine "write" (before
+// each batch of upload data goes to the file), "sync" (with
+// DurableUploads: before the uploaded file's fdatasync, once all its data
+// has arrived), "commit" (before an atomic upload's temporary file is
+// renamed over its target) and "syncdir" (with DurableUploads: before the
+// fsync of the folder, after that rename or after an in-place upload made
+// a new file). An error returned for any of these fails the upload as a
+// storage error would: a syscall.ENOSPC or EDQUOT becomes ErrNoSpace or
+// ErrQuota, anything else a local error.
 //
 // # Uploads
 //
 // With Config.AtomicUploads (the default) a STOR without REST writes to
-// ".rftpd-upload." plus 12 random hex digits, created O_EXCL in the
-// target's directory, and renames it over the target once the client has
-// closed the data connection and the file is closed without error. On an
-// abort, a data connection failure, a storage error (disk full, quota) or
-// the session's end the temporary file is removed: the old file, if any,
-// was never touched. Concurrent STORs of one name each write their own
-// temporary file; each rename puts a whole file in place and the last one
-// wins. The new file takes the old one's permission bits; a symlink at
-// the target's name is replaced, not written through. Temporary files are
-// left out of every listing.
+// ".rftpd-upload.<instance>.<random>" (8 and 12 hex digits), created
+// O_EXCL in the target's directory and flock'ed while it exists, and
+// renames it over the target once the client has closed the data
+// connection and all the data is in the file. On an abort, a data
+// connection failure, a storage error (disk full, quota) or the session's
+// end the temporary file is removed: the old file, if any, was never
+// touched. Concurrent STORs of one name each write their own temporary
+// file; each rename puts a whole file in place and the last one wins. The
+// new file takes the old one's permission bits; a symlink at the target's
+// name is replaced, not written through. Names starting with
+// protocol.ReservedPrefix are left out of every listing, and every request
+// naming one is refused (protocol.ErrBadName). With
+// Config.CleanStaleUploads New removes, in the background, the temporary
+// files of uploads whose process died, and keeps those of live instances
+// sharing the tree (cleanup.go).
+//
+// With Config.DurableUploads (the default) an upload's EvTransferDone
+// without error means it is on stable storage: once all the data has
+// arrived the file is fdatasync'ed (before an atomic upload's rename, so a
+// crash leaves the old file or the whole new one), and its folder is
+// fsync'ed after the rename, or after an in-place upload that made a new
+// file. Both run on the transfer's goroutine; a failure fails the upload.
 //
 // APPE and REST+STOR write in place (a partial upload can be resumed);
 // what arrived before a failure stays. STOU creates its unique file

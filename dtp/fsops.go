@@ -23,6 +23,28 @@ func relPath(p string) string {
 	return c
 }
 
+// errNotRegular refuses to read or write a FIFO, socket or device: RETR,
+// STOR and APPE serve regular files only. (Reading a FIFO could wait for
+// a writer forever; a device may act on being opened.)
+var errNotRegular = fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
+
+// errReserved refuses a path with a reserved name in it (an atomic
+// upload's temporary file, protocol.ReservedPrefix): the session refuses
+// them before asking; this is defence in depth.
+var errReserved = fmt.Errorf("dtp: reserved name: %w", protocol.ErrBadName)
+
+// checkRel refuses a root-relative path with a reserved element.
+func checkRel(rel string) error {
+	for rel != "" {
+		var elem string
+		elem, rel, _ = strings.Cut(rel, "/")
+		if protocol.IsReservedName(elem) {
+			return errReserved
+		}
+	}
+	return nil
+}
+
 // errRoot refuses operations that would remove or rename the root itself.
 var errRoot = fmt.Errorf("dtp: the root directory cannot be changed: %w", protocol.ErrPermission)
 
@@ -120,6 +142,14 @@ func (s *Server) doFileOp(id *identity, r protocol.ReqFile) (fs.FileInfo, error)
 		return nil, err
 	}
 	root, rel := id.root, relPath(r.Path)
+	if err := checkRel(rel); err != nil {
+		return nil, err
+	}
+	if r.Op == protocol.OpRename {
+		if err := checkRel(relPath(r.Path2)); err != nil {
+			return nil, err
+		}
+	}
 	switch r.Op {
 	case protocol.OpStat:
 		return statPath(id, rel)

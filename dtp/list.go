@@ -50,11 +50,11 @@ func newLister(id *identity, rel string, kind protocol.XferKind, flags protocol.
 // entry appends the line of the directory entry name, or nothing when it
 // is hidden, its name cannot be sent on a line-based protocol, or it
 // cannot be looked at. A symlink is shown as what it points to (ls -L),
-// and not at all when that is outside the root or missing. The temporary
-// files of atomic uploads in progress are never shown, not even with -a or
-// MLSD.
+// and not at all when that is outside the root or missing. Reserved
+// names (the temporary files of atomic uploads) are never shown, not even
+// with -a or MLSD.
 func (l *lister) entry(b []byte, d *dirScanner, name string) []byte {
-	if (!l.all && strings.HasPrefix(name, ".")) || !sendable(name) || isTempName(name) {
+	if (!l.all && strings.HasPrefix(name, ".")) || !sendable(name) || protocol.IsReservedName(name) {
 		return b
 	}
 	fi, err := d.lstat(name)
@@ -129,7 +129,11 @@ func (s *Server) openList(id *identity, p string) (*os.File, fs.FileInfo, error)
 	if err := s.hook("list"); err != nil {
 		return nil, nil, err
 	}
-	f, err := openRead(id.root, relPath(p))
+	rel := relPath(p)
+	if err := checkRel(rel); err != nil {
+		return nil, nil, err
+	}
+	f, err := openRead(id.root, rel)
 	if err != nil {
 		return nil, nil, storageErr(err)
 	}

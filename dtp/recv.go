@@ -22,9 +22,10 @@ import (
 // stouTries bounds the attempts at a fresh STOU or temporary file name.
 const stouTries = 16
 
-// tempPrefix begins the name of an atomic upload's temporary file. Such
-// files are never listed.
-const tempPrefix = ".rftpd-upload."
+// tempPrefix begins the name of an atomic upload's temporary file
+// (cleanup.go has the rest of the name). It is the protocol's reserved
+// prefix: such files are never listed, and no command can name them.
+const tempPrefix = protocol.ReservedPrefix
 
 // isTempName reports whether name is an atomic upload's temporary file.
 func isTempName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
@@ -32,12 +33,13 @@ func isTempName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
 // upload is the file an upload writes into: the target itself (in place),
 // or a temporary file that is renamed over the target on success.
 type upload struct {
-	root *os.Root
-	f    *os.File
-	rel  string // the target, root-relative (STOU: the file it made)
-	temp string // root-relative temporary file; "" when writing in place
-	name string // STOU: the base name it made
-	made bool   // STOU: the file is new, removed again if the upload fails
+	root  *os.Root
+	f     *os.File
+	rel   string // the target, root-relative (STOU: the file it made)
+	temp  string // root-relative temporary file; "" when writing in place
+	name  string // STOU: the base name it made
+	made  bool   // STOU: the file is new, removed again if the upload fails
+	fresh bool   // no file had the target's name: writing in place makes a new directory entry
 }
 
 // store receives a file. Nothing is created or truncated before the data
@@ -57,8 +59,11 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 		return 0, storageErr(err)
 	}
 	rel := relPath(r.Path)
+	if err := checkRel(rel); err != nil {
+		return 0, err
+	}
 	viaTemp := s.cfg.AtomicUploads && r.Kind == protocol.XferStor && r.Offset == 0
-	mode, err := precheckStore(id, rel, r.Kind == protocol.XferStou, viaTemp)
+	tgt, err := precheckStore(id, rel, r, viaTemp)
 	if err != nil {
 		return 0, err
 	}
@@ -78,17 +83,18 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 			return 0, err
 		}
 	}
-	u, err := openStore(id.root, rel, r, viaTemp, mode)
+	u, err := s.openStore(id.root, rel, r, viaTemp, tgt.mode)
 	if err != nil {
 		return 0, err
 	}
+	u.fresh = !tgt.exists
 	if !early {
 		t.start(post, -1, u.name)
 		if tc, err = s.secure(sess, id, c, r.Protect); err != nil {
-			u.f.Close()
 			if u.made {
 				removeFile(u.root, u.rel) // no data came: the new file goes
 			}
+			u.discard()
 			return 0, err
 		}
 	}
@@ -115,25 +121,39 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 			err = storageErr(u.f.Truncate(end))
 		}
 	}
-	if cerr := u.f.Close(); err == nil && cerr != nil {
-		err = storageErr(cerr)
+	if err == nil && s.cfg.DurableUploads {
+		// The data on stable storage before the name (finishUpload).
+		if err = storageErr(s.hook("sync")); err == nil {
+			err = storageErr(syncData(u.f))
+		}
 	}
-	return n, s.finishUpload(t, u, err)
+	return n, s.finishUpload(t, id, u, err)
 }
 
 // finishUpload commits or discards an upload whose data has moved (err ==
-// nil) or failed. An atomic upload is renamed over its target, unless an
-// abort came first; a failed one is removed, as is STOU's new file when
-// atomic uploads are on. In-place uploads keep what was written.
-func (s *Server) finishUpload(t *transfer, u *upload, err error) error {
-	discard := u.temp
-	if discard == "" && u.made && s.cfg.AtomicUploads {
-		discard = u.rel
-	}
-	if discard == "" {
+// nil; with DurableUploads, synced) or failed, and closes its file. An
+// atomic upload is renamed over its target, unless an abort came first; a
+// failed one is removed. Its temporary file stays open, and so locked
+// against the start-up clean-up of other instances (cleanup.go), until it
+// has been renamed or removed. In-place uploads keep what was written,
+// except STOU's new file when atomic uploads are on. With DurableUploads
+// the folder is synced after a rename, or after an in-place upload that
+// made a new file, so that the name is on stable storage too before the
+// 226; a failure then is an error although the file is in place.
+func (s *Server) finishUpload(t *transfer, id *identity, u *upload, err error) error {
+	if u.temp == "" {
+		if cerr := u.f.Close(); err == nil && cerr != nil {
+			err = storageErr(cerr)
+		}
+		if err == nil && (u.fresh || u.made) {
+			err = s.syncName(id, u.rel)
+		}
+		if err != nil && u.made && s.cfg.AtomicUploads {
+			removeFile(u.root, u.rel)
+		}
 		return err
 	}
-	if err == nil && u.temp != "" {
+	if err == nil {
 		err = storageErr(s.hook("commit"))
 	}
 	if err == nil && t.finish() {
@@ -141,72 +161,126 @@ func (s *Server) finishUpload(t *transfer, u *upload, err error) error {
 		// run, an abort is too late and the upload completes.
 		err = fmt.Errorf("dtp: %w", protocol.ErrAborted)
 	}
-	if err == nil && u.temp != "" {
+	if err == nil {
 		err = storageErr(u.root.Rename(u.temp, u.rel))
 	}
 	if err != nil {
-		removeFile(u.root, discard)
+		u.discard()
 		return err
 	}
-	return nil
+	err = s.syncName(id, u.rel)
+	if cerr := u.f.Close(); err == nil {
+		err = storageErr(cerr)
+	}
+	return err
+}
+
+// syncName makes the directory entry of rel durable (DurableUploads):
+// fsync of its folder.
+func (s *Server) syncName(id *identity, rel string) error {
+	if !s.cfg.DurableUploads {
+		return nil
+	}
+	if err := s.hook("syncdir"); err != nil {
+		return storageErr(err)
+	}
+	dir, _ := splitRel(rel)
+	return storageErr(syncDir(id, dir))
+}
+
+// discard removes the temporary file of an upload that failed, then
+// closes it (which gives up its lock).
+func (u *upload) discard() {
+	if u.temp != "" {
+		removeFile(u.root, u.temp)
+	}
+	u.f.Close()
+}
+
+// target is what precheckStore found at an upload's name.
+type target struct {
+	exists bool         // a file is there (STOU: always false)
+	mode   *fs.FileMode // its permission bits, for an upload via a temporary file
 }
 
 // precheckStore refuses an upload that cannot succeed, without changing
-// anything: for STOR/APPE the parent must be a directory and the target
-// must not be one; for STOU the target must be a directory. For an upload
-// via a temporary file an existing target must be a regular file this
-// process could write in place; its permission bits are returned for the
-// new file (nil when there is no target yet).
-func precheckStore(id *identity, rel string, stou, viaTemp bool) (*fs.FileMode, error) {
-	if stou {
+// anything: for STOR/APPE the parent must be a directory, an existing
+// target must be a regular file (not a directory, FIFO, socket or
+// device), and a REST offset must fit the file (checkOffset); for
+// STOU the target must be a directory. For an upload via a temporary file
+// an existing target must be a regular file this process could write in
+// place; its permission bits are returned for the new file.
+func precheckStore(id *identity, rel string, r protocol.ReqTransfer, viaTemp bool) (target, error) {
+	if r.Kind == protocol.XferStou {
 		fi, err := statPath(id, rel)
 		if err != nil {
-			return nil, storageErr(err)
+			return target{}, storageErr(err)
 		}
 		if !fi.IsDir() {
-			return nil, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
+			return target{}, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
 		}
-		return nil, nil
+		return target{}, nil
 	}
 	if rel == "." {
-		return nil, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
+		return target{}, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
 	}
 	dir, _ := splitRel(rel)
 	fi, err := statPath(id, dir)
 	if err != nil {
-		return nil, storageErr(err)
+		return target{}, storageErr(err)
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
+		return target{}, fmt.Errorf("dtp: %w", protocol.ErrNotDir)
 	}
 	fi, err = statPath(id, rel)
 	switch {
 	case err == nil && fi.IsDir():
-		return nil, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
+		return target{}, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return nil, storageErr(err)
-	case err != nil || !viaTemp:
-		return nil, nil
+		return target{}, storageErr(err)
+	case err != nil:
+		return target{}, checkOffset(r, 0) // resuming needs a file to resume
 	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
+		// A FIFO, socket or device is neither written nor replaced.
+		return target{}, errNotRegular
+	}
+	if err := checkOffset(r, fi.Size()); err != nil || !viaTemp {
+		return target{exists: true}, err
 	}
 	// The rename would replace a file this process may not write (the
 	// directory's permissions are what rename checks): ask the file.
 	f, err := id.root.OpenFile(rel, os.O_WRONLY|oNonblock, 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return target{}, storageErr(err)
 	}
 	f.Close()
 	perm := fi.Mode().Perm()
-	return &perm, nil
+	return target{exists: true, mode: &perm}, nil
+}
+
+// checkOffset refuses a REST offset that does not fit an upload onto a
+// file of size bytes (0: no file): REST+STOR may resume anywhere up to the
+// end of the file, never beyond it (that would leave a hole, or make a
+// file that was never there); REST+APPE only at the end, where APPE
+// writes. Without REST (offset 0) anything goes.
+func checkOffset(r protocol.ReqTransfer, size int64) error {
+	switch {
+	case r.Offset == 0:
+		return nil
+	case r.Kind == protocol.XferStor && r.Offset <= size, r.Kind == protocol.XferAppe && r.Offset == size:
+		return nil
+	}
+	return fmt.Errorf("dtp: REST %d on a file of %d bytes: %w", r.Offset, size, protocol.ErrBadOffset)
 }
 
 // openStore opens the file to write, positioned where the data goes: a
 // new temporary file next to the target when viaTemp (with the old file's
 // permission bits mode, if any), else the target itself. APPE opens
 // without O_APPEND (which would rule out splice) and seeks to the end.
-// STOU makes up a name and creates its file directly.
-func openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, mode *fs.FileMode) (*upload, error) {
+// STOU makes up a name and creates its file directly. An upload with a
+// REST offset never creates its file, and checks the offset again against
+// the file it opened.
+func (s *Server) openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, mode *fs.FileMode) (*upload, error) {
 	const w = os.O_WRONLY | os.O_CREATE | oNonblock
 	u := &upload{root: root, rel: rel}
 	var f *os.File
@@ -214,30 +288,17 @@ func openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, 
 	switch {
 	case viaTemp:
 		dir, _ := splitRel(rel)
-		for range stouTries {
-			u.temp = path.Join(dir, tempPrefix+randomHex())
-			f, err = root.OpenFile(u.temp, w|os.O_EXCL, 0o644)
-			if !errors.Is(err, fs.ErrExist) {
-				break
-			}
-		}
+		f, u.temp, err = s.createTemp(root, dir)
 		if err == nil && mode != nil {
 			err = f.Chmod(*mode)
 		}
-		if err != nil && f != nil {
-			f.Close()
-			removeFile(root, u.temp)
-			f = nil
-		}
-	case r.Kind == protocol.XferStor:
-		flags := w | os.O_TRUNC
-		if r.Offset > 0 {
-			flags = w
-		}
-		f, err = root.OpenFile(rel, flags, 0o644)
-		if err == nil && r.Offset > 0 {
+	case r.Offset > 0: // REST+STOR or REST+APPE: the file must be there
+		f, err = root.OpenFile(rel, os.O_WRONLY|oNonblock, 0)
+		if err == nil {
 			_, err = f.Seek(r.Offset, io.SeekStart)
 		}
+	case r.Kind == protocol.XferStor:
+		f, err = root.OpenFile(rel, w|os.O_TRUNC, 0o644)
 	case r.Kind == protocol.XferAppe:
 		f, err = root.OpenFile(rel, w, 0o644)
 		if err == nil {
@@ -257,11 +318,16 @@ func openStore(root *os.Root, rel string, r protocol.ReqTransfer, viaTemp bool, 
 	if err == nil {
 		var fi fs.FileInfo
 		if fi, err = f.Stat(); err == nil && !fi.Mode().IsRegular() {
-			err = fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
+			err = errNotRegular
+		} else if err == nil {
+			err = checkOffset(r, fi.Size()) // it may have changed since precheckStore
 		}
 	}
 	if err != nil {
 		if f != nil {
+			if u.temp != "" {
+				removeFile(root, u.temp)
+			}
 			f.Close()
 		}
 		return nil, storageErr(err)

@@ -15,6 +15,7 @@ import (
 // deeper paths are looked at, beneath it in one openat2 call: os.Root walks
 // a path with one openat per element and closes each directory it passed.
 type rootDir struct {
+	path    string // the directory as configured, for reports
 	root    *os.Root
 	dir     *os.File        // nil without haveBeneath
 	beneath syscall.RawConn // dir's descriptor; Control keeps it open while in use
@@ -25,7 +26,7 @@ func openRootDir(path string) (*rootDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &rootDir{root: root}
+	r := &rootDir{path: path, root: root}
 	if !haveBeneath {
 		return r, nil
 	}
@@ -62,6 +63,23 @@ func statPath(id *identity, rel string) (fs.FileInfo, error) {
 		}
 	}
 	return id.root.Stat(rel)
+}
+
+// syncDir fsyncs the folder rel beneath id's root, so that the names
+// just made or renamed in it are on stable storage. The root itself is
+// synced through the handle already open on it; a deeper folder is opened
+// with one openat2 call where there is one.
+func syncDir(id *identity, rel string) error {
+	if ok, err := fsyncBeneath(id.beneath, rel); ok {
+		return err
+	}
+	d, err := id.root.Open(rel)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	d.Close()
+	return err
 }
 
 // source is a file opened for a download: its size and type as they were

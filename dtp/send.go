@@ -37,7 +37,9 @@ var (
 )
 
 // retr sends the file at r.Path from r.Offset. The file is opened before
-// the data connection, so a missing file is answered without one.
+// the data connection, so a missing file, or an offset past its end
+// (protocol.ErrBadOffset; at the end, nothing is sent), is answered
+// without one.
 func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event)) (int64, error) {
 	if err := id.allow(protocol.PermRead); err != nil {
 		return 0, err
@@ -45,7 +47,11 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	if err := s.hook("open"); err != nil {
 		return 0, err
 	}
-	src, err := openSource(id, relPath(r.Path))
+	rel := relPath(r.Path)
+	if err := checkRel(rel); err != nil {
+		return 0, err
+	}
+	src, err := openSource(id, rel)
 	if err != nil {
 		return 0, storageErr(err)
 	}
@@ -54,7 +60,10 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		return 0, fmt.Errorf("dtp: %w", protocol.ErrIsDir)
 	}
 	if !src.mode.IsRegular() {
-		return 0, fmt.Errorf("dtp: not a regular file: %w", protocol.ErrPermission)
+		return 0, errNotRegular // opened without blocking, never read
+	}
+	if r.Offset > src.size {
+		return 0, fmt.Errorf("dtp: REST %d on a file of %d bytes: %w", r.Offset, src.size, protocol.ErrBadOffset)
 	}
 	c, err := s.dataConn(sess, t, r.Protect)
 	if err != nil {
@@ -62,7 +71,7 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	}
 	// What is sent is the file as long as it was when opened, which is
 	// the size the 150 reply announces: bytes appended since are not sent.
-	size := max(src.size-r.Offset, 0)
+	size := src.size - r.Offset
 	if !r.ASCII && !r.Protect {
 		return sendPlain(t, c, src, r.Offset, size, s.cfg.DataUnsent, post)
 	}

@@ -1,5 +1,5 @@
-// Opening a download's file, or looking at a path, in one system call
-// whatever the path's depth: openat2 with RESOLVE_BENEATH.
+// Opening a download's file, looking at a path, or syncing a folder, in one
+// system call whatever the path's depth: openat2 with RESOLVE_BENEATH.
 //go:build linux
 
 package dtp
@@ -37,6 +37,12 @@ var beneathHow = unix.OpenHow{
 // stat(2) does.
 var pathHow = unix.OpenHow{
 	Flags:   unix.O_PATH | unix.O_CLOEXEC,
+	Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+}
+
+// dirHow opens a folder to fsync it, resolving as beneathHow does.
+var dirHow = unix.OpenHow{
+	Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC,
 	Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 }
 
@@ -133,3 +139,36 @@ func (s *statInfo) IsDir() bool        { return s.Mode().IsDir() }
 func (s *statInfo) Sys() any           { return &s.st }
 
 func closeFd(fd int) { unix.Close(fd) }
+
+// fsyncBeneath fsyncs the folder rel beneath the root's directory dir:
+// that directory's own descriptor for ".", else one openat2 call. ok as
+// for openBeneath.
+func fsyncBeneath(dir syscall.RawConn, rel string) (ok bool, err error) {
+	if dir == nil {
+		return false, nil
+	}
+	if rel == "." {
+		cerr := dir.Control(func(fd uintptr) { err = fsyncFd(int(fd), rel) })
+		return cerr == nil, err
+	}
+	fd, ok, err := openBeneath(dir, rel, &dirHow)
+	if fd < 0 {
+		return ok, err
+	}
+	err = fsyncFd(fd, rel)
+	unix.Close(fd)
+	return true, err
+}
+
+// fsyncFd is fsync(2) of the descriptor fd of rel.
+func fsyncFd(fd int, rel string) error {
+	for {
+		err := unix.Fsync(fd)
+		switch {
+		case err == nil:
+			return nil
+		case err != unix.EINTR:
+			return &os.PathError{Op: "fsync", Path: rel, Err: err}
+		}
+	}
+}

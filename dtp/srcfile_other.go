@@ -15,4 +15,6 @@ func openSourceBeneath(syscall.RawConn, string) (*source, bool, error) { return 
 
 func statBeneath(syscall.RawConn, string) (fs.FileInfo, bool, error) { return nil, false, nil }
 
+func fsyncBeneath(syscall.RawConn, string) (bool, error) { return false, nil }
+
 func closeFd(fd int) { syscall.Close(fd) }

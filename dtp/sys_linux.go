@@ -42,6 +42,11 @@ func errnoProtocol(err error) error {
 		return protocol.ErrQuota
 	case unix.EACCES, unix.EPERM, unix.EROFS:
 		return protocol.ErrPermission
+	case unix.ENXIO:
+		// open(2) of a socket, of a FIFO for writing without a reader
+		// (O_NONBLOCK), or of a device without a driver: a special
+		// file, which is never served.
+		return protocol.ErrPermission
 	case unix.ENAMETOOLONG, unix.ELOOP:
 		return protocol.ErrBadName
 	}
@@ -467,4 +472,53 @@ func limitUnsent(c *net.TCPConn, n int) {
 	if rc, err := c.SyscallConn(); err == nil {
 		_ = rc.Control(func(fd uintptr) { setUnsent(int(fd), n) })
 	}
+}
+
+// tryLock takes an exclusive flock(2) on f without waiting. held reports
+// that another open file of it holds the lock (EWOULDBLOCK); err is any
+// other failure (a file system without locks).
+func tryLock(f *os.File) (held bool, err error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	cerr := rc.Control(func(fd uintptr) {
+		for {
+			err = unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB)
+			if err != unix.EINTR {
+				return
+			}
+		}
+	})
+	switch {
+	case cerr != nil:
+		return false, cerr
+	case err == unix.EWOULDBLOCK:
+		return true, nil
+	}
+	return false, err
+}
+
+// syncData writes f's data, and the metadata needed to read it back (its
+// size), to stable storage: fdatasync(2).
+func syncData(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	cerr := rc.Control(func(fd uintptr) {
+		for {
+			err = unix.Fdatasync(int(fd))
+			if err != unix.EINTR {
+				return
+			}
+		}
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+	}
+	return nil
 }

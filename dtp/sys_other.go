@@ -28,7 +28,10 @@ func errnoProtocol(err error) error {
 		return protocol.ErrNoSpace
 	case errors.Is(err, syscall.EDQUOT):
 		return protocol.ErrQuota
-	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EROFS):
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EROFS),
+		errors.Is(err, syscall.ENXIO), errors.Is(err, syscall.EOPNOTSUPP):
+		// ENXIO, EOPNOTSUPP: open(2) of a socket or of a FIFO for
+		// writing without a reader; special files are never served.
 		return protocol.ErrPermission
 	case errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.ELOOP):
 		return protocol.ErrBadName
@@ -97,3 +100,31 @@ func openDescriptors() int { return 0 }
 
 // limitUnsent has no effect here.
 func limitUnsent(*net.TCPConn, int) {}
+
+// tryLock takes an exclusive flock(2) on f without waiting. held reports
+// that another open file of it holds the lock (EWOULDBLOCK); err is any
+// other failure (a file system without locks).
+func tryLock(f *os.File) (held bool, err error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	cerr := rc.Control(func(fd uintptr) {
+		for {
+			err = syscall.Flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB)
+			if err != syscall.EINTR {
+				return
+			}
+		}
+	})
+	switch {
+	case cerr != nil:
+		return false, cerr
+	case err == syscall.EWOULDBLOCK:
+		return true, nil
+	}
+	return false, err
+}
+
+// syncData writes f's data to stable storage (fsync; F_FULLFSYNC on macOS).
+func syncData(f *os.File) error { return f.Sync() }

@@ -176,9 +176,12 @@ func (s *Session) cmdALLO(string, time.Time) {
 	s.reply(codeSuperfluous, "ALLO not needed.")
 }
 
-// cmdREST records a restart offset for the next RETR or STOR (RFC 3659
-// REST STREAM). Every transfer command consumes it, used or not (see
-// command.xfer); APPE, STOU and the listings ignore it.
+// cmdREST records a restart offset for the next RETR, STOR or APPE (RFC
+// 3659 REST STREAM). Every transfer command consumes it, used or not (see
+// command.xfer); STOU and the listings ignore it. Whether the offset fits
+// the file is for the DTP to say: past the end of the file (RETR, STOR),
+// or anywhere but the end (APPE), the transfer is answered 554 without a
+// data connection being used and without the file being changed.
 func (s *Session) cmdREST(arg string, _ time.Time) {
 	n, err := strconv.ParseInt(arg, 10, 64)
 	if !allDigits(arg) || err != nil {
@@ -211,8 +214,8 @@ func (s *Session) cmdSTOU(_ string, now time.Time) {
 }
 
 // transfer starts a data transfer over the endpoint set by the last
-// PASV/EPSV/PORT/EPRT, which it consumes. REST applies to RETR and STOR;
-// TYPE A to file transfers (listings are always sent as CRLF lines).
+// PASV/EPSV/PORT/EPRT, which it consumes. REST applies to RETR, STOR and
+// APPE; TYPE A to file transfers (listings are always sent as CRLF lines).
 func (s *Session) transfer(kind XferKind, path string, flags ListFlags, now time.Time) {
 	if s.tlsData && !s.protP {
 		// Before the endpoint is used: it stays for the transfer after PROT P.
@@ -223,12 +226,16 @@ func (s *Session) transfer(kind XferKind, path string, flags ListFlags, now time
 		s.reply(codeCantOpenData, txtNeedPort)
 		return
 	}
+	if s.refuseReserved(path) {
+		// Before the endpoint is used (await would check too late).
+		return
+	}
 	req := ReqTransfer{Kind: kind, Path: path, Flags: flags, Protect: s.protP}
 	switch kind {
-	case XferRetr, XferStor:
+	case XferRetr, XferStor, XferAppe:
 		req.Offset = s.rest
 		req.ASCII = !s.binary
-	case XferAppe, XferStou:
+	case XferStou:
 		req.ASCII = !s.binary
 	}
 	s.endpoint = endpointNone

@@ -370,9 +370,9 @@ func TestTransfers(t *testing.T) {
 @ EvTransferDone bytes=3
 < 226 Transfer complete.
 `},
-		{"REST ignored by APPE and consumed", "login\n> TYPE I\n< 200 Switching to Binary mode.\n> REST 7\n< 350 Restarting at 7. Send STORE or RETRIEVE.\n" + pasv + `
+		{"REST with APPE, consumed", "login\n> TYPE I\n< 200 Switching to Binary mode.\n> REST 7\n< 350 Restarting at 7. Send STORE or RETRIEVE.\n" + pasv + `
 > APPE a
-! ReqTransfer appe "/a"
+! ReqTransfer appe "/a" offset=7
 @ EvTransferStart
 < 150 Ok to send data.
 @ EvTransferDone
@@ -380,6 +380,34 @@ func TestTransfers(t *testing.T) {
 ` + pasv + `
 > STOR a
 ! ReqTransfer stor "/a"
+`},
+		{"REST past the end: 554 before any data connection", "login\n> TYPE I\n< 200 Switching to Binary mode.\n> REST 1099511627776\n< 350 Restarting at 1099511627776. Send STORE or RETRIEVE.\n" + pasv + `
+> RETR a
+! ReqTransfer retr "/a" offset=1099511627776
+@ EvTransferDone err=badoffset
+< 554 Requested action not taken: invalid REST parameter.
+> REST 1099511627776
+< 350 Restarting at 1099511627776. Send STORE or RETRIEVE.
+` + pasv + `
+> STOR a
+! ReqTransfer stor "/a" offset=1099511627776
+@ EvTransferDone err=badoffset
+< 554 Requested action not taken: invalid REST parameter.
+> REST 5
+< 350 Restarting at 5. Send STORE or RETRIEVE.
+` + pasv + `
+> APPE a
+! ReqTransfer appe "/a" offset=5
+@ EvTransferDone err=badoffset
+< 554 Requested action not taken: invalid REST parameter.
+`},
+		{"REST past the end of a protected upload: 554 after the 150", "login\n> TYPE I\n< 200 Switching to Binary mode.\n> REST 9\n< 350 Restarting at 9. Send STORE or RETRIEVE.\n" + pasv + `
+> STOR a
+! ReqTransfer stor "/a" offset=9
+@ EvTransferStart
+< 150 Ok to send data.
+@ EvTransferDone err=badoffset
+< 554 Requested action not taken: invalid REST parameter.
 `},
 		{"REST consumed by a refused RETR", `
 login
@@ -520,6 +548,13 @@ login
 < 150 Ok to send data.
 @ EvTransferDone err=nospace
 < 452 Insufficient storage space.
+` + pasv + `
+> STOR a
+! ReqTransfer stor "/a" ascii
+@ EvTransferStart
+< 150 Ok to send data.
+@ EvTransferDone bytes=100 err=other
+< 451 Requested action aborted: local error in processing.
 ` + pasv + `
 > STOR a
 ! ReqTransfer stor "/a" ascii

@@ -45,4 +45,5 @@ const (
 	codeFileUnavailable replyCode = 550 // Requested action not taken. File unavailable.
 	codeExceededStorage replyCode = 552 // Requested file action aborted. Exceeded storage allocation.
 	codeBadFileName     replyCode = 553 // Requested action not taken. File name not allowed.
+	codeBadRestart      replyCode = 554 // Requested action not taken: invalid REST parameter. RFC 3659 §5.3
 )

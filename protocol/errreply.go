@@ -18,6 +18,7 @@ const (
 	txtAborted    = "Connection closed; transfer aborted."
 	txtNeedPort   = "Use PORT or PASV first."
 	txtBadName    = "File name not allowed."
+	txtBadRestart = "Requested action not taken: invalid REST parameter."
 )
 
 // fileErrReply chooses the reply for a failed file operation: one on the
@@ -45,6 +46,8 @@ func fileErrReply(err error) (replyCode, string) {
 		return codeNoSpace, txtNoSpace
 	case errors.Is(err, ErrQuota):
 		return codeExceededStorage, txtQuota
+	case errors.Is(err, ErrBadOffset):
+		return codeBadRestart, txtBadRestart
 	}
 	return codeLocalError, txtLocalError
 }
@@ -54,7 +57,8 @@ func fileErrReply(err error) (replyCode, string) {
 func uploadErrReply(err error) (replyCode, string) {
 	switch {
 	case errors.Is(err, ErrBusy), errors.Is(err, ErrEscapes), errors.Is(err, ErrPermission),
-		errors.Is(err, fs.ErrPermission), errors.Is(err, ErrNoSpace), errors.Is(err, ErrQuota):
+		errors.Is(err, fs.ErrPermission), errors.Is(err, ErrNoSpace), errors.Is(err, ErrQuota),
+		errors.Is(err, ErrBadOffset):
 		return fileErrReply(err)
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, ErrNotDir), errors.Is(err, ErrIsDir), errors.Is(err, fs.ErrExist):
 		return codeBadFileName, "Could not create file."
@@ -65,9 +69,12 @@ func uploadErrReply(err error) (replyCode, string) {
 }
 
 // midTransferErrReply chooses the reply for a transfer that failed after
-// its 150 with a storage error.
+// its 150 with a storage error. (A protected upload sends its 150 before
+// the file is opened, so a bad REST offset can come this late.)
 func midTransferErrReply(err error) (replyCode, string) {
 	switch {
+	case errors.Is(err, ErrBadOffset):
+		return codeBadRestart, txtBadRestart
 	case errors.Is(err, ErrNoSpace):
 		return codeNoSpace, txtNoSpace
 	case errors.Is(err, ErrQuota):

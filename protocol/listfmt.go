@@ -53,13 +53,23 @@ func append2(b []byte, n int) []byte {
 	return append(b, byte('0'+n/10), byte('0'+n%10))
 }
 
-// appendMode appends the ten-character ls mode column.
+// appendMode appends the ten-character ls mode column; its first letter
+// is the type as ls shows it: - d l p (FIFO) s (socket) c b (character
+// and block device).
 func appendMode(b []byte, m fs.FileMode) []byte {
 	switch {
 	case m.IsDir():
 		b = append(b, 'd')
 	case m&fs.ModeSymlink != 0:
 		b = append(b, 'l')
+	case m&fs.ModeNamedPipe != 0:
+		b = append(b, 'p')
+	case m&fs.ModeSocket != 0:
+		b = append(b, 's')
+	case m&fs.ModeCharDevice != 0:
+		b = append(b, 'c')
+	case m&fs.ModeDevice != 0:
+		b = append(b, 'b')
 	default:
 		b = append(b, '-')
 	}
@@ -88,10 +98,33 @@ const (
 	FactPdir        // type=pdir: its parent
 )
 
+// specialFile is the mode bits of files that are neither regular files,
+// directories nor symlinks: FIFOs, sockets and devices. They are listed
+// with their own type, never read or written.
+const specialFile = fs.ModeNamedPipe | fs.ModeSocket | fs.ModeDevice | fs.ModeCharDevice
+
+// specialType is the RFC 3659 §7.5.1 "OS.name=type" value of the type
+// fact of a special file.
+func specialType(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "OS.unix=fifo"
+	case m&fs.ModeSocket != 0:
+		return "OS.unix=socket"
+	case m&fs.ModeCharDevice != 0:
+		return "OS.unix=chardev"
+	}
+	return "OS.unix=blockdev"
+}
+
 // AppendFacts appends the RFC 3659 facts of fi followed by a space and name,
 // without line ending: "type=file;size=12;modify=20240102030405;perm=adfrw;unix.mode=0644; name".
 // kind overrides the type fact for cdir/pdir; perms decide the perm fact.
+// A FIFO, socket or device has the type OS.unix=fifo, socket, chardev or
+// blockdev, no size, and no a, r or w permission: it cannot be
+// downloaded or uploaded to.
 func AppendFacts(b []byte, fi FileInfo, kind int, perms Perm, name string) []byte {
+	special := fi.Mode&specialFile != 0
 	b = append(b, "type="...)
 	switch {
 	case kind == FactCdir:
@@ -100,11 +133,13 @@ func AppendFacts(b []byte, fi FileInfo, kind int, perms Perm, name string) []byt
 		b = append(b, "pdir"...)
 	case fi.Mode.IsDir():
 		b = append(b, "dir"...)
+	case special:
+		b = append(b, specialType(fi.Mode)...)
 	default:
 		b = append(b, "file"...)
 	}
 	b = append(b, ';')
-	if !fi.Mode.IsDir() {
+	if !fi.Mode.IsDir() && !special {
 		b = append(b, "size="...)
 		b = strconv.AppendInt(b, fi.Size, 10)
 		b = append(b, ';')
@@ -112,7 +147,14 @@ func AppendFacts(b []byte, fi FileInfo, kind int, perms Perm, name string) []byt
 	b = append(b, "modify="...)
 	b = appendStamp(b, fi.ModTime)
 	b = append(b, ";perm="...)
-	b = appendPermFact(b, fi.Mode.IsDir(), perms)
+	switch {
+	case fi.Mode.IsDir():
+		b = appendPermFact(b, true, perms)
+	case special:
+		b = appendPermFact(b, false, perms&(PermDelete|PermRename))
+	default:
+		b = appendPermFact(b, false, perms)
+	}
 	b = append(b, ";unix.mode=0"...)
 	b = strconv.AppendUint(b, uint64(fi.Mode.Perm()), 8)
 	b = append(b, "; "...)

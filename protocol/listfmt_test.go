@@ -22,6 +22,15 @@ func TestAppendLIST(t *testing.T) {
 			"lrwxrwxrwx 1 ftp ftp            7 Dec 31 23:00 ln\r\n"},
 		{FileInfo{Name: "future", Size: 123456789012345, Mode: 0o600, ModTime: time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC)},
 			"-rw------- 1 ftp ftp 123456789012345 Mar 04  2025 future\r\n"},
+		// Special files show their type as ls does.
+		{FileInfo{Name: "fifo", Mode: fs.ModeNamedPipe | 0o644, ModTime: now},
+			"prw-r--r-- 1 ftp ftp            0 Mar 04 12:00 fifo\r\n"},
+		{FileInfo{Name: "sock", Mode: fs.ModeSocket | 0o755, ModTime: now},
+			"srwxr-xr-x 1 ftp ftp            0 Mar 04 12:00 sock\r\n"},
+		{FileInfo{Name: "null", Mode: fs.ModeDevice | fs.ModeCharDevice | 0o666, ModTime: now},
+			"crw-rw-rw- 1 ftp ftp            0 Mar 04 12:00 null\r\n"},
+		{FileInfo{Name: "sda", Mode: fs.ModeDevice | 0o660, ModTime: now},
+			"brw-rw---- 1 ftp ftp            0 Mar 04 12:00 sda\r\n"},
 	} {
 		if got := string(AppendLIST(nil, c.fi, now)); got != c.want {
 			t.Errorf("AppendLIST(%s) = %q, want %q", c.fi.Name, got, c.want)
@@ -53,6 +62,18 @@ func TestAppendFacts(t *testing.T) {
 		{dir, FactDir, all, "d", "type=dir;modify=20240102030405;perm=cdeflmp;unix.mode=0750; d"},
 		{dir, FactCdir, PermRead, ".", "type=cdir;modify=20240102030405;perm=el;unix.mode=0750; ."},
 		{dir, FactPdir, 0, "..", "type=pdir;modify=20240102030405;perm=e;unix.mode=0750; .."},
+		// Special files: their own type (RFC 3659 §7.5.1 OS.name=type), no
+		// size, and only the permissions of the directory entry itself.
+		{FileInfo{Mode: fs.ModeNamedPipe | 0o644, ModTime: mt}, FactFile, all, "fifo",
+			"type=OS.unix=fifo;modify=20240102030405;perm=df;unix.mode=0644; fifo"},
+		{FileInfo{Mode: fs.ModeNamedPipe | 0o644, ModTime: mt}, FactFile, PermRead | PermWrite, "fifo",
+			"type=OS.unix=fifo;modify=20240102030405;perm=;unix.mode=0644; fifo"},
+		{FileInfo{Mode: fs.ModeSocket | 0o755, ModTime: mt}, FactFile, all, "sock",
+			"type=OS.unix=socket;modify=20240102030405;perm=df;unix.mode=0755; sock"},
+		{FileInfo{Mode: fs.ModeDevice | fs.ModeCharDevice | 0o666, ModTime: mt}, FactFile, all, "null",
+			"type=OS.unix=chardev;modify=20240102030405;perm=df;unix.mode=0666; null"},
+		{FileInfo{Mode: fs.ModeDevice | 0o660, ModTime: mt}, FactFile, all, "sda",
+			"type=OS.unix=blockdev;modify=20240102030405;perm=df;unix.mode=0660; sda"},
 	} {
 		if got := string(AppendFacts(nil, c.fi, c.kind, c.perms, c.name)); got != c.want {
 			t.Errorf("AppendFacts(%s) = %q, want %q", c.name, got, c.want)

@@ -94,7 +94,7 @@ const (
 type ReqTransfer struct {
 	Kind   XferKind
 	Path   string    // absolute FTP path of the file or directory
-	Offset int64     // REST offset for RETR and STOR
+	Offset int64     // REST offset for RETR, STOR and APPE (ErrBadOffset when it does not fit the file)
 	ASCII  bool      // TYPE A: convert line endings
 	Flags  ListFlags // LIST/NLST options
 	// Protect: PROT P is in force, so the data connection is TLS (server
@@ -217,7 +217,8 @@ var (
 	ErrQuota      = errors.New("storage quota exceeded")
 	ErrPermission = errors.New("permission denied")
 	ErrNoEndpoint = errors.New("no data endpoint: use PASV, EPSV, PORT or EPRT first")
-	ErrBadName    = errors.New("file name not allowed") // too long, a symlink loop, or otherwise unusable
+	ErrBadName    = errors.New("file name not allowed")                     // too long, a symlink loop, or otherwise unusable
+	ErrBadOffset  = errors.New("restart offset beyond the end of the file") // REST past the end (RETR, STOR) or not at the end (APPE)
 	// FTPS
 	ErrTLSRequired  = errors.New("this account requires TLS on the control connection") // EvLogin: refused before the password is checked
 	ErrTLSReuse     = errors.New("the data connection did not resume the control connection's TLS session")

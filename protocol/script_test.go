@@ -427,6 +427,7 @@ var testErrors = map[string]error{
 	"isdir":        ErrIsDir,
 	"notempty":     ErrNotEmpty,
 	"badname":      ErrBadName,
+	"badoffset":    ErrBadOffset,
 	"nospace":      ErrNoSpace,
 	"quota":        ErrQuota,
 	"perm":         ErrPermission,

@@ -216,8 +216,13 @@ func (s *Session) emit(r Request) {
 }
 
 // await emits r and enters the waiting state st; the running command's done
-// handler gets the answer, with path and path2 kept for it.
+// handler gets the answer, with path and path2 kept for it. Every path a
+// command hands the DTP passes here, so this is where a reserved name is
+// refused (refuseReserved) and nothing is emitted.
 func (s *Session) await(st state, r Request, path, path2 string) {
+	if s.refuseReserved(path, path2) {
+		return
+	}
 	s.wait = s.cur
 	s.waitPath, s.waitPath2 = path, path2
 	s.emit(r)

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,6 +33,10 @@ type settings struct {
 	LogLevel     string `toml:"log_level"`
 	// AtomicUploads: STOR writes a temporary file renamed over the target on success.
 	AtomicUploads bool `toml:"atomic_uploads"`
+	// DurableUploads: a 226 means the upload's data and name are on stable storage (fdatasync, fsync of the folder).
+	DurableUploads bool `toml:"durable_uploads"`
+	// CleanStaleUploads: at start-up, remove the temporary files of uploads whose process died.
+	CleanStaleUploads bool `toml:"clean_stale_uploads"`
 
 	Timeouts struct {
 		Login          time.Duration `toml:"login"`
@@ -91,6 +96,8 @@ func defaults() settings {
 	s.Banner = p.Banner
 	s.LogLevel = "info"
 	s.AtomicUploads = d.AtomicUploads
+	s.DurableUploads = d.DurableUploads
+	s.CleanStaleUploads = d.CleanStaleUploads
 	s.Timeouts.Login = p.LoginTimeout
 	s.Timeouts.Idle = p.IdleTimeout
 	s.Timeouts.Data = p.DataTimeout
@@ -239,6 +246,8 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	d.StatListMax = s.Limits.StatListMax
 	d.IdleListeners = s.Limits.IdleListeners
 	d.AtomicUploads = s.AtomicUploads
+	d.DurableUploads = s.DurableUploads
+	d.CleanStaleUploads = s.CleanStaleUploads
 
 	for _, c := range []struct {
 		name string
@@ -363,6 +372,22 @@ func resolvePublicHost(h string) (netip.Addr, error) {
 	}
 	a, _ := netip.AddrFromSlice(addrs[0])
 	return a, nil
+}
+
+// cleanupLogger logs what the start-up clean-up of temporary upload files
+// did in each root: at info level when it found any, else at debug level.
+func cleanupLogger(logger *slog.Logger) func(dtp.CleanupReport) {
+	return func(r dtp.CleanupReport) {
+		level := slog.LevelDebug
+		if r.Removed > 0 || r.Kept > 0 {
+			level = slog.LevelInfo
+		}
+		if r.Err != nil {
+			level = slog.LevelWarn
+		}
+		logger.Log(context.Background(), level, "upload clean-up done",
+			"root", r.Root, "removed", r.Removed, "kept_live", r.Kept, "folders", r.Dirs, "first_removed", r.Names, "err", r.Err)
+	}
 }
 
 // parseLogLevel maps debug/info/warn/error to slog levels.

@@ -54,6 +54,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	dcfg.OnForeignData = func(control, data netip.AddrPort) {
 		logger.Warn("refused a data connection from a foreign address", "client", control, "from", data)
 	}
+	dcfg.OnCleanup = cleanupLogger(logger)
 
 	// Every descriptor user draws from one budget made from this limit
 	// (dtp/fair): sessions get 421, passive listeners 425 and transfers
