@@ -164,10 +164,16 @@ func TestTimeouts(t *testing.T) {
 		d := c.pasv()
 		d.(*net.TCPConn).SetReadBuffer(64 << 10)
 		c.cmd("RETR "+fBig, 150)
-		// about 4 MiB/s for the first 16 MiB: some 4 s, far past the idle
-		// timeout, with the server still sending. The last 4 MiB are read at
-		// full speed: the server's send buffer may hold that much, so the 226
-		// (which restarts the idle timer) comes only just before the NOOP.
+		// The NOOP waits behind the transfer and is answered right after
+		// its 226, before the idle timer (which the 226 restarts) can run
+		// out, however long the client then takes to read the last bytes:
+		// the server sends the 226 once the kernel has them, and its send
+		// buffer may hold 4 MiB.
+		c.send("NOOP")
+		// About 4 MiB/s for the first 16 MiB: some 4 s, far past the idle
+		// timeout, with the server still sending, since it cannot have
+		// handed the kernel the last byte before the client has read nearly
+		// 16 MiB (20 MiB less its send buffer and our receive buffer).
 		var got []byte
 		buf := make([]byte, 256<<10)
 		d.SetReadDeadline(time.Now().Add(30 * time.Second))
@@ -186,7 +192,7 @@ func TestTimeouts(t *testing.T) {
 		}
 		checkBytes(t, "slow RETR", got, fixtureFiles[fBig])
 		c.expect(226)
-		c.cmd("NOOP", 200)
+		c.expect(200)
 	})
 }
 
