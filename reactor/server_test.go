@@ -134,10 +134,14 @@ func dial(t *testing.T, addr string) *client {
 	return cl
 }
 
+// replyWait is how long a test waits for a reply, or for the loop to run a
+// task: long enough for a busy machine, short enough to end a hung test.
+const replyWait = 10 * time.Second
+
 // reply reads one complete reply (all lines of a multi-line one).
 func (cl *client) reply() string {
 	cl.t.Helper()
-	_ = cl.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = cl.c.SetReadDeadline(time.Now().Add(replyWait))
 	var all strings.Builder
 	first := ""
 	for {
