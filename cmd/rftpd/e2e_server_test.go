@@ -134,13 +134,21 @@ func TestTimeouts(t *testing.T) {
 		}
 	})
 	t.Run("idle", func(t *testing.T) {
-		c := dial(t, addr)
-		c.login("anonymous", "x")
-		for i := 0; i < 3; i++ { // commands keep the session alive
-			time.Sleep(700 * time.Millisecond)
-			c.cmd("NOOP", 200)
+		// NOOPs keep the session open past the idle timeout; then it gets
+		// 421 and is closed, no sooner than the timeout after the last one.
+		const idle = 1500 * time.Millisecond // timeouts.idle above
+		var c *ctrl
+		var last time.Time // when the last command was sent
+		for try := 1; c == nil; try++ {
+			c, last = keepAlive(t, addr, idle)
+			if c == nil && try == 3 {
+				t.Fatalf("three sessions timed out while the test sent NOOPs every %v: a machine this slow cannot run the test", idle/6)
+			}
 		}
 		c.expect(421)
+		if d := time.Since(last); d < idle {
+			t.Errorf("421 %v after the last command, before the %v idle timeout", d, idle)
+		}
 		expectClosed(t, c, 5*time.Second)
 	})
 	t.Run("data", func(t *testing.T) {
@@ -194,6 +202,43 @@ func TestTimeouts(t *testing.T) {
 		c.expect(226)
 		c.expect(200)
 	})
+}
+
+// keepAlive logs in at addr and sends a NOOP every idle/6 until one sent
+// more than idle after the login has been answered: the idle timer restarts
+// with every command. It returns the session and when it sent that NOOP.
+//
+// A 421 is due no sooner than idle after the command before it was sent. One
+// that comes sooner fails the test; one that does not means the test itself
+// was held up (a busy machine) and proves nothing: keepAlive then returns
+// nil, for the caller to try again.
+func keepAlive(t *testing.T, addr string, idle time.Duration) (*ctrl, time.Time) {
+	t.Helper()
+	c := dial(t, addr)
+	last := time.Now()
+	c.login("anonymous", "x")
+	loggedIn := time.Now()
+	for {
+		time.Sleep(idle / 6)
+		at := time.Now()
+		c.send("NOOP")
+		r := c.read()
+		if r.code == 421 {
+			if d := time.Since(last); d < idle {
+				t.Fatalf("421 %v after the last command, before the %v idle timeout", d, idle)
+			}
+			t.Logf("the test was held up for more than the idle timeout; again")
+			c.conn.Close()
+			return nil, time.Time{}
+		}
+		if r.code != 200 {
+			t.Fatalf("NOOP: got %q", r)
+		}
+		last = at
+		if at.Sub(loggedIn) > idle {
+			return c, last
+		}
+	}
 }
 
 func TestLimitsFromConfig(t *testing.T) {
