@@ -281,8 +281,23 @@ func TestPassivePortsAndPublicHost(t *testing.T) {
 	checkBytes(t, "RETR in a port range", conns[0].retr(fSmall), fixtureFiles[fSmall])
 	conns[0].cmd("QUIT", 221)
 	conns[1].cmd("QUIT", 221)
-	time.Sleep(200 * time.Millisecond)
-	checkBytes(t, "RETR after ports were freed", c.retr(fOne), fixtureFiles[fOne])
+	// The ports come back when the server has closed those sessions, a
+	// moment after their 221: until then PASV is refused.
+	var d net.Conn
+	for deadline := time.Now().Add(10 * time.Second); d == nil; {
+		c.send("PASV")
+		switch r := c.read(); {
+		case r.code == 227:
+			d = c.dialPASV(r)
+		case r.code/100 == 4 && time.Now().Before(deadline):
+			time.Sleep(10 * time.Millisecond)
+		default:
+			t.Fatalf("PASV after the other sessions quit: got %q", r)
+		}
+	}
+	c.cmd("RETR "+fOne, 150)
+	checkBytes(t, "RETR after ports were freed", readAll(t, d), fixtureFiles[fOne])
+	c.expect(226)
 
 	// -public-host changes what PASV announces
 	addr2 := startServer(t, "-anonymous", fixtureTree(t), "-public-host", "192.0.2.7")
