@@ -125,8 +125,14 @@ func TestSessionLimits(t *testing.T) {
 	}
 }
 
+// TestBanAfterFailedLogins: the third refused password from one address
+// within the window bans it; other addresses are served. The accounts file
+// has one hash of the lowest cost, which unknown users are checked at too
+// (without one, the default cost: seconds for each under the race detector
+// on a busy machine).
 func TestBanAfterFailedLogins(t *testing.T) {
 	ts := startServer(t, serverOpts{
+		writer:   true,
 		reactor:  func(c *Config) { c.BanAfter = 3 },
 		protocol: func(c *protocol.Config) { c.LoginFailDelay = 10 * time.Millisecond },
 	})
