@@ -153,7 +153,12 @@ func (c *ctrl) login(user, pass string) {
 // dials it.
 func (c *ctrl) pasv() net.Conn {
 	c.t.Helper()
-	r := c.cmd("PASV", 227)
+	return c.dialPASV(c.cmd("PASV", 227))
+}
+
+// dialPASV dials the address of a 227 reply, which must be the loopback one.
+func (c *ctrl) dialPASV(r reply) net.Conn {
+	c.t.Helper()
 	m := regexp.MustCompile(`\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)`).FindStringSubmatch(r.text())
 	if m == nil {
 		c.t.Fatalf("PASV reply %q has no (h1,h2,h3,h4,p1,p2)", r)

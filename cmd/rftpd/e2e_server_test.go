@@ -134,13 +134,21 @@ func TestTimeouts(t *testing.T) {
 		}
 	})
 	t.Run("idle", func(t *testing.T) {
-		c := dial(t, addr)
-		c.login("anonymous", "x")
-		for i := 0; i < 3; i++ { // commands keep the session alive
-			time.Sleep(700 * time.Millisecond)
-			c.cmd("NOOP", 200)
+		// NOOPs keep the session open past the idle timeout; then it gets
+		// 421 and is closed, no sooner than the timeout after the last one.
+		const idle = 1500 * time.Millisecond // timeouts.idle above
+		var c *ctrl
+		var last time.Time // when the last command was sent
+		for try := 1; c == nil; try++ {
+			c, last = keepAlive(t, addr, idle)
+			if c == nil && try == 3 {
+				t.Fatalf("three sessions timed out while the test sent NOOPs every %v: a machine this slow cannot run the test", idle/6)
+			}
 		}
 		c.expect(421)
+		if d := time.Since(last); d < idle {
+			t.Errorf("421 %v after the last command, before the %v idle timeout", d, idle)
+		}
 		expectClosed(t, c, 5*time.Second)
 	})
 	t.Run("data", func(t *testing.T) {
@@ -164,10 +172,16 @@ func TestTimeouts(t *testing.T) {
 		d := c.pasv()
 		d.(*net.TCPConn).SetReadBuffer(64 << 10)
 		c.cmd("RETR "+fBig, 150)
-		// about 4 MiB/s for the first 16 MiB: some 4 s, far past the idle
-		// timeout, with the server still sending. The last 4 MiB are read at
-		// full speed: the server's send buffer may hold that much, so the 226
-		// (which restarts the idle timer) comes only just before the NOOP.
+		// The NOOP waits behind the transfer and is answered right after
+		// its 226, before the idle timer (which the 226 restarts) can run
+		// out, however long the client then takes to read the last bytes:
+		// the server sends the 226 once the kernel has them, and its send
+		// buffer may hold 4 MiB.
+		c.send("NOOP")
+		// About 4 MiB/s for the first 16 MiB: some 4 s, far past the idle
+		// timeout, with the server still sending, since it cannot have
+		// handed the kernel the last byte before the client has read nearly
+		// 16 MiB (20 MiB less its send buffer and our receive buffer).
 		var got []byte
 		buf := make([]byte, 256<<10)
 		d.SetReadDeadline(time.Now().Add(30 * time.Second))
@@ -186,8 +200,45 @@ func TestTimeouts(t *testing.T) {
 		}
 		checkBytes(t, "slow RETR", got, fixtureFiles[fBig])
 		c.expect(226)
-		c.cmd("NOOP", 200)
+		c.expect(200)
 	})
+}
+
+// keepAlive logs in at addr and sends a NOOP every idle/6 until one sent
+// more than idle after the login has been answered: the idle timer restarts
+// with every command. It returns the session and when it sent that NOOP.
+//
+// A 421 is due no sooner than idle after the command before it was sent. One
+// that comes sooner fails the test; one that does not means the test itself
+// was held up (a busy machine) and proves nothing: keepAlive then returns
+// nil, for the caller to try again.
+func keepAlive(t *testing.T, addr string, idle time.Duration) (*ctrl, time.Time) {
+	t.Helper()
+	c := dial(t, addr)
+	last := time.Now()
+	c.login("anonymous", "x")
+	loggedIn := time.Now()
+	for {
+		time.Sleep(idle / 6)
+		at := time.Now()
+		c.send("NOOP")
+		r := c.read()
+		if r.code == 421 {
+			if d := time.Since(last); d < idle {
+				t.Fatalf("421 %v after the last command, before the %v idle timeout", d, idle)
+			}
+			t.Logf("the test was held up for more than the idle timeout; again")
+			c.conn.Close()
+			return nil, time.Time{}
+		}
+		if r.code != 200 {
+			t.Fatalf("NOOP: got %q", r)
+		}
+		last = at
+		if at.Sub(loggedIn) > idle {
+			return c, last
+		}
+	}
 }
 
 func TestLimitsFromConfig(t *testing.T) {
@@ -230,8 +281,23 @@ func TestPassivePortsAndPublicHost(t *testing.T) {
 	checkBytes(t, "RETR in a port range", conns[0].retr(fSmall), fixtureFiles[fSmall])
 	conns[0].cmd("QUIT", 221)
 	conns[1].cmd("QUIT", 221)
-	time.Sleep(200 * time.Millisecond)
-	checkBytes(t, "RETR after ports were freed", c.retr(fOne), fixtureFiles[fOne])
+	// The ports come back when the server has closed those sessions, a
+	// moment after their 221: until then PASV is refused.
+	var d net.Conn
+	for deadline := time.Now().Add(10 * time.Second); d == nil; {
+		c.send("PASV")
+		switch r := c.read(); {
+		case r.code == 227:
+			d = c.dialPASV(r)
+		case r.code/100 == 4 && time.Now().Before(deadline):
+			time.Sleep(10 * time.Millisecond)
+		default:
+			t.Fatalf("PASV after the other sessions quit: got %q", r)
+		}
+	}
+	c.cmd("RETR "+fOne, 150)
+	checkBytes(t, "RETR after ports were freed", readAll(t, d), fixtureFiles[fOne])
+	c.expect(226)
 
 	// -public-host changes what PASV announces
 	addr2 := startServer(t, "-anonymous", fixtureTree(t), "-public-host", "192.0.2.7")

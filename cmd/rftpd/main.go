@@ -30,6 +30,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "passwd" {
 		return passwd(args[1:], stdin, stdout, stderr)
 	}
+	// Signals are caught before anything slow (reading the config, the
+	// certificate and the accounts, binding the listeners): one that comes
+	// during set-up ends rftpd with status 0 once the step in progress is
+	// done, instead of killing it half-started.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	logger := newLogger(stderr, slog.LevelInfo) // until the config sets the level
+	stopped := func() bool {
+		select {
+		case sig := <-sigs:
+			logger.Info("shutting down", "signal", sig.String(), "before", "listening")
+			return true
+		default:
+			return false
+		}
+	}
+
 	s, err := parseArgs(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 2
@@ -49,12 +67,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	level, _ := parseLogLevel(s.LogLevel)
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger = newLogger(stderr, level)
 	rcfg.Logger = logger
 	dcfg.OnForeignData = func(control, data netip.AddrPort) {
 		logger.Warn("refused a data connection from a foreign address", "client", control, "from", data)
 	}
 	dcfg.OnCleanup = cleanupLogger(logger)
+	if stopped() {
+		return 0
+	}
 
 	// Every descriptor user draws from one budget made from this limit
 	// (dtp/fair): sessions get 421, passive listeners 425 and transfers
@@ -68,6 +89,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		rcfg.TLS, dcfg.TLS = certs, certs
+	}
+	if stopped() {
+		return 0
 	}
 
 	acc := dtp.NewAccounts()
@@ -87,6 +111,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if s.Users == "" && s.Anonymous == "" {
 		logger.Warn("no -anonymous DIR and no -users FILE: nobody can log in")
 	}
+	if stopped() {
+		return 0
+	}
 	d, err := dtp.New(dcfg, acc)
 	if err != nil {
 		fmt.Fprintf(stderr, "rftpd: %v\n", err)
@@ -98,9 +125,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve() }()
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	if certs != nil {
 		// SIGHUP reloads the certificate; sessions keep theirs.
 		hups := make(chan os.Signal, 1)
@@ -117,10 +141,29 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}()
 	}
 
+	// shutdown drains and stops the server and waits for Serve to return.
+	shutdown := func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), s.Timeouts.Shutdown)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			logger.Error("shutdown", "err", err)
+		}
+		if err := <-done; err != nil {
+			fmt.Fprintf(stderr, "rftpd: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+
 	select {
 	case err := <-done:
 		fmt.Fprintf(stderr, "rftpd: %v\n", err)
 		return 1
+	case sig := <-sigs:
+		// Serve may be binding its listeners: Shutdown waits until it
+		// listens (or has failed) and stops it, so none outlives run.
+		logger.Info("shutting down", "signal", sig.String(), "before", "listening")
+		return shutdown()
 	case <-srv.Ready():
 	}
 	fmt.Fprintf(stdout, "rftpd: listening on ftp://%s\n", srv.Addr())
@@ -144,16 +187,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case sig := <-sigs:
 		logger.Info("shutting down", "signal", sig.String(), "sessions", srv.Sessions(), "transfers", d.Transfers(), "grace", s.Timeouts.Shutdown)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.Timeouts.Shutdown)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		logger.Error("shutdown", "err", err)
-	}
-	if err := <-done; err != nil {
-		fmt.Fprintf(stderr, "rftpd: %v\n", err)
-		return 1
-	}
-	return 0
+	return shutdown()
+}
+
+// newLogger logs text lines at level and above to w.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 // passwd reads one password line from stdin and prints its bcrypt hash.
