@@ -128,3 +128,6 @@ func tryLock(f *os.File) (held bool, err error) {
 
 // syncData writes f's data to stable storage (fsync; F_FULLFSYNC on macOS).
 func syncData(f *os.File) error { return f.Sync() }
+
+// dropCache has no effect here.
+func dropCache(*os.File) {}
