@@ -57,7 +57,7 @@ func TestAtomicUploadDropsOldCache(t *testing.T) {
 	old := randomBytes(8<<20, 3)
 	e.write("big", old)
 	mustOK(t, unix.Fsync(int(mustOpen(t, filepath.Join(dir, "big")).Fd()))) // clean pages can be dropped
-	e.read("big")                                                          // and are all cached
+	e.read("big")                                                           // and are all cached
 	if r := resident(t, filepath.Join(dir, "big")); r < 0.9 {
 		t.Skipf("only %.0f%% of a file just read is cached here", 100*r)
 	}
