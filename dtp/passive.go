@@ -38,7 +38,7 @@ func (s *Server) openPassive(sess *Session) protocol.EvPassive {
 	ln := s.lns.get(local)
 	if ln == nil {
 		var err error
-		if ln, err = s.listen(local); err != nil {
+		if ln, err = s.listen(local, sess.info.Remote.Addr()); err != nil {
 			return protocol.EvPassive{Err: err}
 		}
 	}
@@ -102,16 +102,19 @@ const ephemeralTries = 32
 // held in TIME_WAIT, and under a load of short transfers that search took
 // most of the server's CPU (small-get rose about fivefold with explicit
 // ports). After ephemeralTries busy ports it falls back to port 0.
-func (s *Server) listen(ip netip.Addr) (*listener, error) {
-	if !s.fds.Take(fair.Passive, 1) {
+//
+// The listener's descriptor counts in the budget as client's until it is
+// closed, whoever uses it from the idle pool meanwhile.
+func (s *Server) listen(ip, client netip.Addr) (*listener, error) {
+	if !s.fds.Take(fair.Passive, client, 1) {
 		return nil, fmt.Errorf("dtp: passive listen: out of descriptors: %w", protocol.ErrBusy)
 	}
 	ln, err := s.listenPort(ip)
 	if err != nil {
-		s.fds.Give(1)
+		s.fds.Give(client, 1)
 		return nil, err
 	}
-	ln.fds = s.fds
+	ln.fds, ln.client = s.fds, client
 	return ln, nil
 }
 
@@ -152,14 +155,15 @@ var dataListen = net.ListenConfig{KeepAlive: -1}
 // budget (fair.Passive) from listen until Close.
 type listener struct {
 	*net.TCPListener
-	fds  *fair.Budget // nil: not counted
-	once sync.Once
+	fds    *fair.Budget // nil: not counted
+	client netip.Addr   // whose part of the budget it counts in
+	once   sync.Once
 }
 
 // Close closes the listener and gives its descriptor back to the budget.
 func (l *listener) Close() error {
 	err := l.TCPListener.Close()
-	l.once.Do(func() { l.fds.Give(1) })
+	l.once.Do(func() { l.fds.Give(l.client, 1) })
 	return err
 }
 

@@ -94,13 +94,13 @@ func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(
 		s.refuseTransfer(sess, protocol.ErrBusy, post)
 		return
 	}
-	if !s.fds.Take(fair.Transfer, fds) {
+	if !s.fds.Take(fair.Transfer, client, fds) {
 		s.xfers.Give(client)
 		s.refuseTransfer(sess, fmt.Errorf("dtp: transfer: out of descriptors: %w", protocol.ErrBusy), post)
 		return
 	}
 	release := func() {
-		s.fds.Give(fds)
+		s.fds.Give(client, fds)
 		s.xfers.Give(client)
 	}
 	t := &transfer{}

@@ -309,12 +309,12 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	now := time.Now()
 	ip := info.Remote.Addr()
 	fds := s.dtp.Descriptors()
-	if !fds.Take(fair.Session, 1) {
+	if !fds.Take(fair.Session, ip, 1) {
 		s.log.Debug("refused control connection: descriptors are short", "remote", c.RemoteAddr(), "used", fds.Used())
 		return refuse("421 Too many connections; try again later.\r\n")
 	}
 	if refusal := s.guard.admit(ip, now); refusal != "" {
-		fds.Give(1)
+		fds.Give(ip, 1)
 		s.log.Debug("refused control connection", "remote", c.RemoteAddr(), "why", refusal)
 		return refuse(refusal)
 	}
@@ -381,7 +381,7 @@ func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 	delete(s.conns, cn)
 	s.nconns.Add(-1)
 	s.guard.closed(cn.ip, cn.passive)
-	s.dtp.Descriptors().Give(1)
+	s.dtp.Descriptors().Give(cn.ip, 1)
 	s.dtp.CloseSession(cn.dsess)
 	if err != nil && !errors.Is(err, unix.ECONNRESET) {
 		s.log.Debug("control connection closed", "remote", c.RemoteAddr(), "err", err)

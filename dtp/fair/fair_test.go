@@ -125,33 +125,34 @@ func TestShareNoLimit(t *testing.T) {
 }
 
 func TestBudgetCeilings(t *testing.T) {
+	var server netip.Addr        // the zero address: ceilings only
 	b := NewBudget(1200, 20, 64) // 1116 descriptors
 	if b.Ceiling(Transfer) != 1116 || b.Ceiling(Passive) != 1116-139 || b.Ceiling(Session) != 1116-139-69 {
 		t.Fatalf("ceilings %d %d %d", b.Ceiling(Transfer), b.Ceiling(Passive), b.Ceiling(Session))
 	}
 	sessions := 0
-	for b.Take(Session, 1) {
+	for b.Take(Session, server, 1) {
 		sessions++
 	}
 	if sessions != b.Ceiling(Session) {
 		t.Fatalf("sessions took %d, want %d", sessions, b.Ceiling(Session))
 	}
 	listeners := 0
-	for b.Take(Passive, 1) {
+	for b.Take(Passive, server, 1) {
 		listeners++
 	}
 	if listeners != 69 {
 		t.Fatalf("passive listeners took %d beside full sessions, want 69", listeners)
 	}
-	if !b.Take(Transfer, 5) {
+	if !b.Take(Transfer, server, 5) {
 		t.Fatal("a transfer was refused although the transfers' reserve is free")
 	}
-	for b.Take(Transfer, 2) {
+	for b.Take(Transfer, server, 2) {
 	}
 	if b.Used() > 1116 {
 		t.Fatalf("used %d of 1116", b.Used())
 	}
-	b.Give(b.Used())
+	b.Give(server, b.Used())
 	if b.Used() != 0 {
 		t.Fatal("give did not return")
 	}
@@ -159,7 +160,52 @@ func TestBudgetCeilings(t *testing.T) {
 		t.Fatal("an unknown limit made a budget")
 	}
 	var nb *Budget
-	if !nb.Take(Session, 1000) {
+	if !nb.Take(Session, server, 1000) {
 		t.Fatal("a nil budget refused")
+	}
+}
+
+// Eight addresses that take every descriptor they can, of every class,
+// leave a ninth its session, passive listener and upload; one address
+// alone may take all but the reserve.
+func TestBudgetShares(t *testing.T) {
+	for _, limit := range []int{1200, 20000} {
+		b := NewBudget(limit, 20, 64)
+		held := 0
+		for progress := true; progress; {
+			progress = false
+			for i := range 8 {
+				for _, c := range []struct {
+					class Class
+					n     int
+				}{{Session, 1}, {Passive, 1}, {Transfer, 5}} {
+					if b.Take(c.class, addr(i), c.n) {
+						held += c.n
+						progress = true
+					}
+				}
+			}
+		}
+		if !b.Take(Session, addr(100), 1) || !b.Take(Passive, addr(100), 1) || !b.Take(Transfer, addr(100), 5) {
+			t.Fatalf("limit %d: a 9th address was refused beside %d descriptors of 8 others", limit, held)
+		}
+		b.Give(addr(100), 7)
+		for i := range 8 {
+			b.Give(addr(i), b.Held(addr(i)))
+		}
+		if b.Used() != 0 {
+			t.Fatalf("limit %d: %d left after every give", limit, b.Used())
+		}
+		alone := 0
+		for b.Take(Session, addr(1), 1) {
+			alone++
+		}
+		if want := b.fair; alone != want {
+			t.Fatalf("limit %d: one address alone took %d sessions, want %d (all but the reserve)", limit, alone, want)
+		}
+		// A newcomer still gets its first units from the reserve.
+		if !b.Take(Session, addr(2), 1) || !b.Take(Transfer, addr(2), 5) {
+			t.Fatalf("limit %d: a newcomer was refused beside a lone address", limit)
+		}
 	}
 }
