@@ -101,31 +101,6 @@ func openDescriptors() int { return 0 }
 // limitUnsent has no effect here.
 func limitUnsent(*net.TCPConn, int) {}
 
-// tryLock takes an exclusive flock(2) on f without waiting. held reports
-// that another open file of it holds the lock (EWOULDBLOCK); err is any
-// other failure (a file system without locks).
-func tryLock(f *os.File) (held bool, err error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return false, err
-	}
-	cerr := rc.Control(func(fd uintptr) {
-		for {
-			err = syscall.Flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB)
-			if err != syscall.EINTR {
-				return
-			}
-		}
-	})
-	switch {
-	case cerr != nil:
-		return false, cerr
-	case err == syscall.EWOULDBLOCK:
-		return true, nil
-	}
-	return false, err
-}
-
 // syncData writes f's data to stable storage (fsync; F_FULLFSYNC on macOS).
 func syncData(f *os.File) error { return f.Sync() }
 
