@@ -15,8 +15,8 @@ func TestPoolRefusesWhenFull(t *testing.T) {
 	release := make(chan struct{})
 	var ran atomic.Int32
 	block := func() { <-release; ran.Add(1) }
-	fill(t, p, 2, block) // both workers busy
-	fill(t, p, 3, block) // the queue full
+	fill(t, p, 2, 2, block) // both workers busy
+	fill(t, p, 3, 0, block) // the queue full
 	start := time.Now()
 	if p.submit(netip.MustParseAddr("127.2.0.1"), block) {
 		t.Fatal("a full pool took a task")
@@ -61,19 +61,26 @@ func TestPoolSharesSlots(t *testing.T) {
 // fillFrom numbers the addresses fill submits from.
 var fillFrom int
 
-// fill submits n tasks and waits until the workers have taken every
-// queued task they can.
-func fill(t *testing.T, p *pool, n int, f func()) {
+// fill submits n tasks and waits until started of them have started on a
+// worker: the workers then hold them, and the rest wait in the queue.
+func fill(t *testing.T, p *pool, n, started int, f func()) {
 	t.Helper()
+	begun := make(chan struct{}, n)
 	for i := range n {
 		// Each task from an address of its own: this is about the
 		// pool's size, not its shares.
 		fillFrom++
-		if !p.submit(netip.AddrFrom4([4]byte{127, 1, byte(fillFrom >> 8), byte(fillFrom)}), f) {
+		if !p.submit(netip.AddrFrom4([4]byte{127, 1, byte(fillFrom >> 8), byte(fillFrom)}), func() { begun <- struct{}{}; f() }) {
 			t.Fatalf("task %d refused", i)
 		}
 	}
-	time.Sleep(10 * time.Millisecond)
+	for range started {
+		select {
+		case <-begun:
+		case <-time.After(wait):
+			t.Fatalf("a worker did not take its task within %v", wait)
+		}
+	}
 }
 
 func TestStoragePoolBusy(t *testing.T) {
@@ -117,8 +124,8 @@ func TestAuthPoolBusy(t *testing.T) {
 	e := newEnv(t, &cfg)
 	// Occupy the only worker and the queue.
 	release := make(chan struct{})
-	fill(t, e.srv.auth, 1, func() { <-release })
-	fill(t, e.srv.auth, 1, func() { <-release })
+	fill(t, e.srv.auth, 1, 1, func() { <-release })
+	fill(t, e.srv.auth, 1, 0, func() { <-release })
 	e.do(protocol.ReqLogin{User: "u", Pass: "secret"})
 	if ev := expect[protocol.EvLogin](t, e.ev); ev.Err != protocol.ErrBusy || ev.OK {
 		t.Fatalf("got %#v", ev)

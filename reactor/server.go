@@ -86,6 +86,7 @@ type Server struct {
 	ready chan struct{}
 	addr  net.Addr // set before ready is closed
 	iaddr net.Addr // the implicit-TLS listener's, when there is one
+	hold  portHold // their ports, until gnet has bound them (listen.go)
 
 	// Loop-only state.
 	conns      map[*conn]struct{}
@@ -166,7 +167,8 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 
 // Serve listens and runs the event loop until Shutdown; it blocks.
 func (s *Server) Serve() error {
-	main, maddr, err := gnetAddr(s.cfg.Listen)
+	defer s.hold.release()
+	main, maddr, err := s.gnetAddr(s.cfg.Listen)
 	if err != nil {
 		return err
 	}
@@ -176,7 +178,7 @@ func (s *Server) Serve() error {
 		if s.cfg.TLS == nil {
 			return errors.New("reactor: an implicit-TLS listener needs a certificate")
 		}
-		impl, iaddr, err := gnetAddr(s.cfg.ImplicitListen)
+		impl, iaddr, err := s.gnetAddr(s.cfg.ImplicitListen)
 		if err != nil {
 			return err
 		}
@@ -234,10 +236,10 @@ func (s *Server) Serve() error {
 var ErrStopped = errors.New("reactor: the event loop stopped unexpectedly")
 
 // gnetAddr turns host:port into gnet's "tcp4://ip:port" (or tcp6) and the
-// address itself. It binds it first: gnet reports a failed bind without the
-// address, and a port 0 is resolved here so the address can be printed (and
-// two listeners on port 0 told apart).
-func gnetAddr(hostport string) (string, *net.TCPAddr, error) {
+// address itself. It binds it first and holds it (s.hold): gnet reports a
+// failed bind without the address, and a port 0 is resolved here so the
+// address can be printed (and two listeners on port 0 told apart).
+func (s *Server) gnetAddr(hostport string) (string, *net.TCPAddr, error) {
 	addrPort, err := netip.ParseAddrPort(hostport)
 	if err != nil {
 		ap, err2 := net.ResolveTCPAddr("tcp", hostport)
@@ -250,12 +252,10 @@ func gnetAddr(hostport string) (string, *net.TCPAddr, error) {
 	if addrPort.Addr().Is6() && !addrPort.Addr().Is4In6() {
 		proto = "tcp6"
 	}
-	ln, err := net.Listen(proto, addrPort.String())
+	a, err := s.hold.reserve(proto, addrPort)
 	if err != nil {
-		return "", nil, fmt.Errorf("reactor: %v", err)
+		return "", nil, err
 	}
-	a := ln.Addr().(*net.TCPAddr)
-	ln.Close()
 	return proto + "://" + a.AddrPort().String(), a, nil
 }
 
@@ -275,6 +275,7 @@ func (s *Server) Sessions() int { return int(s.nconns.Load()) }
 // OnBoot records the engine and the real listening address.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
+	s.hold.release() // gnet's listeners are bound
 	close(s.ready)
 	if s.cfg.TLS != nil {
 		free := s.trim.free

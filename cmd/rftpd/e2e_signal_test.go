@@ -1,4 +1,4 @@
-// End-to-end tests of signals during start-up: SIGTERM or SIGINT at any moment of set-up ends rftpd gracefully.
+// End-to-end tests of signals during start-up: SIGTERM or SIGINT at any moment of set-up ends rftpd gracefully, SIGHUP never kills it.
 package main
 
 import (
@@ -33,6 +33,10 @@ func TestSignalDuringStartup(t *testing.T) {
 	tree := fixtureTree(t)
 	users := getFile(t, writeAccounts(t, []account{{name: "reader", pass: readerPass, root: tree}}))
 	cert := getFile(t, "testdata/tls/cert.pem")
+	certPath, err := filepath.Abs("testdata/tls/cert.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
 	key, err := filepath.Abs("testdata/tls/key.pem")
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +65,18 @@ func TestSignalDuringStartup(t *testing.T) {
 		})
 	}
 
+	// SIGHUP reloads the certificate: one during set-up neither kills
+	// rftpd nor is lost; the certificate is read again once rftpd runs.
+	t.Run("SIGHUP while reading the config file", func(t *testing.T) {
+		p := startHeld(t, []string{"-config", pipeArg, "-anonymous", tree, "-tls-cert", certPath, "-tls-key", key})
+		p.signal(t, syscall.SIGHUP)
+		p.release(t, config)
+		p.waitOut(t, p.stdout, "rftpd: listening on ftp://")
+		p.waitOut(t, p.stderr, "certificate reloaded")
+		p.signal(t, syscall.SIGTERM)
+		p.checkGraceful(t, syscall.SIGTERM)
+	})
+
 	t.Run("moments after the last file", func(t *testing.T) {
 		const tries = 40
 		for i := range tries {
@@ -87,11 +103,11 @@ func signalFor(i int) syscall.Signal {
 
 // heldProc is an rftpd process blocked reading a named pipe.
 type heldProc struct {
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	pipe   *os.File // the pipe's write end, until release
-	exited chan struct{}
-	err    error // Wait's answer, once exited is closed
+	cmd            *exec.Cmd
+	stdout, stderr *syncBuffer
+	pipe           *os.File // the pipe's write end, until release
+	exited         chan struct{}
+	err            error // Wait's answer, once exited is closed
 }
 
 // startHeld makes a named pipe, starts rftpd with args (pipeArg replaced by
@@ -108,8 +124,8 @@ func startHeld(t *testing.T, args []string) *heldProc {
 			args[i] = path
 		}
 	}
-	p := &heldProc{cmd: exec.Command(rftpdBin, args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
-	p.cmd.Stderr = p.stderr
+	p := &heldProc{cmd: exec.Command(rftpdBin, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start rftpd: %v", err)
 	}
@@ -169,6 +185,23 @@ func (p *heldProc) release(t *testing.T, data []byte) {
 	}
 	p.pipe.Close()
 	p.pipe = nil
+}
+
+// waitOut waits up to startTimeout for text in out (p.stdout or p.stderr),
+// failing the test if rftpd exits first.
+func (p *heldProc) waitOut(t *testing.T, out *syncBuffer, text string) {
+	t.Helper()
+	deadline := time.Now().Add(startTimeout)
+	for !strings.Contains(out.String(), text) {
+		select {
+		case <-p.exited:
+			t.Fatalf("rftpd exited (%v) before it wrote %q\nstderr:\n%s", p.err, text, p.stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rftpd did not write %q within %v\nstderr:\n%s", text, startTimeout, p.stderr.String())
+		}
+	}
 }
 
 // checkGraceful waits for rftpd to exit and fails the test unless it ended

@@ -37,6 +37,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	// SIGHUP reloads the certificate. One that comes during set-up waits
+	// here and reloads it once rftpd runs; without a certificate SIGHUP
+	// keeps its default action (the process ends) once the config is read.
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
 	logger := newLogger(stderr, slog.LevelInfo) // until the config sets the level
 	stopped := func() bool {
 		select {
@@ -65,6 +71,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "rftpd: %v\n", err)
 		return 1
+	}
+	if s.TLS.Cert == "" {
+		signal.Stop(hups)
 	}
 	level, _ := parseLogLevel(s.LogLevel)
 	logger = newLogger(stderr, level)
@@ -126,10 +135,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	go func() { done <- srv.Serve() }()
 
 	if certs != nil {
-		// SIGHUP reloads the certificate; sessions keep theirs.
-		hups := make(chan os.Signal, 1)
-		signal.Notify(hups, syscall.SIGHUP)
-		defer signal.Stop(hups)
+		// Sessions keep the certificate they started with.
 		go func() {
 			for range hups {
 				if err := certs.Reload(); err != nil {
