@@ -52,10 +52,15 @@ type Budget struct {
 }
 
 // Margin is what NewBudget leaves out of the open-file limit besides the
-// descriptors open when it is made: the listeners and event-loop
-// descriptors made later, a connection being accepted before it is
-// admitted, and the short-lived handles of storage workers (fsWorkers of
-// them, two each).
+// descriptors open when it is made: the users that hold a bounded number
+// each and are not counted one by one. They are the listeners and
+// event-loop descriptors made later (a handful), a connection being
+// accepted before it is admitted (one: the loop accepts and refuses them
+// one at a time), the start-up clean-up and a certificate reload (a few
+// each), and the storage workers' short-lived handles (fsWorkers of them,
+// two each). With every other user counted, the process cannot run out
+// of descriptors: gnet ends its engine when accept fails with EMFILE, so
+// that must not happen.
 func Margin(fsWorkers int) int { return 32 + 2*fsWorkers }
 
 // NewBudget makes a budget of limit descriptors less open (those open
