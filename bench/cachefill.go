@@ -95,10 +95,11 @@ func ParseSize(s string) (int64, error) {
 	return 0, fmt.Errorf("bench: size %q: too large", s)
 }
 
-// AutoFillSize is what -fill-cache auto fills on a machine with total bytes
-// of memory: all of it less a 32nd (at least 256 MiB), which is still more
-// than the free memory, since the kernel and the processes always hold more
-// than that, so the cache ends full.
+// AutoFillSize is what -fill-cache auto fills first on a machine with
+// total bytes of memory: all of it less a 32nd (at least 256 MiB), which is
+// still more than the free memory, since the kernel and the processes
+// always hold more than that, so the cache ends full. (Where others free
+// memory meanwhile, auto goes on up to all of it: FillOptions.Max.)
 func AutoFillSize(total int64) int64 {
 	return max(total-max(total/32, 256<<20), 0)
 }
@@ -163,6 +164,11 @@ func checkFill(size int64, m MemInfo, d DiskSpace, dir string) error {
 type FillOptions struct {
 	Parent string // a folder ftpbench-fill-* is made in (default: the system's temporary folder)
 	Size   int64  // bytes to write
+	// Max, when over Size, lets the fill go on past Size in 256 MiB steps
+	// while more memory than notFull allows stays free (other processes
+	// may free some meanwhile), up to Max bytes in all: -fill-cache auto
+	// sets it to MemTotal.
+	Max int64
 	// Progress, when set, receives the megabytes written about once a
 	// second (Scenario "fill-cache").
 	Progress func(Progress)
@@ -170,12 +176,15 @@ type FillOptions struct {
 	memInfo  string                          // "/proc/meminfo" (tests: a file of their own)
 	statfs   func(string) (DiskSpace, error) // diskSpace (tests: a disk of their own)
 	fileSize int64                           // fillFileSize (tests: smaller)
+	step     int64                           // fillStep (tests: smaller)
 }
 
-// fillFileSize bounds each throwaway file, and fillBuf is the size of a write.
+// fillFileSize bounds each throwaway file, fillBuf is the size of a
+// write, and fillStep that of each step past FillOptions.Size.
 const (
 	fillFileSize = 1 << 30
 	fillBuf      = 8 << 20
+	fillStep     = 256 << 20
 )
 
 // CacheFill is a folder of throwaway files written to fill the page cache,
@@ -183,18 +192,20 @@ const (
 type CacheFill struct {
 	Dir    string        // the folder FillCache made; Remove deletes it
 	Size   int64         // bytes written
+	Asked  int64         // FillOptions.Size: Size is more when the fill went on while memory stayed free
 	Files  int           // how many files
 	Took   time.Duration // how long writing them took
 	Before MemInfo       // memory before the first write
 	After  MemInfo       // and after the last
 }
 
-// FillCache writes opt.Size bytes of throwaway files into a new folder in
-// opt.Parent, with 8 MiB writes into files of at most 1 GiB, and no fsync:
-// the page cache ends full of clean pages and of dirty ones still being
-// written back, as a busy file server's is. It refuses first (checkFill)
-// a size over the machine's memory, a folder on tmpfs, or a disk the files
-// would fill. On failure or cancellation it removes what it wrote.
+// FillCache writes opt.Size bytes (up to opt.Max while memory stays free)
+// of throwaway files into a new folder in opt.Parent, with 8 MiB writes
+// into files of at most 1 GiB, and no fsync: the page cache ends full of
+// clean pages and of dirty ones still being written back, as a busy file
+// server's is. It refuses first (checkFill) a size over the machine's
+// memory, a folder on tmpfs, or a disk the files would fill. On failure or
+// cancellation it removes what it wrote.
 func FillCache(ctx context.Context, opt FillOptions) (*CacheFill, error) {
 	if opt.Parent == "" {
 		opt.Parent = os.TempDir()
@@ -205,6 +216,10 @@ func FillCache(ctx context.Context, opt FillOptions) (*CacheFill, error) {
 	if opt.fileSize <= 0 {
 		opt.fileSize = fillFileSize
 	}
+	if opt.step <= 0 {
+		opt.step = fillStep
+	}
+	opt.Max = max(opt.Max, opt.Size)
 	mem, err := ReadMemInfo(opt.memInfo)
 	if err != nil {
 		return nil, err
@@ -213,14 +228,14 @@ func FillCache(ctx context.Context, opt FillOptions) (*CacheFill, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: fill cache: %w", err)
 	}
-	if err := checkFill(opt.Size, mem, disk, opt.Parent); err != nil {
+	if err := checkFill(opt.Max, mem, disk, opt.Parent); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp(opt.Parent, "ftpbench-fill-")
 	if err != nil {
 		return nil, fmt.Errorf("bench: fill cache: %w", err)
 	}
-	c := &CacheFill{Dir: dir, Before: mem}
+	c := &CacheFill{Dir: dir, Asked: opt.Size, Before: mem}
 	if err := c.write(ctx, opt); err != nil {
 		c.Remove()
 		return nil, err
@@ -234,7 +249,7 @@ func FillCache(ctx context.Context, opt FillOptions) (*CacheFill, error) {
 
 // write writes the files of c, reporting progress in MiB.
 func (c *CacheFill) write(ctx context.Context, opt FillOptions) error {
-	buf := make([]byte, min(opt.Size, fillBuf))
+	buf := make([]byte, min(opt.Max, fillBuf))
 	rng := rand.New(rand.NewPCG(uint64(opt.Size), 0x66696c6c))
 	for i := 0; i+8 <= len(buf); i += 8 {
 		v := rng.Uint64()
@@ -244,13 +259,13 @@ func (c *CacheFill) write(ctx context.Context, opt FillOptions) error {
 	}
 	start := time.Now()
 	last := start
-	for c.Size < opt.Size {
+	for target := opt.Size; c.Size < target; {
 		f, err := os.Create(filepath.Join(c.Dir, fmt.Sprintf("fill-%04d.bin", c.Files)))
 		if err != nil {
 			return fmt.Errorf("bench: fill cache: %w", err)
 		}
 		c.Files++
-		end := min(c.Size+opt.fileSize, opt.Size)
+		end := min(c.Size+opt.fileSize, target)
 		for c.Size < end && err == nil {
 			if err = ctx.Err(); err != nil {
 				break
@@ -261,7 +276,7 @@ func (c *CacheFill) write(ctx context.Context, opt FillOptions) error {
 			c.Size += int64(k)
 			if opt.Progress != nil && time.Since(last) >= time.Second {
 				last = time.Now()
-				opt.Progress(Progress{Scenario: "fill-cache", Phase: "writing MiB", Elapsed: last.Sub(start), Done: int(c.Size >> 20), Of: int(opt.Size >> 20)})
+				opt.Progress(Progress{Scenario: "fill-cache", Phase: "writing MiB", Elapsed: last.Sub(start), Done: int(c.Size >> 20), Of: int(target >> 20)})
 			}
 		}
 		if cerr := f.Close(); err == nil {
@@ -269,6 +284,15 @@ func (c *CacheFill) write(ctx context.Context, opt FillOptions) error {
 		}
 		if err != nil {
 			return fmt.Errorf("bench: fill cache: %w", err)
+		}
+		if c.Size == target && target < opt.Max {
+			m, err := ReadMemInfo(opt.memInfo)
+			if err != nil {
+				return err
+			}
+			if notFull(m) {
+				target = min(target+opt.step, opt.Max)
+			}
 		}
 	}
 	c.Took = time.Since(start)
@@ -296,17 +320,21 @@ func (c *CacheFill) Notes(end *MemInfo) []string {
 	gib := func(v int64) string { return fmt.Sprintf("%.1f", float64(v)/(1<<30)) }
 	arrow := func(name string, a, b int64) string { return fmt.Sprintf("%s %s → %s", name, gib(a), gib(b)) }
 	b, a := c.Before, c.After
+	more := ""
+	if c.Size > c.Asked {
+		more = fmt.Sprintf(" (%s more than the %s asked, while memory stayed free)", FormatBytes(float64(c.Size-c.Asked)), FormatBytes(float64(c.Asked)))
+	}
 	notes := []string{
-		fmt.Sprintf("page cache filled first: %s of throwaway files written in %.0f s to %s, kept during the run (MemTotal %s)",
-			FormatBytes(float64(c.Size)), c.Took.Seconds(), c.Dir, FormatBytes(float64(b.Total))),
+		fmt.Sprintf("page cache filled first: %s of throwaway files%s written in %.0f s to %s, kept during the run (MemTotal %s)",
+			FormatBytes(float64(c.Size)), more, c.Took.Seconds(), c.Dir, FormatBytes(float64(b.Total))),
 		fmt.Sprintf("memory before → after the fill, GiB: %s, %s, %s, %s", arrow("MemAvailable", b.Available, a.Available),
 			arrow("Cached", b.Cached, a.Cached), arrow("MemFree", b.Free, a.Free), arrow("Dirty", b.Dirty, a.Dirty)),
 	}
 	if notFull(a) {
-		notes = append(notes, fmt.Sprintf("the page cache did not fill: %s stayed free (the fill was smaller than the free memory)", FormatBytes(float64(a.Free))))
+		notes = append(notes, fmt.Sprintf("the page cache did not fill: %s stayed free (the fill was smaller than the free memory, or others freed some meanwhile)", FormatBytes(float64(a.Free))))
 	}
 	if end != nil {
-		notes = append(notes, fmt.Sprintf("memory at the end of this scenario, GiB: MemAvailable %s, Cached %s, MemFree %s, Dirty %s",
+		notes = append(notes, fmt.Sprintf("memory after this scenario and the removal of its upload source, GiB: MemAvailable %s, Cached %s, MemFree %s, Dirty %s",
 			gib(end.Available), gib(end.Cached), gib(end.Free), gib(end.Dirty)))
 	}
 	return notes

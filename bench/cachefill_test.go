@@ -169,6 +169,11 @@ func TestFillCacheRefusesAFullDisk(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "more than this machine's memory") {
 		t.Errorf("17 GiB on 16 GiB: %v", err)
 	}
+	// The disk must take Max, all the fill may write.
+	_, err = FillCache(context.Background(), FillOptions{Parent: parent, Size: 1 << 20, Max: 1<<30 + 1<<20, memInfo: fakeMemInfo(t), statfs: small})
+	if err == nil || !strings.Contains(err.Error(), "would leave 1023 MiB free") {
+		t.Errorf("Max past the disk's reserve: %v", err)
+	}
 }
 
 func TestFillCacheWritesAndRemoves(t *testing.T) {
@@ -199,7 +204,7 @@ func TestFillCacheWritesAndRemoves(t *testing.T) {
 	}
 	end := fill.After
 	notes := strings.Join(fill.Notes(&end), "\n")
-	for _, want := range []string{"page cache filled first: 24.0 MiB of throwaway files", fill.Dir, "MemAvailable", "Cached", "memory at the end of this scenario"} {
+	for _, want := range []string{"page cache filled first: 24.0 MiB of throwaway files", fill.Dir, "MemAvailable", "Cached", "memory after this scenario"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("notes lack %q:\n%s", want, notes)
 		}
@@ -244,6 +249,37 @@ func TestFillCacheSpansFiles(t *testing.T) {
 	}
 }
 
+// TestFillCacheGoesOnWhileMemoryStaysFree fills on a fake 16 GiB machine
+// with 1 GiB free (over notFull's 0.8 GiB): past Size in steps up to Max;
+// and with only 100 MiB free, exactly Size.
+func TestFillCacheGoesOnWhileMemoryStaysFree(t *testing.T) {
+	parent := tmpForFill(t)
+	const size, top, step = 3 << 20, 10 << 20, 4 << 20
+	fill, err := FillCache(context.Background(), FillOptions{Parent: parent, Size: size, Max: top, memInfo: fakeMemInfo(t), step: step})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fill.Remove()
+	if fill.Size != top || fill.Asked != size || fill.Files != 3 {
+		t.Errorf("fill %+v; want 3 MiB, then 4 and 3 more in files of their own", fill)
+	}
+	if n := fill.Notes(nil)[0]; !strings.Contains(n, "10.0 MiB of throwaway files (7.00 MiB more than the 3.00 MiB asked, while memory stayed free)") {
+		t.Errorf("note %q", n)
+	}
+	full := filepath.Join(t.TempDir(), "meminfo")
+	if err := os.WriteFile(full, []byte(strings.Replace(meminfo16G, "MemFree:         1048576 kB", "MemFree:          102400 kB", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fill2, err := FillCache(context.Background(), FillOptions{Parent: parent, Size: size, Max: top, memInfo: full, step: step})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fill2.Remove()
+	if fill2.Size != size || fill2.Files != 1 || fill2.After.Free != 100<<20 {
+		t.Errorf("with the cache full: fill %+v; want 3 MiB only", fill2)
+	}
+}
+
 func TestFillCacheStopsOnCancel(t *testing.T) {
 	parent := tmpForFill(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -257,7 +293,7 @@ func TestFillCacheStopsOnCancel(t *testing.T) {
 }
 
 func TestFillNotes(t *testing.T) {
-	c := &CacheFill{Dir: "/var/tmp/ftpbench-fill-1", Size: 22 << 30, Files: 22, Took: 61e9,
+	c := &CacheFill{Dir: "/var/tmp/ftpbench-fill-1", Size: 22 << 30, Asked: 22 << 30, Files: 22, Took: 61e9,
 		Before: MemInfo{Total: 23 << 30, Free: 21 << 30, Available: 22 << 30, Cached: 2 << 30, Dirty: 0},
 		After:  MemInfo{Total: 23 << 30, Free: 1 << 28, Available: 22 << 30, Cached: 21 << 30, Dirty: 4 << 30}}
 	want := []string{

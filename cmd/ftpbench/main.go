@@ -66,7 +66,7 @@ type options struct {
 	tls                                           bool
 	tlsOpt                                        bench.TLSOptions
 	fillCache, fillDir                            string
-	fill                                          int64 // -fill-cache in bytes (0: none)
+	fill, fillMax                                 int64 // -fill-cache in bytes (0: none), and up to fillMax while memory stays free
 }
 
 func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
@@ -100,7 +100,7 @@ func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.Int64Var(&c.SmallSize, "small-size", c.SmallSize, "small-put file size in bytes")
 	fs.Int64Var(&c.LargeSize, "large-size", c.LargeSize, "large-put file size in bytes")
 	fs.StringVar(&c.TempDir, "tmp", "", "folder for upload source files (default: the system's)")
-	fs.StringVar(&o.fillCache, "fill-cache", "", "before the scenarios, fill the page cache with `SIZE` (e.g. 20GiB, or auto: MemTotal less a 32nd) of throwaway files, kept until the end")
+	fs.StringVar(&o.fillCache, "fill-cache", "", "before the scenarios, fill the page cache with `SIZE` (e.g. 20GiB, or auto: MemTotal less a 32nd, more while memory stays free) of throwaway files, kept until the end")
 	fs.StringVar(&o.fillDir, "fill-dir", "", "folder on a disk for -fill-cache's files (default: -tmp, else the system's temporary folder)")
 	fs.IntVar(&c.Sessions, "sessions", c.Sessions, "idle: sessions to open and hold")
 	fs.IntVar(&c.Hold, "hold", 0, "noop: idle sessions held while it runs")
@@ -164,6 +164,9 @@ func parseRun(args []string, stderr io.Writer) (*options, []bench.Scenario, erro
 		}
 		if o.fill, err = bench.ParseFillSize(o.fillCache, mem.Total); err != nil {
 			return nil, nil, fmt.Errorf("-fill-cache: %s", strings.TrimPrefix(err.Error(), "bench: "))
+		}
+		if strings.TrimSpace(o.fillCache) == "auto" {
+			o.fillMax = mem.Total
 		}
 	}
 	if o.fillDir == "" {
@@ -294,7 +297,7 @@ func fillCache(ctx context.Context, o *options, progress func(bench.Progress), s
 		dir = os.TempDir()
 	}
 	fmt.Fprintf(stderr, "ftpbench: filling the page cache: writing %s of throwaway files in %s\n", bench.FormatBytes(float64(o.fill)), dir)
-	fill, err := bench.FillCache(ctx, bench.FillOptions{Parent: dir, Size: o.fill, Progress: progress})
+	fill, err := bench.FillCache(ctx, bench.FillOptions{Parent: dir, Size: o.fill, Max: o.fillMax, Progress: progress})
 	if err != nil {
 		return nil, err
 	}

@@ -143,7 +143,7 @@ func TestRunAgainstRftpd(t *testing.T) {
 		t.Fatalf("-fill-cache: report %+v, %v", rep, err)
 	}
 	notes := strings.Join(rep.Results[0].Notes, "\n")
-	for _, want := range []string{"page cache filled first: 16.0 MiB of throwaway files", fillDir + "/ftpbench-fill-", "memory before → after the fill", "memory at the end of this scenario"} {
+	for _, want := range []string{"page cache filled first: 16.0 MiB of throwaway files", fillDir + "/ftpbench-fill-", "memory before → after the fill", "memory after this scenario"} {
 		if !strings.Contains(notes, want) || !strings.Contains(out.String(), want) {
 			t.Errorf("-fill-cache: notes and table lack %q:\n%s", want, out.String())
 		}
