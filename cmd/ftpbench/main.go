@@ -301,8 +301,8 @@ func fillCache(ctx context.Context, o *options, progress func(bench.Progress), s
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stderr, "ftpbench: page cache filled in %.0f s: MemFree %s, Cached %s, Dirty %s\n", fill.Took.Seconds(),
-		bench.FormatBytes(float64(fill.After.Free)), bench.FormatBytes(float64(fill.After.Cached)), bench.FormatBytes(float64(fill.After.Dirty)))
+	fmt.Fprintf(stderr, "ftpbench: page cache filled with %s in %.0f s: MemFree %s, Cached %s, Dirty %s\n", bench.FormatBytes(float64(fill.Size)),
+		fill.Took.Seconds(), bench.FormatBytes(float64(fill.After.Free)), bench.FormatBytes(float64(fill.After.Cached)), bench.FormatBytes(float64(fill.After.Dirty)))
 	return fill, nil
 }
 
