@@ -17,5 +17,7 @@
 //     live progress line on a terminal (progress.go).
 //
 // The data set a server should serve is described by Layout and made by
-// MakeDataset (dataset.go). Starting rftpd and its peers lives in bench/peers.
+// MakeDataset (dataset.go). FillCache (cachefill.go) fills the page cache
+// with throwaway files before a run, so that uploads are measured as on a
+// busy file server, whose cache is always full. Starting rftpd and its peers lives in bench/peers.
 package bench

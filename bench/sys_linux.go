@@ -1,7 +1,8 @@
-// Linux socket options and the open-file limit.
+// Linux socket options, the open-file limit and free disk space.
 package bench
 
 import (
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -42,4 +43,20 @@ func RaiseFileLimit() (soft, hard uint64, err error) {
 func isTerminal(fd uintptr) bool {
 	_, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
 	return err == nil
+}
+
+// diskSpace reads the size and free space of dir's filesystem, and whether
+// it lives in memory (tmpfs, ramfs).
+func diskSpace(dir string) (DiskSpace, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return DiskSpace{}, &os.PathError{Op: "statfs", Path: dir, Err: err}
+	}
+	bs := int64(st.Bsize)
+	fsType := uint32(st.Type) // int32 on some 32-bit systems
+	return DiskSpace{
+		Total:    int64(st.Blocks) * bs,
+		Avail:    int64(st.Bavail) * bs,
+		InMemory: fsType == unix.TMPFS_MAGIC || fsType == unix.RAMFS_MAGIC,
+	}, nil
 }

@@ -1,6 +1,6 @@
 //go:build !linux
 
-// Portable fallbacks for the Linux socket options and limits.
+// Portable fallbacks for the Linux socket options, limits and free disk space.
 package bench
 
 import (
@@ -16,3 +16,8 @@ func RaiseFileLimit() (soft, hard uint64, err error) {
 }
 
 func isTerminal(uintptr) bool { return false }
+
+// diskSpace is only implemented on Linux.
+func diskSpace(string) (DiskSpace, error) {
+	return DiskSpace{}, errors.New("free disk space: not supported on this system")
+}

@@ -3,6 +3,7 @@
 //
 //	ftpbench -url ftp://127.0.0.1:2121/ -s small-get,large-get -c 8 -d 10s
 //	ftpbench -url ftp://127.0.0.1:2121/ -s idle -sessions 10000 -pid 1234
+//	ftpbench -url ftp://u:pw@127.0.0.1:2121/ -s large-put -n 3 -pid 1234 -fill-cache auto
 //	ftpbench mkdata DIR
 package main
 
@@ -64,6 +65,8 @@ type options struct {
 	layout                                        bench.Layout
 	tls                                           bool
 	tlsOpt                                        bench.TLSOptions
+	fillCache, fillDir                            string
+	fill, fillMax                                 int64 // -fill-cache in bytes (0: none), and up to fillMax while memory stays free
 }
 
 func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
@@ -97,6 +100,8 @@ func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.Int64Var(&c.SmallSize, "small-size", c.SmallSize, "small-put file size in bytes")
 	fs.Int64Var(&c.LargeSize, "large-size", c.LargeSize, "large-put file size in bytes")
 	fs.StringVar(&c.TempDir, "tmp", "", "folder for upload source files (default: the system's)")
+	fs.StringVar(&o.fillCache, "fill-cache", "", "before the scenarios, fill the page cache with `SIZE` (e.g. 20GiB, or auto: MemTotal less a 32nd, more while memory stays free) of throwaway files, kept until the end")
+	fs.StringVar(&o.fillDir, "fill-dir", "", "folder on a disk for -fill-cache's files (default: -tmp, else the system's temporary folder)")
 	fs.IntVar(&c.Sessions, "sessions", c.Sessions, "idle: sessions to open and hold")
 	fs.IntVar(&c.Hold, "hold", 0, "noop: idle sessions held while it runs")
 	fs.DurationVar(&c.HoldTime, "hold-time", c.HoldTime, "idle: how long the sessions are held before memory and NOOP are checked")
@@ -152,6 +157,21 @@ func parseRun(args []string, stderr io.Writer) (*options, []bench.Scenario, erro
 	if o.cfg.Duration > bench.MaxDuration {
 		return nil, nil, fmt.Errorf("-d is at most %v", bench.MaxDuration)
 	}
+	if o.fillCache != "" {
+		mem, err := bench.ReadMemInfo("")
+		if err != nil {
+			return nil, nil, fmt.Errorf("-fill-cache: %s", strings.TrimPrefix(err.Error(), "bench: "))
+		}
+		if o.fill, err = bench.ParseFillSize(o.fillCache, mem.Total); err != nil {
+			return nil, nil, fmt.Errorf("-fill-cache: %s", strings.TrimPrefix(err.Error(), "bench: "))
+		}
+		if strings.TrimSpace(o.fillCache) == "auto" {
+			o.fillMax = mem.Total
+		}
+	}
+	if o.fillDir == "" {
+		o.fillDir = o.cfg.TempDir
+	}
 	o.cfg.Splice = !o.read
 	o.cfg.Layout = o.layout
 	o.cfg.Label = o.label
@@ -200,6 +220,26 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		cfg.Progress = line.Update
 	}
 	rep := &bench.Report{Started: time.Now().UTC(), Machine: bench.Machine(), Command: "ftpbench " + strings.Join(args, " ")}
+	var fill *bench.CacheFill
+	if o.fill > 0 {
+		if fill, err = fillCache(ctx, o, cfg.Progress, stderr); err != nil {
+			line.Clear()
+			if ctx.Err() != nil {
+				fmt.Fprintln(stderr, "ftpbench: interrupted")
+			} else {
+				fmt.Fprintf(stderr, "ftpbench: %v\n", strings.TrimPrefix(err.Error(), "bench: "))
+			}
+			return 1
+		}
+		line.Clear()
+		defer func() {
+			if err := fill.Remove(); err != nil {
+				fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+				return
+			}
+			fmt.Fprintf(stderr, "ftpbench: removed the fill files in %s\n", fill.Dir)
+		}()
+	}
 	failed := false
 	var errs int64
 	for _, s := range scs {
@@ -213,6 +253,13 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer, 
 			rep.Warnings = append(rep.Warnings, s.Name+": "+err.Error())
 			failed = true
 			continue
+		}
+		if fill != nil {
+			var end *bench.MemInfo
+			if m, err := bench.ReadMemInfo(""); err == nil {
+				end = &m
+			}
+			r.Notes = append(r.Notes, fill.Notes(end)...)
 		}
 		rep.Results = append(rep.Results, r)
 		errs += r.Errors
@@ -241,6 +288,22 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return 1
 	}
 	return 0
+}
+
+// fillCache fills the page cache as -fill-cache and -fill-dir ask.
+func fillCache(ctx context.Context, o *options, progress func(bench.Progress), stderr io.Writer) (*bench.CacheFill, error) {
+	dir := o.fillDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	fmt.Fprintf(stderr, "ftpbench: filling the page cache: writing %s of throwaway files in %s\n", bench.FormatBytes(float64(o.fill)), dir)
+	fill, err := bench.FillCache(ctx, bench.FillOptions{Parent: dir, Size: o.fill, Max: o.fillMax, Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "ftpbench: page cache filled with %s in %.0f s: MemFree %s, Cached %s, Dirty %s\n", bench.FormatBytes(float64(fill.Size)),
+		fill.Took.Seconds(), bench.FormatBytes(float64(fill.After.Free)), bench.FormatBytes(float64(fill.After.Cached)), bench.FormatBytes(float64(fill.After.Dirty)))
+	return fill, nil
 }
 
 func mkdata(args []string, stdout, stderr io.Writer) int {

@@ -41,6 +41,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"-url", "ftp://127.0.0.1/", "-tls-insecure"}, "need -tls or an ftps:// URL"},
 		{[]string{"-url", "ftp://127.0.0.1/", "-tls", "-tls-ca", "/nonexistent/ca.pem"}, "no such file"},
 		{[]string{"suite", "-steps", "nothing-like-this"}, "matches no step"},
+		{[]string{"-url", "ftp://127.0.0.1/", "-fill-cache", "20XB"}, "-fill-cache: size \"20XB\": want a number of bytes"},
+		{[]string{"-url", "ftp://127.0.0.1/", "-fill-cache", "-1G"}, "-fill-cache: size \"-1G\""},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer
@@ -126,6 +128,31 @@ func TestRunAgainstRftpd(t *testing.T) {
 		if r.Ops == 0 || r.Errors != 0 || r.Server != "rftpd" {
 			t.Errorf("%s: %+v", r.Scenario, r)
 		}
+	}
+
+	// -fill-cache fills, notes the fill on the result, and removes its files.
+	out.Reset()
+	errb.Reset()
+	fillDir := t.TempDir()
+	code = run([]string{"-url", s.URL, "-put-url", s.PutURL, "-s", "large-put", "-c", "1", "-n", "2", "-large-size", "1048576",
+		"-fill-cache", "16MiB", "-fill-dir", fillDir, "-json", jsonFile}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("-fill-cache: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if rep, err = bench.ReadJSON(jsonFile); err != nil || len(rep.Results) != 1 {
+		t.Fatalf("-fill-cache: report %+v, %v", rep, err)
+	}
+	notes := strings.Join(rep.Results[0].Notes, "\n")
+	for _, want := range []string{"page cache filled first: 16.0 MiB of throwaway files", fillDir + "/ftpbench-fill-", "memory before → after the fill", "memory after this scenario"} {
+		if !strings.Contains(notes, want) || !strings.Contains(out.String(), want) {
+			t.Errorf("-fill-cache: notes and table lack %q:\n%s", want, out.String())
+		}
+	}
+	if !strings.Contains(errb.String(), "removed the fill files") {
+		t.Errorf("-fill-cache: stderr %q", errb.String())
+	}
+	if ents, _ := os.ReadDir(fillDir); len(ents) != 0 {
+		t.Errorf("-fill-cache left %v", ents)
 	}
 
 	// A wrong path is counted and shown, and the exit status says so.
