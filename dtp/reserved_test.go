@@ -11,7 +11,11 @@ import (
 )
 
 func TestReservedNamesRefused(t *testing.T) {
-	e := newEnv(t, nil)
+	// The start-up clean-up would remove the file below, an unlocked
+	// temporary file of another instance, if its walk came after the write.
+	cfg := DefaultConfig()
+	cfg.CleanStaleUploads = false
+	e := newEnv(t, &cfg)
 	const tmp = ".rftpd-upload.1a2b3c4d.0123456789ab"
 	e.write(tmp, []byte("someone's upload"))
 	e.write(".rftpd-upload.stash/inside", []byte("x"))

@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rftpd/rftpd/cmd/rftpd/internal/early"
 )
 
 // rftpdBin is the binary built by TestMain for the end-to-end tests.
@@ -45,6 +47,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	early.Release() // the test process itself ends on Ctrl-C
 	os.Exit(runMain(m))
 }
 

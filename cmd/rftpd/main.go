@@ -13,10 +13,10 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rftpd/rftpd/cmd/rftpd/internal/early"
 	"github.com/rftpd/rftpd/dtp"
 	"github.com/rftpd/rftpd/reactor"
 )
@@ -28,21 +28,19 @@ func main() {
 // run is main with its inputs and outputs passed in; it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "passwd" {
+		early.Release() // Ctrl-C ends it
 		return passwd(args[1:], stdin, stdout, stderr)
 	}
-	// Signals are caught before anything slow (reading the config, the
-	// certificate and the accounts, binding the listeners): one that comes
-	// during set-up ends rftpd with status 0 once the step in progress is
-	// done, instead of killing it half-started.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	// Signals are caught from the process's first moments (package early),
+	// before anything slow (reading the config, the certificate and the
+	// accounts, binding the listeners): one that comes during set-up ends
+	// rftpd with status 0 once the step in progress is done, instead of
+	// killing it half-started.
+	sigs := early.Stop
 	// SIGHUP reloads the certificate. One that comes during set-up waits
 	// here and reloads it once rftpd runs; without a certificate SIGHUP
 	// keeps its default action (the process ends) once the config is read.
-	hups := make(chan os.Signal, 1)
-	signal.Notify(hups, syscall.SIGHUP)
-	defer signal.Stop(hups)
+	hups := early.Reload
 	logger := newLogger(stderr, slog.LevelInfo) // until the config sets the level
 	stopped := func() bool {
 		select {
