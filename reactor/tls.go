@@ -180,7 +180,7 @@ func (cn *conn) startTLS() {
 		return
 	}
 	if !s.guard.handshakes.Take(cn.ip) {
-		s.log.Warn("closing control connection: too many TLS handshakes in progress", "remote", cn.c.RemoteAddr(), "limit", s.cfg.MaxHandshakes, "from this address", s.guard.handshakes.Held(cn.ip))
+		s.log.Warn("closing control connection: too many TLS handshakes in progress", "remote", cn.c.RemoteAddr(), "limit", s.cfg.MaxHandshakes, "held_by_address", s.guard.handshakes.Held(cn.ip))
 		cn.close()
 		return
 	}
