@@ -26,6 +26,8 @@ type transfer struct {
 	ln     *listener      // ... or passive listener; set before the goroutine starts, cleared under mu
 	bytes  atomic.Int64   // moved so far, for EvTransferStart.Progress
 	held   protocol.Event // an EvTransferStart posted just before EvTransferDone (sendPlain); transfer goroutine only
+	client netip.Addr     // whose transfer slot and descriptors it holds (release)
+	fds    int            // how many descriptors
 
 	mu       sync.Mutex
 	conn     *net.TCPConn // the data connection once open
@@ -99,11 +101,7 @@ func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(
 		s.refuseTransfer(sess, fmt.Errorf("dtp: transfer: out of descriptors: %w", protocol.ErrBusy), post)
 		return
 	}
-	release := func() {
-		s.fds.Give(client, fds)
-		s.xfers.Give(client)
-	}
-	t := &transfer{}
+	t := &transfer{client: client, fds: fds}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	sess.mu.Lock()
 	var err error
@@ -116,7 +114,7 @@ func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(
 	if err != nil {
 		sess.mu.Unlock()
 		t.cancel()
-		release()
+		s.release(t)
 		post(protocol.EvTransferDone{Err: err})
 		return
 	}
@@ -125,7 +123,13 @@ func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(
 	sess.ln, sess.active = nil, netip.AddrPort{}
 	sess.xfer = t
 	sess.mu.Unlock()
-	s.runner.run(func() { s.runTransfer(sess, t, id, r, post, release) })
+	s.runner.run(func() { s.runTransfer(sess, t, id, r, post) })
+}
+
+// release gives back t's transfer slot and descriptors.
+func (s *Server) release(t *transfer) {
+	s.fds.Give(t.client, t.fds)
+	s.xfers.Give(t.client)
 }
 
 // refuseTransfer answers a transfer that could not start. Its endpoint is
@@ -152,7 +156,7 @@ func descriptors(k protocol.XferKind) int {
 
 // runTransfer does the transfer, releases everything it held and posts
 // EvTransferDone last.
-func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event), release func()) {
+func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event)) {
 	var n int64
 	err := mustProtect(id, r)
 	if err == nil {
@@ -181,7 +185,7 @@ func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protoco
 		sess.xfer = nil
 	}
 	sess.mu.Unlock()
-	release()
+	s.release(t)
 	if t.held != nil {
 		post(t.held)
 	}
