@@ -13,7 +13,9 @@ import (
 // full of live records, further addresses are not counted.
 const maxTracked = 65536
 
-// guard decides which control connections are let in. Loop-only.
+// guard decides which control connections are let in. Loop-only, except
+// its shares, which are safe from any goroutine (a handshake gives its
+// unit back from its own).
 //
 // Sessions, passive listeners and TLS handshakes are each a fair.Share:
 // under contention every address gets its part and a reserve stays for

@@ -115,12 +115,11 @@ type Server struct {
 	stallArmed bool
 	stallPolls atomic.Int64
 
-	nconns     atomic.Int64
-	handshakes atomic.Int64 // TLS handshakes in progress
-	trim       *trimmer     // gives memory back after handshake bursts
-	stopOnce   sync.Once
-	stop       chan struct{}
-	stopping   atomic.Bool // Shutdown was called
+	nconns   atomic.Int64
+	trim     *trimmer // gives memory back after handshake bursts
+	stopOnce sync.Once
+	stop     chan struct{}
+	stopping atomic.Bool // Shutdown was called
 }
 
 // New makes a server; Serve runs it.
@@ -284,7 +283,7 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 			free()
 			s.log.Debug("returned free memory to the system after a burst of TLS handshakes", "took", time.Since(start))
 		}
-		go s.trim.run(s.stop, func() bool { return s.handshakes.Load() > 0 })
+		go s.trim.run(s.stop, func() bool { return s.guard.handshakes.Used() > 0 })
 	}
 	return gnet.None
 }

@@ -184,7 +184,6 @@ func (cn *conn) startTLS() {
 		cn.close()
 		return
 	}
-	s.handshakes.Add(1)
 	p := newPipe(cn, s.cfg.MaxInbound)
 	if buf, _ := cn.c.Peek(-1); len(buf) > 0 {
 		p.feed(buf)
@@ -196,7 +195,6 @@ func (cn *conn) startTLS() {
 	timeout := s.cfg.HandshakeTimeout
 	go func() {
 		defer s.trim.handshakeEnded()
-		defer s.handshakes.Add(-1)
 		defer s.guard.handshakes.Give(cn.ip)
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		err := tc.HandshakeContext(ctx)

@@ -398,9 +398,9 @@ func TestTLSOverlongLine(t *testing.T) {
 func waitHandshakes(t *testing.T, s *Server) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for s.handshakes.Load() != 0 {
+	for s.guard.handshakes.Used() != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d TLS handshakes still running", s.handshakes.Load())
+			t.Fatalf("%d TLS handshakes still running", s.guard.handshakes.Used())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -57,7 +57,8 @@ func (h *hostileCrowd) close() {
 	h.conns = nil
 }
 
-// dialFrom connects from the loopback address from (port 0).
+// dialFromAddr connects from the loopback address from (any port), with
+// a receive buffer of rcvbuf bytes when it is positive.
 func dialFromAddr(from, addr string, rcvbuf int) (net.Conn, error) {
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 10 * time.Second}
 	if rcvbuf > 0 {
@@ -184,7 +185,7 @@ func TestExhaustion(t *testing.T) {
 	prlimit := needTool(t, "prlimit", "util-linux")
 	root := t.TempDir()
 	small := []byte("a small file for fresh clients\n")
-	mustWrite(t, filepath.Join(root, "small.txt"), small)
+	putFile(t, filepath.Join(root, "small.txt"), string(small))
 	big, err := os.Create(filepath.Join(root, "big.bin"))
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +196,7 @@ func TestExhaustion(t *testing.T) {
 	big.Close()
 	lo := 61000 + os.Getpid()%2000
 	cfg := filepath.Join(t.TempDir(), "rftpd.toml")
-	mustWrite(t, cfg, []byte(fmt.Sprintf(`anonymous = %q
+	putFile(t, cfg, fmt.Sprintf(`anonymous = %q
 passive_ports = "%d-%d"
 log_level = "error"
 [limits]
@@ -206,7 +207,7 @@ key = %q
 implicit_listen = "127.0.0.1:0"
 max_handshakes = 64
 handshake_timeout = "60s"
-`, root, lo, lo+39, certFile, keyFile)))
+`, root, lo, lo+39, certFile, keyFile))
 	p := startProcUnder(t, []string{prlimit, "--nofile=1200:1200"}, "-config", cfg)
 	addr, iaddr := p.addr, p.implicitAddr(t)
 	fresh := 200
@@ -329,14 +330,6 @@ handshake_timeout = "60s"
 	})
 	alive(t, p)
 	if err := p.stop(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// mustWrite writes a file or fails the test.
-func mustWrite(t *testing.T, path string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -41,7 +41,6 @@ const FirstUnits = 8
 // leave room below every ceiling for a newcomer's session, listener and
 // transfer.
 type Budget struct {
-	total   int
 	ceiling [classes]int
 	fair    int // descriptors the addresses' parts divide (F)
 	free    int // below this many in use, anyone may take (three quarters of F)
@@ -77,7 +76,7 @@ func NewBudget(limit, open, margin int) *Budget {
 	total := max(limit-open-margin, 1)
 	xfer := max(16, total/8)
 	pasv := max(16, total/16)
-	b := &Budget{total: total, held: make(map[netip.Addr]int)}
+	b := &Budget{held: make(map[netip.Addr]int)}
 	b.ceiling[Transfer] = total
 	b.ceiling[Passive] = max(total-xfer, 0)
 	b.ceiling[Session] = max(total-xfer-pasv, 0)

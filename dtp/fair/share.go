@@ -20,17 +20,8 @@ type Share struct {
 
 // NewShare makes a share of capacity units; 0 or less: no limit.
 func NewShare(capacity int) *Share {
-	s := &Share{held: make(map[netip.Addr]int32)}
-	s.SetCapacity(capacity)
-	return s
-}
-
-// SetCapacity changes the capacity; units already held stay held.
-func (s *Share) SetCapacity(capacity int) {
-	s.mu.Lock()
-	s.capacity = max(capacity, 0)
-	s.reserve = max(s.capacity/16, min(16, s.capacity/4))
-	s.mu.Unlock()
+	c := max(capacity, 0)
+	return &Share{capacity: c, reserve: max(c/16, min(16, c/4)), held: make(map[netip.Addr]int32)}
 }
 
 // Key is the address a client's units count under: the address itself for
@@ -121,14 +112,4 @@ func (s *Share) Used() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.used
-}
-
-// Capacity reports the capacity (0: no limit).
-func (s *Share) Capacity() int {
-	if s == nil {
-		return 0
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.capacity
 }
