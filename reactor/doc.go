@@ -4,9 +4,11 @@
 // # Threading contract
 //
 //   - Exactly one gnet event loop runs. OnOpen, OnTraffic, OnClose and every
-//     function passed to EventLoop().Execute run on it, one at a time. It
-//     also accepts the control connections (gnet's reuse-port mode): one
-//     per readiness, each admitted or refused in OnOpen before the next.
+//     function passed to EventLoop().Execute run on it, one at a time.
+//     Control connections are accepted off it (accept.go), one goroutine
+//     per listener, and each is handed to it and admitted or refused in
+//     OnOpen before that listener accepts the next; an accept error pauses
+//     the listener, never the loop.
 //   - A protocol.Session, a gnet.Conn's loop-only methods (Peek, Discard,
 //     Write, OutboundBuffered, Context) and the Server's connection set are
 //     touched only on the loop.

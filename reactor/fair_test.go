@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panjf2000/gnet/v2"
+	gneterrors "github.com/panjf2000/gnet/v2/pkg/errors"
+
 	"github.com/rftpd/rftpd/dtp"
 	"github.com/rftpd/rftpd/dtp/fair"
 )
@@ -128,16 +131,20 @@ func TestSessionsTakeDescriptors(t *testing.T) {
 	}
 }
 
-// When the engine ends without Shutdown (gnet does so on an accept error
-// it cannot handle), Serve says so, so that the process exits non-zero.
+// When the event loop ends without Shutdown, the next connection finds it
+// gone and Serve says so, so that the process exits non-zero.
 func TestServeReportsUnexpectedStop(t *testing.T) {
-	ts := startServer(t, serverOpts{})
+	ts := startServer(t, serverOpts{reactor: func(c *Config) { c.loopDeadline = 100 * time.Millisecond }})
 	dial(t, ts.addr).login()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := ts.srv.eng.Stop(ctx); err != nil {
-		t.Fatalf("stop the engine: %v", err)
+	// A task that returns this ends gnet's loop, as a failing epoll_wait would.
+	if !ts.srv.executeErr(gneterrors.ErrEngineShutdown) {
+		t.Fatal("could not reach the loop")
 	}
+	c, err := net.DialTimeout("tcp", ts.addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	select {
 	case err := <-ts.done:
 		if !errors.Is(err, ErrStopped) {
@@ -151,4 +158,10 @@ func TestServeReportsUnexpectedStop(t *testing.T) {
 		c.Close()
 		t.Error("the port still accepts connections after the engine ended")
 	}
+}
+
+// executeErr runs a task on the loop that returns err.
+func (s *Server) executeErr(err error) bool {
+	l, _ := s.loop.Load().(gnet.EventLoop)
+	return l != nil && l.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error { return err })) == nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	gneterrors "github.com/panjf2000/gnet/v2/pkg/errors"
 	"github.com/panjf2000/gnet/v2/pkg/pool/goroutine"
 	"golang.org/x/sys/unix"
 
@@ -51,6 +52,8 @@ type Config struct {
 	ImplicitListen   string
 	HandshakeTimeout time.Duration
 	MaxHandshakes    int
+
+	loopDeadline time.Duration // see Server.loopDeadline; 0: 30 s (tests set it)
 }
 
 // DefaultConfig returns the defaults for every setting.
@@ -81,12 +84,22 @@ type Server struct {
 	dtp      *dtp.Server
 	log      *slog.Logger
 
-	eng   gnet.Engine
-	loop  atomic.Value // gnet.EventLoop, set by the first OnOpen
-	ready chan struct{}
-	addr  net.Addr // set before ready is closed
-	iaddr net.Addr // the implicit-TLS listener's, when there is one
-	hold  portHold // their ports, until gnet has bound them (listen.go)
+	cli       *gnet.Client // the engine: one event loop, fed by the acceptors
+	acceptors []*acceptor  // the listeners (accept.go)
+	reserve   reserve      // a spare descriptor for when accept finds none
+	ctx       context.Context
+	loop      atomic.Value // gnet.EventLoop, set by the first OnOpen
+	ready     chan struct{}
+	addr      net.Addr // set before ready is closed
+	iaddr     net.Addr // the implicit-TLS listener's, when there is one
+
+	// loopDeadline: an acceptor that waited this long, twice, for the loop
+	// to take a connection declares it dead (accept.go).
+	loopDeadline time.Duration
+	quit         chan struct{} // closed to end Serve
+	quitOnce     sync.Once
+	dead         chan struct{} // closed when the loop is gone
+	deadOnce     sync.Once
 
 	// Loop-only state.
 	conns      map[*conn]struct{}
@@ -152,10 +165,18 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 		ready:      make(chan struct{}),
 		conns:      make(map[*conn]struct{}),
 		stop:       make(chan struct{}),
+		ctx:        context.Background(),
+		quit:       make(chan struct{}),
+		dead:       make(chan struct{}),
 		guard:      newGuard(cfg),
 		trim:       newTrimmer(),
 		epoch:      time.Now(),
 		armed:      -1,
+
+		loopDeadline: cfg.loopDeadline,
+	}
+	if s.loopDeadline <= 0 {
+		s.loopDeadline = 30 * time.Second
 	}
 	s.timer = time.AfterFunc(maxArm, s.fire)
 	s.timer.Stop()
@@ -164,98 +185,85 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 	return s
 }
 
-// Serve listens and runs the event loop until Shutdown; it blocks.
+// Serve listens and runs the event loop until Shutdown; it blocks. It
+// returns ErrStopped if the loop ends by itself.
 func (s *Server) Serve() error {
-	defer s.hold.release()
-	main, maddr, err := s.gnetAddr(s.cfg.Listen)
-	if err != nil {
-		return err
-	}
-	s.addr = maddr
-	addrs := []string{main}
-	if s.cfg.ImplicitListen != "" {
-		if s.cfg.TLS == nil {
-			return errors.New("reactor: an implicit-TLS listener needs a certificate")
-		}
-		impl, iaddr, err := s.gnetAddr(s.cfg.ImplicitListen)
-		if err != nil {
-			return err
-		}
-		if iaddr.Port == maddr.Port && (iaddr.IP.Equal(maddr.IP) || iaddr.IP.IsUnspecified() || maddr.IP.IsUnspecified()) {
-			return fmt.Errorf("reactor: the implicit-TLS listener %s and the control listener %s share a port", iaddr, maddr)
-		}
-		s.iaddr = iaddr
-		addrs = append(addrs, impl)
-	}
-	// gnet's package-level goroutine pool serves only Engine.Register and
-	// Enroll, which rftpd does not use, yet its clock and purge timers wake
-	// the process twice a second for as long as it runs: it is closed.
-	goroutine.DefaultWorkerPool.Release()
-	// WithReusePort puts the listeners on the event loop itself, which
-	// accepts one connection per readiness and runs OnOpen on it at once:
-	// a connection refused there is closed before the next is accepted,
-	// so a flood holds at most one descriptor beyond the budget. (Without
-	// it a separate goroutine accepts the whole backlog ahead of OnOpen,
-	// and gnet ends the engine when accept fails with EMFILE.) It also
-	// sets SO_REUSEPORT; gnetAddr's bind without it still finds a port
-	// that another server holds.
-	opts := []gnet.Option{
-		gnet.WithMulticore(false),
-		gnet.WithNumEventLoop(1),
-		gnet.WithReusePort(true),
-		gnet.WithReuseAddr(true),
-		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-		gnet.WithLogger(gnetLogger{s.log}),
-	}
-	if s.cfg.SendBuffer > 0 {
-		// Set on the listeners, inherited by every accepted connection: a
-		// client that pipelines commands and never reads the replies pins
-		// this much kernel memory, not the autotuned maximum (4 MiB by
-		// default), besides MaxOutbound in the process.
-		opts = append(opts, gnet.WithSocketSendBuffer(s.cfg.SendBuffer))
-	}
-	err = gnet.Rotate(s, addrs, opts...)
-	s.stopOnce.Do(func() { close(s.stop) })
-	s.timer.Stop()
-	s.stallTimer.Stop()
+	main, err := s.listen(s.cfg.Listen, false)
 	if err != nil {
 		return fmt.Errorf("reactor: %v", err)
 	}
-	if !s.stopping.Load() {
-		// gnet ends its engine on an error it cannot handle (logged
-		// above through gnetLogger) and returns nil.
-		return ErrStopped
-	}
-	return nil
-}
-
-// ErrStopped is what Serve returns when the event loop ended without
-// Shutdown: every session is gone, and the process should exit with a
-// failure so that its supervisor restarts it.
-var ErrStopped = errors.New("reactor: the event loop stopped unexpectedly")
-
-// gnetAddr turns host:port into gnet's "tcp4://ip:port" (or tcp6) and the
-// address itself. It binds it first and holds it (s.hold): gnet reports a
-// failed bind without the address, and a port 0 is resolved here so the
-// address can be printed (and two listeners on port 0 told apart).
-func (s *Server) gnetAddr(hostport string) (string, *net.TCPAddr, error) {
-	addrPort, err := netip.ParseAddrPort(hostport)
-	if err != nil {
-		ap, err2 := net.ResolveTCPAddr("tcp", hostport)
-		if err2 != nil {
-			return "", nil, fmt.Errorf("reactor: listen address %q: %v", hostport, err)
+	s.acceptors = []*acceptor{main}
+	s.addr = main.addr
+	if s.cfg.ImplicitListen != "" {
+		if s.cfg.TLS == nil {
+			main.ln.Close()
+			return errors.New("reactor: an implicit-TLS listener needs a certificate")
 		}
-		addrPort = ap.AddrPort()
+		impl, err := s.listen(s.cfg.ImplicitListen, true)
+		if err != nil {
+			main.ln.Close()
+			return fmt.Errorf("reactor: %v", err)
+		}
+		s.acceptors = append(s.acceptors, impl)
+		s.iaddr = impl.addr
 	}
-	proto := "tcp4"
-	if addrPort.Addr().Is6() && !addrPort.Addr().Is4In6() {
-		proto = "tcp6"
+	closeAll := func() {
+		for _, a := range s.acceptors {
+			a.ln.Close()
+		}
 	}
-	a, err := s.hold.reserve(proto, addrPort)
+	// gnet's package-level goroutine pool serves only Engine.Register,
+	// which rftpd does not use, yet its clock and purge timers wake the
+	// process twice a second for as long as it runs: it is closed.
+	goroutine.DefaultWorkerPool.Release()
+	// A gnet "client" is an engine without listeners of its own: the
+	// acceptors enroll connections on its one loop.
+	cli, err := gnet.NewClient(s,
+		gnet.WithMulticore(false),
+		gnet.WithNumEventLoop(1),
+		// Go's accept has set TCP_NODELAY already; this only keeps gnet
+		// from setting it a second time.
+		gnet.WithTCPNoDelay(gnet.TCPDelay),
+		gnet.WithLogger(gnetLogger{s.log}),
+	)
 	if err != nil {
-		return "", nil, err
+		closeAll()
+		return fmt.Errorf("reactor: %v", err)
 	}
-	return proto + "://" + a.AddrPort().String(), a, nil
+	s.cli = cli
+	s.reserve.open()
+	if err := cli.Start(); err != nil { // runs OnBoot
+		closeAll()
+		s.reserve.close()
+		return fmt.Errorf("reactor: %v", err)
+	}
+	var wg sync.WaitGroup
+	for _, a := range s.acceptors {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.run()
+		}()
+	}
+	select {
+	case <-s.quit:
+	case <-s.dead:
+		err = ErrStopped
+	}
+	closeAll()
+	s.quitOnce.Do(func() { close(s.quit) })
+	if err == nil {
+		// (With the loop gone, an acceptor may wait for it forever.)
+		wg.Wait()
+	}
+	if serr := cli.Stop(); serr != nil && err == nil && !errors.Is(serr, gneterrors.ErrEngineShutdown) {
+		err = fmt.Errorf("reactor: stop: %v", serr)
+	}
+	s.reserve.close()
+	s.stopOnce.Do(func() { close(s.stop) })
+	s.timer.Stop()
+	s.stallTimer.Stop()
+	return err
 }
 
 // Ready is closed once the listener accepts connections.
@@ -271,10 +279,8 @@ func (s *Server) ImplicitAddr() net.Addr { return s.iaddr }
 // Sessions reports the open control connections.
 func (s *Server) Sessions() int { return int(s.nconns.Load()) }
 
-// OnBoot records the engine and the real listening address.
-func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
-	s.eng = eng
-	s.hold.release() // gnet's listeners are bound
+// OnBoot reports the server ready: its listeners are bound already.
+func (s *Server) OnBoot(gnet.Engine) gnet.Action {
 	close(s.ready)
 	if s.cfg.TLS != nil {
 		free := s.trim.free
@@ -294,7 +300,11 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		s.loop.Store(c.EventLoop())
 	}
 	info := protocol.ConnInfo{Local: addrPort(c.LocalAddr()), Remote: addrPort(c.RemoteAddr())}
-	implicit := s.implicit(info.Local)
+	from := listenerOf(c)
+	if from == nil { // not from an acceptor
+		return nil, gnet.Close
+	}
+	implicit := from.implicit
 	// A refusal is a plain-text reply; an implicit-TLS client could not read
 	// it, so it only sees the connection close.
 	refuse := func(text string) ([]byte, gnet.Action) {
@@ -351,20 +361,6 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	}
 	cn.pump(time.Now())
 	return gnet.None
-}
-
-// implicit reports whether a connection to local came in on the
-// implicit-TLS listener.
-func (s *Server) implicit(local netip.AddrPort) bool {
-	ta, ok := s.iaddr.(*net.TCPAddr)
-	if !ok {
-		return false
-	}
-	ia := ta.AddrPort()
-	if ia.Port() != local.Port() {
-		return false
-	}
-	return ia.Addr().IsUnspecified() || ia.Addr().Unmap() == local.Addr().Unmap()
 }
 
 // OnClose releases the session and its data connections.
@@ -436,11 +432,10 @@ wait:
 		case <-poll.C:
 		}
 	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.eng.Stop(stopCtx)
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("reactor: stop: %v", err)
+	s.quitOnce.Do(func() { close(s.quit) })
+	select {
+	case <-s.stop:
+	case <-time.After(5 * time.Second):
 	}
 	return nil
 }
