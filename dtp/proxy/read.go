@@ -54,4 +54,3 @@ func Read(c *net.TCPConn, deadline time.Time) (Header, error) {
 	}
 	return Parse(buf[:n])
 }
-
