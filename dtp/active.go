@@ -12,7 +12,7 @@ import (
 func (s *Server) dial(sess *Session, t *transfer) (*net.TCPConn, error) {
 	d := net.Dialer{
 		KeepAlive: -1, // one transfer, watched by the stall timer
-		LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(sess.info.Local.Addr().Unmap(), 0)),
+		LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(sess.bind(), 0)),
 	}
 	to := netip.AddrPortFrom(t.active.Addr().Unmap(), t.active.Port())
 	c, err := d.DialContext(t.ctx, "tcp", to.String())

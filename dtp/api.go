@@ -66,6 +66,12 @@ type Config struct {
 	// than the control connection's; that connection has been closed and
 	// the transfer keeps waiting for the right client. ForeignData counts them.
 	OnForeignData func(control, data netip.AddrPort)
+	// ProxyTrusted: the networks whose PROXY headers on passive data
+	// connections are believed (for sessions with Via.ProxyData).
+	ProxyTrusted []netip.Prefix
+	// ProxyTimeout bounds the wait for a data connection's PROXY header
+	// (0: 5 s).
+	ProxyTimeout time.Duration
 
 	// TLS is the FTPS certificate and settings; nil: no FTPS, and the
 	// TLS* settings below have no effect (an account's own tls_login or
@@ -161,6 +167,7 @@ type Server struct {
 type Session struct {
 	srv  *Server
 	info protocol.ConnInfo
+	via  Via
 
 	mu     sync.Mutex
 	id     *identity      // nil until a login succeeds
@@ -202,7 +209,36 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 
 // NewSession makes the DTP state for a new control connection.
 func (s *Server) NewSession(info protocol.ConnInfo) *Session {
-	return &Session{srv: s, info: info}
+	return s.NewSessionVia(info, Via{})
+}
+
+// Via says how a control connection reached the server where that is more
+// than its ConnInfo: through a load balancer, whose PROXY header gave
+// ConnInfo's addresses, or with a passive address of its own.
+type Via struct {
+	// Bind is the control socket's own address, where passive listeners
+	// listen and active connections start (invalid: ConnInfo.Local's).
+	Bind netip.Addr
+	// Announce is the address PASV and EPSV name (invalid:
+	// Config.PublicHost, else ConnInfo.Local's).
+	Announce netip.Addr
+	// ProxyData: passive data connections come through the balancer too,
+	// each starting with a PROXY header from a Config.ProxyTrusted address
+	// that names the session's client.
+	ProxyData bool
+}
+
+// NewSessionVia is NewSession for a connection that came as via says.
+func (s *Server) NewSessionVia(info protocol.ConnInfo, via Via) *Session {
+	return &Session{srv: s, info: info, via: via}
+}
+
+// bind is where the session's data connections start on this host.
+func (sess *Session) bind() netip.Addr {
+	if sess.via.Bind.IsValid() {
+		return sess.via.Bind.Unmap()
+	}
+	return sess.info.Local.Addr().Unmap()
 }
 
 // SetControlTLS records that the session's control connection is

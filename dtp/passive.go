@@ -9,8 +9,10 @@ import (
 	"net/netip"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/rftpd/rftpd/dtp/fair"
+	"github.com/rftpd/rftpd/dtp/proxy"
 	"github.com/rftpd/rftpd/protocol"
 )
 
@@ -34,7 +36,7 @@ func (s *Server) openPassive(sess *Session) protocol.EvPassive {
 	sess.mu.Unlock()
 	s.lns.put(old) // newest in the pool: get below drains it and takes it back
 
-	local := sess.info.Local.Addr().Unmap()
+	local := sess.bind()
 	ln := s.lns.get(local)
 	if ln == nil {
 		var err error
@@ -58,7 +60,7 @@ func (s *Server) PassiveNow(sess *Session) (protocol.EvPassive, bool) {
 	sess.mu.Unlock()
 	s.lns.put(old) // newest in the pool: take below takes it back if quiet
 
-	ln := s.lns.take(sess.info.Local.Addr().Unmap())
+	ln := s.lns.take(sess.bind())
 	if ln == nil {
 		return protocol.EvPassive{}, false
 	}
@@ -82,7 +84,10 @@ func (s *Server) install(sess *Session, ln *listener) (*listener, protocol.EvPas
 	sess.mu.Unlock()
 
 	ip := sess.info.Local.Addr().Unmap()
-	if s.cfg.PublicHost.IsValid() {
+	switch {
+	case sess.via.Announce.IsValid():
+		ip = sess.via.Announce.Unmap()
+	case s.cfg.PublicHost.IsValid():
 		ip = s.cfg.PublicHost.Unmap()
 	}
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
@@ -199,8 +204,11 @@ func (s *Server) probe(ip netip.Addr, lo, hi uint16, tries uint32) (*listener, e
 // accept waits on the transfer's passive listener for the client. A
 // connection from any address other than the control connection's is
 // closed at once and accept goes on waiting: the right client still
-// succeeds. The listener goes back to the pool once a connection is
-// accepted; an abort closes it instead.
+// succeeds. For a session behind a load balancer that relays data
+// connections too (Via.ProxyData), the address that counts is the one in
+// the PROXY header each must start with, from a trusted balancer. The
+// listener goes back to the pool once a connection is accepted; an abort
+// closes it instead.
 func (s *Server) accept(sess *Session, t *transfer, ln *listener) (*net.TCPConn, error) {
 	want := sess.info.Remote.Addr().Unmap().WithZone("")
 	for {
@@ -212,6 +220,9 @@ func (s *Server) accept(sess *Session, t *transfer, ln *listener) (*net.TCPConn,
 			return nil, connErr("accept", err)
 		}
 		from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+		if sess.via.ProxyData {
+			from = s.proxied(c, from)
+		}
 		if from.Addr().Unmap().WithZone("") == want {
 			s.lns.put(t.takeListener())
 			return c, nil
@@ -222,4 +233,23 @@ func (s *Server) accept(sess *Session, t *transfer, ln *listener) (*net.TCPConn,
 			s.cfg.OnForeignData(sess.info.Remote, from)
 		}
 	}
+}
+
+// proxied reads the PROXY header of a data connection from peer and
+// returns the client it names; a peer that is not a trusted balancer, or a
+// header that is missing, malformed or LOCAL, leaves peer (so the
+// connection is refused unless the client itself is the peer).
+func (s *Server) proxied(c *net.TCPConn, peer netip.AddrPort) netip.AddrPort {
+	if !proxy.Trusted(s.cfg.ProxyTrusted, peer.Addr()) {
+		return peer
+	}
+	wait := s.cfg.ProxyTimeout
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	h, err := proxy.Read(c, time.Now().Add(wait))
+	if err != nil || h.Local {
+		return peer
+	}
+	return h.Source
 }

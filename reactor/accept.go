@@ -27,10 +27,10 @@ import (
 
 // acceptor is one listener and the goroutine accepting from it.
 type acceptor struct {
-	srv      *Server
-	ln       *net.TCPListener
-	addr     *net.TCPAddr
-	implicit bool // TLS starts at connect
+	srv  *Server
+	ln   *net.TCPListener
+	addr *net.TCPAddr
+	cfg  Listener
 
 	// The watchdog: an enrollment the loop has not taken within
 	// s.cfg.loopDeadline, twice in a row, means the loop is gone.
@@ -48,10 +48,11 @@ const (
 	maxPause = time.Second
 )
 
-// listen binds and listens on hostport: an IPv4 address on an IPv4
+// listen binds and listens on lc.Address: an IPv4 address on an IPv4
 // socket, an IPv6 one on an IPv6-only socket, and the IPv6 wildcard ([::])
 // on a socket that serves both families where the system allows.
-func (s *Server) listen(hostport string, implicit bool) (*acceptor, error) {
+func (s *Server) listen(lc Listener) (*acceptor, error) {
+	hostport := lc.Address
 	ap, err := netip.ParseAddrPort(hostport)
 	if err != nil {
 		ta, err2 := net.ResolveTCPAddr("tcp", hostport)
@@ -70,7 +71,7 @@ func (s *Server) listen(hostport string, implicit bool) (*acceptor, error) {
 		network = "tcp6"
 	}
 	sndbuf := s.cfg.SendBuffer
-	lc := net.ListenConfig{
+	lcfg := net.ListenConfig{
 		// No keep-alive probes, as before: idle sessions end by the
 		// server's own timeouts.
 		KeepAlive: -1,
@@ -92,12 +93,12 @@ func (s *Server) listen(hostport string, implicit bool) (*acceptor, error) {
 			return serr
 		},
 	}
-	l, err := lc.Listen(s.ctx, network, ap.String())
+	l, err := lcfg.Listen(s.ctx, network, ap.String())
 	if err != nil {
 		return nil, err
 	}
 	ln := l.(*net.TCPListener)
-	a := &acceptor{srv: s, ln: ln, addr: ln.Addr().(*net.TCPAddr), implicit: implicit}
+	a := &acceptor{srv: s, ln: ln, addr: ln.Addr().(*net.TCPAddr), cfg: lc}
 	a.wd = time.AfterFunc(time.Hour, a.watch)
 	a.wd.Stop()
 	return a, nil
@@ -233,7 +234,7 @@ func (a *acceptor) shed() {
 	if err != nil {
 		return
 	}
-	if !a.implicit { // a TLS client could not read it
+	if !a.cfg.ImplicitTLS { // a TLS client could not read it
 		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = c.Write([]byte("421 Too many open files; try again later.\r\n"))
 	}

@@ -15,14 +15,16 @@ import (
 
 // conn is one control connection's state. Loop-only, except post.
 type conn struct {
-	srv   *Server
-	c     gnet.Conn
-	ip    netip.Addr // the client's address, for the per-address limits
-	sess  *protocol.Session
-	dsess *dtp.Session
+	srv    *Server
+	c      gnet.Conn
+	ip     netip.Addr     // the client's address, for the per-address limits
+	remote netip.AddrPort // the client (a PROXY header's source behind a balancer), for logs
+	sess   *protocol.Session
+	dsess  *dtp.Session
 
 	closed      bool      // OnClose ran, or a close was requested: ignore late events
 	discarding  bool      // inside an overlong line: drop input up to its LF
+	sniff       bool      // its first bytes are yet to be checked for a PROXY header it may not send (proxy.go)
 	passive     bool      // holds a passive slot (guard.takePassive) from PASV/EPSV until its listener is taken or dropped
 	stalled     bool      // stopped reading because replies are not draining
 	stallListed bool      // in Server.stalls (see stall.go)
@@ -130,7 +132,7 @@ func (cn *conn) uncork() {
 
 // flooded answers a client that sent more than MaxInbound unread bytes.
 func (cn *conn) flooded(n int) {
-	cn.srv.log.Info("closing flooding control connection", "remote", cn.c.RemoteAddr(), "buffered", n)
+	cn.srv.log.Info("closing flooding control connection", "remote", cn.remote, "buffered", n)
 	cn.write([]byte("421 Too much input, closing control connection.\r\n"))
 	cn.close()
 }

@@ -19,12 +19,16 @@ import (
 
 	"github.com/rftpd/rftpd/dtp"
 	"github.com/rftpd/rftpd/dtp/fair"
+	"github.com/rftpd/rftpd/dtp/proxy"
 	"github.com/rftpd/rftpd/protocol"
 )
 
 // Config holds the reactor's settings; DefaultConfig gives every default.
 type Config struct {
-	Listen      string        // host:port of the control listener
+	// Listeners are the control listeners. Empty: one plain listener on
+	// Listen, and an implicit-TLS one on ImplicitListen if set.
+	Listeners   []Listener
+	Listen      string        // host:port of the control listener (without Listeners)
 	MaxLine     int           // longest command line, CRLF excluded; longer lines get 500 and are discarded
 	MaxInbound  int           // unread input bytes a session may hold before it is closed
 	MaxOutbound int           // unsent reply bytes after which a session's commands stop being read
@@ -53,7 +57,31 @@ type Config struct {
 	HandshakeTimeout time.Duration
 	MaxHandshakes    int
 
+	// PROXY protocol (proxy.go): the networks of the load balancers whose
+	// headers are believed, and how long one may take to arrive.
+	ProxyTrusted       []netip.Prefix
+	ProxyHeaderTimeout time.Duration
+	// PassiveHosts: the address PASV/EPSV announce to clients of given
+	// networks (the first rule whose networks hold the client's address),
+	// ahead of a listener's PublicHost and the DTP's.
+	PassiveHosts []PassiveHost
+
 	loopDeadline time.Duration // see Server.loopDeadline; 0: 30 s (tests set it)
+}
+
+// Listener is one control listener.
+type Listener struct {
+	Address     string     // host:port
+	ImplicitTLS bool       // TLS from the first byte (needs Config.TLS)
+	Proxy       ProxyMode  // PROXY protocol headers on its connections
+	ProxyData   bool       // passive data connections come through the balancer too, with a header each
+	PublicHost  netip.Addr // PASV/EPSV address for its sessions (invalid: the DTP's PublicHost, else the local address)
+}
+
+// PassiveHost is the passive address for clients of some networks.
+type PassiveHost struct {
+	Networks []netip.Prefix
+	Host     netip.Addr
 }
 
 // DefaultConfig returns the defaults for every setting.
@@ -71,6 +99,8 @@ func DefaultConfig() Config {
 
 		HandshakeTimeout: 10 * time.Second,
 		MaxHandshakes:    1024,
+
+		ProxyHeaderTimeout: 5 * time.Second,
 	}
 }
 
@@ -128,6 +158,13 @@ type Server struct {
 	stallArmed bool
 	stallPolls atomic.Int64
 
+	// Balancers' connections waiting for their PROXY header (proxy.go), in
+	// the order they came, which is their deadlines' order. Loop-only,
+	// except headerTimer.
+	headerQ     []*headerWait
+	headerHead  int
+	headerTimer *time.Timer
+
 	nconns   atomic.Int64
 	trim     *trimmer // gives memory back after handshake bursts
 	stopOnce sync.Once
@@ -182,30 +219,42 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 	s.timer.Stop()
 	s.stallTimer = time.AfterFunc(time.Hour, s.fireStallPoll)
 	s.stallTimer.Stop()
+	s.headerTimer = time.AfterFunc(time.Hour, func() { s.executeLive(s.sweepHeaders) })
+	s.headerTimer.Stop()
 	return s
 }
 
 // Serve listens and runs the event loop until Shutdown; it blocks. It
 // returns ErrStopped if the loop ends by itself.
 func (s *Server) Serve() error {
-	main, err := s.listen(s.cfg.Listen, false)
-	if err != nil {
-		return fmt.Errorf("reactor: %v", err)
+	lcfgs := s.cfg.Listeners
+	if len(lcfgs) == 0 {
+		lcfgs = []Listener{{Address: s.cfg.Listen}}
+		if s.cfg.ImplicitListen != "" {
+			lcfgs = append(lcfgs, Listener{Address: s.cfg.ImplicitListen, ImplicitTLS: true})
+		}
 	}
-	s.acceptors = []*acceptor{main}
-	s.addr = main.addr
-	if s.cfg.ImplicitListen != "" {
-		if s.cfg.TLS == nil {
-			main.ln.Close()
-			return errors.New("reactor: an implicit-TLS listener needs a certificate")
+	var err error
+	for _, lc := range lcfgs {
+		if lc.ImplicitTLS && s.cfg.TLS == nil {
+			err = errors.New("reactor: an implicit-TLS listener needs a certificate")
+		} else {
+			var a *acceptor
+			if a, err = s.listen(lc); err == nil {
+				s.acceptors = append(s.acceptors, a)
+				if lc.ImplicitTLS && s.iaddr == nil {
+					s.iaddr = a.addr
+				} else if !lc.ImplicitTLS && s.addr == nil {
+					s.addr = a.addr
+				}
+				continue
+			}
+			err = fmt.Errorf("reactor: %v", err)
 		}
-		impl, err := s.listen(s.cfg.ImplicitListen, true)
-		if err != nil {
-			main.ln.Close()
-			return fmt.Errorf("reactor: %v", err)
+		for _, a := range s.acceptors {
+			a.ln.Close()
 		}
-		s.acceptors = append(s.acceptors, impl)
-		s.iaddr = impl.addr
+		return err
 	}
 	closeAll := func() {
 		for _, a := range s.acceptors {
@@ -263,17 +312,35 @@ func (s *Server) Serve() error {
 	s.stopOnce.Do(func() { close(s.stop) })
 	s.timer.Stop()
 	s.stallTimer.Stop()
+	s.headerTimer.Stop()
 	return err
 }
 
 // Ready is closed once the listener accepts connections.
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
-// Addr is the listener's address; valid after Ready.
+// Addr is the first plain listener's address (nil without one); valid
+// after Ready.
 func (s *Server) Addr() net.Addr { return s.addr }
 
-// ImplicitAddr is the implicit-TLS listener's address (nil without one);
-// valid after Ready.
+// Listeners reports each listener's address and whether it is implicit
+// TLS, in the order configured; valid after Ready.
+func (s *Server) Listeners() []ListenerAddr {
+	out := make([]ListenerAddr, len(s.acceptors))
+	for i, a := range s.acceptors {
+		out[i] = ListenerAddr{Addr: a.addr, ImplicitTLS: a.cfg.ImplicitTLS}
+	}
+	return out
+}
+
+// ListenerAddr is a bound listener.
+type ListenerAddr struct {
+	Addr        *net.TCPAddr
+	ImplicitTLS bool
+}
+
+// ImplicitAddr is the first implicit-TLS listener's address (nil without
+// one); valid after Ready.
 func (s *Server) ImplicitAddr() net.Addr { return s.iaddr }
 
 // Sessions reports the open control connections.
@@ -299,12 +366,31 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if s.loop.Load() == nil {
 		s.loop.Store(c.EventLoop())
 	}
-	info := protocol.ConnInfo{Local: addrPort(c.LocalAddr()), Remote: addrPort(c.RemoteAddr())}
 	from := listenerOf(c)
 	if from == nil { // not from an acceptor
 		return nil, gnet.Close
 	}
-	implicit := from.implicit
+	info := protocol.ConnInfo{Local: addrPort(c.LocalAddr()), Remote: addrPort(c.RemoteAddr())}
+	sniff := false
+	if from.cfg.Proxy != ProxyOff {
+		if proxy.Trusted(s.cfg.ProxyTrusted, info.Remote.Addr()) {
+			return s.awaitHeader(c, from)
+		}
+		if from.cfg.Proxy == ProxyRequired {
+			s.log.Warn("PROXY: connection from an address not trusted to send headers closed", "remote", info.Remote, "listen", from.addr)
+			return nil, gnet.Close
+		}
+		sniff = true // served directly, but a header from it is refused
+	}
+	return s.open(c, from, info, info.Local.Addr(), sniff)
+}
+
+// open starts the session of a connection from info.Remote that reached
+// info.Local, on a socket bound to bind, and returns its greeting (or a
+// refusal and gnet.Close). sniff: close it if it starts with a PROXY
+// header, which its address may not send.
+func (s *Server) open(c gnet.Conn, from *acceptor, info protocol.ConnInfo, bind netip.Addr, sniff bool) ([]byte, gnet.Action) {
+	implicit := from.cfg.ImplicitTLS
 	// A refusal is a plain-text reply; an implicit-TLS client could not read
 	// it, so it only sees the connection close.
 	refuse := func(text string) ([]byte, gnet.Action) {
@@ -320,24 +406,28 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	ip := info.Remote.Addr()
 	fds := s.dtp.Descriptors()
 	if !fds.Take(fair.Session, ip, 1) {
-		s.log.Debug("refused control connection: descriptors are short", "remote", c.RemoteAddr(), "used", fds.Used())
+		s.log.Debug("refused control connection: descriptors are short", "remote", info.Remote, "used", fds.Used())
 		return refuse("421 Too many connections; try again later.\r\n")
 	}
 	if refusal := s.guard.admit(ip, now); refusal != "" {
 		fds.Give(ip, 1)
-		s.log.Debug("refused control connection", "remote", c.RemoteAddr(), "why", refusal)
+		s.log.Debug("refused control connection", "remote", info.Remote, "why", refusal)
 		return refuse(refusal)
 	}
 	// Keep urgent data in line: clients send ABOR (or the DM of an
 	// "IAC IP IAC DM") with MSG_OOB, which would otherwise vanish from the stream.
 	_ = unix.SetsockoptInt(c.Fd(), unix.SOL_SOCKET, unix.SO_OOBINLINE, 1)
-	cn := &conn{srv: s, c: c, ip: ip}
+	cn := &conn{srv: s, c: c, ip: ip, remote: info.Remote, sniff: sniff}
 	pcfg := &s.pcfg
 	if implicit {
 		pcfg = &s.pcfgImpl
 	}
 	cn.sess = protocol.NewSession(pcfg, info, now)
-	cn.dsess = s.dtp.NewSession(info)
+	cn.dsess = s.dtp.NewSessionVia(info, dtp.Via{
+		Bind:      bind,
+		Announce:  s.announce(from, ip),
+		ProxyData: from.cfg.ProxyData,
+	})
 	c.SetContext(cn)
 	s.conns[cn] = struct{}{}
 	s.nconns.Add(1)
@@ -350,11 +440,33 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	return greeting, gnet.None
 }
 
+// announce picks the passive address for a client at ip on from: the
+// first PassiveHosts rule for its network, else the listener's PublicHost
+// (invalid: the DTP's choice).
+func (s *Server) announce(from *acceptor, ip netip.Addr) netip.Addr {
+	for _, r := range s.cfg.PassiveHosts {
+		if proxy.Trusted(r.Networks, ip) {
+			return r.Host
+		}
+	}
+	return from.cfg.PublicHost
+}
+
 // OnTraffic frames and feeds the lines that arrived.
 func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	cn, ok := c.Context().(*conn)
 	if !ok {
+		if h, ok := c.Context().(*headerWait); ok {
+			return s.headerTraffic(h)
+		}
 		return gnet.Close
+	}
+	if cn.sniff {
+		if closeIt, wait := cn.sniffed(); closeIt {
+			return gnet.Close
+		} else if wait {
+			return gnet.None
+		}
 	}
 	if cn.tls != nil && !cn.tlsTraffic() {
 		return gnet.None
@@ -367,6 +479,9 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 	cn, ok := c.Context().(*conn)
 	if !ok {
+		if h, ok := c.Context().(*headerWait); ok {
+			h.closed()
+		}
 		return gnet.None
 	}
 	cn.closed = true
@@ -380,7 +495,7 @@ func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 	s.dtp.Descriptors().Give(cn.ip, 1)
 	s.dtp.CloseSession(cn.dsess)
 	if err != nil && !errors.Is(err, unix.ECONNRESET) {
-		s.log.Debug("control connection closed", "remote", c.RemoteAddr(), "err", err)
+		s.log.Debug("control connection closed", "remote", cn.remote, "err", err)
 	}
 	return gnet.None
 }

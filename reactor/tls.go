@@ -180,7 +180,7 @@ func (cn *conn) startTLS() {
 		return
 	}
 	if !s.guard.handshakes.Take(cn.ip) {
-		s.log.Warn("closing control connection: too many TLS handshakes in progress", "remote", cn.c.RemoteAddr(), "limit", s.cfg.MaxHandshakes, "held_by_address", s.guard.handshakes.Held(cn.ip))
+		s.log.Warn("closing control connection: too many TLS handshakes in progress", "remote", cn.remote, "limit", s.cfg.MaxHandshakes, "held_by_address", s.guard.handshakes.Held(cn.ip))
 		cn.close()
 		return
 	}
@@ -212,7 +212,7 @@ func (cn *conn) tlsDone(err error) {
 	}
 	now := time.Now()
 	if err != nil {
-		cn.srv.log.Debug("TLS handshake failed", "remote", cn.c.RemoteAddr(), "err", err)
+		cn.srv.log.Debug("TLS handshake failed", "remote", cn.remote, "err", err)
 		cn.sess.Event(protocol.EvTLS{Err: err}, now)
 		cn.handle(cn.sess.TakeOutput())
 		cn.close()
@@ -246,7 +246,7 @@ func (cn *conn) decrypt() bool {
 			if errors.As(err, &wb) {
 				return true
 			}
-			s.log.Debug("closing TLS control connection", "remote", cn.c.RemoteAddr(), "err", err)
+			s.log.Debug("closing TLS control connection", "remote", cn.remote, "err", err)
 			cn.close()
 			return false
 		}
