@@ -117,9 +117,6 @@ func (a *acceptor) run() {
 				return
 			}
 			failed++
-			if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
-				a.shed()
-			}
 			if pause == 0 {
 				pause = minPause
 			} else if pause *= 2; pause > maxPause {
@@ -128,6 +125,9 @@ func (a *acceptor) run() {
 			if now := time.Now(); now.Sub(logged) >= 10*time.Second {
 				logged = now
 				s.log.Warn("accept failed; pausing the listener", "listen", a.addr, "err", err, "pause", pause, "failures", failed)
+			}
+			if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+				a.shed()
 			}
 			select {
 			case <-time.After(pause):
@@ -213,25 +213,35 @@ func (r *reserve) close() {
 	}
 }
 
-// shed frees the reserve, accepts one connection with it, refuses it and
-// takes the reserve back.
+// shed frees the reserve and accepts one connection with it. If the
+// reserve cannot be taken back at once, descriptors are still short: the
+// connection is refused with 421 and closed, and the reserve taken back;
+// otherwise it is served. (accept4 takes a descriptor before it looks for
+// a connection, so EMFILE comes even with none waiting: one may come in
+// while the reserve is free, maybe once the shortage is over.)
 func (a *acceptor) shed() {
 	r := &a.srv.reserve
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.f == nil {
 		r.f, _ = os.Open(os.DevNull) // a descriptor may have come free since
+		r.mu.Unlock()
 		return
 	}
 	r.f.Close()
 	r.f = nil
-	defer func() { r.f, _ = os.Open(os.DevNull) }()
-	// The connection that failed is still queued, unless its client gave
-	// up: do not wait for another.
+	// A connection that failed is still queued, unless its client gave
+	// up: do not wait long for another.
 	_ = a.ln.SetDeadline(time.Now().Add(10 * time.Millisecond))
 	c, err := a.ln.AcceptTCP()
 	_ = a.ln.SetDeadline(time.Time{})
+	r.f, _ = os.Open(os.DevNull)
+	spare := r.f != nil
+	r.mu.Unlock()
 	if err != nil {
+		return
+	}
+	if spare {
+		a.enroll(c)
 		return
 	}
 	if !a.cfg.ImplicitTLS { // a TLS client could not read it
@@ -239,6 +249,7 @@ func (a *acceptor) shed() {
 		_, _ = c.Write([]byte("421 Too many open files; try again later.\r\n"))
 	}
 	c.Close()
+	a.srv.reserve.open()
 	a.srv.log.Debug("refused control connection: out of descriptors", "remote", c.RemoteAddr())
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rftpd/rftpd/dtp"
 )
 
 // lockedBuffer is a log sink safe for the server's goroutines.
@@ -40,11 +43,26 @@ func (l *lockedBuffer) String() string {
 // again once descriptors are free: Serve never returns.
 func TestAcceptEMFILE(t *testing.T) {
 	logs := &lockedBuffer{}
-	ts := startServer(t, serverOpts{reactor: func(c *Config) {
-		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}})
+	ts := startServer(t, serverOpts{
+		reactor: func(c *Config) {
+			c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		},
+		// Nothing in the background that opens files meanwhile.
+		dtp: func(c *dtp.Config) { c.CleanStaleUploads = false },
+	})
 	old := dial(t, ts.addr)
 	old.login()
+	srvAddr := netip.MustParseAddrPort(ts.addr)
+
+	// The client's socket is made first: connecting it takes no descriptor.
+	cfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(cfd)
+	if err := unix.SetsockoptTimeval(cfd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: int64(replyWait / time.Second)}); err != nil {
+		t.Fatal(err)
+	}
 
 	var lim unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
@@ -66,34 +84,49 @@ func TestAcceptEMFILE(t *testing.T) {
 		}
 	}
 	defer release()
-	for {
-		f, err := os.Open(os.DevNull)
-		if err != nil {
-			if !errors.Is(err, unix.EMFILE) {
-				t.Fatalf("filling the descriptor table: %v", err)
+	fill := func() {
+		for {
+			f, err := os.Open(os.DevNull)
+			if err != nil {
+				if !errors.Is(err, unix.EMFILE) {
+					t.Fatalf("filling the descriptor table: %v", err)
+				}
+				return
 			}
-			break
+			filler = append(filler, f)
 		}
-		filler = append(filler, f)
 	}
-	// One free descriptor, for the client's socket: the server has none
-	// for its end but its reserve.
-	filler[len(filler)-1].Close()
-	filler = filler[:len(filler)-1]
-	c, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
-	if err != nil {
+	fill()
+	// Had the listener failed an accept meanwhile (accept4 fails with
+	// EMFILE before it looks for a connection), the fill may have taken
+	// its reserve while it was free: give it back.
+	r := &ts.srv.reserve
+	r.mu.Lock()
+	if r.f == nil {
+		filler[len(filler)-1].Close()
+		filler = filler[:len(filler)-1]
+		if r.f, err = os.Open(os.DevNull); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.mu.Unlock()
+	if err := unix.Connect(cfd, &unix.SockaddrInet4{Port: int(srvAddr.Port()), Addr: srvAddr.Addr().As4()}); err != nil {
 		t.Fatal(err)
 	}
-	_ = c.SetReadDeadline(time.Now().Add(replyWait))
-	got, _ := readAll(c)
-	c.Close()
-	if got != "421 Too many open files; try again later.\r\n" {
-		t.Errorf("a client with no descriptor left for it got %q, want the 421", got)
+	var got []byte
+	buf := make([]byte, 512)
+	for {
+		n, err := unix.Read(cfd, buf)
+		if err == unix.EINTR {
+			continue // with SO_RCVTIMEO set, signals interrupt the read
+		}
+		if n <= 0 || err != nil {
+			break
+		}
+		got = append(got, buf[:n]...)
 	}
-	// The client's descriptor is free again: take it back, so that the
-	// session below is served with none to spare.
-	if f, err := os.Open(os.DevNull); err == nil {
-		filler = append(filler, f)
+	if string(got) != "421 Too many open files; try again later.\r\n" {
+		t.Errorf("a client with no descriptor left for it got %q, want the 421; logs:\n%s", got, logs.String())
 	}
 	old.expect("NOOP", "200 ") // existing sessions go on
 	select {
@@ -105,23 +138,17 @@ func TestAcceptEMFILE(t *testing.T) {
 		t.Errorf("no log line for the failed accept; logs:\n%s", logs.String())
 	}
 
+	// Descriptors free again: the next client is served (after the
+	// listener's pause, at most a second).
 	release()
-	fresh := dial(t, ts.addr)
+	fresh := dialFrom(t, "127.0.0.1", ts.addr)
+	if got := fresh.reply(); !strings.HasPrefix(got, "220 ") {
+		var now unix.Rlimit
+		_ = unix.Getrlimit(unix.RLIMIT_NOFILE, &now)
+		t.Fatalf("once descriptors were free again: %q (open %d, limit %d, was %d, filler %d); logs:\n%s", got, openFDs(t), now.Cur, lim.Cur, len(filler), logs.String())
+	}
 	fresh.login()
 	fresh.expect("NOOP", "200 ")
-}
-
-// readAll reads until EOF or the deadline.
-func readAll(c net.Conn) (string, error) {
-	var b bytes.Buffer
-	buf := make([]byte, 512)
-	for {
-		n, err := c.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			return b.String(), err
-		}
-	}
 }
 
 // TestWildcardListen: on a wildcard listener, PASV names the address the

@@ -24,7 +24,7 @@ import (
 // settings is everything rftpd can be told, in the shape of the config file.
 // Flags override the file; the file overrides the defaults.
 type settings struct {
-	Listen       string `toml:"listen"`
+	Listen       addrList `toml:"listen"`
 	Anonymous    string `toml:"anonymous"`
 	Users        string `toml:"users"`
 	PassivePorts string `toml:"passive_ports"`
@@ -72,6 +72,24 @@ type settings struct {
 		IdleListeners    int `toml:"idle_listeners"`
 	} `toml:"limits"`
 
+	// More control listeners, each with settings of its own.
+	Listeners []listenerSettings `toml:"listener"`
+
+	// PROXY protocol from load balancers (for every listener that does not
+	// say otherwise).
+	Proxy struct {
+		Mode          string        `toml:"mode"`           // off, optional, required
+		Trusted       []string      `toml:"trusted"`        // the balancers' networks (CIDR or address)
+		Data          bool          `toml:"data"`           // passive data connections come through the balancer too, with a header each
+		HeaderTimeout time.Duration `toml:"header_timeout"` // how long a header may take
+	} `toml:"proxy"`
+
+	// The passive address for clients of given networks.
+	PassiveHosts []struct {
+		Networks []string `toml:"networks"`
+		Host     string   `toml:"host"`
+	} `toml:"passive_host"`
+
 	// FTPS: with a certificate and key, AUTH TLS is offered and the
 	// policies apply; without them, plain FTP only.
 	TLS struct {
@@ -88,11 +106,69 @@ type settings struct {
 	} `toml:"tls"`
 }
 
+// addrList is one listen address or several: `listen = "host:port"` or
+// `listen = ["host:port", ...]` in the file, -listen once or more.
+type addrList []string
+
+// UnmarshalTOML takes a string or an array of strings.
+func (l *addrList) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		*l = addrList{v}
+		return nil
+	case []any:
+		out := make(addrList, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("listen: %v is not a \"host:port\" string", e)
+			}
+			out = append(out, s)
+		}
+		*l = out
+		return nil
+	}
+	return fmt.Errorf("listen: want \"host:port\" or a list of them, not %v", v)
+}
+
+// listenFlag is -listen: each use adds an address; the first replaces the
+// default.
+type listenFlag struct {
+	list *addrList
+	set  bool
+}
+
+func (f *listenFlag) String() string {
+	if f.list == nil {
+		return ""
+	}
+	return strings.Join(*f.list, ",")
+}
+
+func (f *listenFlag) Set(v string) error {
+	if !f.set {
+		*f.list, f.set = nil, true
+	}
+	*f.list = append(*f.list, v)
+	return nil
+}
+
+// listenerSettings is a [[listener]] table.
+type listenerSettings struct {
+	Address     string `toml:"address"`
+	ImplicitTLS bool   `toml:"implicit_tls"`
+	Proxy       string `toml:"proxy"`       // "": [proxy] mode
+	ProxyData   *bool  `toml:"proxy_data"`  // unset: [proxy] data
+	PublicHost  string `toml:"public_host"` // "": the global public_host
+}
+
 // defaults returns the settings rftpd uses when nothing is said.
 func defaults() settings {
 	r, p, d := reactor.DefaultConfig(), protocol.DefaultConfig(), dtp.DefaultConfig()
 	var s settings
-	s.Listen = r.Listen
+	s.Listen = addrList{r.Listen}
+	s.Proxy.Mode = "off"
+	s.Proxy.HeaderTimeout = r.ProxyHeaderTimeout
 	s.Banner = p.Banner
 	s.LogLevel = "info"
 	s.AtomicUploads = d.AtomicUploads
@@ -152,7 +228,9 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 		fs.PrintDefaults()
 	}
 	config := fs.String("config", "", "TOML config file holding any of the settings below plus timeouts and limits")
-	listen := fs.String("listen", s.Listen, "control connection address (host:port); use 0.0.0.0 or [::] to serve other hosts")
+	var listens addrList
+	listen := &listenFlag{list: &listens}
+	fs.Var(listen, "listen", "control connection address (host:port; repeat for several); use 0.0.0.0 or [::] to serve other hosts (default "+strings.Join(s.Listen, ",")+")")
 	anon := fs.String("anonymous", "", "serve DIR read-only to anonymous users (USER anonymous or ftp, any password)")
 	users := fs.String("users", "", "TOML accounts file ([[user]] tables: name, password (bcrypt), root, permissions)")
 	pasv := fs.String("passive-ports", "", "passive data ports LOW-HIGH (default: an ephemeral port)")
@@ -187,7 +265,7 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "listen":
-			s.Listen = *listen
+			s.Listen = listens
 		case "anonymous":
 			s.Anonymous = *anon
 		case "users":
@@ -212,10 +290,9 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 // configs turns settings into the packages' configs, checking every value.
 func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error) {
 	r, p, d := reactor.DefaultConfig(), protocol.DefaultConfig(), dtp.DefaultConfig()
-	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
-		return r, p, d, fmt.Errorf("listen %q: %v", s.Listen, err)
+	if err := s.listeners(&r, &d); err != nil {
+		return r, p, d, err
 	}
-	r.Listen = s.Listen
 	r.MaxLine = s.Limits.MaxLine
 	r.MaxInbound = s.Limits.MaxInbound
 	r.MaxOutbound = s.Limits.MaxOutbound
@@ -316,18 +393,14 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	if (s.TLS.Cert == "") != (s.TLS.Key == "") {
 		return r, p, d, errors.New("tls: a certificate needs its key and a key its certificate (-tls-cert and -tls-key)")
 	}
-	if s.TLS.ImplicitListen != "" {
-		if s.TLS.Cert == "" {
-			return r, p, d, errors.New("implicit_listen: implicit FTPS needs -tls-cert and -tls-key")
-		}
-		if _, _, err := net.SplitHostPort(s.TLS.ImplicitListen); err != nil {
-			return r, p, d, fmt.Errorf("implicit_listen %q: %v", s.TLS.ImplicitListen, err)
+	for _, l := range r.Listeners {
+		if l.ImplicitTLS && s.TLS.Cert == "" {
+			return r, p, d, fmt.Errorf("implicit TLS listener %s: implicit FTPS needs -tls-cert and -tls-key", l.Address)
 		}
 	}
 	// The certificate itself is loaded by run (it reads files); here the
 	// policies are set as if it were there.
 	if s.TLS.Cert != "" {
-		r.ImplicitListen = s.TLS.ImplicitListen
 		r.HandshakeTimeout = s.TLS.HandshakeTimeout
 		r.MaxHandshakes = s.TLS.MaxHandshakes
 		p.TLS = true
@@ -341,6 +414,106 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		d.TLSHandshakeTimeout = s.TLS.HandshakeTimeout
 	}
 	return r, p, d, nil
+}
+
+// listeners turns listen, implicit_listen, [[listener]], [proxy] and
+// [[passive_host]] into the reactor's listeners and the DTP's PROXY
+// settings.
+func (s settings) listeners(r *reactor.Config, d *dtp.Config) error {
+	mode, err := reactor.ParseProxyMode(s.Proxy.Mode)
+	if err != nil {
+		return fmt.Errorf("proxy.mode: %v", err)
+	}
+	trusted, err := parseNetworks("proxy.trusted", s.Proxy.Trusted)
+	if err != nil {
+		return err
+	}
+	if s.Proxy.HeaderTimeout <= 0 {
+		return fmt.Errorf("proxy.header_timeout = %v: must be positive", s.Proxy.HeaderTimeout)
+	}
+	r.Listeners = nil
+	add := func(what string, l reactor.Listener) error {
+		if _, _, err := net.SplitHostPort(l.Address); err != nil {
+			return fmt.Errorf("%s %q: %v", what, l.Address, err)
+		}
+		r.Listeners = append(r.Listeners, l)
+		return nil
+	}
+	if len(s.Listen) == 0 && len(s.Listeners) == 0 {
+		return errors.New("listen: no address to listen on")
+	}
+	for _, a := range s.Listen {
+		if err := add("listen", reactor.Listener{Address: a, Proxy: mode, ProxyData: s.Proxy.Data}); err != nil {
+			return err
+		}
+	}
+	if s.TLS.ImplicitListen != "" {
+		l := reactor.Listener{Address: s.TLS.ImplicitListen, ImplicitTLS: true, Proxy: mode, ProxyData: s.Proxy.Data}
+		if err := add("implicit_listen", l); err != nil {
+			return err
+		}
+	}
+	for i, ls := range s.Listeners {
+		what := fmt.Sprintf("listener[%d].address", i)
+		l := reactor.Listener{Address: ls.Address, ImplicitTLS: ls.ImplicitTLS, Proxy: mode, ProxyData: s.Proxy.Data}
+		if ls.Proxy != "" {
+			if l.Proxy, err = reactor.ParseProxyMode(ls.Proxy); err != nil {
+				return fmt.Errorf("listener[%d].proxy: %v", i, err)
+			}
+		}
+		if ls.ProxyData != nil {
+			l.ProxyData = *ls.ProxyData
+		}
+		if ls.PublicHost != "" {
+			if l.PublicHost, err = resolvePublicHost(ls.PublicHost); err != nil {
+				return fmt.Errorf("listener[%d].public_host: %v", i, err)
+			}
+		}
+		if err := add(what, l); err != nil {
+			return err
+		}
+	}
+	for _, l := range r.Listeners {
+		if l.Proxy != reactor.ProxyOff && len(trusted) == 0 {
+			return fmt.Errorf("listener %s takes PROXY headers (%s): proxy.trusted must name the balancers' networks", l.Address, l.Proxy)
+		}
+	}
+	r.ProxyTrusted, d.ProxyTrusted = trusted, trusted
+	r.ProxyHeaderTimeout, d.ProxyTimeout = s.Proxy.HeaderTimeout, s.Proxy.HeaderTimeout
+	r.PassiveHosts = nil
+	for i, ph := range s.PassiveHosts {
+		nets, err := parseNetworks(fmt.Sprintf("passive_host[%d].networks", i), ph.Networks)
+		if err != nil {
+			return err
+		}
+		if len(nets) == 0 || ph.Host == "" {
+			return fmt.Errorf("passive_host[%d]: needs networks and a host", i)
+		}
+		host, err := resolvePublicHost(ph.Host)
+		if err != nil {
+			return fmt.Errorf("passive_host[%d].host: %v", i, err)
+		}
+		r.PassiveHosts = append(r.PassiveHosts, reactor.PassiveHost{Networks: nets, Host: host})
+	}
+	return nil
+}
+
+// parseNetworks reads CIDR prefixes; a bare address is a network of one.
+func parseNetworks(key string, in []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range in {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is neither a network (CIDR) nor an address", key, v)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // parsePortRange reads "LOW-HIGH".

@@ -75,7 +75,8 @@ func runMain(m *testing.M) int {
 // ---------------------------------------------------------------------------
 // Server process
 
-// startServer runs rftpd with -listen 127.0.0.1:0 and args, waits for its
+// startServer runs rftpd with args (and -listen 127.0.0.1:0 unless they
+// say -listen), waits for its
 // "listening" line and returns the address. At the end of the test it sends
 // SIGTERM and fails the test unless rftpd exits with status 0.
 func startServer(t testing.TB, args ...string) string {
@@ -85,7 +86,8 @@ func startServer(t testing.TB, args ...string) string {
 
 // proc is a running rftpd process.
 type proc struct {
-	addr   string
+	addr   string      // the first plain listener's
+	lines  *syncBuffer // every "listening on" line, as printed
 	implc  chan string // the implicit-FTPS address, when rftpd prints one
 	cmd    *exec.Cmd
 	stderr *syncBuffer
@@ -107,7 +109,11 @@ func startProc(t testing.TB, args ...string) *proc {
 func startProcUnder(t testing.TB, wrap []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{stderr: &syncBuffer{}, exited: make(chan struct{}), implc: make(chan string, 1)}
-	argv := append(append(slices.Clone(wrap), rftpdBin, "-listen", "127.0.0.1:0"), args...)
+	argv := append(slices.Clone(wrap), rftpdBin)
+	if !slices.Contains(args, "-listen") {
+		argv = append(argv, "-listen", "127.0.0.1:0")
+	}
+	argv = append(argv, args...)
 	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Stderr = p.stderr
 	stdout, err := p.cmd.StdoutPipe()
@@ -117,12 +123,17 @@ func startProcUnder(t testing.TB, wrap []string, args ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start rftpd: %v", err)
 	}
+	p.lines = &syncBuffer{}
 	addrc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		found := false
 		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "rftpd: listening on ") {
+				p.lines.Write([]byte(sc.Text() + "\n"))
+			}
 			if a, ok := strings.CutPrefix(sc.Text(), "rftpd: listening on ftp://"); ok && !found {
+				a, _, _ = strings.Cut(a, " ")
 				found = true
 				addrc <- a
 			}

@@ -639,3 +639,35 @@ func freePortPair(t *testing.T) (int, int) {
 	t.Fatal("no two consecutive free ports in 20000-27000")
 	return 0, 0
 }
+
+// TestSeveralListeners: the binary serves on every -listen address, says
+// so, and PASV names the address each client reached.
+func TestSeveralListeners(t *testing.T) {
+	p := startProc(t, "-listen", "127.0.0.1:0", "-listen", "0.0.0.0:0", "-anonymous", fixtureTree(t))
+	var addrs []string
+	for range 100 {
+		addrs = addrs[:0]
+		for _, line := range strings.Split(p.lines.String(), "\n") {
+			if a, ok := strings.CutPrefix(line, "rftpd: listening on ftp://"); ok {
+				addrs = append(addrs, a)
+			}
+		}
+		if len(addrs) == 2 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(addrs) != 2 || !strings.HasPrefix(addrs[0], "127.0.0.1:") || !strings.HasPrefix(addrs[1], "0.0.0.0:") {
+		t.Fatalf("listening lines:\n%s", p.lines.String())
+	}
+	_, port, _ := net.SplitHostPort(addrs[1])
+	for _, addr := range []string{addrs[0], "127.0.0.9:" + port} {
+		c := dial(t, addr)
+		c.login("anonymous", "x")
+		host, _, _ := net.SplitHostPort(addr)
+		want := "227 Entering Passive Mode (" + strings.ReplaceAll(host, ".", ",") + ","
+		if got := c.cmd("PASV", 227).String(); !strings.HasPrefix(got, want) {
+			t.Errorf("PASV over %s: %q, want prefix %q", addr, got, want)
+		}
+	}
+}

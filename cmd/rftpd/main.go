@@ -170,9 +170,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return shutdown()
 	case <-srv.Ready():
 	}
-	fmt.Fprintf(stdout, "rftpd: listening on ftp://%s\n", srv.Addr())
-	if a := srv.ImplicitAddr(); a != nil {
-		fmt.Fprintf(stdout, "rftpd: listening on ftps://%s (implicit TLS)\n", a)
+	for i, l := range srv.Listeners() {
+		scheme, note := "ftp", ""
+		if l.ImplicitTLS {
+			scheme, note = "ftps", " (implicit TLS)"
+		}
+		if m := rcfg.Listeners[i].Proxy; m != reactor.ProxyOff {
+			note += " (PROXY protocol " + m.String() + ")"
+		}
+		fmt.Fprintf(stdout, "rftpd: listening on %s://%s%s\n", scheme, l.Addr, note)
 	}
 	if certs != nil {
 		fmt.Fprintf(stdout, "rftpd: FTPS (AUTH TLS) with %s\n", s.TLS.Cert)

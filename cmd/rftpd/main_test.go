@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/rftpd/rftpd/reactor"
 )
 
 // runCLI runs rftpd's main logic in-process with the given arguments.
@@ -61,6 +65,13 @@ func TestCLIErrors(t *testing.T) {
 		{"missing certificate", []string{"-listen", "127.0.0.1:0", "-anonymous", dir, "-tls-cert", filepath.Join(dir, "c.pem"), "-tls-key", "testdata/tls/key.pem"}, 1, "c.pem"},
 		{"key of another certificate", []string{"-listen", "127.0.0.1:0", "-anonymous", dir, "-tls-cert", "testdata/tls/cert.pem", "-tls-key", "testdata/tls/other-key.pem"}, 1, "other-key.pem"},
 		{"implicit port in use", []string{"-listen", "127.0.0.1:0", "-anonymous", dir, "-tls-cert", "testdata/tls/cert.pem", "-tls-key", "testdata/tls/key.pem", "-implicit-listen", busy.Addr().String()}, 1, "address already in use"},
+		{"proxy without trusted networks", []string{"-config", writeFile(t, "c.toml", "[proxy]\nmode = \"required\"\n")}, 1, "proxy.trusted must name"},
+		{"bad proxy mode", []string{"-config", writeFile(t, "c.toml", "[proxy]\nmode = \"sometimes\"\n")}, 1, "proxy.mode"},
+		{"bad trusted network", []string{"-config", writeFile(t, "c.toml", "[proxy]\ntrusted = [\"10.0.0.0/33\"]\n")}, 1, "proxy.trusted"},
+		{"bad listener proxy", []string{"-config", writeFile(t, "c.toml", "[[listener]]\naddress = \"127.0.0.1:0\"\nproxy = \"yes\"\n")}, 1, "listener[0].proxy"},
+		{"bad passive host", []string{"-config", writeFile(t, "c.toml", "[[passive_host]]\nnetworks = [\"10.0.0.0/8\"]\n")}, 1, "passive_host[0]"},
+		{"bad listen list", []string{"-config", writeFile(t, "c.toml", "listen = [21]\n")}, 1, "listen"},
+		{"second listen in use", []string{"-listen", "127.0.0.1:0", "-listen", busy.Addr().String(), "-anonymous", dir}, 1, "address already in use"},
 		{"bad tls setting", []string{"-config", writeFile(t, "c.toml", "[tls]\nhandshake_timeout = \"0s\"\n")}, 1, "tls.handshake_timeout"},
 	}
 	for _, tt := range tests {
@@ -90,8 +101,8 @@ func TestFlagsOverrideConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Listen != "127.0.0.1:0" {
-		t.Errorf("listen %q: the flag must override the file", r.Listen)
+	if len(r.Listeners) != 1 || r.Listeners[0].Address != "127.0.0.1:0" {
+		t.Errorf("listeners %+v: the flag must override the file", r.Listeners)
 	}
 	if p.IdleTimeout != 7*time.Second {
 		t.Errorf("idle timeout %v, want the file's 7s", p.IdleTimeout)
@@ -126,6 +137,75 @@ func TestFlagsOverrideConfig(t *testing.T) {
 		case !tt.err && r.SendBuffer != tt.want:
 			t.Errorf("%q: send buffer %d, want %d", tt.body, r.SendBuffer, tt.want)
 		}
+	}
+}
+
+// TestListenerSettings: listen takes one address or a list (and -listen
+// repeats), [proxy] applies to every listener unless a [[listener]] says
+// otherwise, and [[passive_host]] rules keep their order.
+func TestListenerSettings(t *testing.T) {
+	cfg := writeFile(t, "c.toml", `listen = ["127.0.0.1:2121", "[::1]:2121"]
+[proxy]
+mode = "required"
+trusted = ["10.0.0.0/8", "192.0.2.1"]
+data = true
+header_timeout = "3s"
+
+[[listener]]
+address = "127.0.0.2:2122"
+proxy = "off"
+public_host = "203.0.113.9"
+
+[[listener]]
+address = "127.0.0.3:2123"
+proxy_data = false
+
+[[passive_host]]
+networks = ["192.168.0.0/16", "fd00::/8"]
+host = "192.168.1.1"
+`)
+	s, err := parseArgs([]string{"-config", cfg}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, d, err := s.configs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []reactor.Listener{
+		{Address: "127.0.0.1:2121", Proxy: reactor.ProxyRequired, ProxyData: true},
+		{Address: "[::1]:2121", Proxy: reactor.ProxyRequired, ProxyData: true},
+		{Address: "127.0.0.2:2122", Proxy: reactor.ProxyOff, ProxyData: true, PublicHost: netip.MustParseAddr("203.0.113.9")},
+		{Address: "127.0.0.3:2123", Proxy: reactor.ProxyRequired, ProxyData: false},
+	}
+	if !reflect.DeepEqual(r.Listeners, want) {
+		t.Errorf("listeners\n%+v\nwant\n%+v", r.Listeners, want)
+	}
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32")}
+	if !reflect.DeepEqual(r.ProxyTrusted, trusted) || !reflect.DeepEqual(d.ProxyTrusted, trusted) {
+		t.Errorf("trusted %v / %v, want %v", r.ProxyTrusted, d.ProxyTrusted, trusted)
+	}
+	if r.ProxyHeaderTimeout != 3*time.Second || d.ProxyTimeout != 3*time.Second {
+		t.Errorf("header timeout %v / %v, want 3s", r.ProxyHeaderTimeout, d.ProxyTimeout)
+	}
+	hosts := []reactor.PassiveHost{{
+		Networks: []netip.Prefix{netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("fd00::/8")},
+		Host:     netip.MustParseAddr("192.168.1.1"),
+	}}
+	if !reflect.DeepEqual(r.PassiveHosts, hosts) {
+		t.Errorf("passive hosts %+v, want %+v", r.PassiveHosts, hosts)
+	}
+
+	// -listen repeats, and replaces the file's list.
+	s, err = parseArgs([]string{"-config", cfg, "-listen", "127.0.0.1:0", "-listen", "127.0.0.5:0"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, _, err = s.configs(); err != nil {
+		t.Fatal(err)
+	}
+	if got := []string{r.Listeners[0].Address, r.Listeners[1].Address, r.Listeners[2].Address}; !reflect.DeepEqual(got, []string{"127.0.0.1:0", "127.0.0.5:0", "127.0.0.2:2122"}) {
+		t.Errorf("with -listen twice: %v", got)
 	}
 }
 
