@@ -25,12 +25,12 @@ import (
 // Flags override the file; the file overrides the defaults.
 type settings struct {
 	Listen       addrList `toml:"listen"`
-	Anonymous    string `toml:"anonymous"`
-	Users        string `toml:"users"`
-	PassivePorts string `toml:"passive_ports"`
-	PublicHost   string `toml:"public_host"`
-	Banner       string `toml:"banner"`
-	LogLevel     string `toml:"log_level"`
+	Anonymous    string   `toml:"anonymous"`
+	Users        string   `toml:"users"`
+	PassivePorts string   `toml:"passive_ports"`
+	PublicHost   string   `toml:"public_host"`
+	Banner       string   `toml:"banner"`
+	LogLevel     string   `toml:"log_level"`
 	// AtomicUploads: STOR writes a temporary file renamed over the target on success.
 	AtomicUploads bool `toml:"atomic_uploads"`
 	// DurableUploads: a 226 means the upload's data and name are on stable storage (fdatasync, fsync of the folder).
