@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -60,7 +59,8 @@ func TestAcceptEMFILE(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(cfd)
-	if err := unix.SetsockoptTimeval(cfd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: int64(replyWait / time.Second)}); err != nil {
+	tv := unix.NsecToTimeval(int64(replyWait))
+	if err := unix.SetsockoptTimeval(cfd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		t.Fatal(err)
 	}
 
