@@ -52,7 +52,7 @@ test: fmt-check vet
 
 # Each fuzz target in turn; CI runs them briefly (FUZZTIME=20s).
 FUZZTIME ?= 5m
-FUZZ_TARGETS := protocol:FuzzSession protocol:FuzzParseLine reactor:FuzzStripTelnet
+FUZZ_TARGETS := protocol:FuzzSession protocol:FuzzParseLine reactor:FuzzStripTelnet dtp/proxy:FuzzProxyHeader
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
