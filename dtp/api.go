@@ -18,11 +18,15 @@ import (
 type Config struct {
 	PassiveLow, PassiveHigh uint16     // passive port range; 0,0: an ephemeral port
 	PublicHost              netip.Addr // address announced by PASV/EPSV; invalid: the control connection's local address
-	FSWorkers               int        // storage and listener workers
-	FSQueue                 int        // storage requests waiting for a worker; beyond it ErrBusy
-	AuthWorkers             int        // password-check workers
-	AuthQueue               int        // password checks waiting; beyond it ErrBusy
-	MaxTransfers            int        // data transfers at once (each its own goroutine), shared fairly between client addresses; beyond it ErrBusy
+	// PassiveShared: with a port range, each port has one listener that
+	// serves every session at once (shared.go), instead of a listener per
+	// passive request.
+	PassiveShared bool
+	FSWorkers     int // storage and listener workers
+	FSQueue       int // storage requests waiting for a worker; beyond it ErrBusy
+	AuthWorkers   int // password-check workers
+	AuthQueue     int // password checks waiting; beyond it ErrBusy
+	MaxTransfers  int // data transfers at once (each its own goroutine), shared fairly between client addresses; beyond it ErrBusy
 	// OpenFiles is the open-file limit (RLIMIT_NOFILE) that the
 	// descriptor budget is made from (fair.Budget): passive listeners and
 	// transfers take their descriptors from it and are refused with
@@ -156,6 +160,10 @@ type Server struct {
 	eph     [2]uint16     // the system's ephemeral port range, for listeners without a configured range
 	foreign atomic.Uint64 // data connections refused for coming from the wrong address
 	lns     lnPool        // idle passive listeners
+
+	muxMu     sync.Mutex
+	muxes     map[muxKey]*portMux // shared passive ports (shared.go), opened as needed
+	muxClosed bool
 
 	instance string  // this Server's tag in temporary upload names (cleanup.go)
 	clean    cleaner // the start-up clean-up of dead instances' temporary files
@@ -346,6 +354,7 @@ func (s *Server) Close() {
 	s.fs.close()
 	s.auth.close()
 	s.lns.close()
+	s.closeMuxes()
 	s.runner.close()
 }
 

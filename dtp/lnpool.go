@@ -87,6 +87,10 @@ func (p *lnPool) put(ln *listener) {
 	if ln == nil {
 		return
 	}
+	if ln.slot != nil { // a claim on a shared port: given up
+		ln.Close()
+		return
+	}
 	ap, ok := ln.Addr().(*net.TCPAddr)
 	if !ok {
 		ln.Close()
@@ -116,7 +120,8 @@ func (p *lnPool) put(ln *listener) {
 // a client may have connected to, which should see its connection closed
 // now rather than at the listener's next use.
 func (p *lnPool) recycle(ln *listener) {
-	if ln == nil {
+	if ln == nil || ln.slot != nil {
+		p.put(ln)
 		return
 	}
 	if !drain(ln) {

@@ -36,6 +36,15 @@ func (s *Server) openPassive(sess *Session) protocol.EvPassive {
 	sess.mu.Unlock()
 	s.lns.put(old) // newest in the pool: get below drains it and takes it back
 
+	if s.shared() {
+		ln, err := s.claimShared(sess, true)
+		if err != nil {
+			return protocol.EvPassive{Err: err}
+		}
+		old, ev := s.install(sess, ln)
+		s.lns.put(old)
+		return ev
+	}
 	local := sess.bind()
 	ln := s.lns.get(local)
 	if ln == nil {
@@ -60,7 +69,12 @@ func (s *Server) PassiveNow(sess *Session) (protocol.EvPassive, bool) {
 	sess.mu.Unlock()
 	s.lns.put(old) // newest in the pool: take below takes it back if quiet
 
-	ln := s.lns.take(sess.bind())
+	var ln *listener
+	if s.shared() {
+		ln, _ = s.claimShared(sess, false) // only ports open already: no system call
+	} else {
+		ln = s.lns.take(sess.bind())
+	}
 	if ln == nil {
 		return protocol.EvPassive{}, false
 	}
@@ -156,20 +170,41 @@ func listenOn(ip netip.Addr, port uint16) (*listener, error) {
 // loads of small files.
 var dataListen = net.ListenConfig{KeepAlive: -1}
 
-// listener is a passive listener. Its descriptor counts in the server's
-// budget (fair.Passive) from listen until Close.
+// listener is a passive listener of its own, or a claim on a shared port
+// (slot set, TCPListener nil). Its descriptor counts in the server's
+// budget (fair.Passive) from listen or claim until Close.
 type listener struct {
 	*net.TCPListener
+	slot   *slot
 	fds    *fair.Budget // nil: not counted
 	client netip.Addr   // whose part of the budget it counts in
 	once   sync.Once
 }
 
-// Close closes the listener and gives its descriptor back to the budget.
+// Close closes the listener (gives the claim up) and gives its descriptor
+// back to the budget.
 func (l *listener) Close() error {
-	err := l.TCPListener.Close()
+	var err error
+	if l.slot != nil {
+		l.slot.close()
+	} else {
+		err = l.TCPListener.Close()
+	}
 	l.once.Do(func() { l.fds.Give(l.client, 1) })
 	return err
+}
+
+// Addr is the address the client connects to.
+func (l *listener) Addr() net.Addr {
+	if l.slot != nil {
+		return l.slot.mux.addr
+	}
+	return l.TCPListener.Addr()
+}
+
+// shared reports whether passive requests claim shared ports.
+func (s *Server) shared() bool {
+	return s.cfg.PassiveShared && s.cfg.PassiveLow != 0
 }
 
 // listenTCP opens a passive listener on one port of ip, not yet counted in
@@ -210,6 +245,16 @@ func (s *Server) probe(ip netip.Addr, lo, hi uint16, tries uint32) (*listener, e
 // listener goes back to the pool once a connection is accepted; an abort
 // closes it instead.
 func (s *Server) accept(sess *Session, t *transfer, ln *listener) (*net.TCPConn, error) {
+	if ln.slot != nil { // the shared port's mux has checked where it comes from
+		c, err := ln.slot.accept()
+		if ln := t.takeListener(); ln != nil {
+			ln.Close()
+		}
+		if err != nil {
+			return nil, connErr("accept", err)
+		}
+		return c, nil
+	}
 	want := sess.info.Remote.Addr().Unmap().WithZone("")
 	for {
 		c, err := ln.AcceptTCP()

@@ -29,8 +29,11 @@ type settings struct {
 	Users        string   `toml:"users"`
 	PassivePorts string   `toml:"passive_ports"`
 	PublicHost   string   `toml:"public_host"`
-	Banner       string   `toml:"banner"`
-	LogLevel     string   `toml:"log_level"`
+	// PassiveShared: each port of passive_ports has one listener serving
+	// every session at once.
+	PassiveShared bool   `toml:"passive_shared"`
+	Banner        string `toml:"banner"`
+	LogLevel      string `toml:"log_level"`
 	// AtomicUploads: STOR writes a temporary file renamed over the target on success.
 	AtomicUploads bool `toml:"atomic_uploads"`
 	// DurableUploads: a 226 means the upload's data and name are on stable storage (fdatasync, fsync of the folder).
@@ -378,7 +381,13 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 			return r, p, d, err
 		}
 		d.PassiveLow, d.PassiveHigh = lo, hi
-		r.PassiveCapacity = int(hi) - int(lo) + 1
+		d.PassiveShared = s.PassiveShared
+		if !s.PassiveShared {
+			// One listener per session: the ports are what is shared.
+			// Shared ports serve any number of sessions: the descriptor
+			// budget bounds them.
+			r.PassiveCapacity = int(hi) - int(lo) + 1
+		}
 	}
 	if s.PublicHost != "" {
 		a, err := resolvePublicHost(s.PublicHost)
