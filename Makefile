@@ -70,7 +70,7 @@ BENCH_CACHE ?= /var/tmp/rftpd-bench
 BENCH_FLAGS ?=
 FTPBENCH    := bin/ftpbench
 
-.PHONY: ftpbench bench bench-compare
+.PHONY: ftpbench bench bench-compare bench-cluster
 
 ftpbench:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(FTPBENCH) ./cmd/ftpbench
@@ -79,6 +79,13 @@ ftpbench:
 bench: build ftpbench
 	./$(FTPBENCH) suite -rftpd $(BIN) -cache $(BENCH_CACHE) -rftpd-version "$$(git describe --always --dirty 2>/dev/null || echo dev)" \
 		-json $(BENCH_CACHE)/bench.json -svg $(BENCH_CACHE)/bench.svg $(BENCH_FLAGS)
+
+# What HAProxy in front costs (login and small-get, direct against through
+# HAProxy with PROXY v2, in network namespaces), and shared passive ports
+# against a listener per session; needs root and haproxy. About 2 minutes.
+bench-cluster: build ftpbench
+	./$(FTPBENCH) mkdata $(BENCH_CACHE)/data
+	bench/cluster.sh $(BIN) $(FTPBENCH) $(BENCH_CACHE)/data 3 5s
 
 # The same suite against rftpd, vsftpd, pure-ftpd, ProFTPD and the raw sendfile
 # ceiling, 3 runs each (about 80 minutes): writes bench/RESULTS.md and bench/RESULTS.svg.
