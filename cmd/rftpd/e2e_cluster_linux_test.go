@@ -83,6 +83,22 @@ func newClusterNet(t *testing.T) *cluster {
 	return c
 }
 
+// newCluster makes the network and starts both nodes, serving the
+// fixture tree to "reader" and one shared folder to "writer", with the
+// passive ranges given.
+func newCluster(t *testing.T, pasv1, pasv2 string) *cluster {
+	t.Helper()
+	c := newClusterNet(t)
+	c.tree, c.writer = fixtureTree(t), t.TempDir()
+	users := writeAccounts(t, []account{
+		{name: "writer", pass: writerPass, root: c.writer, perms: []string{"read", "write", "delete", "rename", "mkdir"}},
+		{name: "reader", pass: readerPass, root: c.tree},
+	})
+	c.nodes[0] = c.startNode(t, 0, users, pasv1)
+	c.nodes[1] = c.startNode(t, 1, users, pasv2)
+	return c
+}
+
 // startNode runs rftpd in node i's namespace with the cluster's settings
 // and passive range pasv.
 func (c *cluster) startNode(t *testing.T, i int, users, pasv string) *proc {
@@ -190,14 +206,7 @@ func dataPorts(stderr string) []int {
 // node is whole through the other; a node killed with SIGKILL is taken out
 // and new sessions go to the other, with nothing stored damaged.
 func TestClusterSlices(t *testing.T) {
-	c := newClusterNet(t)
-	c.tree, c.writer = fixtureTree(t), t.TempDir()
-	users := writeAccounts(t, []account{
-		{name: "writer", pass: writerPass, root: c.writer, perms: []string{"read", "write", "delete", "rename", "mkdir"}},
-		{name: "reader", pass: readerPass, root: c.tree},
-	})
-	c.nodes[0] = c.startNode(t, 0, users, "30000-30009")
-	c.nodes[1] = c.startNode(t, 1, users, "30010-30019")
+	c := newCluster(t, "30000-30009", "30010-30019")
 	c.startHAProxy(t, "haproxy-slices.cfg", []string{
 		"RFTPD_FRONT=" + clusterFront, "RFTPD_PORT=21",
 		"RFTPD_NODE1=" + clusterNode1, "RFTPD_NODE2=" + clusterNode2,
@@ -276,14 +285,7 @@ func TestClusterSlices(t *testing.T) {
 // TestClusterSource: recipe 2 (haproxy-source.cfg): one passive range on
 // both nodes, control and data balanced by the client's address.
 func TestClusterSource(t *testing.T) {
-	c := newClusterNet(t)
-	c.tree, c.writer = fixtureTree(t), t.TempDir()
-	users := writeAccounts(t, []account{
-		{name: "writer", pass: writerPass, root: c.writer, perms: []string{"read", "write", "delete", "rename", "mkdir"}},
-		{name: "reader", pass: readerPass, root: c.tree},
-	})
-	c.nodes[0] = c.startNode(t, 0, users, "30000-30019")
-	c.nodes[1] = c.startNode(t, 1, users, "30000-30019")
+	c := newCluster(t, "30000-30019", "30000-30019")
 	c.startHAProxy(t, "haproxy-source.cfg", []string{
 		"RFTPD_FRONT=" + clusterFront, "RFTPD_PORT=21",
 		"RFTPD_NODE1=" + clusterNode1, "RFTPD_NODE2=" + clusterNode2,
