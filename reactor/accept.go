@@ -16,8 +16,8 @@ import (
 )
 
 // The listeners are rftpd's own, not gnet's: gnet ends its engine when
-// accept fails with anything but EAGAIN (EMFILE, ENFILE, ENOBUFS, a
-// pending network error), taking every session with it. Here each
+// accept fails with anything but EAGAIN, EINTR or an aborted connection
+// (EMFILE, ENFILE, ENOBUFS, ENOMEM, EPERM), taking every session with it. Here each
 // listener has a goroutine that accepts and enrolls the connection on the
 // event loop (gnet.Client.EnrollContext, which waits until OnOpen has run
 // there), one at a time: a flood holds at most two descriptors per
@@ -33,7 +33,7 @@ type acceptor struct {
 	cfg  Listener
 
 	// The watchdog: an enrollment the loop has not taken within
-	// s.cfg.loopDeadline, twice in a row, means the loop is gone.
+	// srv.loopDeadline, twice in a row, means the loop is gone.
 	wd      *time.Timer
 	wdMu    sync.Mutex
 	pending uint64 // the enrollment in progress (0: none)
