@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -38,6 +39,8 @@ type cluster struct {
 	nodeNS     [2]string // the nodes' namespaces
 	nodes      [2]*proc
 	writer     string // the writer's root, shared by the nodes
+	users      string // the accounts file
+	pasv       [2]string
 	tree       string // the reader's root (the fixture tree)
 	haproxy    *exec.Cmd
 	haLog      *syncBuffer
@@ -94,6 +97,7 @@ func newCluster(t *testing.T, pasv1, pasv2 string) *cluster {
 		{name: "writer", pass: writerPass, root: c.writer, perms: []string{"read", "write", "delete", "rename", "mkdir"}},
 		{name: "reader", pass: readerPass, root: c.tree},
 	})
+	c.users, c.pasv = users, [2]string{pasv1, pasv2}
 	c.nodes[0] = c.startNode(t, 0, users, pasv1)
 	c.nodes[1] = c.startNode(t, 1, users, pasv2)
 	return c
@@ -245,6 +249,8 @@ func TestClusterSlices(t *testing.T) {
 	if other := 3 - upNode; !seen[other] {
 		t.Errorf("uploaded through node %d, never downloaded through node %d: %v", upNode, other, seen)
 	}
+
+	c.liveUploadSurvives(t, node)
 
 	// Node 1 killed: haproxy takes it out, new sessions go to node 2, and
 	// what was stored is whole.
@@ -404,4 +410,118 @@ print("\n".join(names))
 	if node != nil && !(seen[1] && seen[2]) {
 		t.Errorf("the sessions did not reach both nodes: %v", seen)
 	}
+}
+
+// slowUpload is a Python ftplib client that uploads 3 MiB to slow.bin,
+// prints the passive port, and after the first MiB waits for a file named
+// "go" in its folder.
+const slowUpload = `import ftplib, os, sys, time
+class C(ftplib.FTP):
+    def makepasv(self):
+        h, p = super().makepasv()
+        print("port", p, flush=True)
+        return h, p
+data = bytes((i * 7) % 251 for i in range(3 << 20))
+class Src:
+    pos = 0
+    def read(self, n):
+        if self.pos >= 1 << 20:
+            while not os.path.exists("go"):
+                time.sleep(0.02)
+        chunk = data[self.pos:self.pos + n]
+        self.pos += len(chunk)
+        return chunk
+f = C(timeout=60)
+f.connect(sys.argv[1], 21)
+f.login("writer", sys.argv[2])
+f.storbinary("STOR slow.bin", Src(), blocksize=65536)
+f.quit()
+print("done", flush=True)
+`
+
+// liveUploadSurvives: while an upload runs through one node, its
+// temporary file is not listed through the other, and the other node's
+// start-up clean-up keeps it (it is live); the upload then completes
+// whole.
+func (c *cluster) liveUploadSurvives(t *testing.T, node func(int) int) {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("ip", "netns", "exec", c.client, needTool(t, "python3", "python3"), "-c", slowUpload, clusterFront, writerPass)
+	cmd.Dir = dir
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errb := &syncBuffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	lines := make(chan string, 4)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	var port int
+	select {
+	case l := <-lines:
+		port, _ = strconv.Atoi(strings.TrimPrefix(l, "port "))
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the slow upload did not start: %s", errb.String())
+	}
+	up := node(port)
+	if up == 0 {
+		t.Fatalf("slow upload's passive port %d", port)
+	}
+	var temp string
+	deadline := time.Now().Add(30 * time.Second)
+	for temp == "" {
+		entries, _ := os.ReadDir(c.writer)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".rftpd-upload.") {
+				temp = e.Name()
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no temporary file for the upload through node %d", up)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Listings (through either node) do not show it.
+	for range 2 {
+		r := c.curl(t, dir, "-l", "ftp://writer:"+writerPass+"@"+clusterFront+"/")
+		if r.code != 0 || strings.Contains(r.stdout, ".rftpd-upload.") {
+			t.Fatalf("listing during the upload: %s", r)
+		}
+	}
+	// The other node restarts: its start-up clean-up keeps the live file.
+	other := 2 - up // index of the other node
+	if err := c.nodes[other].stop(); err != nil {
+		t.Fatal(err)
+	}
+	c.nodes[other] = c.startNode(t, other, c.users, c.pasv[other])
+	c.nodes[other].waitLog(t, "kept_live=1")
+	if _, err := os.Stat(filepath.Join(c.writer, temp)); err != nil {
+		t.Fatalf("node %d's start-up removed node %d's live upload: %v", other+1, up, err)
+	}
+	putFile(t, filepath.Join(dir, "go"), "")
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("slow upload: %v\n%s", err, errb.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the slow upload did not finish")
+	}
+	want := make([]byte, 3<<20)
+	for i := range want {
+		want[i] = byte(i * 7 % 251)
+	}
+	checkFile(t, filepath.Join(c.writer, "slow.bin"), want)
 }
