@@ -161,9 +161,10 @@ type Server struct {
 	foreign atomic.Uint64 // data connections refused for coming from the wrong address
 	lns     lnPool        // idle passive listeners
 
-	muxMu     sync.Mutex
-	muxes     map[muxKey]*portMux // shared passive ports (shared.go), opened as needed
-	muxClosed bool
+	muxMu       sync.Mutex
+	muxes       map[muxKey]*portMux // shared passive ports (shared.go), opened as needed
+	muxClosed   bool
+	headerReads chan struct{} // a slot per PROXY header being read on a shared port
 
 	instance string  // this Server's tag in temporary upload names (cleanup.go)
 	clean    cleaner // the start-up clean-up of dead instances' temporary files
@@ -199,7 +200,7 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 			return nil, fmt.Errorf("dtp: account %q sets tls_login or tls_data, but no TLS certificate is configured", name)
 		}
 	}
-	s := &Server{cfg: cfg, acc: acc, instance: newInstance()}
+	s := &Server{cfg: cfg, acc: acc, instance: newInstance(), headerReads: make(chan struct{}, maxHeaderReads)}
 	s.eph[0], s.eph[1] = ephemeralRange()
 	s.fs = newPool(cfg.FSWorkers, cfg.FSQueue)
 	s.auth = newPool(cfg.AuthWorkers, cfg.AuthQueue)

@@ -36,6 +36,10 @@ type portMux struct {
 	waiting map[netip.Addr]*slot // by client address (unmapped, no zone)
 }
 
+// maxHeaderReads bounds the data connections from balancers whose PROXY
+// headers are awaited at once, over every shared port.
+const maxHeaderReads = 1024
+
 // muxKey names a shared port: the local address and the port.
 type muxKey struct {
 	ip   netip.Addr
@@ -151,7 +155,15 @@ func (m *portMux) run() {
 		pause = 0
 		peer := c.RemoteAddr().(*net.TCPAddr).AddrPort()
 		if proxy.Trusted(m.srv.cfg.ProxyTrusted, peer.Addr()) {
-			go m.route(c, peer, true) // reading the header may wait
+			select {
+			case m.srv.headerReads <- struct{}{}:
+				go func() { // reading the header may wait
+					defer func() { <-m.srv.headerReads }()
+					m.route(c, peer, true)
+				}()
+			default: // too many headers awaited at once
+				c.Close()
+			}
 			continue
 		}
 		m.route(c, peer, false)

@@ -19,7 +19,7 @@ import (
 
 // proxyServer runs a server whose listener takes PROXY headers from
 // 127.0.0.1 only (mode), logging into logs.
-func proxyServer(t *testing.T, mode ProxyMode, more func(*Config)) (*testServer, *lockedBuffer) {
+func proxyServer(t *testing.T, mode ProxyMode, more func(*Config), dmore ...func(*dtp.Config)) (*testServer, *lockedBuffer) {
 	t.Helper()
 	logs := &lockedBuffer{}
 	ts := startServer(t, serverOpts{
@@ -34,6 +34,9 @@ func proxyServer(t *testing.T, mode ProxyMode, more func(*Config)) (*testServer,
 		},
 		dtp: func(c *dtp.Config) {
 			c.ProxyTrusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+			for _, f := range dmore {
+				f(c)
+			}
 		},
 	})
 	return ts, logs
@@ -146,7 +149,17 @@ func TestProxyRequired(t *testing.T) {
 // balancer carries a header naming the session's client; one naming
 // another client is refused, and the right one still gets the data.
 func TestProxyDataConnections(t *testing.T) {
-	ts, _ := proxyServer(t, ProxyRequired, nil)
+	t.Run("own listener", func(t *testing.T) { proxyData(t, false) })
+	t.Run("shared ports", func(t *testing.T) { proxyData(t, true) })
+}
+
+func proxyData(t *testing.T, shared bool) {
+	ts, _ := proxyServer(t, ProxyRequired, nil, func(c *dtp.Config) {
+		if shared {
+			c.PassiveLow, c.PassiveHigh = freeRange(t, 3)
+			c.PassiveShared = true
+		}
+	})
 	cl := viaBalancer(t, ts.addr, v1("192.0.2.7:40000", "127.0.0.1:21"))
 	cl.login()
 	cl.expect("TYPE I", "200 ")
