@@ -120,6 +120,10 @@ func TestProxyRequired(t *testing.T) {
 	if got := b.cmd("PASV"); !strings.HasPrefix(got, "227 Entering Passive Mode (198,51,100,1,") {
 		t.Fatalf("PASV through the balancer: %q", got)
 	}
+	// PORT and EPRT may name only the header's client, not the balancer.
+	b.expect("EPRT |1|127.0.0.1|40000|", "501 ")
+	b.expect("PORT 127,0,0,1,156,64", "501 ")
+	b.expect("EPRT |1|192.0.2.8|40000|", "200 ")
 
 	for _, tt := range []struct {
 		name, from, send, log string

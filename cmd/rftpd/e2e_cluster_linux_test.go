@@ -381,36 +381,81 @@ func (c *cluster) clientMatrix(t *testing.T, node func(int) int) {
 			})
 		}
 	}
-	t.Run("ftplib-PASV", func(t *testing.T) {
+	for _, mode := range []string{"PASV", "EPSV"} {
+		t.Run("ftplib-"+mode, func(t *testing.T) {
+			dir := t.TempDir()
+			data := randomBytes(uint64(77+len(mode)), 1<<20+3)
+			putFile(t, filepath.Join(dir, "up.bin"), string(data))
+			target := "ftplib-" + mode + ".bin"
+			r := c.inClient(t, dir, "", nil, needTool(t, "python3", "python3"), "-c", ftplibCluster, clusterFront, writerPass, mode, target, "plain")
+			if r.code != 0 {
+				t.Fatalf("ftplib: %s", r)
+			}
+			if !strings.Contains(r.stdout, target) || !strings.Contains(r.stdout, "sent "+mode) {
+				t.Errorf("ftplib's output %q lacks %s or %s", r.stdout, target, mode)
+			}
+			checkFile(t, filepath.Join(c.writer, target), data)
+			checkFile(t, filepath.Join(dir, "back.bin"), data)
+		})
+	}
+	// ftplib never resumes the control connection's TLS session on a data
+	// connection: through the balancer too, the node refuses it (522).
+	t.Run("ftplib-FTPS-no-reuse", func(t *testing.T) {
 		dir := t.TempDir()
-		data := randomBytes(77, 1<<20+3)
-		putFile(t, filepath.Join(dir, "up.bin"), string(data))
-		script := `import ftplib, sys
-f = ftplib.FTP(timeout=30)
-f.connect(sys.argv[1], 21)
-f.login("writer", sys.argv[2])
-with open("up.bin", "rb") as fp:
-    f.storbinary("STOR ftplib.bin", fp)
-names = f.nlst()
-with open("back.bin", "wb") as fp:
-    f.retrbinary("RETR ftplib.bin", fp.write)
-f.quit()
-print("\n".join(names))
-`
-		r := c.inClient(t, dir, "", nil, needTool(t, "python3", "python3"), "-c", script, clusterFront, writerPass)
-		if r.code != 0 {
-			t.Fatalf("ftplib: %s", r)
+		putFile(t, filepath.Join(dir, "up.bin"), "x")
+		r := c.inClient(t, dir, "", nil, needTool(t, "python3", "python3"), "-c", ftplibCluster, clusterFront, writerPass, "PASV", "tls.bin", "tls")
+		if r.code == 0 || !strings.Contains(r.stdout, "reply 522") {
+			t.Fatalf("ftplib FTPS without session reuse: %s; want a 522 refusal", r)
 		}
-		if !strings.Contains(r.stdout, "ftplib.bin") {
-			t.Errorf("ftplib's NLST %q lacks ftplib.bin", r.stdout)
-		}
-		checkFile(t, filepath.Join(c.writer, "ftplib.bin"), data)
-		checkFile(t, filepath.Join(dir, "back.bin"), data)
 	})
 	if node != nil && !(seen[1] && seen[2]) {
 		t.Errorf("the sessions did not reach both nodes: %v", seen)
 	}
 }
+
+// ftplibCluster uploads up.bin as TARGET, lists, and downloads it back to
+// back.bin with MODE (PASV or EPSV) data connections; "tls" logs in over
+// AUTH TLS with PROT P (certificate not checked).
+//
+//	python3 -c ftplibCluster HOST PASS MODE TARGET plain|tls
+const ftplibCluster = `import ftplib, ssl, sys
+host, pw, mode, target, sec = sys.argv[1:6]
+class Plain(ftplib.FTP):
+    def makepasv(self):
+        if mode == "EPSV":
+            return ftplib.parse229(self.sendcmd("EPSV"), self.sock.getpeername())
+        return super().makepasv()
+if sec == "tls":
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    f = ftplib.FTP_TLS(context=ctx, timeout=30)
+else:
+    f = Plain(timeout=30)
+f.connect(host, 21)
+if sec == "tls":
+    f.auth()
+f.login("writer", pw)
+if sec == "tls":
+    f.prot_p()
+try:
+    with open("up.bin", "rb") as fp:
+        f.storbinary("STOR " + target, fp)
+except Exception as e:
+    # the data connection failed: the reply that follows says why
+    print("error", e)
+    try:
+        print("reply", f.getresp())
+    except Exception as e2:
+        print("reply", e2)
+    sys.exit(1)
+names = f.nlst()
+with open("back.bin", "wb") as fp:
+    f.retrbinary("RETR " + target, fp.write)
+f.quit()
+print("\n".join(names))
+print("sent", mode)
+`
 
 // slowUpload is a Python ftplib client that uploads 3 MiB to slow.bin,
 // prints the passive port, and after the first MiB waits for a file named
