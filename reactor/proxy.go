@@ -174,7 +174,7 @@ func (s *Server) sweepHeaders() {
 // PROXY headers. closeIt: it sent one. wait: they could still be the start
 // of one, so nothing is read until more come.
 func (cn *conn) sniffed() (closeIt, wait bool) {
-	buf := cn.peek()
+	buf, _ := cn.c.Peek(-1) // the bytes as sent: on an implicit-TLS listener, a ClientHello
 	n, err := proxy.Frame(buf)
 	switch {
 	case err != nil:

@@ -3,6 +3,7 @@ package reactor
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -269,4 +270,33 @@ func TestPassiveHosts(t *testing.T) {
 		}
 		cl.expect("QUIT", "221 ")
 	}
+}
+
+// TestProxyImplicitTLS: on an implicit-TLS listener taking optional PROXY
+// headers, a client not trusted to send one handshakes at once, and a
+// balancer's header is followed by its client's TLS handshake.
+func TestProxyImplicitTLS(t *testing.T) {
+	ts, ccfg := startTLSServer(t, func(c *Config) {
+		c.Listeners = []Listener{{Address: "127.0.0.1:0"}, {Address: "127.0.0.1:0", ImplicitTLS: true, Proxy: ProxyOptional}}
+		c.ProxyTrusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	ia := ts.srv.ImplicitAddr().String()
+	greet := func(c net.Conn) {
+		t.Helper()
+		tc := tls.Client(c, ccfg)
+		_ = tc.SetDeadline(time.Now().Add(replyWait))
+		if err := tc.Handshake(); err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		cl := &client{t: t, c: tc, r: bufio.NewReader(tc)}
+		if got := cl.reply(); !strings.HasPrefix(got, "220 ") {
+			t.Fatalf("greeting %q", got)
+		}
+		cl.login()
+	}
+	direct := dialFrom(t, "127.0.0.2", ia)
+	greet(direct.c)
+	viaLB := dialFrom(t, "127.0.0.1", ia)
+	io.WriteString(viaLB.c, v1("192.0.2.7:40000", "198.51.100.1:990"))
+	greet(viaLB.c)
 }
