@@ -77,6 +77,18 @@ func TestSignalDuringStartup(t *testing.T) {
 		p.checkGraceful(t, syscall.SIGTERM)
 	})
 
+	// Without a certificate, SIGHUP is logged and ends nothing.
+	t.Run("SIGHUP without a certificate", func(t *testing.T) {
+		p := startHeld(t, []string{"-config", pipeArg, "-anonymous", tree})
+		p.release(t, config)
+		p.waitOut(t, p.stdout, "rftpd: listening on ftp://")
+		p.signal(t, syscall.SIGHUP)
+		p.waitOut(t, p.stderr, "SIGHUP: nothing to reload")
+		p.signal(t, syscall.SIGHUP)
+		p.signal(t, syscall.SIGTERM)
+		p.checkGraceful(t, syscall.SIGTERM)
+	})
+
 	t.Run("moments after the last file", func(t *testing.T) {
 		const tries = 40
 		for i := range tries {

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"os/signal"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -38,8 +37,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// killing it half-started.
 	sigs := early.Stop
 	// SIGHUP reloads the certificate. One that comes during set-up waits
-	// here and reloads it once rftpd runs; without a certificate SIGHUP
-	// keeps its default action (the process ends) once the config is read.
+	// here and reloads it once rftpd runs; without a certificate it is
+	// logged, and never ends the process.
 	hups := early.Reload
 	logger := newLogger(stderr, slog.LevelInfo) // until the config sets the level
 	stopped := func() bool {
@@ -69,9 +68,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "rftpd: %v\n", err)
 		return 1
-	}
-	if s.TLS.Cert == "" {
-		signal.Stop(hups)
 	}
 	level, _ := parseLogLevel(s.LogLevel)
 	logger = newLogger(stderr, level)
@@ -132,18 +128,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve() }()
 
-	if certs != nil {
-		// Sessions keep the certificate they started with.
-		go func() {
-			for range hups {
-				if err := certs.Reload(); err != nil {
-					logger.Error("certificate reload failed; keeping the old one", "err", err)
-				} else {
-					logger.Info("certificate reloaded", "cert", s.TLS.Cert)
-				}
+	// Sessions keep the certificate they started with.
+	go func() {
+		for range hups {
+			if certs == nil {
+				logger.Info("SIGHUP: nothing to reload (only a TLS certificate reloads; other settings need a restart)")
+				continue
 			}
-		}()
-	}
+			if err := certs.Reload(); err != nil {
+				logger.Error("certificate reload failed; keeping the old one", "err", err)
+			} else {
+				logger.Info("certificate reloaded", "cert", s.TLS.Cert)
+			}
+		}
+	}()
 
 	// shutdown drains and stops the server and waits for Serve to return.
 	shutdown := func() int {
