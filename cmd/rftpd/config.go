@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -212,6 +214,31 @@ func defaults() settings {
 	return s
 }
 
+// durationsHaveUnits refuses a duration setting given as a bare number:
+// the TOML decoder would take 60 as 60 nanoseconds. It walks t's fields
+// (the settings struct) for time.Duration ones by their toml keys.
+func durationsHaveUnits(md toml.MetaData, t reflect.Type, key []string) error {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		k := append(slices.Clone(key), name)
+		switch {
+		case f.Type == reflect.TypeOf(time.Duration(0)):
+			if md.IsDefined(k...) && md.Type(k...) != "String" {
+				return fmt.Errorf("%s: a duration needs a unit, as in \"60s\" or \"5m\"", strings.Join(k, "."))
+			}
+		case f.Type.Kind() == reflect.Struct:
+			if err := durationsHaveUnits(md, f.Type, k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // usageError is a mistake in how rftpd was called (exit status 2).
 type usageError struct{ msg string }
 
@@ -255,6 +282,9 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 	if *config != "" {
 		md, err := toml.DecodeFile(*config, &s)
 		if err != nil {
+			return s, fmt.Errorf("config %s: %v", *config, err)
+		}
+		if err := durationsHaveUnits(md, reflect.TypeOf(s), nil); err != nil {
 			return s, fmt.Errorf("config %s: %v", *config, err)
 		}
 		if u := md.Undecoded(); len(u) > 0 {

@@ -72,6 +72,8 @@ func TestCLIErrors(t *testing.T) {
 		{"bad passive host", []string{"-config", writeFile(t, "c.toml", "[[passive_host]]\nnetworks = [\"10.0.0.0/8\"]\n")}, 1, "passive_host[0]"},
 		{"bad listen list", []string{"-config", writeFile(t, "c.toml", "listen = [21]\n")}, 1, "listen"},
 		{"second listen in use", []string{"-listen", "127.0.0.1:0", "-listen", busy.Addr().String(), "-anonymous", dir}, 1, "address already in use"},
+		{"duration without a unit", []string{"-config", writeFile(t, "c.toml", "[timeouts]\nlogin = 60\n")}, 1, `timeouts.login: a duration needs a unit, as in "60s"`},
+		{"duration as a float", []string{"-config", writeFile(t, "c.toml", "[proxy]\nheader_timeout = 2.5\n")}, 1, "proxy.header_timeout"},
 		{"bad tls setting", []string{"-config", writeFile(t, "c.toml", "[tls]\nhandshake_timeout = \"0s\"\n")}, 1, "tls.handshake_timeout"},
 	}
 	for _, tt := range tests {
