@@ -23,12 +23,12 @@ demo/README.txt:
 
 # A self-signed certificate for the demo's FTPS, made with the generator that
 # ships with Go (valid for a year, for 127.0.0.1, ::1 and localhost).
-demo/tls/cert.pem:
-	mkdir -p demo/tls
-	cd demo/tls && $(GO) run "$$($(GO) env GOROOT)/src/crypto/tls/generate_cert.go" \
+demo-tls/cert.pem:
+	mkdir -p demo-tls
+	cd demo-tls && $(GO) run "$$($(GO) env GOROOT)/src/crypto/tls/generate_cert.go" \
 		--host 127.0.0.1,::1,localhost --ecdsa-curve P256 --duration 8760h
 
-run: build demo/README.txt demo/tls/cert.pem
+run: build demo/README.txt demo-tls/cert.pem
 	@echo "rftpd: serving ./demo anonymously (read-only) on ftp://$(LISTEN), FTPS on ftps://$(IMPLICIT)"
 	@echo "  curl ftp://$(LISTEN)/                 list the root"
 	@echo "  curl -O ftp://$(LISTEN)/hello.txt     download a file"
@@ -36,7 +36,7 @@ run: build demo/README.txt demo/tls/cert.pem
 	@echo "  curl -k ftps://$(IMPLICIT)/           implicit FTPS"
 	@echo "  lftp -p $(lastword $(subst :, ,$(LISTEN))) $(firstword $(subst :, ,$(LISTEN)))   interactive (user anonymous)"
 	@echo "  Ctrl-C stops the server; kill -HUP reloads the certificate."
-	./$(BIN) -listen $(LISTEN) -anonymous demo -tls-cert demo/tls/cert.pem -tls-key demo/tls/key.pem -implicit-listen $(IMPLICIT)
+	./$(BIN) -listen $(LISTEN) -anonymous demo -tls-cert demo-tls/cert.pem -tls-key demo-tls/key.pem -implicit-listen $(IMPLICIT)
 
 # Also for 32-bit ARM Linux, where int is 32 bits and Timespec's fields are int32.
 vet:

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -286,6 +287,14 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 		}
 		if err := durationsHaveUnits(md, reflect.TypeOf(s), nil); err != nil {
 			return s, fmt.Errorf("config %s: %v", *config, err)
+		}
+		// Paths in the file are the file's: relative ones are taken from
+		// its folder, not from the working directory (under systemd, /).
+		base := filepath.Dir(*config)
+		for _, p := range []*string{&s.Users, &s.Anonymous, &s.TLS.Cert, &s.TLS.Key} {
+			if *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(base, *p)
+			}
 		}
 		if u := md.Undecoded(); len(u) > 0 {
 			keys := make([]string, len(u))

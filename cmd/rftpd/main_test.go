@@ -142,6 +142,38 @@ func TestFlagsOverrideConfig(t *testing.T) {
 	}
 }
 
+// TestConfigRelativePaths: relative paths in the config file are taken
+// from its folder; on the command line, from the working directory.
+func TestConfigRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "rftpd.toml")
+	body := "users = \"users.toml\"\nanonymous = \"pub\"\n[tls]\ncert = \"tls/cert.pem\"\nkey = \"/etc/abs/key.pem\"\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := parseArgs([]string{"-config", cfg}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ got, want string }{
+		{s.Users, filepath.Join(dir, "users.toml")},
+		{s.Anonymous, filepath.Join(dir, "pub")},
+		{s.TLS.Cert, filepath.Join(dir, "tls/cert.pem")},
+		{s.TLS.Key, "/etc/abs/key.pem"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+	s, err = parseArgs([]string{"-config", cfg, "-users", "mine.toml"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Users != "mine.toml" {
+		t.Errorf("-users mine.toml became %q; a flag's path is the working directory's", s.Users)
+	}
+}
+
 // TestListenerSettings: listen takes one address or a list (and -listen
 // repeats), [proxy] applies to every listener unless a [[listener]] says
 // otherwise, and [[passive_host]] rules keep their order.
@@ -253,5 +285,35 @@ func TestPassiveShares(t *testing.T) {
 		if r.PassiveCapacity != tt.capacity || r.PassivePerIP != tt.cap {
 			t.Errorf("%v: passive capacity %d, per IP %d; want %d, %d", tt.args, r.PassiveCapacity, r.PassivePerIP, tt.capacity, tt.cap)
 		}
+	}
+}
+
+// TestDemoKeyNotServed: `make run` serves its demo tree anonymously; its
+// TLS key must lie outside that tree (it was downloadable).
+func TestDemoKeyNotServed(t *testing.T) {
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served, key string
+	for _, line := range strings.Split(string(mk), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "./$(BIN)" {
+			continue
+		}
+		for i := 0; i+1 < len(f); i++ {
+			switch f[i] {
+			case "-anonymous":
+				served = f[i+1]
+			case "-tls-key":
+				key = f[i+1]
+			}
+		}
+	}
+	if served == "" || key == "" {
+		t.Fatalf("no `./$(BIN) ... -anonymous DIR ... -tls-key FILE` line in the Makefile")
+	}
+	if rel, err := filepath.Rel(served, key); err == nil && !strings.HasPrefix(rel, "..") {
+		t.Errorf("make run serves %s, which holds its TLS key %s", served, key)
 	}
 }
