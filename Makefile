@@ -3,7 +3,8 @@ GO      ?= go
 BIN     := bin/rftpd
 LISTEN  ?= 127.0.0.1:2121
 IMPLICIT ?= 127.0.0.1:2990
-GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+GOFLAGS_BUILD := -trimpath -ldflags='-s -w -X main.version=$(VERSION)'
 
 .PHONY: all build run test vet fmt-check fuzz clean
 

@@ -245,8 +245,12 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-// parseArgs builds the settings from defaults, the -config file and the flags.
-func parseArgs(args []string, stderr io.Writer) (settings, error) {
+// errVersion: -version was given and answered.
+var errVersion = errors.New("version printed")
+
+// parseArgs builds the settings from defaults, the -config file and the
+// flags; -h and -version print to stdout.
+func parseArgs(args []string, stdout io.Writer) (settings, error) {
 	s := defaults()
 	fs := flag.NewFlagSet("rftpd", flag.ContinueOnError)
 	// Parse errors are reported by the caller in one line; the full usage
@@ -254,11 +258,13 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	usage := func() {
-		fs.SetOutput(stderr)
-		fmt.Fprintf(stderr, "usage: rftpd [-config FILE] [-listen ADDR] [-anonymous DIR] [-users FILE] [-passive-ports LOW-HIGH] [-public-host HOST]\n             [-tls-cert FILE -tls-key FILE [-implicit-listen ADDR] [-tls-reuse=false]]\n       rftpd passwd < password   (prints a bcrypt hash for the accounts file)\n\n")
+		fs.SetOutput(stdout)
+		fmt.Fprintf(stdout, "usage: rftpd [-config FILE] [-listen ADDR] [-anonymous DIR] [-users FILE] [-passive-ports LOW-HIGH] [-public-host HOST]\n             [-tls-cert FILE -tls-key FILE [-implicit-listen ADDR] [-tls-reuse=false]]\n       rftpd passwd < password   (prints a bcrypt hash for the accounts file)\n\n")
 		fs.PrintDefaults()
+		fmt.Fprint(stdout, helpTail())
 	}
 	config := fs.String("config", "", "TOML config file holding any of the settings below plus timeouts and limits")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	var listens addrList
 	listen := &listenFlag{list: &listens}
 	fs.Var(listen, "listen", "control connection address (host:port; repeat for several); use 0.0.0.0 or [::] to serve other hosts (default "+strings.Join(s.Listen, ",")+")")
@@ -279,6 +285,10 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 	}
 	if fs.NArg() > 0 {
 		return s, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, versionString())
+		return s, errVersion
 	}
 	if *config != "" {
 		md, err := toml.DecodeFile(*config, &s)

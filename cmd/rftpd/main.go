@@ -51,9 +51,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
-	s, err := parseArgs(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 2
+	s, err := parseArgs(args, stdout)
+	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errVersion) {
+		return 0
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
@@ -61,12 +61,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "rftpd: %v\n", err)
+		fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
 		return 1
 	}
 	rcfg, pcfg, dcfg, err := s.configs()
 	if err != nil {
-		fmt.Fprintf(stderr, "rftpd: %v\n", err)
+		fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
 		return 1
 	}
 	level, _ := parseLogLevel(s.LogLevel)
@@ -88,7 +88,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var certs *dtp.TLS
 	if s.TLS.Cert != "" {
 		if certs, err = dtp.NewTLS(s.TLS.Cert, s.TLS.Key); err != nil {
-			fmt.Fprintf(stderr, "rftpd: %v\n", err)
+			fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
 			return 1
 		}
 		rcfg.TLS, dcfg.TLS = certs, certs
@@ -100,14 +100,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	acc := dtp.NewAccounts()
 	if s.Users != "" {
 		if acc, err = dtp.LoadAccounts(s.Users); err != nil {
-			fmt.Fprintf(stderr, "rftpd: %v\n", err)
+			fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
 			return 1
 		}
 	}
 	defer acc.Close()
 	if s.Anonymous != "" {
 		if err := acc.SetAnonymous(s.Anonymous); err != nil {
-			fmt.Fprintf(stderr, "rftpd: %v\n", err)
+			fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
 			return 1
 		}
 	}
@@ -119,7 +119,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	d, err := dtp.New(dcfg, acc)
 	if err != nil {
-		fmt.Fprintf(stderr, "rftpd: %v\n", err)
+		fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
 		return 1
 	}
 	defer d.Close()
@@ -151,7 +151,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			logger.Error("shutdown", "err", err)
 		}
 		if err := <-done; err != nil {
-			fmt.Fprintf(stderr, "rftpd: %v\n", err)
+			fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
 			return 1
 		}
 		return 0
@@ -159,7 +159,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	select {
 	case err := <-done:
-		fmt.Fprintf(stderr, "rftpd: %v\n", err)
+		fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
 		return 1
 	case sig := <-sigs:
 		// Serve may be binding its listeners: Shutdown waits until it
@@ -188,7 +188,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	select {
 	case err := <-done:
 		if err != nil {
-			fmt.Fprintf(stderr, "rftpd: %v\n", err)
+			fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
 			return 1
 		}
 		return 0

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,7 @@ func TestCLIErrors(t *testing.T) {
 		{"second listen in use", []string{"-listen", "127.0.0.1:0", "-listen", busy.Addr().String(), "-anonymous", dir}, 1, "address already in use"},
 		{"duration without a unit", []string{"-config", writeFile(t, "c.toml", "[timeouts]\nlogin = 60\n")}, 1, `timeouts.login: a duration needs a unit, as in "60s"`},
 		{"duration as a float", []string{"-config", writeFile(t, "c.toml", "[proxy]\nheader_timeout = 2.5\n")}, 1, "proxy.header_timeout"},
+		{"accounts file without a password", []string{"-listen", "127.0.0.1:0", "-users", writeFile(t, "u.toml", "[[user]]\nname = \"x\"\nroot = \".\"\n")}, 1, "password is missing"},
 		{"bad tls setting", []string{"-config", writeFile(t, "c.toml", "[tls]\nhandshake_timeout = \"0s\"\n")}, 1, "tls.handshake_timeout"},
 	}
 	for _, tt := range tests {
@@ -87,6 +89,11 @@ func TestCLIErrors(t *testing.T) {
 			}
 			if line := strings.TrimSpace(stderr); strings.Contains(line, "\n") || !strings.HasPrefix(line, "rftpd: ") {
 				t.Errorf("stderr %q is not one line starting with \"rftpd: \"", stderr)
+			}
+			for _, pkg := range []string{"dtp: ", "reactor: ", "protocol: "} {
+				if strings.Contains(stderr, pkg) {
+					t.Errorf("stderr %q names the package %q", stderr, pkg)
+				}
 			}
 		})
 	}
@@ -139,6 +146,29 @@ func TestFlagsOverrideConfig(t *testing.T) {
 		case !tt.err && r.SendBuffer != tt.want:
 			t.Errorf("%q: send buffer %d, want %d", tt.body, r.SendBuffer, tt.want)
 		}
+	}
+}
+
+// TestHelpAndVersion: -h and -version print to stdout and exit 0; -h
+// names the config keys, the signals and the exit statuses.
+func TestHelpAndVersion(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "-h")
+	if code != 0 || errOut != "" {
+		t.Fatalf("-h: exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"usage: rftpd", "-listen", "timeouts.login", "listener[].proxy", "passive_host[].networks", "SIGHUP", "SIGTERM", "exit status", "2  a usage mistake"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("-h does not say %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = runCLI(t, "", "-version")
+	if code != 0 || errOut != "" || !strings.HasPrefix(out, "rftpd ") || !strings.Contains(out, runtime.Version()) {
+		t.Fatalf("-version: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	version = "v1.2.3"
+	defer func() { version = "" }()
+	if _, out, _ = runCLI(t, "", "-version"); !strings.HasPrefix(out, "rftpd v1.2.3 (") {
+		t.Errorf("-version with a stamped version: %q", out)
 	}
 }
 
