@@ -2,6 +2,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -669,5 +671,75 @@ func TestSeveralListeners(t *testing.T) {
 		if got := c.cmd("PASV", 227).String(); !strings.HasPrefix(got, want) {
 			t.Errorf("PASV over %s: %q, want prefix %q", addr, got, want)
 		}
+	}
+}
+
+// TestStalledLogDoesNotStall: rftpd's stderr is a pipe nobody reads, and
+// it logs a line for each of 3,000 refused connections (far more than the
+// pipe holds): sessions are still served, because log lines queue (and
+// drop) on a goroutine of their own instead of blocking the event loop.
+func TestStalledLogDoesNotStall(t *testing.T) {
+	tree := fixtureTree(t)
+	cfg := filepath.Join(t.TempDir(), "rftpd.toml")
+	if err := os.WriteFile(cfg, []byte("log_level = \"debug\"\n[limits]\nmax_per_ip = 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // never read until the end
+	cmd := exec.Command(rftpdBin, "-listen", "127.0.0.1:0", "-anonymous", tree, "-config", cfg)
+	cmd.Stderr = w
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	sc := bufio.NewScanner(out)
+	var addr string
+	for sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "rftpd: listening on ftp://"); ok {
+			addr = a
+			break
+		}
+	}
+	if addr == "" {
+		t.Fatal("no listening line")
+	}
+	go io.Copy(io.Discard, out)
+	held := dial(t, addr)
+	held.login("anonymous", "x")
+	for i := range 3000 {
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 64)
+		n, _ := c.Read(buf)
+		c.Close()
+		if !strings.HasPrefix(string(buf[:n]), "421 ") {
+			t.Fatalf("connection %d over max_per_ip: %q", i, buf[:n])
+		}
+	}
+	held.cmd("NOOP", 200)
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: 10 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	greeting, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.HasPrefix(greeting, "220 ") {
+		t.Fatalf("a new client while the log is stalled: %q, %v", greeting, err)
 	}
 }

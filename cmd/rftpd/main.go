@@ -12,9 +12,11 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rftpd/rftpd/cmd/rftpd/internal/asynclog"
 	"github.com/rftpd/rftpd/cmd/rftpd/internal/early"
 	"github.com/rftpd/rftpd/dtp"
 	"github.com/rftpd/rftpd/reactor"
@@ -40,7 +42,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// here and reloads it once rftpd runs; without a certificate it is
 	// logged, and never ends the process.
 	hups := early.Reload
-	logger := newLogger(stderr, slog.LevelInfo) // until the config sets the level
+	// Log lines go through a bounded queue to a goroutine of their own:
+	// the event loop logs, and a stalled stderr (a full pipe) must not stop
+	// it. A full queue drops lines and says how many once it can.
+	logw := asynclog.New(stderr, 4096)
+	defer logw.Close(2 * time.Second)
+	logger := newLogger(logw, slog.LevelInfo) // until the config sets the level
 	stopped := func() bool {
 		select {
 		case sig := <-sigs:
@@ -70,7 +77,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	level, _ := parseLogLevel(s.LogLevel)
-	logger = newLogger(stderr, level)
+	logger = newLogger(logw, level)
 	rcfg.Logger = logger
 	dcfg.OnForeignData = func(control, data netip.AddrPort) {
 		logger.Warn("refused a data connection from a foreign address", "client", control, "from", data)

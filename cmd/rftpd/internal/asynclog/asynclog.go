@@ -1,0 +1,85 @@
+// Package asynclog writes log lines from a bounded queue on a goroutine of
+// its own, so that a slow or stalled log destination (a full pipe to the
+// journal, a blocked terminal) never stalls the caller: rftpd logs from its
+// event loop. When the queue is full a line is dropped and counted, and the
+// count is reported in a line of its own once lines get through again.
+package asynclog
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Writer queues each Write (one log line, as slog's handlers write them)
+// for a goroutine that writes it to the destination.
+type Writer struct {
+	dst     io.Writer
+	q       chan []byte
+	dropped atomic.Uint64
+
+	once sync.Once
+	stop chan struct{} // closed by Close
+	done chan struct{} // closed when run has returned
+}
+
+// New starts a Writer for dst holding at most queue lines.
+func New(dst io.Writer, queue int) *Writer {
+	w := &Writer{dst: dst, q: make(chan []byte, queue), stop: make(chan struct{}), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+// Write queues a copy of p; it never blocks. A full queue drops p.
+func (w *Writer) Write(p []byte) (int, error) {
+	select {
+	case w.q <- append([]byte(nil), p...):
+	default:
+		w.dropped.Add(1)
+	}
+	return len(p), nil
+}
+
+// Dropped is how many lines a full queue has dropped so far.
+func (w *Writer) Dropped() uint64 { return w.dropped.Load() }
+
+func (w *Writer) run() {
+	defer close(w.done)
+	var reported uint64
+	write := func(b []byte) {
+		if d := w.dropped.Load(); d != reported {
+			fmt.Fprintf(w.dst, "time=%s level=WARN msg=\"log lines dropped: the log destination was too slow\" dropped=%d\n",
+				time.Now().UTC().Format(time.RFC3339Nano), d-reported)
+			reported = d
+		}
+		_, _ = w.dst.Write(b)
+	}
+	for {
+		select {
+		case b := <-w.q:
+			write(b)
+		case <-w.stop:
+			for {
+				select {
+				case b := <-w.q:
+					write(b)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// Close writes what is queued (waiting at most wait for the destination)
+// and stops the Writer; lines written later are dropped once the queue is
+// full again.
+func (w *Writer) Close(wait time.Duration) {
+	w.once.Do(func() { close(w.stop) })
+	select {
+	case <-w.done:
+	case <-time.After(wait):
+	}
+}
