@@ -26,6 +26,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM PIPE # so that the clean-up runs then too
 
 for ns in $c $l $n; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip link add vb${tag}ca type veth peer name vb${tag}cb
