@@ -2,6 +2,7 @@
 package reactor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -36,8 +37,7 @@ type acceptor struct {
 	// srv.loopDeadline, twice in a row, means the loop is gone.
 	wd      *time.Timer
 	wdMu    sync.Mutex
-	pending uint64 // the enrollment in progress (0: none)
-	seq     uint64
+	waiting bool // an enrollment is in progress
 	strikes int
 }
 
@@ -93,7 +93,7 @@ func (s *Server) listen(lc Listener) (*acceptor, error) {
 			return serr
 		},
 	}
-	l, err := lcfg.Listen(s.ctx, network, ap.String())
+	l, err := lcfg.Listen(context.Background(), network, ap.String())
 	if err != nil {
 		return nil, err
 	}
@@ -148,14 +148,13 @@ func (a *acceptor) run() {
 // waits until it has; c itself is closed (the loop holds a copy).
 func (a *acceptor) enroll(c *net.TCPConn) {
 	a.wdMu.Lock()
-	a.seq++
-	a.pending, a.strikes = a.seq, 0
+	a.waiting, a.strikes = true, 0
 	a.wdMu.Unlock()
 	a.wd.Reset(a.srv.loopDeadline)
 	_, err := a.srv.cli.EnrollContext(c, a)
 	a.wd.Stop()
 	a.wdMu.Lock()
-	a.pending = 0
+	a.waiting = false
 	a.wdMu.Unlock()
 	if err != nil {
 		// No copy of the socket (EMFILE on dup) or the loop is stopping:
@@ -177,7 +176,7 @@ func (a *acceptor) enroll(c *net.TCPConn) {
 func (a *acceptor) watch() {
 	a.wdMu.Lock()
 	defer a.wdMu.Unlock()
-	if a.pending == 0 {
+	if !a.waiting {
 		return
 	}
 	a.strikes++

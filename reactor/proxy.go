@@ -93,9 +93,6 @@ func (h *headerWait) release() {
 	}
 }
 
-// closed is OnClose for a connection still waiting.
-func (h *headerWait) closed() { h.release() }
-
 // headerTraffic reads the header once it is whole and starts the session
 // of the client it names; a malformed one closes the connection.
 func (s *Server) headerTraffic(h *headerWait) gnet.Action {

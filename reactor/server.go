@@ -117,7 +117,6 @@ type Server struct {
 	cli       *gnet.Client // the engine: one event loop, fed by the acceptors
 	acceptors []*acceptor  // the listeners (accept.go)
 	reserve   reserve      // a spare descriptor for when accept finds none
-	ctx       context.Context
 	loop      atomic.Value // gnet.EventLoop, set by the first OnOpen
 	ready     chan struct{}
 	addr      net.Addr // set before ready is closed
@@ -202,7 +201,6 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 		ready:      make(chan struct{}),
 		conns:      make(map[*conn]struct{}),
 		stop:       make(chan struct{}),
-		ctx:        context.Background(),
 		quit:       make(chan struct{}),
 		dead:       make(chan struct{}),
 		guard:      newGuard(cfg),
@@ -480,7 +478,7 @@ func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 	cn, ok := c.Context().(*conn)
 	if !ok {
 		if h, ok := c.Context().(*headerWait); ok {
-			h.closed()
+			h.release()
 		}
 		return gnet.None
 	}
