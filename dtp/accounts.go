@@ -301,21 +301,31 @@ func (a *Accounts) anonymous(user string) *identity {
 	if a.anon == nil {
 		return nil
 	}
-	return &identity{root: a.anon.root, beneath: a.anon.beneath, perms: protocol.PermRead, anon: true}
+	return &identity{root: a.anon.root, beneath: a.anon.beneath, perms: protocol.PermRead, anon: true, user: user, from: a}
 }
 
 // verify checks a password with bcrypt (slow on purpose: auth workers
 // only). Unknown users cost one bcrypt compare too. nil: refused.
 func (a *Accounts) verify(user, pass string) *identity {
+	id, _ := a.verifyWhy(user, pass)
+	return id
+}
+
+// verifyWhy is verify that also says why a login was refused, for the
+// access log (the client is told only that it was).
+func (a *Accounts) verifyWhy(user, pass string) (*identity, string) {
 	u := a.account(user)
 	if u == nil {
 		bcrypt.CompareHashAndPassword(a.dummyHash(), []byte(pass))
-		return nil
+		if isAnonymousName(user) {
+			return nil, RefusedNoAnonymous
+		}
+		return nil, RefusedUnknownUser
 	}
 	if bcrypt.CompareHashAndPassword(u.hash, []byte(pass)) != nil {
-		return nil
+		return nil, RefusedPassword
 	}
-	return &identity{root: u.root.root, beneath: u.root.beneath, perms: u.perms}
+	return &identity{root: u.root.root, beneath: u.root.beneath, perms: u.perms, user: user, from: a}, ""
 }
 
 // dummyHash returns the hash unknown users are checked against, made once
@@ -414,30 +424,44 @@ func (s *Server) anonymousRules() tlsRules {
 // itself, which its setting asks for; where that matters, set the
 // listener default instead of per-account keys.
 func (s *Server) login(sess *Session, r protocol.ReqLogin, post func(protocol.Event)) {
-	if id := s.acc.anonymous(r.User); id != nil {
+	rec := LoginRecord{Client: sess.info.Remote, User: r.User, TLS: r.Secure}
+	if id := s.held(func(a *Accounts) *identity { return a.anonymous(r.User) }); id != nil {
+		rec.Anonymous = true
 		rules := s.anonymousRules()
 		if rules.login && !r.Secure {
 			sess.setIdentity(nil)
+			rec.Reason = RefusedTLSRequired
+			s.audit(rec)
 			post(protocol.EvLogin{Err: protocol.ErrTLSRequired})
 			return
 		}
 		id.tlsData, id.tlsReuse = rules.data, rules.reuse
 		sess.setIdentity(id)
+		rec.OK = true
+		s.audit(rec)
 		post(protocol.EvLogin{OK: true, Anonymous: true, Perms: id.perms, TLSData: rules.data})
 		return
 	}
-	rules := s.accountRules(s.acc.account(r.User))
+	rules := s.accountRules(s.accounts().account(r.User))
 	if rules.login && !r.Secure {
 		sess.setIdentity(nil)
+		rec.Reason = RefusedTLSRequired
+		s.audit(rec)
 		post(protocol.EvLogin{Err: protocol.ErrTLSRequired})
 		return
 	}
 	ok := s.auth.submit(sess.info.Remote.Addr(), func() {
-		id := s.acc.verify(r.User, r.Pass)
+		var why string
+		id := s.held(func(a *Accounts) (id *identity) {
+			id, why = a.verifyWhy(r.User, r.Pass)
+			return id
+		})
 		if id != nil {
 			id.tlsData, id.tlsReuse = rules.data, rules.reuse
 		}
 		sess.setIdentity(id)
+		rec.OK, rec.Reason = id != nil, why
+		s.audit(rec)
 		if id == nil {
 			post(protocol.EvLogin{})
 			return
@@ -445,6 +469,8 @@ func (s *Server) login(sess *Session, r protocol.ReqLogin, post func(protocol.Ev
 		post(protocol.EvLogin{OK: true, Perms: id.perms, TLSData: rules.data})
 	})
 	if !ok {
+		rec.Reason = RefusedBusy
+		s.audit(rec)
 		post(protocol.EvLogin{Err: protocol.ErrBusy})
 	}
 }

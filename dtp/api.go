@@ -70,6 +70,9 @@ type Config struct {
 	// than the control connection's; that connection has been closed and
 	// the transfer keeps waiting for the right client. ForeignData counts them.
 	OnForeignData func(control, data netip.AddrPort)
+	// Audit, when set, gets a record of every login attempt, storage
+	// change and transfer (audit.go); it must not block.
+	Audit Audit
 	// ProxyTrusted: the networks whose PROXY headers on passive data
 	// connections are believed (for sessions with Via.ProxyData).
 	ProxyTrusted []netip.Prefix
@@ -150,7 +153,8 @@ func (c *Config) check() error {
 // Server runs the DTP's worker pools for every session.
 type Server struct {
 	cfg     Config
-	acc     *Accounts
+	acc     atomic.Pointer[Accounts] // replaced by SetAccounts (reload.go)
+	trusted atomic.Pointer[[]netip.Prefix]
 	fs      *pool         // storage operations, STAT listings, passive listeners
 	auth    *pool         // password checks
 	xfers   *fair.Share   // transfers in flight, each on its own goroutine, by client address
@@ -200,7 +204,9 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 			return nil, fmt.Errorf("dtp: account %q sets tls_login or tls_data, but no TLS certificate is configured", name)
 		}
 	}
-	s := &Server{cfg: cfg, acc: acc, instance: newInstance(), headerReads: make(chan struct{}, maxHeaderReads)}
+	s := &Server{cfg: cfg, instance: newInstance(), headerReads: make(chan struct{}, maxHeaderReads)}
+	s.acc.Store(acc)
+	s.trusted.Store(&cfg.ProxyTrusted)
 	s.eph[0], s.eph[1] = ephemeralRange()
 	s.fs = newPool(cfg.FSWorkers, cfg.FSQueue)
 	s.auth = newPool(cfg.AuthWorkers, cfg.AuthQueue)
@@ -367,6 +373,11 @@ type Accounts struct {
 	anon  *rootDir   // anonymous root; nil: anonymous login disabled
 	cost  int        // bcrypt cost of the dummy hash for unknown users
 	dummy dummyHash
+
+	// Lifetime after a reload replaced it (reload.go): the identities
+	// that use its roots, -1 once its roots are closed.
+	refs    atomic.Int64
+	retired atomic.Bool
 }
 
 // LoadAccounts reads a TOML accounts file ([[user]] tables with name,

@@ -96,7 +96,14 @@ func baseName(p string) string {
 
 // fileOp queues a ReqFile on the storage pool.
 func (s *Server) fileOp(sess *Session, r protocol.ReqFile, post func(protocol.Event)) {
-	if !s.fs.submit(sess.info.Remote.Addr(), func() { post(s.runFileOp(sess.identity(), r)) }) {
+	if !s.fs.submit(sess.info.Remote.Addr(), func() {
+		id := sess.holdIdentity()
+		ev := s.runFileOp(id, r)
+		releaseIdentity(id)
+		s.auditChange(sess, id, r, ev.Err)
+		post(ev)
+	}) {
+		s.auditChange(sess, sess.identity(), r, protocol.ErrBusy)
 		post(protocol.EvFile{Op: r.Op, Err: protocol.ErrBusy})
 	}
 }

@@ -199,7 +199,12 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 
 // statList queues a ReqStatList on the storage pool.
 func (s *Server) statList(sess *Session, r protocol.ReqStatList, post func(protocol.Event)) {
-	if !s.fs.submit(sess.info.Remote.Addr(), func() { post(s.runStatList(sess.identity(), r)) }) {
+	if !s.fs.submit(sess.info.Remote.Addr(), func() {
+		id := sess.holdIdentity()
+		ev := s.runStatList(id, r)
+		releaseIdentity(id)
+		post(ev)
+	}) {
 		post(protocol.EvStatList{Err: protocol.ErrBusy})
 	}
 }

@@ -285,7 +285,7 @@ func (s *Server) accept(sess *Session, t *transfer, ln *listener) (*net.TCPConn,
 // header that is missing, malformed or LOCAL, leaves peer (so the
 // connection is refused unless the client itself is the peer).
 func (s *Server) proxied(c *net.TCPConn, peer netip.AddrPort) netip.AddrPort {
-	if !proxy.Trusted(s.cfg.ProxyTrusted, peer.Addr()) {
+	if !proxy.Trusted(*s.trusted.Load(), peer.Addr()) {
 		return peer
 	}
 	wait := s.cfg.ProxyTimeout

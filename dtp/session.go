@@ -17,8 +17,10 @@ type identity struct {
 	beneath  syscall.RawConn // the root's directory for openat2 (openSource, statPath); nil: use root
 	perms    protocol.Perm
 	anon     bool
-	tlsData  bool // data connections must be protected (PROT P)
-	tlsReuse bool // protected data connections must resume the control session
+	tlsData  bool      // data connections must be protected (PROT P)
+	tlsReuse bool      // protected data connections must resume the control session
+	user     string    // the name it logged in with, for the audit records
+	from     *Accounts // whose roots it uses: held while it is in use (reload.go)
 }
 
 // errNotLoggedIn refuses storage work for a session without identity.
@@ -47,13 +49,36 @@ func (sess *Session) identity() *identity {
 	return sess.id
 }
 
+// holdIdentity is identity for work that uses its root (a storage
+// operation on a worker): the root stays open, even if a reload retires
+// its accounts, until the caller's releaseIdentity.
+func (sess *Session) holdIdentity() *identity {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	if sess.id != nil {
+		sess.id.from.hold() // cannot fail: sess.id holds a reference
+	}
+	return sess.id
+}
+
+// releaseIdentity ends a holdIdentity.
+func releaseIdentity(id *identity) {
+	if id != nil {
+		id.from.release()
+	}
+}
+
 // setIdentity records the result of a login; nil logs out.
 func (sess *Session) setIdentity(id *identity) {
 	sess.mu.Lock()
-	if !sess.closed {
+	old := sess.id
+	if sess.closed {
+		old = id // never stored
+	} else {
 		sess.id = id
 	}
 	sess.mu.Unlock()
+	releaseIdentity(old)
 }
 
 // takeEndpoint removes the pending passive listener and active address and
@@ -92,9 +117,11 @@ func (sess *Session) abort() {
 // transfer aborted.
 func (sess *Session) logout() {
 	sess.mu.Lock()
+	old := sess.id
 	sess.id = nil
 	ln, t := sess.takeEndpoint()
 	sess.mu.Unlock()
+	releaseIdentity(old)
 	sess.srv.lns.put(ln)
 	if t != nil {
 		t.abort()

@@ -154,7 +154,7 @@ func (m *portMux) run() {
 		}
 		pause = 0
 		peer := c.RemoteAddr().(*net.TCPAddr).AddrPort()
-		if proxy.Trusted(m.srv.cfg.ProxyTrusted, peer.Addr()) {
+		if proxy.Trusted(*m.srv.trusted.Load(), peer.Addr()) {
 			select {
 			case m.srv.headerReads <- struct{}{}:
 				go func() { // reading the header may wait

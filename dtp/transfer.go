@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rftpd/rftpd/dtp/fair"
 	"github.com/rftpd/rftpd/protocol"
@@ -28,6 +30,8 @@ type transfer struct {
 	held   protocol.Event // an EvTransferStart posted just before EvTransferDone (sendPlain); transfer goroutine only
 	client netip.Addr     // whose transfer slot and descriptors it holds (release)
 	fds    int            // how many descriptors
+	began  time.Time      // when data began to move (startEvent); transfer goroutine only
+	name   string         // STOU: the name it chose; transfer goroutine only
 
 	mu       sync.Mutex
 	conn     *net.TCPConn // the data connection once open
@@ -119,6 +123,9 @@ func (s *Server) startTransfer(sess *Session, r protocol.ReqTransfer, post func(
 		return
 	}
 	id := sess.id
+	if id != nil {
+		id.from.hold() // released when the transfer ends; sess.id holds one
+	}
 	t.ln, t.active = sess.ln, sess.active
 	sess.ln, sess.active = nil, netip.AddrPort{}
 	sess.xfer = t
@@ -186,10 +193,40 @@ func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protoco
 	}
 	sess.mu.Unlock()
 	s.release(t)
+	releaseIdentity(id)
+	if a := s.cfg.Audit; a != nil {
+		a.Transfer(t.record(sess, id, r, n, err))
+	}
 	if t.held != nil {
 		post(t.held)
 	}
 	post(protocol.EvTransferDone{Bytes: n, Err: err})
+}
+
+// record is the audit record of t, which ran r for id and moved n bytes.
+func (t *transfer) record(sess *Session, id *identity, r protocol.ReqTransfer, n int64, err error) TransferRecord {
+	rec := TransferRecord{
+		Client: sess.info.Remote, Kind: r.Kind, Path: r.Path, ASCII: r.ASCII, TLS: r.Protect,
+		Offset: r.Offset, Start: t.began, Bytes: n, Started: !t.began.IsZero(), Err: err,
+	}
+	if rec.Started {
+		rec.Duration = time.Since(t.began)
+	}
+	if id != nil {
+		rec.User, rec.Anonymous = id.user, id.anon
+	}
+	if r.Kind == protocol.XferStou && t.name != "" {
+		rec.Path = joinPath(r.Path, t.name)
+	}
+	return rec
+}
+
+// joinPath joins an FTP directory path and a name.
+func joinPath(dir, name string) string {
+	if strings.HasSuffix(dir, "/") {
+		return dir + name
+	}
+	return dir + "/" + name
 }
 
 // dataConn opens the data connection: accepts on the passive listener or
@@ -228,6 +265,7 @@ func (t *transfer) start(post func(protocol.Event), size int64, name string) {
 
 // startEvent is the transfer's EvTransferStart.
 func (t *transfer) startEvent(size int64, name string) protocol.EvTransferStart {
+	t.began, t.name = time.Now(), name
 	return protocol.EvTransferStart{Size: size, Name: name, Progress: t.bytes.Load}
 }
 

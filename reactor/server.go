@@ -109,8 +109,9 @@ type Server struct {
 	gnet.BuiltinEventEngine
 
 	cfg      Config
-	pcfg     protocol.Config
-	pcfgImpl protocol.Config // sessions of the implicit-TLS listener
+	pcfg     *protocol.Config          // for new sessions; Reload replaces it (sessions keep theirs)
+	pcfgImpl *protocol.Config          // sessions of the implicit-TLS listener
+	reloaded atomic.Pointer[reloadSet] // settings Reload asked for, not yet applied on the loop
 	dtp      *dtp.Server
 	log      *slog.Logger
 
@@ -179,22 +180,13 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 	if cfg.Tick <= 0 {
 		cfg.Tick = DefaultConfig().Tick
 	}
-	if fds := d.Descriptors(); fds != nil {
-		// Without limits of their own, sessions and passive listeners are
-		// shared up to what the descriptor budget lets them hold.
-		if cfg.MaxSessions == 0 {
-			cfg.MaxSessions = fds.Ceiling(fair.Session)
-		}
-		if cfg.PassiveCapacity == 0 {
-			cfg.PassiveCapacity = fds.Ceiling(fair.Passive)
-		}
-	}
 	pimpl := pcfg
 	pimpl.Implicit = true
+	cfg.MaxSessions, cfg.PassiveCapacity = ceilings(cfg, d)
 	s := &Server{
 		cfg:        cfg,
-		pcfg:       pcfg,
-		pcfgImpl:   pimpl,
+		pcfg:       &pcfg,
+		pcfgImpl:   &pimpl,
 		tlsScratch: make([]byte, 16<<10),
 		dtp:        d,
 		log:        cfg.Logger,
@@ -364,6 +356,9 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if s.loop.Load() == nil {
 		s.loop.Store(c.EventLoop())
 	}
+	if s.reloaded.Load() != nil {
+		s.applyReload()
+	}
 	from := listenerOf(c)
 	if from == nil { // not from an acceptor
 		return nil, gnet.Close
@@ -416,9 +411,9 @@ func (s *Server) open(c gnet.Conn, from *acceptor, info protocol.ConnInfo, bind 
 	// "IAC IP IAC DM") with MSG_OOB, which would otherwise vanish from the stream.
 	_ = unix.SetsockoptInt(c.Fd(), unix.SOL_SOCKET, unix.SO_OOBINLINE, 1)
 	cn := &conn{srv: s, c: c, ip: ip, remote: info.Remote, sniff: sniff}
-	pcfg := &s.pcfg
+	pcfg := s.pcfg
 	if implicit {
-		pcfg = &s.pcfgImpl
+		pcfg = s.pcfgImpl
 	}
 	cn.sess = protocol.NewSession(pcfg, info, now)
 	cn.dsess = s.dtp.NewSessionVia(info, dtp.Via{

@@ -37,6 +37,12 @@ type settings struct {
 	PassiveShared bool   `toml:"passive_shared"`
 	Banner        string `toml:"banner"`
 	LogLevel      string `toml:"log_level"`
+	// LogFormat: "text" (key=value) or "json". LogFile: the main log's
+	// file ("": stderr). Xferlog: the transfer log's file, in xferlog
+	// format ("": none). SIGUSR1 reopens both files.
+	LogFormat string `toml:"log_format"`
+	LogFile   string `toml:"log_file"`
+	Xferlog   string `toml:"xferlog"`
 	// AtomicUploads: STOR writes a temporary file renamed over the target on success.
 	AtomicUploads bool `toml:"atomic_uploads"`
 	// DurableUploads: a 226 means the upload's data and name are on stable storage (fdatasync, fsync of the folder).
@@ -177,6 +183,7 @@ func defaults() settings {
 	s.Proxy.HeaderTimeout = r.ProxyHeaderTimeout
 	s.Banner = p.Banner
 	s.LogLevel = "info"
+	s.LogFormat = "text"
 	s.AtomicUploads = d.AtomicUploads
 	s.DurableUploads = d.DurableUploads
 	s.CleanStaleUploads = d.CleanStaleUploads
@@ -275,6 +282,9 @@ func parseArgs(args []string, stdout io.Writer) (settings, error) {
 	cert := fs.String("tls-cert", "", "PEM certificate (chain) for FTPS; with -tls-key it enables AUTH TLS and reloads on SIGHUP")
 	key := fs.String("tls-key", "", "PEM private key of -tls-cert")
 	implicit := fs.String("implicit-listen", "", "also listen for implicit FTPS (TLS from connect) on host:port, e.g. 0.0.0.0:990")
+	logFormat := fs.String("log-format", s.LogFormat, "log lines as text (key=value) or json")
+	logFile := fs.String("log-file", "", "write the log to FILE instead of stderr (SIGUSR1 reopens it)")
+	xferlog := fs.String("xferlog", "", "write a transfer log in xferlog format to FILE (SIGUSR1 reopens it)")
 	reuse := fs.Bool("tls-reuse", s.TLS.Reuse, "require data connections to resume the control connection's TLS session (Python's ftplib never does: set false for it)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -301,7 +311,7 @@ func parseArgs(args []string, stdout io.Writer) (settings, error) {
 		// Paths in the file are the file's: relative ones are taken from
 		// its folder, not from the working directory (under systemd, /).
 		base := filepath.Dir(*config)
-		for _, p := range []*string{&s.Users, &s.Anonymous, &s.TLS.Cert, &s.TLS.Key} {
+		for _, p := range []*string{&s.Users, &s.Anonymous, &s.TLS.Cert, &s.TLS.Key, &s.LogFile, &s.Xferlog} {
 			if *p != "" && !filepath.IsAbs(*p) {
 				*p = filepath.Join(base, *p)
 			}
@@ -334,6 +344,12 @@ func parseArgs(args []string, stdout io.Writer) (settings, error) {
 			s.TLS.ImplicitListen = *implicit
 		case "tls-reuse":
 			s.TLS.Reuse = *reuse
+		case "log-format":
+			s.LogFormat = *logFormat
+		case "log-file":
+			s.LogFile = *logFile
+		case "xferlog":
+			s.Xferlog = *xferlog
 		}
 	})
 	return s, nil
@@ -447,6 +463,9 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	}
 	if _, err := parseLogLevel(s.LogLevel); err != nil {
 		return r, p, d, err
+	}
+	if s.LogFormat != "text" && s.LogFormat != "json" {
+		return r, p, d, fmt.Errorf("log_format %q: want text or json", s.LogFormat)
 	}
 	if (s.TLS.Cert == "") != (s.TLS.Key == "") {
 		return r, p, d, errors.New("tls: a certificate needs its key and a key its certificate (-tls-cert and -tls-key)")

@@ -350,7 +350,7 @@ func TestFTPSCertificateReload(t *testing.T) {
 	open.cmd("QUIT", 221)
 	// The line is logged after the swap that leaf saw, and reaches
 	// p.stderr through a pipe: wait for it.
-	p.waitLog(t, "certificate reloaded")
+	p.waitLog(t, "SIGHUP: reloaded")
 
 	// A broken pair is refused and the served one stays.
 	putFile(t, key, "not a key")
@@ -358,7 +358,7 @@ func TestFTPSCertificateReload(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	p.waitLog(t, "certificate reload failed")
+	p.waitLog(t, "SIGHUP: reload failed")
 	if after := leaf(); string(after) != string(before) {
 		t.Error("a failed reload changed the certificate")
 	}

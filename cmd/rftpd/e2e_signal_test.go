@@ -65,25 +65,25 @@ func TestSignalDuringStartup(t *testing.T) {
 		})
 	}
 
-	// SIGHUP reloads the certificate: one during set-up neither kills
-	// rftpd nor is lost; the certificate is read again once rftpd runs.
+	// SIGHUP reloads: one during set-up neither kills rftpd nor is lost;
+	// the files are read again once rftpd runs.
 	t.Run("SIGHUP while reading the config file", func(t *testing.T) {
 		p := startHeld(t, []string{"-config", pipeArg, "-anonymous", tree, "-tls-cert", certPath, "-tls-key", key})
 		p.signal(t, syscall.SIGHUP)
 		p.release(t, config)
 		p.waitOut(t, p.stdout, "rftpd: listening on ftp://")
-		p.waitOut(t, p.stderr, "certificate reloaded")
+		p.waitOut(t, p.stderr, "SIGHUP: reloaded")
 		p.signal(t, syscall.SIGTERM)
 		p.checkGraceful(t, syscall.SIGTERM)
 	})
 
-	// Without a certificate, SIGHUP is logged and ends nothing.
+	// Without a certificate, SIGHUP reloads the rest and ends nothing.
 	t.Run("SIGHUP without a certificate", func(t *testing.T) {
 		p := startHeld(t, []string{"-config", pipeArg, "-anonymous", tree})
 		p.release(t, config)
 		p.waitOut(t, p.stdout, "rftpd: listening on ftp://")
 		p.signal(t, syscall.SIGHUP)
-		p.waitOut(t, p.stderr, "SIGHUP: nothing to reload")
+		p.waitOut(t, p.stderr, "SIGHUP: reloaded")
 		p.signal(t, syscall.SIGHUP)
 		p.signal(t, syscall.SIGTERM)
 		p.checkGraceful(t, syscall.SIGTERM)

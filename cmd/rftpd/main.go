@@ -12,11 +12,9 @@ import (
 	"net/netip"
 	"os"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/rftpd/rftpd/cmd/rftpd/internal/asynclog"
 	"github.com/rftpd/rftpd/cmd/rftpd/internal/early"
 	"github.com/rftpd/rftpd/dtp"
 	"github.com/rftpd/rftpd/reactor"
@@ -38,16 +36,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// rftpd with status 0 once the step in progress is done, instead of
 	// killing it half-started.
 	sigs := early.Stop
-	// SIGHUP reloads the certificate. One that comes during set-up waits
-	// here and reloads it once rftpd runs; without a certificate it is
-	// logged, and never ends the process.
+	// SIGHUP reloads (reload.go). One that comes during set-up waits here
+	// and reloads once rftpd runs; it never ends the process.
 	hups := early.Reload
 	// Log lines go through a bounded queue to a goroutine of their own:
 	// the event loop logs, and a stalled stderr (a full pipe) must not stop
-	// it. A full queue drops lines and says how many once it can.
-	logw := asynclog.New(stderr, 4096)
-	defer logw.Close(2 * time.Second)
-	logger := newLogger(logw, slog.LevelInfo) // until the config sets the level
+	// it. A full queue drops lines and says how many once it can. Until
+	// the config is read, lines go to stderr as text.
+	level := new(slog.LevelVar)
+	lg, _ := openLogs(defaults(), stderr, level)
+	defer func() { lg.Close() }()
+	logger := lg.main
 	stopped := func() bool {
 		select {
 		case sig := <-sigs:
@@ -76,9 +75,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
 		return 1
 	}
-	level, _ := parseLogLevel(s.LogLevel)
-	logger = newLogger(logw, level)
+	lv, _ := parseLogLevel(s.LogLevel)
+	level.Set(lv)
+	if s.LogFile != "" || s.Xferlog != "" || s.LogFormat != "text" {
+		nl, err := openLogs(s, stderr, level)
+		if err != nil {
+			fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
+			return 1
+		}
+		lg.Close()
+		lg = nl
+		logger = lg.main
+	}
 	rcfg.Logger = logger
+	au := &audit{log: logger}
+	if lg.xfer != nil {
+		au.xfer = lg.xfer
+	}
+	dcfg.Audit = au
 	dcfg.OnForeignData = func(control, data netip.AddrPort) {
 		logger.Warn("refused a data connection from a foreign address", "client", control, "from", data)
 	}
@@ -111,7 +125,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	defer acc.Close()
+	rl := &reloader{args: args, cur: s, certs: certs, level: level, acc: acc}
+	defer rl.close()
 	if s.Anonymous != "" {
 		if err := acc.SetAnonymous(s.Anonymous); err != nil {
 			fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
@@ -135,17 +150,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve() }()
 
-	// Sessions keep the certificate they started with.
+	// SIGHUP re-reads the config file, the accounts, the anonymous root
+	// and the TLS pair (reload.go). Open sessions keep the settings,
+	// identity and certificate they started with.
+	rl.srv, rl.d, rl.log = srv, d, logger
 	go func() {
 		for range hups {
-			if certs == nil {
-				logger.Info("SIGHUP: nothing to reload (only a TLS certificate reloads; other settings need a restart)")
-				continue
-			}
-			if err := certs.Reload(); err != nil {
-				logger.Error("certificate reload failed; keeping the old one", "err", err)
+			rl.reload()
+		}
+	}()
+
+	// SIGUSR1 reopens the log files (logrotate's postrotate).
+	go func() {
+		for range early.Reopen {
+			if err := lg.Reopen(); err != nil {
+				logger.Error("reopening the log files failed; still writing to the old ones", "err", err)
 			} else {
-				logger.Info("certificate reloaded", "cert", s.TLS.Cert)
+				logger.Info("log files reopened")
 			}
 		}
 	}()
@@ -203,11 +224,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		logger.Info("shutting down", "signal", sig.String(), "sessions", srv.Sessions(), "transfers", d.Transfers(), "grace", s.Timeouts.Shutdown)
 	}
 	return shutdown()
-}
-
-// newLogger logs text lines at level and above to w.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 // passwd reads one password line from stdin and prints its bcrypt hash.

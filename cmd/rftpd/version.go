@@ -103,7 +103,9 @@ func helpTail() string {
 	b.WriteString(`
 signals:
   SIGTERM, SIGINT  stop accepting, answer 421 to idle sessions, let transfers finish (timeouts.shutdown), exit 0
-  SIGHUP           reload the TLS certificate and key (logged; nothing else reloads yet)
+  SIGHUP           re-read the config file, accounts, anonymous root and TLS pair; new sessions get them,
+                   open ones keep theirs; a file that fails to load changes nothing (README "Reload")
+  SIGUSR1          reopen log_file and xferlog (after logrotate moved them)
 
 exit status:
   0  clean shutdown (also for -h and -version)

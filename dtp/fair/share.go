@@ -24,6 +24,18 @@ func NewShare(capacity int) *Share {
 	return &Share{capacity: c, reserve: max(c/16, min(16, c/4)), held: make(map[netip.Addr]int32)}
 }
 
+// Resize changes the capacity (0 or less: no limit). Units held beyond a
+// smaller capacity stay held; Take refuses until enough are given back.
+func (s *Share) Resize(capacity int) {
+	if s == nil {
+		return
+	}
+	c := max(capacity, 0)
+	s.mu.Lock()
+	s.capacity, s.reserve = c, max(c/16, min(16, c/4))
+	s.mu.Unlock()
+}
+
 // Key is the address a client's units count under: the address itself for
 // IPv4, its /64 for IPv6.
 func Key(a netip.Addr) netip.Addr {

@@ -19,6 +19,7 @@ type Writer struct {
 	dst     io.Writer
 	q       chan []byte
 	dropped atomic.Uint64
+	report  func(dropped uint64) // nil: a line in dst
 
 	once sync.Once
 	stop chan struct{} // closed by Close
@@ -27,7 +28,14 @@ type Writer struct {
 
 // New starts a Writer for dst holding at most queue lines.
 func New(dst io.Writer, queue int) *Writer {
-	w := &Writer{dst: dst, q: make(chan []byte, queue), stop: make(chan struct{}), done: make(chan struct{})}
+	return NewReporting(dst, queue, nil)
+}
+
+// NewReporting is New for a destination whose lines have a format of
+// their own (a transfer log): dropped lines are told to report, from the
+// Writer's goroutine, instead of to dst.
+func NewReporting(dst io.Writer, queue int, report func(dropped uint64)) *Writer {
+	w := &Writer{dst: dst, q: make(chan []byte, queue), report: report, stop: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -49,7 +57,10 @@ func (w *Writer) run() {
 	defer close(w.done)
 	var reported uint64
 	write := func(b []byte) {
-		if d := w.dropped.Load(); d != reported {
+		if d := w.dropped.Load(); d != reported && w.report != nil {
+			w.report(d - reported)
+			reported = d
+		} else if d != reported {
 			fmt.Fprintf(w.dst, "time=%s level=WARN msg=\"log lines dropped: the log destination was too slow\" dropped=%d\n",
 				time.Now().UTC().Format(time.RFC3339Nano), d-reported)
 			reported = d

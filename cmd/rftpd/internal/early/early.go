@@ -1,7 +1,7 @@
-// Package early catches rftpd's stop and reload signals from the first moments of the process.
+// Package early catches rftpd's stop, reload and reopen signals from the first moments of the process.
 //
 // Until a Go program asks for a signal, the runtime's default action for
-// SIGINT, SIGTERM and SIGHUP ends it at once. A package's init runs as
+// SIGINT, SIGTERM, SIGHUP and SIGUSR1 ends it at once. A package's init runs as
 // soon as its imports are ready, and this one imports only os/signal, so
 // it runs among the first packages of the process, long before rftpd's
 // own (the TLS, storage and event-loop libraries and their dependencies
@@ -20,11 +20,14 @@ var (
 	Stop = make(chan os.Signal, 1)
 	// Reload receives SIGHUP.
 	Reload = make(chan os.Signal, 1)
+	// Reopen receives SIGUSR1 (reopen the log files, for logrotate).
+	Reopen = make(chan os.Signal, 1)
 )
 
 func init() {
 	signal.Notify(Stop, syscall.SIGINT, syscall.SIGTERM)
 	signal.Notify(Reload, syscall.SIGHUP)
+	signal.Notify(Reopen, syscall.SIGUSR1)
 }
 
 // Release gives the signals back their default actions, for a process
@@ -32,4 +35,5 @@ func init() {
 func Release() {
 	signal.Stop(Stop)
 	signal.Stop(Reload)
+	signal.Stop(Reopen)
 }

@@ -8,13 +8,13 @@ import (
 	"time"
 )
 
-// A SIGTERM and a SIGHUP sent to the process before anything else ran
+// A SIGTERM, SIGINT, SIGHUP or SIGUSR1 sent to the process before anything else ran
 // arrive on the channels instead of ending it.
 func TestCaughtFromInit(t *testing.T) {
 	for _, c := range []struct {
 		sig syscall.Signal
 		ch  chan os.Signal
-	}{{syscall.SIGTERM, Stop}, {syscall.SIGINT, Stop}, {syscall.SIGHUP, Reload}} {
+	}{{syscall.SIGTERM, Stop}, {syscall.SIGINT, Stop}, {syscall.SIGHUP, Reload}, {syscall.SIGUSR1, Reopen}} {
 		if err := syscall.Kill(os.Getpid(), c.sig); err != nil {
 			t.Fatal(err)
 		}
