@@ -37,6 +37,8 @@ type settings struct {
 	PassiveShared bool   `toml:"passive_shared"`
 	Banner        string `toml:"banner"`
 	LogLevel      string `toml:"log_level"`
+	// RunAs: "user" or "user:group" to drop to, when started as root, once the listeners are bound (privileges.go).
+	RunAs string `toml:"run_as"`
 	// AtomicUploads: STOR writes a temporary file renamed over the target on success.
 	AtomicUploads bool `toml:"atomic_uploads"`
 	// DurableUploads: a 226 means the upload's data and name are on stable storage (fdatasync, fsync of the folder).
@@ -275,6 +277,7 @@ func parseArgs(args []string, stdout io.Writer) (settings, error) {
 	cert := fs.String("tls-cert", "", "PEM certificate (chain) for FTPS; with -tls-key it enables AUTH TLS and reloads on SIGHUP")
 	key := fs.String("tls-key", "", "PEM private key of -tls-cert")
 	implicit := fs.String("implicit-listen", "", "also listen for implicit FTPS (TLS from connect) on host:port, e.g. 0.0.0.0:990")
+	runAs := fs.String("run-as", "", "when started as root, switch to `USER[:GROUP]` (without GROUP, USER's primary group) once the listeners are bound")
 	reuse := fs.Bool("tls-reuse", s.TLS.Reuse, "require data connections to resume the control connection's TLS session (Python's ftplib never does: set false for it)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -334,6 +337,8 @@ func parseArgs(args []string, stdout io.Writer) (settings, error) {
 			s.TLS.ImplicitListen = *implicit
 		case "tls-reuse":
 			s.TLS.Reuse = *reuse
+		case "run-as":
+			s.RunAs = *runAs
 		}
 	})
 	return s, nil
