@@ -6,7 +6,7 @@ IMPLICIT ?= 127.0.0.1:2990
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w -X main.version=$(VERSION)'
 
-.PHONY: all build run test vet fmt-check fuzz clean
+.PHONY: all build run test vet fmt-check fuzz clean dist
 
 all: build
 
@@ -61,7 +61,22 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
+
+# Static release binaries of rftpd and ftpbench for Linux on amd64, arm64
+# and 32-bit ARMv7 (GOARM=7), named NAME-VERSION-linux-ARCH, in dist/.
+DIST_ARCHS := amd64 arm64 armv7
+dist:
+	@mkdir -p dist
+	@set -e; for arch in $(DIST_ARCHS); do \
+		goarch=$$arch; [ $$arch = armv7 ] && goarch=arm; \
+		for cmd in rftpd ftpbench; do \
+			echo "dist/$$cmd-$(VERSION)-linux-$$arch"; \
+			CGO_ENABLED=0 GOOS=linux GOARCH=$$goarch GOARM=7 $(GO) build $(GOFLAGS_BUILD) \
+				-o dist/$$cmd-$(VERSION)-linux-$$arch ./cmd/$$cmd; \
+		done; \
+	done
+	@ls -l dist/*-$(VERSION)-linux-*
 
 # ftpbench, the load generator (bench/, cmd/ftpbench). BENCH_CACHE holds the
 # data set (with a 1 GiB file), upload folders and the unpacked peers; it must

@@ -36,6 +36,12 @@ type Config struct {
 	Tick        time.Duration // timer resolution for session deadlines
 	Logger      *slog.Logger  // nil: slog.Default()
 
+	// Bound, if set, is called by Serve once every listener is bound and
+	// before the first connection is accepted or the event loop starts
+	// (rftpd drops root privileges there). An error ends Serve with it,
+	// the listeners closed, before Ready.
+	Bound func() error
+
 	// Sessions, passive listeners and TLS handshakes are shared fairly
 	// between client addresses (guard.go, fair.Share) and take their
 	// descriptors from the DTP's budget (dtp.Server.Descriptors): a
@@ -217,6 +223,9 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 // Serve listens and runs the event loop until Shutdown; it blocks. It
 // returns ErrStopped if the loop ends by itself.
 func (s *Server) Serve() error {
+	// However Serve ends, a Shutdown waiting for Ready returns: it also
+	// waits on stop, closed here when Serve fails before the loop runs.
+	defer s.stopOnce.Do(func() { close(s.stop) })
 	lcfgs := s.cfg.Listeners
 	if len(lcfgs) == 0 {
 		lcfgs = []Listener{{Address: s.cfg.Listen}}
@@ -249,6 +258,12 @@ func (s *Server) Serve() error {
 	closeAll := func() {
 		for _, a := range s.acceptors {
 			a.ln.Close()
+		}
+	}
+	if s.cfg.Bound != nil {
+		if err := s.cfg.Bound(); err != nil {
+			closeAll()
+			return err
 		}
 	}
 	// gnet's package-level goroutine pool serves only Engine.Register,

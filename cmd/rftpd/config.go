@@ -43,6 +43,8 @@ type settings struct {
 	LogFormat string `toml:"log_format"`
 	LogFile   string `toml:"log_file"`
 	Xferlog   string `toml:"xferlog"`
+	// RunAs: "user" or "user:group" to drop to, when started as root, once the listeners are bound (privileges.go).
+	RunAs string `toml:"run_as"`
 	// AtomicUploads: STOR writes a temporary file renamed over the target on success.
 	AtomicUploads bool `toml:"atomic_uploads"`
 	// DurableUploads: a 226 means the upload's data and name are on stable storage (fdatasync, fsync of the folder).
@@ -285,6 +287,7 @@ func parseArgs(args []string, stdout io.Writer) (settings, error) {
 	logFormat := fs.String("log-format", s.LogFormat, "log lines as text (key=value) or json")
 	logFile := fs.String("log-file", "", "write the log to FILE instead of stderr (SIGUSR1 reopens it)")
 	xferlog := fs.String("xferlog", "", "write a transfer log in xferlog format to FILE (SIGUSR1 reopens it)")
+	runAs := fs.String("run-as", "", "when started as root, switch to `USER[:GROUP]` (without GROUP, USER's primary group) once the listeners are bound")
 	reuse := fs.Bool("tls-reuse", s.TLS.Reuse, "require data connections to resume the control connection's TLS session (Python's ftplib never does: set false for it)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -350,6 +353,8 @@ func parseArgs(args []string, stdout io.Writer) (settings, error) {
 			s.LogFile = *logFile
 		case "xferlog":
 			s.Xferlog = *xferlog
+		case "run-as":
+			s.RunAs = *runAs
 		}
 	})
 	return s, nil

@@ -97,6 +97,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		logger.Warn("refused a data connection from a foreign address", "client", control, "from", data)
 	}
 	dcfg.OnCleanup = cleanupLogger(logger)
+	if rcfg.Bound, err = privilegeDrop(s.RunAs, logger); err != nil {
+		fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
+		return 1
+	}
 	if stopped() {
 		return 0
 	}
