@@ -43,6 +43,8 @@ type settings struct {
 	DurableUploads bool `toml:"durable_uploads"`
 	// CleanStaleUploads: at start-up, remove the temporary files of uploads whose process died.
 	CleanStaleUploads bool `toml:"clean_stale_uploads"`
+	// AdminListen: host:port of the admin HTTP listener (/metrics, /healthz, /readyz); "": none.
+	AdminListen string `toml:"admin_listen"`
 
 	Timeouts struct {
 		Login          time.Duration `toml:"login"`
@@ -275,6 +277,7 @@ func parseArgs(args []string, stdout io.Writer) (settings, error) {
 	cert := fs.String("tls-cert", "", "PEM certificate (chain) for FTPS; with -tls-key it enables AUTH TLS and reloads on SIGHUP")
 	key := fs.String("tls-key", "", "PEM private key of -tls-cert")
 	implicit := fs.String("implicit-listen", "", "also listen for implicit FTPS (TLS from connect) on host:port, e.g. 0.0.0.0:990")
+	admin := fs.String("admin-listen", "", "serve Prometheus /metrics, /healthz and /readyz over HTTP on host:port, e.g. 127.0.0.1:9121 (default: off)")
 	reuse := fs.Bool("tls-reuse", s.TLS.Reuse, "require data connections to resume the control connection's TLS session (Python's ftplib never does: set false for it)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -334,6 +337,8 @@ func parseArgs(args []string, stdout io.Writer) (settings, error) {
 			s.TLS.ImplicitListen = *implicit
 		case "tls-reuse":
 			s.TLS.Reuse = *reuse
+		case "admin-listen":
+			s.AdminListen = *admin
 		}
 	})
 	return s, nil
