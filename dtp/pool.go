@@ -17,18 +17,19 @@ import (
 // addresses: a few addresses that queue many slow tasks cannot keep
 // everyone else's out.
 type pool struct {
-	tasks  chan func()
-	slots  *fair.Share  // queued and running tasks, by client address
-	mu     sync.RWMutex // guards closed against the close of tasks
-	closed bool
-	wg     sync.WaitGroup
+	workers int
+	tasks   chan func()
+	slots   *fair.Share  // queued and running tasks, by client address
+	mu      sync.RWMutex // guards closed against the close of tasks
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // newPool starts workers goroutines sharing a queue of queue tasks.
 func newPool(workers, queue int) *pool {
 	// The slots bound the tasks queued and running together; the channel
 	// has room for all of them, so only the slots refuse.
-	p := &pool{tasks: make(chan func(), workers+queue), slots: fair.NewShare(workers + queue)}
+	p := &pool{workers: workers, tasks: make(chan func(), workers+queue), slots: fair.NewShare(workers + queue)}
 	p.wg.Add(workers)
 	for range workers {
 		go p.work()

@@ -290,6 +290,7 @@ func (s *Session) transferStarted(e EvTransferStart, now time.Time) {
 // that arrived during it: 426 then 226 when the transfer was cut short, 226
 // then 225 when it had finished anyway.
 func (s *Session) transferDone(e EvTransferDone) {
+	s.meterTransfer(e)
 	started := s.state == stXferring
 	upload := s.xferKind == XferStor || s.xferKind == XferAppe || s.xferKind == XferStou
 	listing := s.xferKind == XferList || s.xferKind == XferNlst || s.xferKind == XferMlsd
@@ -327,6 +328,7 @@ func (s *Session) transferDone(e EvTransferDone) {
 		s.replyFileErr(err)
 	}
 	if s.abortCmd {
+		s.unmark(markAbor, s.mAborMs, "ABOR")
 		if e.Err == nil {
 			s.reply(codeNoTransfer, "No transfer to abort.")
 		} else {

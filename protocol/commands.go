@@ -14,6 +14,7 @@ const (
 
 // command is one row of the dispatch table.
 type command struct {
+	id     uint8   // its index in commands, as Meter.Command gets it
 	verb   string  // upper-case verb
 	alias  string  // RFC 775 X-form served by the same handler, if any
 	login  bool    // refused with 530 before login
@@ -85,6 +86,7 @@ func init() {
 	commandByVerb = make(map[string]*command, 2*len(commands))
 	for i := range commands {
 		c := &commands[i]
+		c.id = uint8(i)
 		commandByVerb[c.verb] = c
 		if c.alias != "" {
 			commandByVerb[c.alias] = c
@@ -122,6 +124,9 @@ func (s *Session) execute(line []byte, now time.Time) {
 	var c *command
 	if perr != parseEmpty && perr != parseBadVerb {
 		c = lookup(p.verbName())
+	}
+	if c != nil && s.mOpen&markCmd != 0 {
+		s.mVerb = c.id
 	}
 	if c == nil && isHTTPRequest(&p) {
 		// A web client or proxy probe (or a cross-protocol attack) on the

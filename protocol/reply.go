@@ -103,6 +103,9 @@ func (s *Session) reply(code replyCode, parts ...string) {
 		b = appendText(b, p)
 	}
 	s.out.Reply = append(b, '\r', '\n')
+	if code >= 200 && s.mOpen&markCmd != 0 {
+		s.metered(code)
+	}
 }
 
 // replyMulti queues a multi-line reply: first, the inner lines, then last,
@@ -113,4 +116,7 @@ func (s *Session) replyMulti(code replyCode, first string, inner []string, last 
 		b = appendInner(b, l)
 	}
 	s.out.Reply = appendReply(b, code, last)
+	if code >= 200 && s.mOpen&markCmd != 0 {
+		s.metered(code)
+	}
 }

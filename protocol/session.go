@@ -19,6 +19,7 @@ const (
 type queuedLine struct {
 	line    []byte // a copy: the caller reuses its buffer
 	tooLong bool   // stands for a line the reactor discarded (LineTooLong)
+	at      int64  // when it arrived, in Unix nanoseconds (with a Meter only)
 }
 
 // Session is one control connection's protocol interpreter. It is not safe
@@ -32,6 +33,8 @@ type Session struct {
 	out  Output
 
 	state state
+	mOpen uint8 // the Meter's marks: markCmd, markAbor, markQuit (meter.go)
+	mVerb uint8 // the verb index of markCmd's command
 	queue []queuedLine
 
 	// FTPS (RFC 4217).
@@ -45,6 +48,7 @@ type Session struct {
 	// Login.
 	user     string // from USER; kept for STAT after login
 	perms    Perm   // from EvLogin
+	mAborMs  uint32 // markAbor's arrival (meter.go; placed in what was padding)
 	failures int    // refused passwords in this session
 
 	// Transfer parameters and pending arguments.
@@ -64,6 +68,7 @@ type Session struct {
 
 	// The transfer in flight.
 	xferKind     XferKind
+	mQuitMs      uint32 // markQuit's arrival (meter.go; placed in what was padding)
 	progress     func() int64
 	abortCmd     bool  // ABOR received: it is answered after the transfer's reply
 	abortTimeout bool  // the data or stall timer fired and sent ReqAbort
@@ -86,6 +91,11 @@ type Session struct {
 	ignored int   // events that arrived in a state not expecting them
 	dropped int   // lines queued behind AUTH, dropped unanswered (cmdAUTH)
 	bug     error // an illegal transition, see setState
+
+	// Metering (meter.go), with a Config.Meter only: the time of the call
+	// being handled and markCmd's arrival, in Unix nanoseconds.
+	mNow int64
+	mAt  int64
 }
 
 // NewSession starts a session; its greeting is in the first TakeOutput.
@@ -145,6 +155,8 @@ func (s *Session) input(q queuedLine, now time.Time) {
 	if s.state == stClosing || s.quitPending {
 		return
 	}
+	s.clock(now)
+	q.at = s.mNow
 	if !stateTable[s.state].busy {
 		s.run(q, now)
 		s.settle(now)
@@ -152,7 +164,7 @@ func (s *Session) input(q queuedLine, now time.Time) {
 	}
 	if stateTable[s.state].xfer && !q.tooLong {
 		if c := urgentCommand(q.line); c != nil && !(c.verb == "ABOR" && s.abortCmd) {
-			s.run(q, now) // the handlers know a transfer is in flight
+			s.runUrgent(q, c, now) // the handlers know a transfer is in flight
 			return
 		}
 	}
@@ -170,9 +182,11 @@ func (s *Session) input(q queuedLine, now time.Time) {
 func (s *Session) run(q queuedLine, now time.Time) {
 	if q.tooLong {
 		s.rnfr = ""
+		s.markLine(q.at)
 		s.reply(codeSyntaxError, "Line too long.")
 		return
 	}
+	s.markLine(q.at)
 	s.execute(q.line, now)
 }
 
@@ -184,6 +198,7 @@ func (s *Session) settle(now time.Time) {
 		s.lastDone = now
 		switch {
 		case s.quitPending:
+			s.unmark(markQuit, s.mQuitMs, "QUIT")
 			s.reply(codeClosingControl, "Goodbye.")
 			s.close()
 			return
@@ -205,6 +220,7 @@ func (s *Session) settle(now time.Time) {
 // close ends the session: Close is set and everything after is ignored.
 func (s *Session) close() {
 	s.setState(stClosing)
+	s.mOpen = 0 // what was not answered now never will be
 	s.out.Close = true
 	s.queue = nil
 	s.progress = nil
@@ -232,6 +248,7 @@ func (s *Session) await(st state, r Request, path, path2 string) {
 // Event delivers a worker's answer to an earlier request. An event the
 // current state does not expect is ignored (see state.go).
 func (s *Session) Event(ev Event, now time.Time) {
+	s.clock(now)
 	ev, kind, ok := kindOf(ev)
 	if !ok || stateTable[s.state].expects&kind == 0 {
 		s.ignored++
@@ -275,6 +292,7 @@ func (s *Session) Tick(now time.Time) {
 	if s.state == stClosing {
 		return
 	}
+	s.clock(now)
 	if !s.loginDeadline.IsZero() && !now.Before(s.loginDeadline) {
 		s.reply(codeNotAvailable, "Login timeout, closing control connection.")
 		s.close()
@@ -359,6 +377,7 @@ func (s *Session) Shutdown(now time.Time) {
 	if s.state == stClosing {
 		return
 	}
+	s.clock(now)
 	s.shutdownPending = true
 	s.settle(now)
 }

@@ -19,6 +19,7 @@ type Config struct {
 	RateWindow       time.Duration // the span MinRate is averaged over
 	LoginFailDelay   time.Duration // wait before answering a refused password; doubles with each failure (0: none)
 	MaxLoginFailures int           // refused passwords before the session is closed (0: no limit)
+	Meter            Meter         // told of every command's final reply and every transfer's end (meter.go); nil: none
 
 	// FTPS (RFC 4217). TLS: a certificate is configured, so AUTH TLS/SSL,
 	// PBSZ and PROT are offered (and listed by FEAT); without it they are

@@ -223,7 +223,7 @@ func (cn *conn) handle(out protocol.Output) {
 			}
 			if _, ok := r.(protocol.ReqPassive); ok {
 				if !cn.passive {
-					if !cn.srv.guard.takePassive(cn.ip) {
+					if !cn.srv.guard.takePassive(cn.ip, cn.srv.meter) {
 						cn.post(protocol.EvPassive{Err: protocol.ErrBusy})
 						continue
 					}
@@ -309,11 +309,14 @@ func (cn *conn) deliver(ev protocol.Event) {
 		return
 	}
 	now := time.Now()
-	if l, ok := ev.(protocol.EvLogin); ok && !l.OK && l.Err == nil {
-		if cn.srv.guard.failed(cn.ip, now) {
-			cn.srv.log.Warn("banning an address after repeated failed logins", "remote", cn.ip, "for", cn.srv.cfg.BanDuration)
+	if l, ok := ev.(protocol.EvLogin); ok {
+		cn.srv.meter.login(l)
+		if !l.OK && l.Err == nil {
+			if cn.srv.guard.failed(cn.ip, now) {
+				cn.srv.log.Warn("banning an address after repeated failed logins", "remote", cn.ip, "for", cn.srv.cfg.BanDuration)
+			}
+			cn.srv.arm() // for the prune that forgets the record
 		}
-		cn.srv.arm() // for the prune that forgets the record
 	}
 	if p, ok := ev.(protocol.EvPassive); ok && p.Err != nil {
 		cn.givePassive() // no listener came of it

@@ -63,12 +63,15 @@ func newGuard(cfg Config) guard {
 	}
 }
 
-// admit takes a session for ip, or returns the reply that refuses it.
-func (g *guard) admit(ip netip.Addr, now time.Time) string {
+// admit takes a session for ip, or returns the reply that refuses it (and
+// counts a refusal of its own in m; the share counts its own).
+func (g *guard) admit(ip netip.Addr, now time.Time, m *meter) string {
 	if r := g.fails[ip]; r != nil && now.Before(r.bannedUntil) {
+		m.refused[refuseBan].Add(1)
 		return "421 Too many failed logins from your address; try again later.\r\n"
 	}
 	if g.maxPerIP > 0 && g.sessions.Held(ip) >= g.maxPerIP {
+		m.refused[refuseSessionsPerIP].Add(1)
 		return "421 Too many sessions from your address; try again later.\r\n"
 	}
 	if !g.sessions.Take(ip) {
@@ -90,8 +93,9 @@ func (g *guard) closed(ip netip.Addr, passive bool) {
 // until it closes; false when ip is over its part of the passive
 // listeners, or holds PassivePerIP of them. (A session holds at most one
 // listener: a new PASV replaces the old one.)
-func (g *guard) takePassive(ip netip.Addr) bool {
+func (g *guard) takePassive(ip netip.Addr, m *meter) bool {
 	if g.passivePerIP > 0 && g.passive.Held(ip) >= g.passivePerIP {
+		m.refused[refusePassivePerIP].Add(1)
 		return false
 	}
 	return g.passive.Take(ip)

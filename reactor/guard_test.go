@@ -18,26 +18,27 @@ func TestGuard(t *testing.T) {
 	cfg.MaxSessions, cfg.MaxPerIP = 3, 2
 	cfg.BanAfter, cfg.BanWindow, cfg.BanDuration = 3, time.Minute, 10*time.Minute
 	g := newGuard(cfg)
+	m := &meter{}
 	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")
 	t0 := time.Unix(1_000_000, 0)
 
-	if r := g.admit(a, t0); r != "" {
+	if r := g.admit(a, t0, m); r != "" {
 		t.Fatalf("first session refused: %q", r)
 	}
-	if r := g.admit(a, t0); r != "" {
+	if r := g.admit(a, t0, m); r != "" {
 		t.Fatalf("second session refused: %q", r)
 	}
-	if r := g.admit(a, t0); !strings.Contains(r, "from your address") {
+	if r := g.admit(a, t0, m); !strings.Contains(r, "from your address") {
 		t.Fatalf("third session from one address: %q", r)
 	}
-	if r := g.admit(b, t0); r != "" {
+	if r := g.admit(b, t0, m); r != "" {
 		t.Fatalf("another address refused: %q", r)
 	}
-	if r := g.admit(b, t0); !strings.Contains(r, "Too many sessions;") {
+	if r := g.admit(b, t0, m); !strings.Contains(r, "Too many sessions;") {
 		t.Fatalf("past MaxSessions: %q", r)
 	}
 	g.closed(a, false)
-	if r := g.admit(a, t0); r != "" {
+	if r := g.admit(a, t0, m); r != "" {
 		t.Fatalf("after a close: %q", r)
 	}
 	g.closed(a, false)
@@ -60,14 +61,17 @@ func TestGuard(t *testing.T) {
 	if !g.failed(a, t1) {
 		t.Fatal("not banned after three failures in the window")
 	}
-	if r := g.admit(a, t1.Add(time.Minute)); !strings.Contains(r, "failed logins") {
+	if r := g.admit(a, t1.Add(time.Minute), m); !strings.Contains(r, "failed logins") {
 		t.Fatalf("banned address admitted: %q", r)
 	}
-	if r := g.admit(b, t1.Add(time.Minute)); r != "" {
+	if r := g.admit(b, t1.Add(time.Minute), m); r != "" {
 		t.Fatalf("ban spilled to another address: %q", r)
 	}
-	if r := g.admit(a, t1.Add(10*time.Minute)); r != "" {
+	if r := g.admit(a, t1.Add(10*time.Minute), m); r != "" {
 		t.Fatalf("ban did not expire: %q", r)
+	}
+	if ban, perIP, share := m.refused[refuseBan].Load(), m.refused[refuseSessionsPerIP].Load(), g.sessions.Refused(); ban != 1 || perIP != 1 || share != 1 {
+		t.Fatalf("refusals counted: ban %d, per IP %d, share %d; want 1 each", ban, perIP, share)
 	}
 	g.prune(t1.Add(time.Hour))
 	if len(g.fails) != 0 {

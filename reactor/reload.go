@@ -52,6 +52,7 @@ func (s *Server) applyReload() {
 	g.handshakes.Resize(n.MaxHandshakes)
 	p, pi := r.pcfg, r.pcfg
 	p.Implicit, pi.Implicit = false, true
+	p.Meter, pi.Meter = s.meter, s.meter
 	s.pcfg, s.pcfgImpl = &p, &pi
 }
 

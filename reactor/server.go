@@ -120,6 +120,7 @@ type Server struct {
 	reloaded atomic.Pointer[reloadSet] // settings Reload asked for, not yet applied on the loop
 	dtp      *dtp.Server
 	log      *slog.Logger
+	meter    *meter // counters (metrics.go); the sessions' protocol.Meter
 
 	cli       *gnet.Client // the engine: one event loop, fed by the acceptors
 	acceptors []*acceptor  // the listeners (accept.go)
@@ -186,10 +187,13 @@ func New(cfg Config, pcfg protocol.Config, d *dtp.Server) *Server {
 	if cfg.Tick <= 0 {
 		cfg.Tick = DefaultConfig().Tick
 	}
+	m := &meter{}
+	pcfg.Meter = m
 	pimpl := pcfg
 	pimpl.Implicit = true
 	cfg.MaxSessions, cfg.PassiveCapacity = ceilings(cfg, d)
 	s := &Server{
+		meter:      m,
 		cfg:        cfg,
 		pcfg:       &pcfg,
 		pcfgImpl:   &pimpl,
@@ -408,6 +412,7 @@ func (s *Server) open(c gnet.Conn, from *acceptor, info protocol.ConnInfo, bind 
 		return []byte(text), gnet.Close
 	}
 	if s.draining {
+		s.meter.refused[refuseDraining].Add(1)
 		return refuse("421 Server shutting down.\r\n")
 	}
 	now := time.Now()
@@ -417,7 +422,7 @@ func (s *Server) open(c gnet.Conn, from *acceptor, info protocol.ConnInfo, bind 
 		s.log.Debug("refused control connection: descriptors are short", "remote", info.Remote, "used", fds.Used())
 		return refuse("421 Too many connections; try again later.\r\n")
 	}
-	if refusal := s.guard.admit(ip, now); refusal != "" {
+	if refusal := s.guard.admit(ip, now, s.meter); refusal != "" {
 		fds.Give(ip, 1)
 		s.log.Debug("refused control connection", "remote", info.Remote, "why", refusal)
 		return refuse(refusal)

@@ -184,6 +184,7 @@ func (cn *conn) startTLS() {
 		cn.close()
 		return
 	}
+	s.meter.tlsStart.Add(1)
 	p := newPipe(cn, s.cfg.MaxInbound)
 	if buf, _ := cn.c.Peek(-1); len(buf) > 0 {
 		p.feed(buf)
@@ -199,6 +200,11 @@ func (cn *conn) startTLS() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		err := tc.HandshakeContext(ctx)
 		cancel()
+		if err != nil {
+			s.meter.tlsFailed.Add(1)
+		} else {
+			s.meter.tlsOK.Add(1)
+		}
 		if !s.execute(func() { cn.tlsDone(err) }) {
 			p.Close()
 		}

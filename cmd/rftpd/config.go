@@ -51,6 +51,8 @@ type settings struct {
 	DurableUploads bool `toml:"durable_uploads"`
 	// CleanStaleUploads: at start-up, remove the temporary files of uploads whose process died.
 	CleanStaleUploads bool `toml:"clean_stale_uploads"`
+	// AdminListen: host:port of the admin HTTP listener (/metrics, /healthz, /readyz); "": none.
+	AdminListen string `toml:"admin_listen"`
 
 	Timeouts struct {
 		Login          time.Duration `toml:"login"`
@@ -288,6 +290,7 @@ func parseArgs(args []string, stdout io.Writer) (settings, error) {
 	logFile := fs.String("log-file", "", "write the log to FILE instead of stderr (SIGUSR1 reopens it)")
 	xferlog := fs.String("xferlog", "", "write a transfer log in xferlog format to FILE (SIGUSR1 reopens it)")
 	runAs := fs.String("run-as", "", "when started as root, switch to `USER[:GROUP]` (without GROUP, USER's primary group) once the listeners are bound")
+	admin := fs.String("admin-listen", "", "serve Prometheus /metrics, /healthz and /readyz over HTTP on host:port, e.g. 127.0.0.1:9121 (default: off)")
 	reuse := fs.Bool("tls-reuse", s.TLS.Reuse, "require data connections to resume the control connection's TLS session (Python's ftplib never does: set false for it)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -355,6 +358,8 @@ func parseArgs(args []string, stdout io.Writer) (settings, error) {
 			s.Xferlog = *xferlog
 		case "run-as":
 			s.RunAs = *runAs
+		case "admin-listen":
+			s.AdminListen = *admin
 		}
 	})
 	return s, nil

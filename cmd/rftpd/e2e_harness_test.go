@@ -89,6 +89,7 @@ type proc struct {
 	addr   string      // the first plain listener's
 	lines  *syncBuffer // every "listening on" line, as printed
 	implc  chan string // the implicit-FTPS address, when rftpd prints one
+	adminc chan string // the admin listener's address, when rftpd prints one
 	cmd    *exec.Cmd
 	stderr *syncBuffer
 	exited chan struct{} // closed when the process has been waited for
@@ -108,7 +109,7 @@ func startProc(t testing.TB, args ...string) *proc {
 // prlimit with its options); nil runs it directly.
 func startProcUnder(t testing.TB, wrap []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{stderr: &syncBuffer{}, exited: make(chan struct{}), implc: make(chan string, 1)}
+	p := &proc{stderr: &syncBuffer{}, exited: make(chan struct{}), implc: make(chan string, 1), adminc: make(chan string, 1)}
 	argv := append(slices.Clone(wrap), rftpdBin)
 	if !slices.Contains(args, "-listen") {
 		argv = append(argv, "-listen", "127.0.0.1:0")
@@ -136,6 +137,10 @@ func startProcUnder(t testing.TB, wrap []string, args ...string) *proc {
 				a, _, _ = strings.Cut(a, " ")
 				found = true
 				addrc <- a
+			}
+			if a, ok := strings.CutPrefix(sc.Text(), "rftpd: admin on http://"); ok {
+				a, _, _ = strings.Cut(a, " ")
+				p.adminc <- a
 			}
 			if a, ok := strings.CutPrefix(sc.Text(), "rftpd: listening on ftps://"); ok {
 				a, _, _ = strings.Cut(a, " ")

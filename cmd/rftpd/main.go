@@ -12,10 +12,12 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/rftpd/rftpd/cmd/rftpd/internal/early"
+	"github.com/rftpd/rftpd/cmd/rftpd/internal/metrics"
 	"github.com/rftpd/rftpd/dtp"
 	"github.com/rftpd/rftpd/reactor"
 )
@@ -215,6 +217,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if s.Anonymous != "" {
 		fmt.Fprintf(stdout, "rftpd: anonymous read-only access to %s\n", s.Anonymous)
+	}
+	if s.AdminListen != "" {
+		// Metrics and health checks over HTTP, on goroutines of their own.
+		admin, err := metrics.Listen(s.AdminListen, srv, d, strings.Fields(versionString())[1], logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "rftpd: admin listener: %s\n", plainErr(err))
+			shutdown()
+			return 1
+		}
+		go func() {
+			if err := admin.Serve(); err != nil {
+				logger.Error("admin listener stopped", "err", err)
+			}
+		}()
+		defer func() { // after the drain, which /readyz reports
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = admin.Close(ctx)
+		}()
+		fmt.Fprintf(stdout, "rftpd: admin on http://%s (/metrics, /healthz, /readyz)\n", admin.Addr())
 	}
 
 	select {

@@ -45,9 +45,10 @@ type Budget struct {
 	fair    int // descriptors the addresses' parts divide (F)
 	free    int // below this many in use, anyone may take (three quarters of F)
 
-	mu   sync.Mutex
-	used int
-	held map[netip.Addr]int // by Key
+	mu      sync.Mutex
+	used    int
+	refused [classes]uint64    // Takes refused by class, for metrics
+	held    map[netip.Addr]int // by Key
 }
 
 // Margin is what NewBudget leaves out of the open-file limit besides the
@@ -98,6 +99,7 @@ func (b *Budget) Take(c Class, a netip.Addr, n int) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.used+n > b.ceiling[c] {
+		b.refused[c]++
 		return false
 	}
 	if a.IsValid() && b.used+n > b.free {
@@ -109,6 +111,7 @@ func (b *Budget) Take(c Class, a netip.Addr, n int) bool {
 		first := h+n <= FirstUnits
 		part := h+n <= (b.fair+addrs-1)/addrs && b.used+n <= b.fair
 		if !first && !part {
+			b.refused[c]++
 			return false
 		}
 	}
@@ -146,6 +149,16 @@ func (b *Budget) Used() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.used
+}
+
+// Refused reports how many Takes for class c were refused.
+func (b *Budget) Refused(c Class) uint64 {
+	if b == nil || c < 0 || c >= classes {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.refused[c]
 }
 
 // Held reports the descriptors taken for a.

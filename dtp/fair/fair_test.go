@@ -209,3 +209,20 @@ func TestBudgetShares(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusalsCounted(t *testing.T) {
+	a := netip.MustParseAddr("192.0.2.1")
+	s := NewShare(1)
+	s.Take(a)
+	s.Take(a)
+	s.Take(a)
+	if s.Refused() != 2 || s.Capacity() != 1 {
+		t.Fatalf("share: refused %d, capacity %d", s.Refused(), s.Capacity())
+	}
+	b := NewBudget(100, 0, 0)
+	for b.Take(Session, a, 1) {
+	}
+	if b.Refused(Session) != 1 || b.Refused(Passive) != 0 {
+		t.Fatalf("budget: refused %d sessions, %d passive", b.Refused(Session), b.Refused(Passive))
+	}
+}

@@ -13,9 +13,10 @@ type Share struct {
 	capacity int
 	reserve  int
 
-	mu   sync.Mutex
-	used int
-	held map[netip.Addr]int32 // by Key
+	mu      sync.Mutex
+	used    int
+	refused uint64               // Takes refused, for metrics
+	held    map[netip.Addr]int32 // by Key
 }
 
 // NewShare makes a share of capacity units; 0 or less: no limit.
@@ -58,6 +59,7 @@ func (s *Share) Take(a netip.Addr) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.allowed(k) {
+		s.refused++
 		return false
 	}
 	s.used++
@@ -114,6 +116,26 @@ func (s *Share) Held(a netip.Addr) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return int(s.held[Key(a)])
+}
+
+// Capacity reports the units the share divides (0: no limit).
+func (s *Share) Capacity() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.capacity
+}
+
+// Refused reports how many Takes were refused.
+func (s *Share) Refused() uint64 {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
 }
 
 // Used reports the units held by all addresses.

@@ -1,0 +1,68 @@
+// Stats: a snapshot of the DTP's pools, transfers, descriptors and refusals, for metrics.
+package dtp
+
+import "github.com/rftpd/rftpd/dtp/fair"
+
+// Stats is a snapshot of the DTP's load and of the work it refused since
+// it started. Every number is read without stopping the DTP, so they are
+// each exact but not taken at one instant together.
+type Stats struct {
+	Storage  PoolStats // the storage pool: file ops, STAT listings, passive listeners
+	Password PoolStats // the password-check pool
+
+	Transfers        int    // in flight
+	MaxTransfers     int    // Config.MaxTransfers
+	TransfersRefused uint64 // refused for MaxTransfers or the client's fair share of it (ErrBusy)
+
+	// Descriptors taken from the budget and its size (the transfers'
+	// ceiling: the whole budget); both 0 without a budget.
+	Descriptors, DescriptorLimit int
+	// DescriptorsRefused counts the budget's refusals by what they were
+	// for: passive listeners and transfers here, control connections in
+	// the reactor.
+	DescriptorsRefused struct{ Session, Passive, Transfer uint64 }
+
+	IdleListeners int    // passive listeners kept open for reuse
+	ForeignData   uint64 // data connections refused for coming from the wrong address
+}
+
+// PoolStats describes one worker pool.
+type PoolStats struct {
+	Workers  int    // goroutines
+	Capacity int    // tasks queued and running at most (workers + queue)
+	Running  int    // tasks running now
+	Queued   int    // tasks waiting for a worker
+	Refused  uint64 // tasks refused: the queue was full, or the client over its share of it (ErrBusy)
+}
+
+// stats reads p.
+func (p *pool) stats() PoolStats {
+	held, queued := p.slots.Used(), len(p.tasks)
+	return PoolStats{
+		Workers:  p.workers,
+		Capacity: p.slots.Capacity(),
+		Running:  max(held-queued, 0),
+		Queued:   queued,
+		Refused:  p.slots.Refused(),
+	}
+}
+
+// Stats reads the DTP's counters; safe from any goroutine, it takes a few
+// short locks and never blocks on work in progress.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Storage:          s.fs.stats(),
+		Password:         s.auth.stats(),
+		Transfers:        s.xfers.Used(),
+		MaxTransfers:     s.xfers.Capacity(),
+		TransfersRefused: s.xfers.Refused(),
+		Descriptors:      s.fds.Used(),
+		DescriptorLimit:  s.fds.Ceiling(fair.Transfer),
+		IdleListeners:    s.lns.idleCount(),
+		ForeignData:      s.foreign.Load(),
+	}
+	st.DescriptorsRefused.Session = s.fds.Refused(fair.Session)
+	st.DescriptorsRefused.Passive = s.fds.Refused(fair.Passive)
+	st.DescriptorsRefused.Transfer = s.fds.Refused(fair.Transfer)
+	return st
+}
