@@ -129,7 +129,7 @@ func TestAccessAndTransferLogs(t *testing.T) {
 	cfg := filepath.Join(logs, "rftpd.toml")
 	putFile(t, cfg, "log_level = \"debug\"\nlog_format = \"json\"\nlog_file = \"rftpd.log\"\nxferlog = \"xferlog\"\n")
 	start := time.Now().Add(-time.Second).Truncate(time.Second)
-	s := startStd(t, "-config", cfg)
+	s := startStd(t, "-config", cfg, "-admin-listen", "127.0.0.1:0")
 	work := t.TempDir()
 
 	// 1. anonymous download; 2. a wrong password and an unknown user
@@ -244,6 +244,34 @@ func TestAccessAndTransferLogs(t *testing.T) {
 			if strings.Contains(f, secret) {
 				t.Errorf("a password (%q) is in a log:\n%s", secret, f)
 			}
+		}
+	}
+
+	// The metrics count the same sequence.
+	code, body := httpGet(t, "http://"+s.proc.adminAddr(t)+"/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics: %d", code)
+	}
+	m := samples(body)
+	aborted := map[string]string{"i": "1", "c": "0"}[wantStatus]
+	for series, want := range map[string]string{
+		`rftpd_logins_total{result="ok"}`:                              "6",
+		`rftpd_logins_total{result="refused"}`:                         "2",
+		`rftpd_transfers_total{direction="download",result="ok"}`:      map[string]string{"i": "1", "c": "2"}[wantStatus],
+		`rftpd_transfers_total{direction="download",result="aborted"}`: aborted,
+		`rftpd_transfers_total{direction="upload",result="ok"}`:        "2",
+		`rftpd_transfer_bytes_total{direction="upload"}`:               strconv.Itoa(len(up) + len("one\r\ntwo\r\n")),
+		`rftpd_commands_total{class="2xx",verb="MKD"}`:                 "1",
+		`rftpd_commands_total{class="2xx",verb="RMD"}`:                 "1",
+		`rftpd_commands_total{class="2xx",verb="RNTO"}`:                "1",
+		`rftpd_commands_total{class="2xx",verb="MFMT"}`:                "1",
+		`rftpd_commands_total{class="2xx",verb="SITE"}`:                "1",
+		`rftpd_commands_total{class="2xx",verb="DELE"}`:                "1",
+		`rftpd_commands_total{class="5xx",verb="DELE"}`:                "1",
+		`rftpd_commands_total{class="5xx",verb="PASS"}`:                "2",
+	} {
+		if m[series] != want {
+			t.Errorf("%s = %q, want %s", series, m[series], want)
 		}
 	}
 	if strings.Contains(s.proc.stderr.String(), `"msg":"login"`) {
