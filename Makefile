@@ -36,7 +36,7 @@ run: build demo/README.txt demo-tls/cert.pem
 	@echo "  curl --ssl-reqd -k ftp://$(LISTEN)/   the same over explicit FTPS (AUTH TLS; -k: self-signed)"
 	@echo "  curl -k ftps://$(IMPLICIT)/           implicit FTPS"
 	@echo "  lftp -p $(lastword $(subst :, ,$(LISTEN))) $(firstword $(subst :, ,$(LISTEN)))   interactive (user anonymous)"
-	@echo "  Ctrl-C stops the server; kill -HUP reloads the certificate."
+	@echo "  Ctrl-C stops the server; kill -HUP reloads the settings and the certificate."
 	./$(BIN) -listen $(LISTEN) -anonymous demo -tls-cert demo-tls/cert.pem -tls-key demo-tls/key.pem -implicit-listen $(IMPLICIT)
 
 # Also for 32-bit ARM Linux, where int is 32 bits and Timespec's fields are int32.

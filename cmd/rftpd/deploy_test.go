@@ -74,6 +74,7 @@ func TestSystemdUnit(t *testing.T) {
 		"CapabilityBoundingSet":   "CAP_NET_BIND_SERVICE",
 		"NoNewPrivileges":         "yes",
 		"ProtectSystem":           "strict",
+		"LogsDirectory":           "rftpd",
 		"ProtectHome":             "yes",
 		"PrivateTmp":              "yes",
 		"PrivateDevices":          "yes",
