@@ -53,32 +53,65 @@ func (w *Writer) Write(p []byte) (int, error) {
 // Dropped is how many lines a full queue has dropped so far.
 func (w *Writer) Dropped() uint64 { return w.dropped.Load() }
 
+// coalesce is how long the writer lets lines gather after the first of a
+// batch, and batchMax how many bytes a batch holds at most: a busy server
+// wakes the writer and writes once per batch instead of once per line, and
+// an idle one never wakes it.
+const (
+	coalesce = 2 * time.Millisecond
+	batchMax = 64 << 10
+)
+
 func (w *Writer) run() {
 	defer close(w.done)
 	var reported uint64
-	write := func(b []byte) {
+	var batch []byte
+	flush := func() {
 		if d := w.dropped.Load(); d != reported && w.report != nil {
-			w.report(d - reported)
+			w.report(d - reported) // queues a line of its own: it goes out with the next batch
 			reported = d
 		} else if d != reported {
 			fmt.Fprintf(w.dst, "time=%s level=WARN msg=\"log lines dropped: the log destination was too slow\" dropped=%d\n",
 				time.Now().UTC().Format(time.RFC3339Nano), d-reported)
 			reported = d
 		}
-		_, _ = w.dst.Write(b)
+		if len(batch) > 0 {
+			_, _ = w.dst.Write(batch)
+		}
+		if cap(batch) > batchMax {
+			batch = nil // a long line's buffer is not kept
+		}
+		batch = batch[:0]
+	}
+	// gather appends queued lines to the batch until the queue is empty or
+	// the batch full.
+	gather := func() {
+		for len(batch) < batchMax {
+			select {
+			case b := <-w.q:
+				batch = append(batch, b...)
+			default:
+				return
+			}
+		}
 	}
 	for {
 		select {
 		case b := <-w.q:
-			write(b)
+			batch = append(batch, b...)
+			select {
+			case <-time.After(coalesce):
+			case <-w.stop:
+			}
+			gather()
+			flush()
 		case <-w.stop:
 			for {
-				select {
-				case b := <-w.q:
-					write(b)
-				default:
+				gather()
+				if len(batch) == 0 {
 					return
 				}
+				flush()
 			}
 		}
 	}

@@ -94,3 +94,49 @@ func TestStalledDestination(t *testing.T) {
 		t.Fatalf("reported %d dropped lines, dropped %d (now %d)", reported, dropped, w.Dropped())
 	}
 }
+
+// gate is a destination whose first Write waits until open is closed, and
+// which counts its Writes.
+type gate struct {
+	lockedBuffer
+	open    chan struct{}
+	entered chan struct{}
+	mu      sync.Mutex
+	writes  int
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	g.writes++
+	first := g.writes == 1
+	g.mu.Unlock()
+	if first {
+		close(g.entered)
+		<-g.open
+	}
+	return g.lockedBuffer.Write(p)
+}
+
+// TestLinesBatched: lines queued while the destination is busy go out
+// together in one write, not one write each.
+func TestLinesBatched(t *testing.T) {
+	g := &gate{open: make(chan struct{}), entered: make(chan struct{})}
+	w := New(g, 1000)
+	w.Write([]byte("first\n"))
+	<-g.entered // the writer is inside its first Write
+	var want strings.Builder
+	want.WriteString("first\n")
+	for i := range 200 {
+		line := fmt.Sprintf("line %d\n", i)
+		want.WriteString(line)
+		w.Write([]byte(line))
+	}
+	close(g.open)
+	w.Close(10 * time.Second)
+	if got := g.String(); got != want.String() {
+		t.Fatalf("got %q, want %q", got, want.String())
+	}
+	if g.writes != 2 {
+		t.Errorf("%d writes for 201 lines, want 2 (the first line, then the 200 queued behind it)", g.writes)
+	}
+}
