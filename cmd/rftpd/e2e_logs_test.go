@@ -269,6 +269,8 @@ func TestAccessAndTransferLogs(t *testing.T) {
 		`rftpd_commands_total{class="2xx",verb="DELE"}`:                "1",
 		`rftpd_commands_total{class="5xx",verb="DELE"}`:                "1",
 		`rftpd_commands_total{class="5xx",verb="PASS"}`:                "2",
+		`rftpd_log_lines_dropped_total{log="main"}`:                    "0",
+		`rftpd_log_lines_dropped_total{log="xferlog"}`:                 "0",
 	} {
 		if m[series] != want {
 			t.Errorf("%s = %q, want %s", series, m[series], want)

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rftpd/rftpd/cmd/rftpd/internal/asynclog"
 	"github.com/rftpd/rftpd/dtp"
 	"github.com/rftpd/rftpd/protocol"
@@ -92,6 +94,7 @@ func (l *logFile) Close() error {
 // through (to reload).
 type logs struct {
 	main  *slog.Logger
+	mainw *asynclog.Writer // main's queue
 	level *slog.LevelVar
 	files []*logFile // reopened on SIGUSR1
 	stop  []func()   // the async writers to close, last first
@@ -116,7 +119,7 @@ func openLogs(s settings, stderr io.Writer, level *slog.LevelVar) (*logs, error)
 		main.Warn("log lines dropped: the log destination was too slow", "dropped", n)
 	})
 	main = slog.New(newHandler(s.LogFormat, w, level))
-	l.main = main
+	l.main, l.mainw = main, w
 	l.stop = append(l.stop, func() { w.Close(2 * time.Second) })
 	if s.Xferlog != "" {
 		f, err := openLogFile(s.Xferlog)
@@ -132,6 +135,24 @@ func openLogs(s settings, stderr io.Writer, level *slog.LevelVar) (*logs, error)
 		l.stop = append(l.stop, func() { xw.Close(2 * time.Second) })
 	}
 	return l, nil
+}
+
+// collectors count the lines each log dropped because its destination was
+// too slow, for the metrics.
+func (l *logs) collectors() []prometheus.Collector {
+	out := []prometheus.Collector{l.droppedCounter("main", l.mainw)}
+	if l.xfer != nil {
+		out = append(out, l.droppedCounter("xferlog", l.xfer))
+	}
+	return out
+}
+
+func (l *logs) droppedCounter(log string, w *asynclog.Writer) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name:        "rftpd_log_lines_dropped_total",
+		Help:        "Log lines dropped because the log's destination was too slow (the log says how many, too).",
+		ConstLabels: prometheus.Labels{"log": log},
+	}, func() float64 { return float64(w.Dropped()) })
 }
 
 // Reopen reopens every log file (SIGUSR1).

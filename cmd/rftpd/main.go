@@ -220,7 +220,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if s.AdminListen != "" {
 		// Metrics and health checks over HTTP, on goroutines of their own.
-		admin, err := metrics.Listen(s.AdminListen, srv, d, strings.Fields(versionString())[1], logger)
+		admin, err := metrics.Listen(s.AdminListen, srv, d, strings.Fields(versionString())[1], logger, lg.collectors()...)
 		if err != nil {
 			fmt.Fprintf(stderr, "rftpd: admin listener: %s\n", plainErr(err))
 			shutdown()

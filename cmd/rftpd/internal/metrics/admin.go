@@ -31,8 +31,9 @@ type Admin struct {
 	srv *http.Server
 }
 
-// Listen binds addr and prepares the admin server for r and d; Serve runs it.
-func Listen(addr string, r Server, d DTPSource, version string, log *slog.Logger) (*Admin, error) {
+// Listen binds addr and prepares the admin server for r and d, and the
+// extra collectors; Serve runs it.
+func Listen(addr string, r Server, d DTPSource, version string, log *slog.Logger, extra ...prometheus.Collector) (*Admin, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -43,6 +44,7 @@ func Listen(addr string, r Server, d DTPSource, version string, log *slog.Logger
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	reg.MustRegister(extra...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(log.Handler(), slog.LevelWarn),
