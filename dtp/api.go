@@ -163,6 +163,8 @@ type Server struct {
 	cursor  atomic.Uint32 // next passive port to try, as an offset into the range
 	eph     [2]uint16     // the system's ephemeral port range, for listeners without a configured range
 	foreign atomic.Uint64 // data connections refused for coming from the wrong address
+	// Handshakes of protected data connections, by result (Stats).
+	dataTLSOK, dataTLSFailed atomic.Uint64
 	lns     lnPool        // idle passive listeners
 
 	muxMu       sync.Mutex

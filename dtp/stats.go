@@ -24,6 +24,10 @@ type Stats struct {
 
 	IdleListeners int    // passive listeners kept open for reuse
 	ForeignData   uint64 // data connections refused for coming from the wrong address
+
+	// DataTLS counts the TLS handshakes of protected data connections
+	// (PROT P) by result; a refused session reuse is a failure.
+	DataTLS struct{ OK, Failed uint64 }
 }
 
 // PoolStats describes one worker pool.
@@ -60,6 +64,7 @@ func (s *Server) Stats() Stats {
 		DescriptorLimit:  s.fds.Ceiling(fair.Transfer),
 		IdleListeners:    s.lns.idleCount(),
 		ForeignData:      s.foreign.Load(),
+		DataTLS:          struct{ OK, Failed uint64 }{s.dataTLSOK.Load(), s.dataTLSFailed.Load()},
 	}
 	st.DescriptorsRefused.Session = s.fds.Refused(fair.Session)
 	st.DescriptorsRefused.Passive = s.fds.Refused(fair.Passive)

@@ -111,7 +111,13 @@ func (s *Server) secure(sess *Session, id *identity, c *net.TCPConn, protect boo
 	if id != nil {
 		reuse = id.tlsReuse
 	}
-	return s.cfg.TLS.HandshakeData(&tlsTransport{TCPConn: c}, tag, reuse, time.Now().Add(s.cfg.TLSHandshakeTimeout))
+	tc, err := s.cfg.TLS.HandshakeData(&tlsTransport{TCPConn: c}, tag, reuse, time.Now().Add(s.cfg.TLSHandshakeTimeout))
+	if err != nil {
+		s.dataTLSFailed.Add(1)
+	} else {
+		s.dataTLSOK.Add(1)
+	}
+	return tc, err
 }
 
 // dataOut is the connection data goes through: the TLS one when the

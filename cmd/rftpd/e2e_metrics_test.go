@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -356,5 +357,52 @@ func TestReadyzDuringDrain(t *testing.T) {
 	}
 	if err := p.wait(stopTimeout); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMetricsTLS counts the TLS handshakes of control and data
+// connections: two curl transfers over FTPS, then ftplib, which never
+// resumes the control connection's session and is refused (the default
+// requires reuse).
+func TestMetricsTLS(t *testing.T) {
+	python := needTool(t, "python3", "python3")
+	s := startFTPS(t, "-admin-listen", "127.0.0.1:0")
+	admin := s.proc.adminAddr(t)
+	dir := t.TempDir()
+	tlsArgs := []string{"--ssl-reqd", "--cacert", certFile}
+	mustCurl(t, dir, append(slices.Clone(tlsArgs), "-o", filepath.Join(dir, "hello"), s.url("reader:"+readerPass, fHello))...)
+	putFile(t, filepath.Join(dir, "up.bin"), "some bytes\n")
+	mustCurl(t, dir, append(slices.Clone(tlsArgs), "-T", filepath.Join(dir, "up.bin"), s.url("writer:"+writerPass, "up.bin"))...)
+	script := `import ftplib, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[3])
+f = ftplib.FTP_TLS(context=ctx)
+f.connect("127.0.0.1", int(sys.argv[2]))
+f.login("reader", sys.argv[1])
+f.prot_p()
+try:
+    f.retrbinary("RETR hello.txt", lambda b: None)
+    print("downloaded")
+except Exception:
+    try:
+        f.voidresp()
+    except ftplib.error_perm as e:
+        print(e)
+`
+	r := runTool(t, dir, "", python, "-c", script, readerPass, s.port, certFile)
+	if !strings.Contains(r.stdout, "522") {
+		t.Fatalf("ftplib without session reuse: want a 522, got %s", r)
+	}
+	_, body := httpGet(t, "http://"+admin+"/metrics")
+	m := samples(body)
+	for series, want := range map[string]string{
+		`rftpd_tls_handshakes_total{result="ok"}`:      "3",
+		`rftpd_tls_handshakes_total{result="failed"}`:  "0",
+		`rftpd_data_tls_handshakes_total{result="ok"}`: "2",
+		// ftplib's data handshake is refused: it did not resume
+		`rftpd_data_tls_handshakes_total{result="failed"}`: "1",
+	} {
+		if m[series] != want {
+			t.Errorf("%s = %q, want %s", series, m[series], want)
+		}
 	}
 }

@@ -58,6 +58,7 @@ type Collector struct {
 	poolWorkers, poolCapacity, poolTasks                      *prometheus.Desc
 	passiveInUse, passiveCapacity, passiveIdle                *prometheus.Desc
 	fdsUsed, fdsLimit, foreignData                            *prometheus.Desc
+	dataTLS                                                   *prometheus.Desc
 }
 
 // NewCollector makes the collector of r and d; version labels
@@ -95,6 +96,7 @@ func NewCollector(r Source, d DTPSource, version string) *Collector {
 
 		fdsUsed:     desc("descriptors_used", "File descriptors taken from the budget by sessions, passive listeners and transfers."),
 		fdsLimit:    desc("descriptors_limit", "The descriptor budget: the open-file limit less what the process holds otherwise."),
+		dataTLS:     desc("data_tls_handshakes_total", "TLS handshakes of protected data connections (PROT P) that ended, by result (ok, failed; a refused session reuse fails).", "result"),
 		foreignData: desc("foreign_data_connections_total", "Data connections refused for coming from another address than their control connection."),
 	}
 }
@@ -108,7 +110,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.refusals, c.tlsStarted, c.tlsDone,
 		c.poolWorkers, c.poolCapacity, c.poolTasks,
 		c.passiveInUse, c.passiveCapacity, c.passiveIdle,
-		c.fdsUsed, c.fdsLimit, c.foreignData,
+		c.fdsUsed, c.fdsLimit, c.foreignData, c.dataTLS,
 	} {
 		ch <- d
 	}
@@ -216,4 +218,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(ch, c.fdsLimit, float64(ds.DescriptorLimit))
 	}
 	counter(ch, c.foreignData, ds.ForeignData)
+	counter(ch, c.dataTLS, ds.DataTLS.OK, "ok")
+	counter(ch, c.dataTLS, ds.DataTLS.Failed, "failed")
 }
