@@ -165,7 +165,7 @@ type Server struct {
 	foreign atomic.Uint64 // data connections refused for coming from the wrong address
 	// Handshakes of protected data connections, by result (Stats).
 	dataTLSOK, dataTLSFailed atomic.Uint64
-	lns     lnPool        // idle passive listeners
+	lns                      lnPool // idle passive listeners
 
 	muxMu       sync.Mutex
 	muxes       map[muxKey]*portMux // shared passive ports (shared.go), opened as needed

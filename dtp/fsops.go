@@ -159,7 +159,11 @@ func (s *Server) doFileOp(id *identity, r protocol.ReqFile) (fs.FileInfo, error)
 	}
 	switch r.Op {
 	case protocol.OpStat:
-		return statPath(id, rel)
+		fi, err := statPath(id, rel)
+		if err != nil || !r.ASCII || !fi.Mode().IsRegular() {
+			return fi, err
+		}
+		return asciiStat(id, rel, fi)
 	case protocol.OpRenameCheck:
 		if rel == "." {
 			return nil, errRoot

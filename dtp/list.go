@@ -33,16 +33,18 @@ type lister struct {
 	kind  protocol.XferKind
 	all   bool // show dot files
 	perms protocol.Perm
+	facts protocol.Facts // MLSD's (OPTS MLST)
 	now   time.Time
 }
 
-func newLister(id *identity, rel string, kind protocol.XferKind, flags protocol.ListFlags) *lister {
+func newLister(id *identity, rel string, kind protocol.XferKind, flags protocol.ListFlags, facts protocol.Facts) *lister {
 	return &lister{
 		root:  id.root,
 		dir:   rel,
 		kind:  kind,
 		all:   flags&protocol.ListAll != 0 || kind == protocol.XferMlsd,
 		perms: id.perms,
+		facts: facts,
 		now:   time.Now(),
 	}
 }
@@ -87,7 +89,7 @@ func (l *lister) line(b []byte, fi protocol.FileInfo) []byte {
 	case protocol.XferNlst:
 		return protocol.AppendNLST(b, fi)
 	case protocol.XferMlsd:
-		b = protocol.AppendFacts(b, fi, protocol.FactFile, l.perms, fi.Name)
+		b = protocol.AppendFacts(b, fi, protocol.FactFile, l.perms, l.facts, fi.Name)
 		return append(b, '\r', '\n')
 	default:
 		return protocol.AppendLIST(b, fi, l.now)
@@ -168,7 +170,7 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	}
 	out := dataOut(c, tc)
 
-	l := newLister(id, relPath(r.Path), r.Kind, r.Flags)
+	l := newLister(id, relPath(r.Path), r.Kind, r.Flags, protocol.AllFacts&^r.Hide)
 	buf := bytebufferpool.Get()
 	defer bytebufferpool.Put(buf)
 	var total int64
@@ -190,7 +192,7 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	}
 	b := buf.B[:0]
 	if r.Kind == protocol.XferMlsd {
-		b = protocol.AppendFacts(b, infoOf(fi, "."), protocol.FactCdir, l.perms, ".")
+		b = protocol.AppendFacts(b, infoOf(fi, "."), protocol.FactCdir, l.perms, l.facts, ".")
 		b = append(b, '\r', '\n')
 	}
 	buf.B, err = l.stream(f, b, write)
@@ -217,7 +219,7 @@ func (s *Server) runStatList(id *identity, r protocol.ReqStatList) protocol.EvSt
 		return protocol.EvStatList{Err: err}
 	}
 	defer f.Close()
-	l := newLister(id, relPath(r.Path), protocol.XferList, 0)
+	l := newLister(id, relPath(r.Path), protocol.XferList, 0, 0)
 	buf := bytebufferpool.Get()
 	defer bytebufferpool.Put(buf)
 	if !fi.IsDir() {

@@ -30,9 +30,11 @@ func TestRestRetrPastEnd(t *testing.T) {
 	e := newEnv(t, nil)
 	data := randomBytes(10_000, 61)
 	e.write("f.bin", data)
+	// In TYPE A the offset counts the converted stream (RFC 3659 §5.3).
+	stream, _ := toCRLF(nil, data, false)
 	for _, off := range []int64{10_001, 1 << 40} {
 		e.restRefused(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f.bin", Offset: off})
-		e.restRefused(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f.bin", Offset: off, ASCII: true})
+		e.restRefused(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f.bin", Offset: off - 10_001 + int64(len(stream)) + 1, ASCII: true})
 	}
 	got, st, done := e.download(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "f.bin", Offset: 10_000})
 	mustOK(t, done.Err)

@@ -62,7 +62,14 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	if !src.mode.IsRegular() {
 		return 0, errNotRegular // opened without blocking, never read
 	}
-	if r.Offset > src.size {
+	// REST counts transfer bytes (RFC 3659 §5.3): in TYPE A, where a bare
+	// LF is sent as CRLF, its stored offset is found by reading the file.
+	offset, cr := r.Offset, false
+	if r.ASCII && r.Offset > 0 {
+		if offset, cr, err = asciiOffset(src.file(), src.size, r.Offset); err != nil {
+			return 0, err
+		}
+	} else if r.Offset > src.size {
 		return 0, fmt.Errorf("dtp: REST %d on a file of %d bytes: %w", r.Offset, src.size, protocol.ErrBadOffset)
 	}
 	c, err := s.dataConn(sess, t, r.Protect)
@@ -71,7 +78,7 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	}
 	// What is sent is the file as long as it was when opened, which is
 	// the size the 150 reply announces: bytes appended since are not sent.
-	size := src.size - r.Offset
+	size := src.size - offset
 	if !r.ASCII && !r.Protect {
 		return sendPlain(t, c, src, r.Offset, size, s.cfg.DataUnsent, post)
 	}
@@ -87,10 +94,10 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	}
 	f := src.file()
 	if r.ASCII {
-		if _, err := f.Seek(r.Offset, io.SeekStart); err != nil {
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
 			return 0, storageErr(err)
 		}
-		n, err := sendASCII(dataOut(c, tc), io.LimitReader(f, size), &t.bytes)
+		n, err := sendASCII(dataOut(c, tc), io.LimitReader(f, size), &t.bytes, cr)
 		return n, endDownload(tc, err)
 	}
 	n, err := sendTLS(tc, f, r.Offset, size, &t.bytes)
@@ -145,14 +152,14 @@ func copyToConn(c *net.TCPConn, f *os.File, limit int64, progress *atomic.Int64)
 }
 
 // sendASCII copies f to c, turning each LF not already preceded by CR into
-// CRLF. It returns the bytes written to c.
-func sendASCII(c net.Conn, f io.Reader, progress *atomic.Int64) (int64, error) {
+// CRLF; cr: the byte before f's first was a CR. It returns the bytes
+// written to c.
+func sendASCII(c net.Conn, f io.Reader, progress *atomic.Int64, cr bool) (int64, error) {
 	in := bufs.Get().(*[]byte)
 	out := bufs2x.Get().(*[]byte)
 	defer bufs.Put(in)
 	defer bufs2x.Put(out)
 	var total int64
-	var cr bool
 	for {
 		n, rerr := f.Read(*in)
 		if n > 0 {

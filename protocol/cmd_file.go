@@ -114,8 +114,11 @@ func (s *Session) doneRNTO(ev Event, _ time.Time) {
 }
 
 // cmdSIZE reports a file's size (RFC 3659 §4).
+// In TYPE A the size is the transfer size (RFC 3659 §4), which the DTP
+// reads the file to count (files up to its limit; 550 beyond).
 func (s *Session) cmdSIZE(arg string, _ time.Time) {
-	s.fileOp(OpStat, resolve(s.cwd, arg))
+	p := resolve(s.cwd, arg)
+	s.await(stWaitFile, ReqFile{Op: OpStat, Path: p, ASCII: !s.binary}, p, "")
 }
 
 // doneSIZE answers SIZE; directories have no size.
@@ -207,7 +210,8 @@ func (s *Session) cmdSITE(arg string, _ time.Time) {
 		p := resolve(s.cwd, name)
 		s.await(stWaitFile, ReqFile{Op: OpChmod, Path: p, Mode: fs.FileMode(mode)}, p, "")
 	default:
-		s.reply(codeNotImplemented, "Unknown SITE command.")
+		// RFC 959 §4.2: SITE is implemented; this parameter is not.
+		s.reply(codeParamNotImpl, "Unknown SITE command.")
 	}
 }
 

@@ -60,7 +60,7 @@ login perms=read
 > SITE CHMOD 644 a
 < 550 Permission denied.
 > SIZE a
-! ReqFile stat "/a"
+! ReqFile stat "/a" ascii
 `},
 		{"rename", `
 login
@@ -90,7 +90,7 @@ login
 @ EvFile
 < 350 Ready for RNTO.
 > BOGUS
-< 502 Command not implemented.
+< 500 Syntax error, command unrecognized.
 > RNTO b
 < 503 Bad sequence of commands.
 `},
@@ -133,21 +133,42 @@ login
 		{"SIZE", `
 login
 > SIZE a
-! ReqFile stat "/a"
+! ReqFile stat "/a" ascii
 @ EvFile size=1234
 < 213 1234
 > SIZE d
-! ReqFile stat "/d"
+! ReqFile stat "/d" ascii
 @ EvFile dir
 < 550 Not a plain file.
 > SIZE n
-! ReqFile stat "/n"
+! ReqFile stat "/n" ascii
 @ EvFile err=notexist
 < 550 No such file or directory.
 > SIZE b
-! ReqFile stat "/b"
+! ReqFile stat "/b" ascii
 @ EvFile err=busy
 < 450 Server busy, try again later.
+`},
+		// RFC 3659 §4: SIZE counts the bytes a transfer in the current
+		// TYPE sends; the DTP counts TYPE A's, up to its limit.
+		{"SIZE in TYPE A and TYPE I", `
+login
+> TYPE A
+< 200 Switching to ASCII mode.
+> SIZE notes.txt
+! ReqFile stat "/notes.txt" ascii
+@ EvFile size=21
+< 213 21
+> SIZE huge.log
+! ReqFile stat "/huge.log" ascii
+@ EvFile err=asciiscan
+< 550 The file is too large for a TYPE A size or restart offset; use TYPE I.
+> TYPE I
+< 200 Switching to Binary mode.
+> SIZE notes.txt
+! ReqFile stat "/notes.txt"
+@ EvFile size=18
+< 213 18
 `},
 		{"MDTM", `
 login
@@ -210,7 +231,7 @@ login
 > SITE CHMOD +x a
 < 501 SITE CHMOD needs an octal mode (at most 777) and a path.
 > SITE EXEC rm -rf /
-< 502 Unknown SITE command.
+< 504 Unknown SITE command.
 > SITE
 < 501 Syntax error in parameters or arguments.
 `},

@@ -14,7 +14,7 @@ var featLines = []string{
 	" HOST",
 	" MDTM",
 	" MFMT",
-	" MLST type*;size*;modify*;perm*;unix.mode*;",
+	featMLST, // " MLST type*;size*;...", the stars following OPTS MLST
 	" PASV",
 	" REST STREAM",
 	" SIZE",
@@ -22,8 +22,8 @@ var featLines = []string{
 	" UTF8",
 }
 
-// mlstFacts are the facts every MLST and MLSD entry carries.
-const mlstFacts = "type;size;modify;perm;unix.mode;"
+// featMLST is FEAT's MLST line with every fact selected.
+var featMLST = string(appendFeatFacts([]byte(" MLST "), AllFacts))
 
 // helpLines is HELP's list of verbs, eight to a line; built by init from
 // the dispatch table.
@@ -68,7 +68,8 @@ func (s *Session) cmdHELP(arg string, _ time.Time) {
 	}
 	c := commandByVerb[verb]
 	if c == nil {
-		s.reply(codeNotImplemented, "Unknown command "+verb+".")
+		// HELP is implemented; this parameter is not (RFC 959 §4.2).
+		s.reply(codeParamNotImpl, "Unknown command "+verb+".")
 		return
 	}
 	text := "Syntax: " + verb
@@ -84,11 +85,18 @@ func (s *Session) cmdFEAT(string, time.Time) {
 	if s.cfg.TLS {
 		lines = featLinesTLS
 	}
+	if s.hidden != 0 {
+		// RFC 3659 §7.8: FEAT shows the facts selected now.
+		lines = slices.Clone(lines)
+		lines[slices.Index(lines, featMLST)] = string(appendFeatFacts([]byte(" MLST "), AllFacts&^s.hidden))
+	}
 	s.replyMulti(codeSystemStatus, "Features:", lines, "End")
 }
 
 // cmdOPTS sets options of other commands: UTF8 (always on, RFC 2640) and
-// MLST facts (all facts are always sent, and the reply says so).
+// the facts MLST and MLSD return (RFC 3659 §7.9: the facts named, in any
+// case, those unknown ignored; none named selects none; the reply lists
+// the selection).
 func (s *Session) cmdOPTS(arg string, _ time.Time) {
 	name, value, _ := strings.Cut(arg, " ")
 	switch strings.ToUpper(name) {
@@ -99,7 +107,20 @@ func (s *Session) cmdOPTS(arg string, _ time.Time) {
 			return
 		}
 	case "MLST":
-		s.reply(codeOK, "MLST OPTS "+mlstFacts)
+		var show Facts
+		for _, name := range strings.Split(value, ";") {
+			for _, n := range factNames {
+				if strings.EqualFold(name, n.name) {
+					show |= n.f
+				}
+			}
+		}
+		s.hidden = AllFacts &^ show
+		if show == 0 {
+			s.reply(codeOK, "MLST OPTS")
+		} else {
+			s.reply(codeOK, "MLST OPTS ", string(appendFactNames(nil, show)))
+		}
 		return
 	}
 	s.reply(codeArgSyntaxError, "Option not understood.")

@@ -50,7 +50,7 @@ func TestInfo(t *testing.T) {
 > HELP PWD
 < 214 Syntax: PWD
 > HELP FOO
-< 502 Unknown command FOO.
+< 504 Unknown command FOO.
 > HELP  stor 
 < 214 Syntax: STOR <sp> pathname
 `},
@@ -65,7 +65,7 @@ func TestInfo(t *testing.T) {
 > OPTS UTF8 MAYBE
 < 501 Option not understood.
 > OPTS MLST type;size;modify;UNIX.mode;UNIX.uid;
-< 200 MLST OPTS type;size;modify;perm;unix.mode;
+< 200 MLST OPTS type;size;modify;unix.mode;
 > OPTS MODE Z LEVEL 9
 < 501 Option not understood.
 > OPTS

@@ -67,7 +67,7 @@ func (s *Session) doneMLST(ev Event, _ time.Time) {
 		s.replyFileErr(e.Err)
 		return
 	}
-	entry := string(AppendFacts([]byte{' '}, e.Info, FactFile, s.perms, s.waitPath))
+	entry := string(AppendFacts([]byte{' '}, e.Info, FactFile, s.perms, AllFacts&^s.hidden, s.waitPath))
 	s.replyMulti(codeFileActionOK, "Listing "+s.waitPath, []string{entry}, "End.")
 }
 

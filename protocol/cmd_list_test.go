@@ -44,7 +44,14 @@ func TestListing(t *testing.T) {
 ` + pasv + `
 > MLSD -a
 ! ReqTransfer mlsd "/-a"
-`},
+@ EvTransferDone err=notexist
+< 550 No such file or directory.
+` + pasv + `
+> MLSD a.txt
+! ReqTransfer mlsd "/a.txt"
+@ EvTransferDone err=notdir
+< 501 MLSD needs a directory; use MLST for a file.
+`}, // RFC 3659 §7.2.1: MLSD of a file is 501; a missing one stays 550
 		{"MLST", `
 login
 > MLST a.txt
@@ -63,6 +70,55 @@ login
 ! ReqFile stat "/nope"
 @ EvFile err=notexist
 < 550 No such file or directory.
+`},
+		// RFC 3659 §7.9: facts not selected by OPTS MLST are not
+		// returned, by MLST or MLSD; §7.8: FEAT marks the selected ones.
+		// REIN selects them all again.
+		{"OPTS MLST selects facts", "login\n" + `
+> OPTS MLST Size;type;bogus;
+< 200 MLST OPTS type;size;
+> FEAT
+< 211-Features:
+<  EPRT
+<  EPSV
+<  HOST
+<  MDTM
+<  MFMT
+<  MLST type*;size*;modify;perm;unix.mode;
+<  PASV
+<  REST STREAM
+<  SIZE
+<  TVFS
+<  UTF8
+< 211 End
+> MLST a.txt
+! ReqFile stat "/a.txt"
+@ EvFile size=12 mtime=20240102030405 name=a.txt
+< 250-Listing /a.txt
+<  type=file;size=12; /a.txt
+< 250 End.
+` + pasv + `
+> MLSD
+! ReqTransfer mlsd "/" facts=type;size;
+` + "@ EvTransferDone\n< 226 Directory send OK.\n" + `
+> OPTS MLST
+< 200 MLST OPTS
+> MLST a.txt
+! ReqFile stat "/a.txt"
+@ EvFile size=12 mtime=20240102030405 name=a.txt
+< 250-Listing /a.txt
+<   /a.txt
+< 250 End.
+> REIN
+< 220 rftpd ready.
+! ReqLogout
+login
+> MLST a.txt
+! ReqFile stat "/a.txt"
+@ EvFile size=12 mtime=20240102030405 name=a.txt
+< 250-Listing /a.txt
+<  type=file;size=12;modify=20240102030405;perm=adfrw;unix.mode=0644; /a.txt
+< 250 End.
 `},
 		{"MLST read-only facts", `
 login perms=read

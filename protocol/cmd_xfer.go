@@ -155,24 +155,47 @@ func (s *Session) cmdTYPE(arg string, _ time.Time) {
 
 // cmdSTRU accepts only the file structure.
 func (s *Session) cmdSTRU(arg string, _ time.Time) {
-	if strings.EqualFold(arg, "F") {
+	switch strings.ToUpper(arg) {
+	case "F":
 		s.reply(codeOK, "Structure set to F.")
-		return
+	case "R", "P":
+		// RFC 959 §4.1.2's other structure-codes: known, not done.
+		s.reply(codeParamNotImpl, "Command not implemented for that parameter.")
+	default:
+		// Not a structure-code of the grammar (RFC 959 §5.3.2).
+		s.reply(codeArgSyntaxError, "STRU takes F, R or P.")
 	}
-	s.reply(codeParamNotImpl, "Command not implemented for that parameter.")
 }
 
 // cmdMODE accepts only stream mode.
 func (s *Session) cmdMODE(arg string, _ time.Time) {
-	if strings.EqualFold(arg, "S") {
+	switch strings.ToUpper(arg) {
+	case "S":
 		s.reply(codeOK, "Mode set to S.")
-		return
+	case "B", "C", "Z":
+		// RFC 959 §4.1.2's other mode-codes, and MODE Z (deflate):
+		// known, not done.
+		s.reply(codeParamNotImpl, "Command not implemented for that parameter.")
+	default:
+		// Not a mode-code (RFC 959 §5.3.2).
+		s.reply(codeArgSyntaxError, "MODE takes S, B, C or Z.")
 	}
-	s.reply(codeParamNotImpl, "Command not implemented for that parameter.")
 }
 
-// cmdALLO: storage needs no reservation.
-func (s *Session) cmdALLO(string, time.Time) {
+// cmdALLO: storage needs no reservation. The argument must still follow
+// RFC 959 §5.3.2's grammar, ALLO <SP> <decimal-integer> [<SP> R <SP>
+// <decimal-integer>]: 501 otherwise.
+func (s *Session) cmdALLO(arg string, _ time.Time) {
+	size, rec, hasRec := strings.Cut(arg, " ")
+	ok := allDigits(size)
+	if hasRec {
+		r, n, _ := strings.Cut(rec, " ")
+		ok = ok && strings.EqualFold(r, "R") && allDigits(n)
+	}
+	if !ok {
+		s.reply(codeArgSyntaxError, "ALLO needs a decimal size, optionally followed by R and a record size.")
+		return
+	}
 	s.reply(codeSuperfluous, "ALLO not needed.")
 }
 
@@ -230,7 +253,17 @@ func (s *Session) transfer(kind XferKind, path string, flags ListFlags, now time
 		// Before the endpoint is used (await would check too late).
 		return
 	}
+	if s.rest > 0 && !s.binary && (kind == XferStor || kind == XferAppe) {
+		// A TYPE A upload's restart offset counts the client's bytes
+		// (RFC 3659 §5.3), which the stored file does not hold: refused,
+		// and the endpoint stays for the next command.
+		s.reply(codeParamNotImpl, "REST with STOR or APPE is not supported in TYPE A; use TYPE I.")
+		return
+	}
 	req := ReqTransfer{Kind: kind, Path: path, Flags: flags, Protect: s.protP}
+	if kind == XferMlsd {
+		req.Hide = s.hidden
+	}
 	switch kind {
 	case XferRetr, XferStor, XferAppe:
 		req.Offset = s.rest
@@ -320,6 +353,10 @@ func (s *Session) transferDone(e EvTransferDone) {
 		s.reply(codeCantOpenData, "Can't open data connection: TLS handshake failed.")
 	case errors.Is(err, ErrBusy):
 		s.reply(codeFileBusy, txtBusy)
+	case s.xferKind == XferMlsd && errors.Is(err, ErrNotDir) && !started:
+		// RFC 3659 §7.2.1: MLSD of a file is a syntax error in the
+		// argument, 501, not a file error.
+		s.reply(codeArgSyntaxError, "MLSD needs a directory; use MLST for a file.")
 	case started:
 		s.reply(midTransferErrReply(err))
 	case upload:

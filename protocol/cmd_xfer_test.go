@@ -274,8 +274,16 @@ login
 > TYPE
 < 501 Syntax error in parameters or arguments.
 `},
+		// RFC 959 §4.2, §5.3.2: a code the grammar knows but rftpd does
+		// not do is 504; anything else is malformed, 501.
 		{"STRU and MODE", `
 login
+> STRU ?!?
+< 501 STRU takes F, R or P.
+> MODE ?!?
+< 501 MODE takes S, B, C or Z.
+> MODE SS
+< 501 MODE takes S, B, C or Z.
 > STRU F
 < 200 Structure set to F.
 > STRU f
@@ -293,12 +301,40 @@ login
 > MODE
 < 501 Syntax error in parameters or arguments.
 `},
+		// RFC 959 §5.3.2: ALLO <SP> <decimal-integer> [<SP> R <SP> <decimal-integer>]
 		{"ALLO", `
 login
 > ALLO 1000
 < 202 ALLO not needed.
-> ALLO
+> ALLO 1000 R 512
 < 202 ALLO not needed.
+> ALLO
+< 501 Syntax error in parameters or arguments.
+> ALLO big
+< 501 ALLO needs a decimal size, optionally followed by R and a record size.
+> ALLO 1000 R
+< 501 ALLO needs a decimal size, optionally followed by R and a record size.
+> ALLO 1000 X 5
+< 501 ALLO needs a decimal size, optionally followed by R and a record size.
+`},
+		// RFC 3659 §5.3: a restart marker counts transfer bytes. For a
+		// download in TYPE A the DTP finds the stored offset (the request
+		// carries the marker and ascii); an upload's marker counts bytes
+		// the stored file does not hold: 504, and the endpoint stays.
+		{"REST in TYPE A", "login\n" + pasv + `
+> REST 7
+< 350 Restarting at 7. Send STORE or RETRIEVE.
+> RETR notes.txt
+! ReqTransfer retr "/notes.txt" offset=7 ascii
+@ EvTransferDone err=asciiscan
+< 550 The file is too large for a TYPE A size or restart offset; use TYPE I.
+` + pasv + `
+> REST 7
+< 350 Restarting at 7. Send STORE or RETRIEVE.
+> STOR notes.txt
+< 504 REST with STOR or APPE is not supported in TYPE A; use TYPE I.
+> STOR notes.txt
+! ReqTransfer stor "/notes.txt" ascii
 `},
 		{"REST syntax", `
 login
@@ -508,7 +544,7 @@ login
 > MLSD f
 ! ReqTransfer mlsd "/f"
 @ EvTransferDone err=notdir
-< 550 Not a directory.
+< 501 MLSD needs a directory; use MLST for a file.
 `},
 		{"errors before 150, upload", "login" + pasv + `
 > STOR a

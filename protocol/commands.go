@@ -27,11 +27,24 @@ type command struct {
 	done   func(s *Session, ev Event, now time.Time) // handles the answer to the request run emitted
 }
 
+// unimplemented are the verbs of FTP extensions that rftpd recognizes and
+// does not do: 502, where a verb it does not know gets 500 (RFC 959 §4.2).
+var unimplemented = map[string]bool{
+	// checksums (draft-bryan-ftpext-hash, and the X forms of other servers)
+	"HASH": true, "XCRC": true, "XMD5": true, "XSHA": true, "XSHA1": true, "XSHA256": true, "XSHA512": true,
+	"MD5": true, "MMD5": true,
+	// RFC 1639 long addresses, RFC 2228 security, RFC 2640 languages
+	"LPRT": true, "LPSV": true, "ADAT": true, "MIC": true, "CONF": true, "ENC": true, "LANG": true,
+	// others' extensions clients probe for
+	"AVBL": true, "CLNT": true, "CSID": true, "DSIZ": true, "MFCT": true, "MFF": true,
+	"RMDA": true, "SPSV": true, "THMB": true,
+}
+
 // commands is the dispatch table, sorted by verb (HELP lists it in order).
 var commands = [...]command{
 	{verb: "ABOR", login: true, arg: argNone, urgent: true, run: (*Session).cmdABOR},
 	{verb: "ACCT", login: true, arg: argRequired, syntax: "<sp> account-information", run: (*Session).cmdACCT},
-	{verb: "ALLO", login: true, arg: argOptional, syntax: "<sp> decimal-integer", run: (*Session).cmdALLO},
+	{verb: "ALLO", login: true, arg: argRequired, syntax: "<sp> decimal-integer", run: (*Session).cmdALLO},
 	{verb: "APPE", login: true, xfer: true, arg: argRequired, perm: PermWrite, syntax: "<sp> pathname", run: (*Session).cmdAPPE},
 	{verb: "AUTH", arg: argRequired, syntax: "<sp> TLS | SSL", run: (*Session).cmdAUTH},
 	{verb: "CCC", arg: argNone, run: (*Session).cmdCCC},
@@ -155,7 +168,14 @@ func (s *Session) dispatch(c *command, p *parsedLine, perr parseError, now time.
 		return
 	}
 	if c == nil {
-		s.reply(codeNotImplemented, "Command not implemented.")
+		// RFC 959 §4.2: 500 for a command not recognized, 502 for one
+		// recognized but not implemented (an extension rftpd knows of
+		// and does not do).
+		if unimplemented[string(p.verbName())] {
+			s.reply(codeNotImplemented, "Command not implemented.")
+			return
+		}
+		s.reply(codeSyntaxError, "Syntax error, command unrecognized.")
 		return
 	}
 	switch perr {

@@ -19,6 +19,7 @@ const (
 	txtNeedPort   = "Use PORT or PASV first."
 	txtBadName    = "File name not allowed."
 	txtBadRestart = "Requested action not taken: invalid REST parameter."
+	txtASCIIScan  = "The file is too large for a TYPE A size or restart offset; use TYPE I."
 )
 
 // fileErrReply chooses the reply for a failed file operation: one on the
@@ -48,6 +49,8 @@ func fileErrReply(err error) (replyCode, string) {
 		return codeExceededStorage, txtQuota
 	case errors.Is(err, ErrBadOffset):
 		return codeBadRestart, txtBadRestart
+	case errors.Is(err, ErrASCIIScan):
+		return codeFileUnavailable, txtASCIIScan
 	}
 	return codeLocalError, txtLocalError
 }

@@ -38,7 +38,7 @@ func Example() {
 	// "220 rftpd ready.\r\n" [] close=false
 	// "331 Anonymous login ok, send your e-mail address as password.\r\n" [] close=false
 	// "" [{anonymous me@example.com false}] close=false
-	// "230 Login successful.\r\n" [{1 /pub  ---------- 0001-01-01 00:00:00 +0000 UTC}] close=false
+	// "230 Login successful.\r\n" [{1 /pub  ---------- 0001-01-01 00:00:00 +0000 UTC false}] close=false
 	// "250 Directory successfully changed.\r\n" [] close=false
 	// next tick: 5m0s
 }

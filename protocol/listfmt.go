@@ -117,48 +117,107 @@ func specialType(m fs.FileMode) string {
 	return "OS.unix=blockdev"
 }
 
-// AppendFacts appends the RFC 3659 facts of fi followed by a space and name,
+// Facts is a selection of the facts MLST and MLSD return (RFC 3659 §7.9,
+// OPTS MLST).
+type Facts uint8
+
+const (
+	FactType Facts = 1 << iota
+	FactSize
+	FactModify
+	FactPerm
+	FactUnixMode
+
+	AllFacts = FactType | FactSize | FactModify | FactPerm | FactUnixMode
+)
+
+// factNames are the facts' names, in the order they are listed.
+var factNames = [...]struct {
+	f    Facts
+	name string
+}{{FactType, "type"}, {FactSize, "size"}, {FactModify, "modify"}, {FactPerm, "perm"}, {FactUnixMode, "unix.mode"}}
+
+// AppendFacts appends the RFC 3659 facts of fi that show selects, followed
+// by a space and name,
 // without line ending: "type=file;size=12;modify=20240102030405;perm=adfrw;unix.mode=0644; name".
 // kind overrides the type fact for cdir/pdir; perms decide the perm fact.
 // A FIFO, socket or device has the type OS.unix=fifo, socket, chardev or
 // blockdev, no size, and no a, r or w permission: it cannot be
-// downloaded or uploaded to.
-func AppendFacts(b []byte, fi FileInfo, kind int, perms Perm, name string) []byte {
+// downloaded or uploaded to. Facts not selected are not returned (RFC 3659
+// §7.9); with none, the entry is " name".
+func AppendFacts(b []byte, fi FileInfo, kind int, perms Perm, show Facts, name string) []byte {
 	special := fi.Mode&specialFile != 0
-	b = append(b, "type="...)
-	switch {
-	case kind == FactCdir:
-		b = append(b, "cdir"...)
-	case kind == FactPdir:
-		b = append(b, "pdir"...)
-	case fi.Mode.IsDir():
-		b = append(b, "dir"...)
-	case special:
-		b = append(b, specialType(fi.Mode)...)
-	default:
-		b = append(b, "file"...)
+	if show&FactType != 0 {
+		b = append(b, "type="...)
+		switch {
+		case kind == FactCdir:
+			b = append(b, "cdir"...)
+		case kind == FactPdir:
+			b = append(b, "pdir"...)
+		case fi.Mode.IsDir():
+			b = append(b, "dir"...)
+		case special:
+			b = append(b, specialType(fi.Mode)...)
+		default:
+			b = append(b, "file"...)
+		}
+		b = append(b, ';')
 	}
-	b = append(b, ';')
-	if !fi.Mode.IsDir() && !special {
+	if show&FactSize != 0 && !fi.Mode.IsDir() && !special {
 		b = append(b, "size="...)
 		b = strconv.AppendInt(b, fi.Size, 10)
 		b = append(b, ';')
 	}
-	b = append(b, "modify="...)
-	b = appendStamp(b, fi.ModTime)
-	b = append(b, ";perm="...)
-	switch {
-	case fi.Mode.IsDir():
-		b = appendPermFact(b, true, perms)
-	case special:
-		b = appendPermFact(b, false, perms&(PermDelete|PermRename))
-	default:
-		b = appendPermFact(b, false, perms)
+	if show&FactModify != 0 {
+		b = append(b, "modify="...)
+		b = appendStamp(b, fi.ModTime)
+		b = append(b, ';')
 	}
-	b = append(b, ";unix.mode=0"...)
-	b = strconv.AppendUint(b, uint64(fi.Mode.Perm()), 8)
-	b = append(b, "; "...)
+	if show&FactPerm != 0 {
+		b = append(b, "perm="...)
+		switch {
+		case fi.Mode.IsDir():
+			b = appendPermFact(b, true, perms)
+		case special:
+			b = appendPermFact(b, false, perms&(PermDelete|PermRename))
+		default:
+			b = appendPermFact(b, false, perms)
+		}
+		b = append(b, ';')
+	}
+	if show&FactUnixMode != 0 {
+		b = append(b, "unix.mode=0"...)
+		b = strconv.AppendUint(b, uint64(fi.Mode.Perm()), 8)
+		b = append(b, ';')
+	}
+	b = append(b, ' ')
 	return append(b, name...)
+}
+
+// appendFactNames appends the names of the facts in f, each followed by
+// ";" (OPTS MLST's reply): "type;size;".
+func appendFactNames(b []byte, f Facts) []byte {
+	for _, n := range factNames {
+		if f&n.f != 0 {
+			b = append(b, n.name...)
+			b = append(b, ';')
+		}
+	}
+	return b
+}
+
+// appendFeatFacts appends every fact rftpd knows, each followed by "*"
+// when it is selected in f, and by ";" (FEAT's MLST line, RFC 3659 §7.8):
+// "type*;size;...".
+func appendFeatFacts(b []byte, f Facts) []byte {
+	for _, n := range factNames {
+		b = append(b, n.name...)
+		if f&n.f != 0 {
+			b = append(b, '*')
+		}
+		b = append(b, ';')
+	}
+	return b
 }
 
 // appendStamp appends t in UTC as the RFC 3659 time-val YYYYMMDDHHMMSS,

@@ -75,7 +75,7 @@ func TestAppendFacts(t *testing.T) {
 		{FileInfo{Mode: fs.ModeDevice | 0o660, ModTime: mt}, FactFile, all, "sda",
 			"type=OS.unix=blockdev;modify=20240102030405;perm=df;unix.mode=0660; sda"},
 	} {
-		if got := string(AppendFacts(nil, c.fi, c.kind, c.perms, c.name)); got != c.want {
+		if got := string(AppendFacts(nil, c.fi, c.kind, c.perms, AllFacts, c.name)); got != c.want {
 			t.Errorf("AppendFacts(%s) = %q, want %q", c.name, got, c.want)
 		}
 	}
@@ -126,7 +126,7 @@ func TestListDatesMatchLayouts(t *testing.T) {
 			t.Errorf("LIST of %v: %q, want %q", mt, got, want)
 		}
 		want = "type=file;size=7;modify=" + u.Format("20060102150405") + ";perm=r;unix.mode=0644; a"
-		if got := string(AppendFacts(nil, fi, FactFile, PermRead, "a")); got != want {
+		if got := string(AppendFacts(nil, fi, FactFile, PermRead, AllFacts, "a")); got != want {
 			t.Errorf("facts of %v: %q, want %q", mt, got, want)
 		}
 	}

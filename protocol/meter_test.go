@@ -104,7 +104,7 @@ func TestMeterSimpleCommands(t *testing.T) {
 	r.line(3*ms, "")            // empty
 	r.s.LineTooLong(at(4 * ms)) // too long
 	r.line(5*ms, "USER bob")    // 331 is final
-	r.want([]string{"NOOP 200 0s", "PWD 530 0s", "other 502 0s", "other 500 0s", "other 500 0s", "USER 331 0s"}, nil)
+	r.want([]string{"NOOP 200 0s", "PWD 530 0s", "other 500 0s", "other 500 0s", "other 500 0s", "USER 331 0s"}, nil)
 }
 
 func TestMeterGreetingAndTimeoutsNotCounted(t *testing.T) {

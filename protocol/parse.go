@@ -15,7 +15,7 @@ type parseError uint8
 const (
 	parseOK      parseError = iota
 	parseEmpty              // nothing on the line: 500
-	parseBadVerb            // verb not 1–8 ASCII letters: 500
+	parseBadVerb            // verb not 1–8 ASCII letters and digits, a letter first: 500
 	parseArgUTF8            // argument is not valid UTF-8: 501 (RFC 2640)
 	parseArgNUL             // argument contains NUL: 501
 	parseArgCRLF            // argument contains a CR or LF: 501
@@ -78,6 +78,7 @@ func parseLine(line []byte) (p parsedLine, err parseError) {
 		case c >= 'A' && c <= 'Z':
 		case c >= 'a' && c <= 'z':
 			c -= 'a' - 'A'
+		case c >= '0' && c <= '9' && i > 0: // XMD5, XSHA256
 		default:
 			return p, parseBadVerb
 		}

@@ -21,7 +21,9 @@ func TestParseLine(t *testing.T) {
 		{"", "", "", parseEmpty},
 		{"\r", "", "", parseEmpty},
 		{" NOOP", "", "", parseBadVerb},
-		{"NO0P", "", "", parseBadVerb},
+		{"NO0P", "NO0P", "", parseOK}, // a verb, unknown: 500 from the session
+		{"0NOP", "", "", parseBadVerb},
+		{"XSHA256 f", "XSHA256", "f", parseOK},
 		{"ABCDEFGHI", "", "", parseBadVerb},
 		{"ABCDEFGH", "ABCDEFGH", "", parseOK},
 		{"NOOP\tx", "", "", parseBadVerb},
@@ -75,7 +77,7 @@ func TestBadLines(t *testing.T) {
 >  NOOP
 < 500 Syntax error, command unrecognized.
 > XYZZY
-< 502 Command not implemented.
+< 500 Syntax error, command unrecognized.
 > AUTH TLS
 < 502 AUTH not available: no certificate is configured.
 >q "CWD \xff\xfe"
@@ -83,7 +85,7 @@ func TestBadLines(t *testing.T) {
 >q "USER a\x00b"
 < 501 Argument contains a NUL byte.
 >q "XYZZY \xff"
-< 502 Command not implemented.
+< 500 Syntax error, command unrecognized.
 toolong
 < 500 Line too long.
 >q "NOOP\r"
@@ -97,4 +99,31 @@ login
 < 501 Argument is not valid UTF-8.
 `},
 	})
+}
+
+// RFC 959 §4.2: 500 "Syntax error, command unrecognized" for a verb the
+// server does not know; 502 "Command not implemented" for one it knows and
+// does not do (the checksum extensions among them), one rule whatever the
+// verb's letters; SITE and HELP with a parameter they do not know: 504.
+func TestUnknownAndUnimplemented(t *testing.T) {
+	runScript(t, "unknown and unimplemented", `
+< 220 rftpd ready.
+> FROB
+< 500 Syntax error, command unrecognized.
+> XYZ9
+< 500 Syntax error, command unrecognized.
+> HASH file
+< 502 Command not implemented.
+> XMD5 file
+< 502 Command not implemented.
+> xsha256 file
+< 502 Command not implemented.
+> LPSV
+< 502 Command not implemented.
+> HELP FROB
+< 504 Unknown command FROB.
+login
+> SITE FROB
+< 504 Unknown SITE command.
+`)
 }

@@ -44,6 +44,10 @@ type ReqFile struct {
 	Path2 string
 	Mode  fs.FileMode
 	Time  time.Time
+	// ASCII (OpStat for SIZE in TYPE A): Info.Size is the file's TYPE A
+	// transfer size (RFC 3659 §4), or ErrASCIIScan for a file too large
+	// to read for it.
+	ASCII bool
 }
 
 // ReqStatList lists Path in LIST form for STAT with an argument; the listing
@@ -97,6 +101,7 @@ type ReqTransfer struct {
 	Offset int64     // REST offset for RETR, STOR and APPE (ErrBadOffset when it does not fit the file)
 	ASCII  bool      // TYPE A: convert line endings
 	Flags  ListFlags // LIST/NLST options
+	Hide   Facts     // MLSD: the facts not to return (OPTS MLST); zero: all
 	// Protect: PROT P is in force, so the data connection is TLS (server
 	// side), resuming the control connection's TLS session when the account
 	// requires reuse (ErrTLSReuse otherwise). A failed data handshake is
@@ -219,6 +224,9 @@ var (
 	ErrNoEndpoint = errors.New("no data endpoint: use PASV, EPSV, PORT or EPRT first")
 	ErrBadName    = errors.New("file name not allowed")                     // too long, a symlink loop, or otherwise unusable
 	ErrBadOffset  = errors.New("restart offset beyond the end of the file") // REST past the end (RETR, STOR) or not at the end (APPE)
+	// ErrASCIIScan: a TYPE A size or restart offset is asked of a file
+	// larger than the DTP reads to find it (dtp.ASCIIScanMax).
+	ErrASCIIScan = errors.New("file too large for a TYPE A size or restart offset")
 	// FTPS
 	ErrTLSRequired  = errors.New("this account requires TLS on the control connection") // EvLogin: refused before the password is checked
 	ErrTLSReuse     = errors.New("the data connection did not resume the control connection's TLS session")

@@ -50,7 +50,7 @@ login
 > SIZE .RFTPD-Upload.x
 < 550 File name not allowed.
 > SIZE /pub/../` + tmp + `/../a
-! ReqFile stat "/a"
+! ReqFile stat "/a" ascii
 @ EvFile size=1
 < 213 1
 > CWD pub

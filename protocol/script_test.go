@@ -428,6 +428,7 @@ var testErrors = map[string]error{
 	"notempty":     ErrNotEmpty,
 	"badname":      ErrBadName,
 	"badoffset":    ErrBadOffset,
+	"asciiscan":    ErrASCIIScan,
 	"nospace":      ErrNoSpace,
 	"quota":        ErrQuota,
 	"perm":         ErrPermission,
@@ -584,6 +585,9 @@ func formatRequest(q Request) string {
 		case OpSetTime:
 			s += " " + q.Time.UTC().Format(mdtmLayout)
 		}
+		if q.ASCII {
+			s += " ascii"
+		}
 		return s
 	case ReqStatList:
 		return fmt.Sprintf("ReqStatList %q", q.Path)
@@ -607,6 +611,9 @@ func formatRequest(q Request) string {
 		}
 		if q.Protect {
 			s += " protect"
+		}
+		if q.Hide != 0 {
+			s += " facts=" + string(appendFactNames(nil, AllFacts&^q.Hide))
 		}
 		return s
 	case ReqAbort:

@@ -55,6 +55,7 @@ type Session struct {
 	cwd      string // absolute, clean
 	binary   bool   // TYPE I (false: TYPE A, the RFC 959 default)
 	epsvAll  bool   // EPSV ALL: PORT, EPRT and PASV refused
+	hidden   Facts  // facts OPTS MLST deselected (zero: all are returned)
 	endpoint endpoint
 	rest     int64  // REST offset for the next RETR/STOR
 	rnfr     string // source accepted by RNFR, for the next command only

@@ -20,7 +20,7 @@ login
 @ EvFile dir
 < 250 Directory successfully changed.
 < 257 "/a" is the current directory.
-! ReqFile stat "/a/x"
+! ReqFile stat "/a/x" ascii
 @ EvFile size=5
 < 213 5
 < 200 NOOP ok.
@@ -40,7 +40,7 @@ login
 ! ReqFile stat "/d"
 @ EvFile err=notexist
 < 550 No such file or directory.
-< 502 Command not implemented.
+< 500 Syntax error, command unrecognized.
 `},
 		{"pipelined login that fails", `
 < 220 rftpd ready.
@@ -342,7 +342,7 @@ shutdown
 		{"during a file op", `
 login
 > SIZE x
-! ReqFile stat "/x"
+! ReqFile stat "/x" ascii
 shutdown
 @ EvFile size=1
 < 213 1
@@ -474,9 +474,9 @@ login
 		{"an HTTP method without a version is just unknown", `
 < 220 rftpd ready.
 > GET /file
-< 502 Command not implemented.
+< 500 Syntax error, command unrecognized.
 > DELETE x
-< 502 Command not implemented.
+< 500 Syntax error, command unrecognized.
 `},
 	})
 }

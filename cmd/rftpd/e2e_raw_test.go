@@ -414,6 +414,46 @@ func TestRawSIZEandMDTM(t *testing.T) {
 	c.cmd("SIZE", 501)
 }
 
+// RFC 3659 §4 and §5.3: in TYPE A, SIZE and REST count the bytes sent,
+// where each bare LF goes as CRLF: SIZE is the converted length, and a
+// download resumed at any marker, even between an added CR and its LF,
+// sends the rest of the converted stream.
+func TestRawSIZEandRESTinTYPEA(t *testing.T) {
+	s := startStd(t)
+	c := dial(t, s.addr)
+	c.login("anonymous", "x")
+	c.cmd("TYPE A", 200)
+	stored := fixtureFiles[fNotes]
+	stream := bytes.ReplaceAll(stored, []byte("\n"), []byte("\r\n"))
+	if r := c.cmd("SIZE "+fNotes, 213); r.text() != strconv.Itoa(len(stream)) {
+		t.Errorf("SIZE in TYPE A: %s, want %d (stored: %d)", r.text(), len(stream), len(stored))
+	}
+	firstCR := bytes.IndexByte(stream, '\r')
+	for _, at := range []int{0, 7, firstCR, firstCR + 1, firstCR + 2, len(stream) - 1, len(stream)} {
+		d := c.pasv()
+		c.cmd("REST "+strconv.Itoa(at), 350)
+		c.cmd("RETR "+fNotes, 150)
+		got := readAll(t, d)
+		c.expect(226)
+		checkBytes(t, "RETR in TYPE A from "+strconv.Itoa(at), got, stream[at:])
+	}
+	// past the end of the converted stream
+	c.pasv()
+	c.cmd("REST "+strconv.Itoa(len(stream)+1), 350)
+	c.cmd("RETR "+fNotes, 554)
+	// an upload may not resume in TYPE A
+	w := dial(t, s.addr)
+	w.login("writer", writerPass)
+	w.cmd("TYPE A", 200)
+	w.pasv()
+	w.cmd("REST 5", 350)
+	w.cmd("STOR x.txt", 504)
+	c.cmd("TYPE I", 200)
+	if r := c.cmd("SIZE "+fNotes, 213); r.text() != strconv.Itoa(len(stored)) {
+		t.Errorf("SIZE in TYPE I: %s, want %d", r.text(), len(stored))
+	}
+}
+
 func TestRawMLST(t *testing.T) {
 	s := startStd(t)
 	c := dial(t, s.addr)
@@ -470,15 +510,15 @@ func parseFacts(s string) map[string]string {
 func TestRawUnknownCommandsAndOrder(t *testing.T) {
 	s := startStd(t)
 	c := dial(t, s.addr)
-	c.cmd("XYZZY", 502)
-	c.cmd("FROB now", 502)
+	c.cmd("XYZZY", 500)
+	c.cmd("FROB now", 500)
 	// commands that need a login
 	for _, cmd := range []string{"PWD", "CWD /", "LIST", "RETR " + fHello, "STOR x", "PASV", "EPSV", "SIZE " + fHello, "MLST", "DELE x", "MKD x"} {
 		c.cmd(cmd, 530)
 	}
 	c.cmd("PASS x", 503) // PASS without USER
 	c.login("anonymous", "x")
-	c.cmd("XYZZY", 502)
+	c.cmd("XYZZY", 500)
 	c.cmd("RNTO x", 550) // anonymous may not rename at all
 	c.cmd("CWD", 501)
 	c.cmd("RETR", 501)
@@ -812,7 +852,7 @@ func TestRawSITEAndMFMT(t *testing.T) {
 	c.cmd("SITE CHMOD 999 f", 501)
 	c.cmd("SITE CHMOD 644 missing", 550)
 	c.cmd("SITE HELP", 214)
-	c.cmd("SITE FROB", 502)
+	c.cmd("SITE FROB", 504)
 	r := c.cmd("MFMT 20200102030405 f", 213)
 	if !strings.HasPrefix(r.text(), "Modify=20200102030405;") {
 		t.Errorf("MFMT: %q", r)
