@@ -1,0 +1,103 @@
+// End-to-end tests with tnftp (NetBSD's ftp): scripted sessions with and without EPSV/EPRT, passive and active, and URL fetches.
+package main
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// tnftp runs tnftp in dir, logged in as user, with the script's lines on
+// stdin; -d echoes every command sent as "---> VERB ...", -v every reply.
+func tnftp(t *testing.T, s *server, dir, user, pass, script string) toolResult {
+	t.Helper()
+	bin := needTool(t, "tnftp", "tnftp")
+	host, port, _ := net.SplitHostPort(s.addr)
+	stdin := fmt.Sprintf("user %s %s\n%s\nbye\n", user, pass, script)
+	r := runTool(t, dir, stdin, bin, "-n", "-v", "-d", host, port)
+	r.stderr = "script:\n" + stdin + r.stderr
+	return r
+}
+
+// tnftpModes are the data-connection modes tnftp is driven in: the script
+// lines that select one and the verb that proves it. tnftp prefers
+// EPSV/EPRT; `epsv4 off` makes it use PASV/PORT, as older clients do.
+var tnftpModes = []struct{ name, set, verb string }{
+	{"EPSV", "", "EPSV"},
+	{"PASV", "epsv4 off", "PASV"},
+	{"EPRT", "passive off", "EPRT"},
+	{"PORT", "epsv4 off\npassive off", "PORT"},
+}
+
+func TestTnftpDownload(t *testing.T) {
+	s := startStd(t)
+	files := []string{fEmpty, fOne, fHello, fNotes, fMedium, fSpaces, fDeep}
+	for _, m := range tnftpModes {
+		for _, login := range []struct{ user, pass string }{{"anonymous", "guest@example.com"}, {"reader", readerPass}} {
+			t.Run(m.name+"-"+login.user, func(t *testing.T) {
+				dir := t.TempDir()
+				script := []string{m.set, "binary"}
+				want := map[string][]byte{}
+				for i, name := range files {
+					local := fmt.Sprintf("%d-%s", i, filepath.Base(name))
+					script = append(script, fmt.Sprintf("get %q %q", name, local))
+					want[local] = fixtureFiles[name]
+				}
+				script = append(script, "dir sub")
+				r := tnftp(t, s, dir, login.user, login.pass, strings.Join(script, "\n"))
+				mustFtpScript(t, r, m.verb, "TYPE", "RETR", "LIST")
+				checkTree(t, dir, want, nil)
+				if !strings.Contains(r.stdout, " file with spaces.txt\n") || !strings.Contains(r.stdout, " inner\n") {
+					t.Errorf("dir sub did not list the folder:\n%s", r.stdout)
+				}
+			})
+		}
+	}
+	// -o with a URL, as scripts fetch a single file
+	dir := t.TempDir()
+	bin := needTool(t, "tnftp", "tnftp")
+	for i, name := range []string{fMedium, fSpaces, fEmpty} {
+		local := filepath.Join(dir, fmt.Sprint(i))
+		mustRun(t, dir, bin, "-V", "-o", local, s.url("", strings.ReplaceAll(name, " ", "%20")))
+		checkFile(t, local, fixtureFiles[name])
+	}
+	if r := runTool(t, dir, "", bin, "-V", "-o", filepath.Join(dir, "missing"), s.url("", "nonexistent")); r.code == 0 {
+		t.Errorf("tnftp -o of a missing file: want a failure, got %s", r)
+	}
+}
+
+func TestTnftpUpload(t *testing.T) {
+	s := startStd(t)
+	local := t.TempDir()
+	files := []string{fEmpty, fOne, fHello, fMedium, fSpaces}
+	for _, name := range files {
+		putFile(t, filepath.Join(local, filepath.Base(name)), string(fixtureFiles[name]))
+	}
+	want := map[string][]byte{}
+	for _, m := range tnftpModes {
+		t.Run(m.name, func(t *testing.T) {
+			script := []string{m.set, "binary", "mkdir " + m.name, "cd " + m.name}
+			for _, name := range files {
+				base := filepath.Base(name)
+				script = append(script, fmt.Sprintf("put %q %q", base, base))
+				want[m.name+"/"+base] = fixtureFiles[name]
+			}
+			// and a file put again is replaced
+			script = append(script, fmt.Sprintf("put %q %q", fOne, fHello))
+			want[m.name+"/"+fHello] = fixtureFiles[fOne]
+			r := tnftp(t, s, local, "writer", writerPass, strings.Join(script, "\n"))
+			mustFtpScript(t, r, m.verb, "MKD", "CWD", "STOR")
+			checkTree(t, s.writer, want, nil)
+		})
+	}
+	// anonymous may not upload: the server's 550 is printed, nothing is written
+	r := tnftp(t, s, local, "anonymous", "x", "put "+fHello)
+	if !regexp.MustCompile(`(?m)^550 `).MatchString(r.stdout) {
+		t.Errorf("anonymous put: want a 550 reply\n%s", r)
+	}
+	checkTree(t, s.tree, fixtureFiles, nil)
+	checkTree(t, s.writer, want, nil)
+}
