@@ -65,6 +65,13 @@ type Config struct {
 	// "commit", "syncdir", ...; doc.go lists them); tests use it to delay or fail
 	// storage. It returns an error to fail the operation.
 	OpHook func(op string) error
+	// ActivePort is the source port of active data connections: 0, the
+	// control connection's local port minus one (RFC 959 §3.2: 20 beside
+	// 21); -1, any port; else that port. When it cannot be bound the
+	// connection comes from any port and OnActiveFallback, when set, is
+	// called (on the transfer's goroutine) with the port and the error.
+	ActivePort       int
+	OnActiveFallback func(port uint16, err error)
 	// OnForeignData, when set, is called (on the transfer's goroutine) for
 	// every connection to a passive port that came from an address other
 	// than the control connection's; that connection has been closed and

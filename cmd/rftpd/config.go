@@ -34,9 +34,12 @@ type settings struct {
 	PublicHost   string   `toml:"public_host"`
 	// PassiveShared: each port of passive_ports has one listener serving
 	// every session at once.
-	PassiveShared bool   `toml:"passive_shared"`
-	Banner        string `toml:"banner"`
-	LogLevel      string `toml:"log_level"`
+	PassiveShared bool `toml:"passive_shared"`
+	// ActivePort: the source port of active data connections: 0, the
+	// control port minus one (20 beside 21, RFC 959); -1, any; else that port.
+	ActivePort int    `toml:"active_port"`
+	Banner     string `toml:"banner"`
+	LogLevel   string `toml:"log_level"`
 	// LogFormat: "text" (key=value) or "json". LogFile: the main log's
 	// file ("": stderr). Xferlog: the transfer log's file, in xferlog
 	// format ("": none). SIGUSR1 reopens both files.
@@ -403,6 +406,10 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	d.AtomicUploads = s.AtomicUploads
 	d.DurableUploads = s.DurableUploads
 	d.CleanStaleUploads = s.CleanStaleUploads
+	if s.ActivePort < -1 || s.ActivePort > 65535 {
+		return r, p, d, fmt.Errorf("active_port %d: want 0 (the control port minus one), -1 (any) or a port", s.ActivePort)
+	}
+	d.ActivePort = s.ActivePort
 
 	for _, c := range []struct {
 		name string

@@ -4,7 +4,9 @@ package main
 import (
 	"fmt"
 	"net"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,4 +125,40 @@ func TestApplianceReplay(t *testing.T) {
 
 	c.cmd("quit", 221)
 	checkTree(t, s.writer, map[string][]byte{"picture.jpg": picture, unique: spool}, nil)
+}
+
+// RFC 959 §3.2, §5.2: active data connections come from the port below
+// the control port (L-1, port 20 beside 21), what client-side firewalls
+// that allow "from port 20" expect; active_port = -1 lets any port serve.
+func TestActiveFromControlPortMinusOne(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		extra string
+		l1    bool
+	}{{"default", "", true}, {"any port", "active_port = -1\n", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := filepath.Join(t.TempDir(), "rftpd.toml")
+			putFile(t, cfg, c.extra)
+			s := startStd(t, "-config", cfg)
+			ctl, _ := strconv.Atoi(s.port)
+			conn := dial(t, s.addr)
+			conn.login("anonymous", "x")
+			conn.cmd("TYPE I", 200)
+			for range 2 { // one after the other from the same port
+				ln := listenActive(t)
+				conn.cmd("PORT "+ln.portArg(), 200)
+				conn.cmd("RETR "+fHello, 150)
+				d := ln.accept()
+				from := d.RemoteAddr().(*net.TCPAddr).Port
+				checkBytes(t, "active RETR", readAll(t, d), fixtureFiles[fHello])
+				conn.expect(226)
+				// Another process may hold ctl-1 (the control port was
+				// picked by the kernel): rftpd then says so and uses any.
+				held := strings.Contains(s.proc.stderr.String(), "port="+strconv.Itoa(ctl-1)+" ")
+				if c.l1 && from != ctl-1 && !held {
+					t.Errorf("data connection from port %d, want %d (control port %d minus one)", from, ctl-1, ctl)
+				}
+			}
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -346,4 +347,19 @@ func appendField(b []byte, s string) []byte {
 		b = append(b, c)
 	}
 	return b
+}
+
+// activeFallbackLogger logs an active data connection that could not come
+// from its port (dtp.Config.ActivePort): the first at warn level, with what
+// to do, the others at debug level.
+func activeFallbackLogger(logger *slog.Logger) func(uint16, error) {
+	var told atomic.Bool
+	return func(port uint16, err error) {
+		level := slog.LevelDebug
+		if !told.Swap(true) {
+			level = slog.LevelWarn
+		}
+		logger.Log(context.Background(), level, "active data connections come from any port: their port cannot be bound (below 1024 it needs root or CAP_NET_BIND_SERVICE; active_port = -1 stops trying)",
+			"port", port, "err", err)
+	}
 }

@@ -99,6 +99,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		logger.Warn("refused a data connection from a foreign address", "client", control, "from", data)
 	}
 	dcfg.OnCleanup = cleanupLogger(logger)
+	dcfg.OnActiveFallback = activeFallbackLogger(logger)
 	if rcfg.Bound, err = privilegeDrop(s.RunAs, logger); err != nil {
 		fmt.Fprintf(stderr, "rftpd: %s\n", plainErr(err))
 		return 1
