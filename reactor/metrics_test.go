@@ -44,7 +44,7 @@ func TestStatsCountASession(t *testing.T) {
 	cl.expect("USER anonymous", "331 ")
 	cl.expect("PASS guest@", "230 ")
 	cl.expect("NOOP", "200 ")
-	cl.expect("FROB", "502 ")
+	cl.expect("FROB", "500 ")
 	cl.expect("TYPE I", "200 ")
 	d := cl.pasv()
 	cl.expect("RETR hello.txt", "150 ")

@@ -226,7 +226,7 @@ func TestLoopNeverBlocks(t *testing.T) {
 		quick.expect("NOOP", "200 ")
 	}
 	letGo()
-	if got := slow.reply(); got != "213 6\r\n" {
+	if got := slow.reply(); got != "213 7\r\n" { // TYPE A: hello.txt's LF goes as CRLF (RFC 3659 §4)
 		t.Fatalf("SIZE: %q", got)
 	}
 }
@@ -255,7 +255,8 @@ func TestPipelinedInOrder(t *testing.T) {
 	if _, err := io.WriteString(cl.c, "USER anonymous\r\nPASS x\r\nSIZE hello.txt\r\nNOOP\r\nMDTM hello.txt\r\nPWD\r\nSYST\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"331 ", "230 ", "213 6\r\n", "200 ", "213 ", "257 ", "215 "} {
+	// SIZE in TYPE A counts hello.txt's LF as CRLF: 7.
+	for _, want := range []string{"331 ", "230 ", "213 7\r\n", "200 ", "213 ", "257 ", "215 "} {
 		if got := cl.reply(); !strings.HasPrefix(got, want) {
 			t.Fatalf("got %q, want prefix %q", got, want)
 		}

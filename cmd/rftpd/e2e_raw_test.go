@@ -1036,12 +1036,13 @@ func TestRawManySessions(t *testing.T) {
 	conns := make([]*ctrl, 0, n)
 	for i := 0; i < n; i++ {
 		c := dial(t, s.addr)
-		c.write([]byte("USER anonymous\r\nPASS x\r\n"))
+		c.write([]byte("USER anonymous\r\nPASS x\r\nTYPE I\r\n")) // SIZE counts stored bytes in TYPE I
 		conns = append(conns, c)
 	}
 	for _, c := range conns {
 		c.expect(331)
 		c.expect(230)
+		c.expect(200)
 	}
 	for i, c := range conns {
 		c.send(fmt.Sprintf("SIZE %s", []string{fHello, fMedium, fBig}[i%3]))
