@@ -39,6 +39,12 @@ type Config struct {
 	DataUnsent    int
 	StatListMax   int // bytes of a STAT <path> listing before it is cut short
 	IdleListeners int // passive listeners kept open for reuse after their transfer (lnpool.go); 0: none
+	// ListSortMax: a listing (LIST, NLST, MLSD, STAT) of a folder with at
+	// most this many entries to show is sorted by name (byte order, as ls
+	// in the C locale); the names are held until the scan ends. A larger
+	// folder streams in the order the file system returns, so a listing
+	// never holds more than this many names. 0: never sort.
+	ListSortMax int
 	// AtomicUploads makes STOR (without REST) write to a hidden temporary
 	// file in the target's directory and rename it over the target only
 	// when all the data has arrived: an aborted or failed upload leaves the
@@ -121,6 +127,7 @@ func DefaultConfig() Config {
 		MaxTransfers:   1024,
 		DataUnsent:     256 << 10,
 		StatListMax:    64 << 10,
+		ListSortMax:    10000,
 		IdleListeners:  64,
 		AtomicUploads:  true,
 		DurableUploads: true,
@@ -147,6 +154,8 @@ func (c *Config) check() error {
 		return errors.New("dtp: config: IdleListeners must not be negative")
 	case c.StatListMax < 1:
 		return errors.New("dtp: config: StatListMax must be at least 1")
+	case c.ListSortMax < 0:
+		return errors.New("dtp: config: ListSortMax must not be negative")
 	case (c.PassiveLow == 0) != (c.PassiveHigh == 0):
 		return errors.New("dtp: config: PassiveLow and PassiveHigh must both be set or both be 0")
 	case c.PassiveLow > c.PassiveHigh:

@@ -79,6 +79,7 @@ func (d *dirScanner) lstat(name string) (protocol.FileInfo, error) {
 		Size:    d.st.Size,
 		ModTime: time.Unix(d.st.Mtim.Unix()),
 		Mode:    statMode(d.st.Mode),
+		Nlink:   uint64(d.st.Nlink),
 	}, nil
 }
 

@@ -86,7 +86,7 @@ func storageErr(err error) error {
 
 // infoOf converts a fs.FileInfo, naming it name.
 func infoOf(fi fs.FileInfo, name string) protocol.FileInfo {
-	return protocol.FileInfo{Name: name, Size: fi.Size(), ModTime: fi.ModTime(), Mode: fi.Mode()}
+	return protocol.FileInfo{Name: name, Size: fi.Size(), ModTime: fi.ModTime(), Mode: fi.Mode(), Nlink: nlinkOf(fi)}
 }
 
 // baseName is the name reported for an FTP path: its last element, "/" for the root.

@@ -242,7 +242,7 @@ func mustErr(t *testing.T, err, want error) {
 	}
 }
 
-func mustOK(t *testing.T, err error) {
+func mustOK(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,37 +29,53 @@ var errListFull = errors.New("dtp: listing full")
 // lister formats the entries of one directory. Lines end in CRLF whatever
 // the TYPE.
 type lister struct {
-	root  *os.Root
-	dir   string // root-relative directory being listed
-	kind  protocol.XferKind
-	all   bool // show dot files
-	perms protocol.Perm
-	facts protocol.Facts // MLSD's (OPTS MLST)
-	now   time.Time
+	root    *os.Root
+	dir     string // root-relative directory being listed
+	kind    protocol.XferKind
+	all     bool           // show dot files
+	glob    *protocol.Glob // list only the entries whose names match it; nil: all
+	prefix  string         // NLST: goes before each name (protocol.ReqTransfer.NamePrefix)
+	sortMax int            // sort when at most this many entries are shown (Config.ListSortMax)
+	maxHeld int            // the most names held for sorting at once (for tests)
+	perms   protocol.Perm
+	facts   protocol.Facts // MLSD's (OPTS MLST)
+	now     time.Time
 }
 
-func newLister(id *identity, rel string, kind protocol.XferKind, flags protocol.ListFlags, facts protocol.Facts) *lister {
+func (s *Server) newLister(id *identity, rel string, kind protocol.XferKind, flags protocol.ListFlags, facts protocol.Facts) *lister {
 	return &lister{
-		root:  id.root,
-		dir:   rel,
-		kind:  kind,
-		all:   flags&protocol.ListAll != 0 || kind == protocol.XferMlsd,
-		perms: id.perms,
-		facts: facts,
-		now:   time.Now(),
+		root:    id.root,
+		dir:     rel,
+		kind:    kind,
+		all:     flags&protocol.ListAll != 0 || kind == protocol.XferMlsd,
+		sortMax: s.cfg.ListSortMax,
+		perms:   id.perms,
+		facts:   facts,
+		now:     time.Now(),
 	}
+}
+
+// shows reports whether the entry name is listed, from its name alone:
+// not when it is hidden (a dot file without -a, or not matching the
+// pattern, which has its own rule for dot files), when it cannot be sent
+// on a line-based protocol, or when it is reserved (the temporary files
+// of atomic uploads are never shown, not even with -a, MLSD or a
+// pattern).
+func (l *lister) shows(name string) bool {
+	if l.glob != nil {
+		if !l.glob.Match(name) {
+			return false
+		}
+	} else if !l.all && strings.HasPrefix(name, ".") {
+		return false
+	}
+	return sendable(name) && !protocol.IsReservedName(name)
 }
 
 // entry appends the line of the directory entry name, or nothing when it
-// is hidden, its name cannot be sent on a line-based protocol, or it
 // cannot be looked at. A symlink is shown as what it points to (ls -L),
-// and not at all when that is outside the root or missing. Reserved
-// names (the temporary files of atomic uploads) are never shown, not even
-// with -a or MLSD.
+// and not at all when that is outside the root or missing.
 func (l *lister) entry(b []byte, d *dirScanner, name string) []byte {
-	if (!l.all && strings.HasPrefix(name, ".")) || !sendable(name) || protocol.IsReservedName(name) {
-		return b
-	}
 	fi, err := d.lstat(name)
 	if err != nil {
 		return b
@@ -87,6 +104,7 @@ func (l *lister) line(b []byte, fi protocol.FileInfo) []byte {
 	}
 	switch l.kind {
 	case protocol.XferNlst:
+		b = append(b, l.prefix...)
 		return protocol.AppendNLST(b, fi)
 	case protocol.XferMlsd:
 		b = protocol.AppendFacts(b, fi, protocol.FactFile, l.perms, l.facts, fi.Name)
@@ -96,24 +114,55 @@ func (l *lister) line(b []byte, fi protocol.FileInfo) []byte {
 	}
 }
 
-// stream reads dir batch by batch, appends each batch's lines to b and
-// hands them to flush, which returns the buffer to go on with; an error
-// from flush stops the listing.
+// stream reads dir batch by batch, appends the lines of the entries it
+// shows to b and hands them to flush, which returns the buffer to go on
+// with; an error from flush stops the listing.
+//
+// The names shown are held, not sent, while there are at most sortMax of
+// them: a folder that has no more is sent sorted by name once the scan
+// ends. The first name past sortMax sends the held ones as they came and
+// the listing streams from there in the file system's order, batch by
+// batch: a listing never holds more than sortMax names, nor more than one
+// batch of lines, however large the folder (a pattern is applied to each
+// name as it is read).
 func (l *lister) stream(dir *os.File, b []byte, flush func([]byte) ([]byte, error)) ([]byte, error) {
 	d, err := newDirScanner(dir, l.root, l.dir)
 	if err != nil {
 		return b, storageErr(err)
 	}
+	var held []string
+	holding := l.sortMax > 0
 	for {
 		names, rerr := d.next()
 		for _, name := range names {
+			if !l.shows(name) {
+				continue
+			}
+			if holding {
+				if len(held) < l.sortMax {
+					held = append(held, name) // the scanner's strings are not reused
+					l.maxHeld = max(l.maxHeld, len(held))
+					continue
+				}
+				holding = false
+				if b, err = l.entries(b, d, held, flush); err != nil {
+					return b, err
+				}
+				held = nil
+			}
 			b = l.entry(b, d, name)
 		}
-		var err error
-		if b, err = flush(b); err != nil {
-			return b, err
+		end := rerr == io.EOF || (rerr == nil && len(names) == 0)
+		if holding && end {
+			slices.Sort(held)
+			return l.entries(b, d, held, flush)
 		}
-		if rerr == io.EOF || (rerr == nil && len(names) == 0) {
+		if !holding {
+			if b, err = flush(b); err != nil {
+				return b, err
+			}
+		}
+		if end {
 			return b, nil
 		}
 		if rerr != nil {
@@ -122,35 +171,66 @@ func (l *lister) stream(dir *os.File, b []byte, flush func([]byte) ([]byte, erro
 	}
 }
 
-// openList opens the directory or file to list, before any data
-// connection is made.
-func (s *Server) openList(id *identity, p string) (*os.File, fs.FileInfo, error) {
+// entries appends the lines of names, flushing every listBatch of them
+// and after the last.
+func (l *lister) entries(b []byte, d *dirScanner, names []string, flush func([]byte) ([]byte, error)) ([]byte, error) {
+	var err error
+	for i, name := range names {
+		b = l.entry(b, d, name)
+		if (i+1)%listBatch == 0 {
+			if b, err = flush(b); err != nil {
+				return b, err
+			}
+		}
+	}
+	return flush(b)
+}
+
+// openList opens what a listing of p lists, before any data connection
+// is made: the directory or file at p, or, when glob is set and nothing
+// is at p, the folder of p; then pattern is p's last element, which
+// selects the entries to list (protocol.ParseGlob). A name with *, ? or [
+// in it that exists is listed as it is, as vsftpd does; a folder that
+// does not exist is not found either way.
+func (s *Server) openList(id *identity, p string, glob bool) (f *os.File, fi fs.FileInfo, dir string, pattern *protocol.Glob, err error) {
 	if err := id.allow(protocol.PermRead); err != nil {
-		return nil, nil, err
+		return nil, nil, "", nil, err
 	}
 	if err := s.hook("list"); err != nil {
-		return nil, nil, err
+		return nil, nil, "", nil, err
 	}
 	rel := relPath(p)
 	if err := checkRel(rel); err != nil {
-		return nil, nil, err
+		return nil, nil, "", nil, err
 	}
-	f, err := openRead(id.root, rel)
+	f, err = openRead(id.root, rel)
+	if err != nil && glob && errors.Is(err, fs.ErrNotExist) {
+		folder, last := path.Split(rel)
+		if g, ok := protocol.ParseGlob(last); ok {
+			pattern, rel = &g, relPath(folder)
+			f, err = openRead(id.root, rel)
+		}
+	}
 	if err != nil {
-		return nil, nil, storageErr(err)
+		return nil, nil, "", nil, storageErr(err)
 	}
-	fi, err := f.Stat()
+	fi, err = f.Stat()
+	if err == nil && pattern != nil && !fi.IsDir() {
+		err = fmt.Errorf("dtp: %w", protocol.ErrNotDir)
+	}
 	if err != nil {
 		f.Close()
-		return nil, nil, storageErr(err)
+		return nil, nil, "", nil, storageErr(err)
 	}
-	return f, fi, nil
+	return f, fi, rel, pattern, nil
 }
 
 // list sends a LIST, NLST or MLSD listing. A file path lists that one file
-// (MLSD refuses it: RFC 3659 wants a directory).
+// (MLSD refuses it: RFC 3659 wants a directory); a pattern lists the
+// entries of its folder that match it.
 func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event)) (int64, error) {
-	f, fi, err := s.openList(id, r.Path)
+	glob := r.Glob && (r.Kind == protocol.XferList || r.Kind == protocol.XferNlst)
+	f, fi, dir, pattern, err := s.openList(id, r.Path, glob)
 	if err != nil {
 		return 0, err
 	}
@@ -170,7 +250,10 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	}
 	out := dataOut(c, tc)
 
-	l := newLister(id, relPath(r.Path), r.Kind, r.Flags, protocol.AllFacts&^r.Hide)
+	l := s.newLister(id, dir, r.Kind, r.Flags, protocol.AllFacts&^r.Hide)
+	if pattern != nil {
+		l.glob, l.prefix = pattern, r.NamePrefix
+	}
 	buf := bytebufferpool.Get()
 	defer bytebufferpool.Put(buf)
 	var total int64
@@ -214,12 +297,13 @@ func (s *Server) statList(sess *Session, r protocol.ReqStatList, post func(proto
 // runStatList makes the LIST lines of r.Path for STAT, at most
 // StatListMax bytes of them; a cut listing ends with a line saying so.
 func (s *Server) runStatList(id *identity, r protocol.ReqStatList) protocol.EvStatList {
-	f, fi, err := s.openList(id, r.Path)
+	f, fi, dir, pattern, err := s.openList(id, r.Path, r.Glob)
 	if err != nil {
 		return protocol.EvStatList{Err: err}
 	}
 	defer f.Close()
-	l := newLister(id, relPath(r.Path), protocol.XferList, 0, 0)
+	l := s.newLister(id, dir, protocol.XferList, 0, 0)
+	l.glob = pattern
 	buf := bytebufferpool.Get()
 	defer bytebufferpool.Put(buf)
 	if !fi.IsDir() {

@@ -78,7 +78,7 @@ func TestListSmallTree(t *testing.T) {
 	if !strings.HasPrefix(list[1], "-rw-r--r-- 1 ftp ftp            5 ") || !strings.HasSuffix(list[1], " link") {
 		t.Fatalf("LIST shows the link as its target: %q", list[1])
 	}
-	check("LIST sub", list[2:], []string{"drwxr-xr-x 1 ftp ftp         4096 Mar 04  2024 sub"})
+	check("LIST sub", list[2:], []string{"drwxr-xr-x 2 ftp ftp         4096 Mar 04  2024 sub"})
 	check("LIST file", e.listing(protocol.XferList, "/a.txt", 0), []string{"-rw-r--r-- 1 ftp ftp            5 Mar 04  2024 a.txt"})
 
 	mlsd := e.listing(protocol.XferMlsd, "/", 0)
@@ -120,6 +120,36 @@ func TestListSmallTree(t *testing.T) {
 		e.pasv()
 		e.do(protocol.ReqTransfer{Kind: tc.kind, Path: tc.path})
 		mustErr(t, expect[protocol.EvTransferDone](t, e.ev).Err, tc.want)
+	}
+}
+
+// LIST shows the real link count: 2 plus the subfolders for a folder
+// (on the file systems tests run on), the names of a file, the target's
+// for a symlink (listed as what it points to).
+func TestListLinkCounts(t *testing.T) {
+	e := newEnv(t, nil)
+	e.write("pub/x/f", nil)
+	e.write("pub/y/f", nil)
+	e.write("pub/z/f", nil)
+	e.write("pub/one", []byte("1"))
+	e.write("pub/two", []byte("2"))
+	mustOK(t, os.Link(filepath.Join(e.dir, "pub/two"), filepath.Join(e.dir, "pub/two-again")))
+	mustOK(t, os.Symlink("pub", filepath.Join(e.dir, "pub-link")))
+	nlink := func(line string) string {
+		f := strings.Fields(line)
+		return f[len(f)-1] + " " + f[1]
+	}
+	var got []string
+	for _, l := range e.listing(protocol.XferList, "/", 0) {
+		got = append(got, nlink(l))
+	}
+	for _, l := range e.listing(protocol.XferList, "/pub", 0) {
+		got = append(got, nlink(l))
+	}
+	got = append(got, nlink(e.listing(protocol.XferList, "/pub/two", 0)[0]))
+	want := []string{"pub 5", "pub-link 5", "one 1", "two 2", "two-again 2", "x 2", "y 2", "z 2", "two 2"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("link counts:\n got %q\nwant %q", got, want)
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 // Leading words that start with "-" and hold only letters ("-l", "-la",
 // "-A") are options, each followed by one space: a and A set ListAll, the
 // others (l, F, R, ...) are accepted and ignored. The rest, possibly empty,
-// is the path; glob characters in it are not expanded.
+// is the path, whose last element may be a pattern (glob.go).
 //
 //	"-la /pub" → ListAll, "/pub";   "-l" → 0, "";   "-x-y" → 0, "-x-y"
 func listArgs(arg string) (ListFlags, string) {
@@ -37,19 +37,35 @@ func listArgs(arg string) (ListFlags, string) {
 	return flags, arg
 }
 
-// cmdLIST sends a directory listing in ls -l form.
+// cmdLIST sends a directory listing in ls -l form, or the lines of the
+// entries a pattern matches.
 func (s *Session) cmdLIST(arg string, now time.Time) {
-	flags, p := listArgs(arg)
-	s.transfer(XferList, resolve(s.cwd, p), flags, now)
+	s.listing(XferList, arg, now)
 }
 
-// cmdNLST sends the names in a directory.
+// cmdNLST sends the names in a directory (RFC 959 §4.1.3), or the names a
+// pattern matches, each after the folder part of the argument, which is
+// what mget needs: "NLST pub/*.txt" sends "pub/a.txt".
 func (s *Session) cmdNLST(arg string, now time.Time) {
-	flags, p := listArgs(arg)
-	s.transfer(XferNlst, resolve(s.cwd, p), flags, now)
+	s.listing(XferNlst, arg, now)
 }
 
-// cmdMLSD sends a directory's entries with RFC 3659 facts.
+// listing starts a LIST or NLST of arg.
+func (s *Session) listing(kind XferKind, arg string, now time.Time) {
+	flags, p := listArgs(arg)
+	req := ReqTransfer{Kind: kind, Path: resolve(s.cwd, p), Flags: flags}
+	if prefix, ok := splitGlob(p); ok {
+		req.Glob = true
+		if kind == XferNlst {
+			req.NamePrefix = prefix
+		}
+	}
+	s.startTransfer(req, now)
+}
+
+// cmdMLSD sends a directory's entries with RFC 3659 facts. Its argument
+// is never a pattern: RFC 3659 §7 defines MLSD without globbing (and
+// §7.1 makes the argument a directory's name, nothing else).
 func (s *Session) cmdMLSD(arg string, now time.Time) {
 	s.transfer(XferMlsd, resolve(s.cwd, arg), 0, now)
 }
@@ -89,8 +105,9 @@ func (s *Session) cmdSTAT(arg string, _ time.Time) {
 		s.reply(codeFileUnavailable, txtPermDenied)
 	default:
 		_, p := listArgs(arg)
+		_, glob := splitGlob(p)
 		p = resolve(s.cwd, p)
-		s.await(stWaitStat, ReqStatList{Path: p}, p, "")
+		s.await(stWaitStat, ReqStatList{Path: p, Glob: glob}, p, "")
 	}
 }
 

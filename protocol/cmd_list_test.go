@@ -26,13 +26,63 @@ func TestListing(t *testing.T) {
 ! ReqTransfer list "/" all
 ` + "@ EvTransferDone\n< 226 Directory send OK.\n" + pasv + `
 > LIST *.txt
-! ReqTransfer list "/*.txt"
+! ReqTransfer list "/*.txt" glob
 ` + "@ EvTransferDone\n< 226 Directory send OK.\n" + pasv + `
 > LIST -x-y
 ! ReqTransfer list "/-x-y"
 ` + "@ EvTransferDone\n< 226 Directory send OK.\n" + pasv + `
 > NLST -R sub
 ! ReqTransfer nlst "/sub"
+`},
+		// A pattern in the last element (glob.go): NLST sends each name after
+		// the folder part as the client wrote it; LIST and STAT need none.
+		{"patterns", "login\n> CWD pub\n! ReqFile stat \"/pub\"\n@ EvFile dir\n< 250 Directory successfully changed.\n" + pasv + `
+> NLST *.txt
+! ReqTransfer nlst "/pub/*.txt" glob
+@ EvTransferStart
+< 150 Here comes the directory listing.
+@ EvTransferDone bytes=14
+< 226 Directory send OK.
+` + pasv + `
+> NLST -a docs/file?.[ch]
+! ReqTransfer nlst "/pub/docs/file?.[ch]" all glob prefix="docs/"
+` + "@ EvTransferDone\n< 226 Directory send OK.\n" + pasv + `
+> NLST /pub/../etc/[^.]*
+! ReqTransfer nlst "/etc/[^.]*" glob prefix="/pub/../etc/"
+` + "@ EvTransferDone\n< 226 Directory send OK.\n" + pasv + `
+> NLST ../../*
+! ReqTransfer nlst "/*" glob prefix="../../"
+` + "@ EvTransferDone\n< 226 Directory send OK.\n" + pasv + `
+> LIST -al docs/*
+! ReqTransfer list "/pub/docs/*" all glob
+` + "@ EvTransferDone\n< 226 Directory send OK.\n" + pasv + `
+> LIST *.none
+! ReqTransfer list "/pub/*.none" glob
+@ EvTransferStart
+< 150 Here comes the directory listing.
+@ EvTransferDone
+< 226 Directory send OK.
+` + pasv + `
+> LIST a[b
+! ReqTransfer list "/pub/a[b"
+` + "@ EvTransferDone err=notexist\n< 550 No such file or directory.\n" + pasv + `
+> NLST */a.txt
+! ReqTransfer nlst "/pub/*/a.txt"
+` + "@ EvTransferDone\n< 226 Directory send OK.\n" + pasv + `
+> MLSD *.txt
+! ReqTransfer mlsd "/pub/*.txt"
+` + "@ EvTransferDone err=notexist\n< 550 No such file or directory.\n" + pasv + `
+> NLST .rftpd-upload.*
+< 550 File name not allowed.
+> NLST .rftpd-upl*
+! ReqTransfer nlst "/pub/.rftpd-upl*" glob
+` + "@ EvTransferDone\n< 226 Directory send OK.\n" + `
+> STAT -l *.txt
+! ReqStatList "/pub/*.txt" glob
+@ EvStatList lines="-rw-r--r-- 2 ftp ftp           12 Mar 04 12:00 a.txt\r\n"
+< 213-Status of /pub/*.txt:
+< -rw-r--r-- 2 ftp ftp           12 Mar 04 12:00 a.txt
+< 213 End of status.
 `},
 		{"MLSD", "login\n> TYPE I\n< 200 Switching to Binary mode.\n" + pasv + `
 > MLSD pub

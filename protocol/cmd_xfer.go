@@ -240,6 +240,13 @@ func (s *Session) cmdSTOU(_ string, now time.Time) {
 // PASV/EPSV/PORT/EPRT, which it consumes. REST applies to RETR, STOR and
 // APPE; TYPE A to file transfers (listings are always sent as CRLF lines).
 func (s *Session) transfer(kind XferKind, path string, flags ListFlags, now time.Time) {
+	s.startTransfer(ReqTransfer{Kind: kind, Path: path, Flags: flags}, now)
+}
+
+// startTransfer is transfer for a request with more in it (LIST and NLST
+// of a pattern); Protect, Offset and ASCII come from the session.
+func (s *Session) startTransfer(req ReqTransfer, now time.Time) {
+	kind, path := req.Kind, req.Path
 	if s.tlsData && !s.protP {
 		// Before the endpoint is used: it stays for the transfer after PROT P.
 		s.reply(codeDataProtection, "Data connections must be protected: send PBSZ 0 and PROT P.")
@@ -260,7 +267,7 @@ func (s *Session) transfer(kind XferKind, path string, flags ListFlags, now time
 		s.reply(codeParamNotImpl, "REST with STOR or APPE is not supported in TYPE A; use TYPE I.")
 		return
 	}
-	req := ReqTransfer{Kind: kind, Path: path, Flags: flags, Protect: s.protP}
+	req.Protect = s.protP
 	if kind == XferMlsd {
 		req.Hide = s.hidden
 	}

@@ -34,7 +34,7 @@
 // state.go holds the states and their transitions as a table; commands.go
 // the dispatch table (verb, alias, login, argument rule, permission,
 // handler); cmd_*.go the handlers, one file per command family; parse.go,
-// reply.go and codes.go the wire syntax; vpath.go and hostport.go argument
-// syntax; errreply.go the mapping of DTP errors to reply codes. testdata/
+// reply.go and codes.go the wire syntax; vpath.go, glob.go (the patterns of
+// LIST, NLST and STAT) and hostport.go argument syntax; errreply.go the mapping of DTP errors to reply codes. testdata/
 // holds golden transcripts, described in testdata/README.md.
 package protocol

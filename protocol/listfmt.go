@@ -9,12 +9,17 @@ import (
 
 // AppendLIST appends fi as one `ls -l` line ending in CRLF, the form curl,
 // lftp, wget and FileZilla parse. now decides between the "Jan 02 15:04" and
-// "Jan 02  2006" date forms (six months, as ls does).
+// "Jan 02  2006" date forms (six months, as ls does). The second column is
+// the link count (fi.Nlink; 1 when unknown): a folder's is 2 plus its
+// subfolders on most file systems.
 //
 //	-rw-r--r-- 1 ftp ftp         1234 Mar 04 12:30 a.txt
+//	drwxr-xr-x 3 ftp ftp         4096 Mar 04 12:30 pub
 func AppendLIST(b []byte, fi FileInfo, now time.Time) []byte {
 	b = appendMode(b, fi.Mode)
-	b = append(b, " 1 ftp ftp "...)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, max(fi.Nlink, 1), 10)
+	b = append(b, " ftp ftp "...)
 	var digits [20]byte
 	size := strconv.AppendInt(digits[:0], fi.Size, 10)
 	for i := len(size); i < 12; i++ {

@@ -22,6 +22,13 @@ func TestAppendLIST(t *testing.T) {
 			"lrwxrwxrwx 1 ftp ftp            7 Dec 31 23:00 ln\r\n"},
 		{FileInfo{Name: "future", Size: 123456789012345, Mode: 0o600, ModTime: time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC)},
 			"-rw------- 1 ftp ftp 123456789012345 Mar 04  2025 future\r\n"},
+		// The link count: a folder with three subfolders, a file with a second name.
+		{FileInfo{Name: "pub", Size: 4096, Mode: fs.ModeDir | 0o755, ModTime: now, Nlink: 5},
+			"drwxr-xr-x 5 ftp ftp         4096 Mar 04 12:00 pub\r\n"},
+		{FileInfo{Name: "twice", Size: 3, Mode: 0o644, ModTime: now, Nlink: 2},
+			"-rw-r--r-- 2 ftp ftp            3 Mar 04 12:00 twice\r\n"},
+		{FileInfo{Name: "many", Size: 3, Mode: 0o644, ModTime: now, Nlink: 65001},
+			"-rw-r--r-- 65001 ftp ftp            3 Mar 04 12:00 many\r\n"},
 		// Special files show their type as ls does.
 		{FileInfo{Name: "fifo", Mode: fs.ModeNamedPipe | 0o644, ModTime: now},
 			"prw-r--r-- 1 ftp ftp            0 Mar 04 12:00 fifo\r\n"},

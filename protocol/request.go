@@ -54,6 +54,7 @@ type ReqFile struct {
 // comes back in EvStatList and is capped by the worker. Answered by EvStatList.
 type ReqStatList struct {
 	Path string
+	Glob bool // the last element of Path is a pattern, as in ReqTransfer
 }
 
 // ReqPassive opens a passive data listener for the session, replacing any
@@ -102,6 +103,18 @@ type ReqTransfer struct {
 	ASCII  bool      // TYPE A: convert line endings
 	Flags  ListFlags // LIST/NLST options
 	Hide   Facts     // MLSD: the facts not to return (OPTS MLST); zero: all
+	// Glob: the last element of Path is a pattern (LIST and NLST only;
+	// glob.go has the rules). Path is listed as it is when it exists
+	// (a file or folder may have *, ? or [ in its name); else the entries
+	// of its folder whose names match the pattern (Glob.Match) are listed,
+	// a matching folder as one entry, not its contents. No match is an
+	// empty listing.
+	Glob bool
+	// NamePrefix goes before every name an NLST of a pattern sends: the
+	// folder part of the argument as the client wrote it ("pub/" for
+	// "NLST pub/*.txt"), so that the names can be handed back to RETR as
+	// they are, as mget does (vsftpd sends the same).
+	NamePrefix string
 	// Protect: PROT P is in force, so the data connection is TLS (server
 	// side), resuming the control connection's TLS session when the account
 	// requires reuse (ErrTLSReuse otherwise). A failed data handshake is
@@ -205,6 +218,7 @@ type FileInfo struct {
 	Size    int64
 	ModTime time.Time
 	Mode    fs.FileMode
+	Nlink   uint64 // hard links (st_nlink); 0: unknown, listed as 1
 }
 
 // Errors the DTP returns (possibly wrapped) so the session can choose a reply

@@ -590,6 +590,9 @@ func formatRequest(q Request) string {
 		}
 		return s
 	case ReqStatList:
+		if q.Glob {
+			return fmt.Sprintf("ReqStatList %q glob", q.Path)
+		}
 		return fmt.Sprintf("ReqStatList %q", q.Path)
 	case ReqPassive:
 		if q.Extended {
@@ -608,6 +611,12 @@ func formatRequest(q Request) string {
 		}
 		if q.Flags&ListAll != 0 {
 			s += " all"
+		}
+		if q.Glob {
+			s += " glob"
+		}
+		if q.NamePrefix != "" {
+			s += fmt.Sprintf(" prefix=%q", q.NamePrefix)
 		}
 		if q.Protect {
 			s += " protect"

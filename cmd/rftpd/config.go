@@ -88,6 +88,7 @@ type settings struct {
 		MinRate          int `toml:"min_rate"`
 		DataUnsent       int `toml:"data_unsent"`
 		StatListMax      int `toml:"stat_list_max"`
+		ListSortMax      int `toml:"list_sort_max"`
 		IdleListeners    int `toml:"idle_listeners"`
 	} `toml:"limits"`
 
@@ -220,6 +221,7 @@ func defaults() settings {
 	s.Limits.AuthQueue = d.AuthQueue
 	s.Limits.MaxTransfers = d.MaxTransfers
 	s.Limits.StatListMax = d.StatListMax
+	s.Limits.ListSortMax = d.ListSortMax
 	s.Limits.IdleListeners = d.IdleListeners
 	s.TLS.LoginAccounts = true
 	s.TLS.DataAccounts = true
@@ -402,6 +404,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	d.MaxTransfers = s.Limits.MaxTransfers
 	d.DataUnsent = s.Limits.DataUnsent
 	d.StatListMax = s.Limits.StatListMax
+	d.ListSortMax = s.Limits.ListSortMax
 	d.IdleListeners = s.Limits.IdleListeners
 	d.AtomicUploads = s.AtomicUploads
 	d.DurableUploads = s.DurableUploads
@@ -429,6 +432,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"limits.min_rate", s.Limits.MinRate, 0},
 		{"limits.data_unsent", d.DataUnsent, 0},
 		{"limits.stat_list_max", d.StatListMax, 1024},
+		{"limits.list_sort_max", d.ListSortMax, 0},
 		{"limits.idle_listeners", d.IdleListeners, 0},
 		{"limits.max_sessions", r.MaxSessions, 0},
 		{"limits.max_per_ip", r.MaxPerIP, 0},
