@@ -126,3 +126,37 @@ func TestInetutilsFtpUpload(t *testing.T) {
 	checkTree(t, s.tree, fixtureFiles, nil)
 	checkTree(t, s.writer, want, nil)
 }
+
+// TestInetutilsMgetGlob fetches `mget *.txt` with prompting off in folders
+// that also hold other files: the client sends NLST *.txt and fetches each
+// name the server lists, so it needs wildcard NLST in the server (without
+// it NLST *.txt gets 550 and nothing is fetched).
+func TestInetutilsMgetGlob(t *testing.T) {
+	s := startStd(t)
+	for _, m := range inetutilsModes {
+		for _, folder := range []string{"/", "sub", "sub/inner/deep"} {
+			t.Run(m.name+"-"+folder, func(t *testing.T) {
+				dir := t.TempDir()
+				r := inetutilsFtp(t, s, dir, "anonymous", "x", strings.Join([]string{m.set, "binary", "prompt", "cd " + folder, "mget *.txt"}, "\n"))
+				if !strings.Contains(r.stdout, "Interactive mode off.") {
+					t.Errorf("prompt did not turn prompting off:\n%s", r)
+				}
+				mustFtpScript(t, r, m.verb, "NLST", "RETR")
+				checkTree(t, dir, txtFilesIn(folder), nil)
+			})
+		}
+	}
+}
+
+// txtFilesIn returns the fixture files in folder (not below it) whose names
+// end in .txt, by base name: what `mget *.txt` there fetches.
+func txtFilesIn(folder string) map[string][]byte {
+	folder = strings.Trim(folder, "/")
+	want := map[string][]byte{}
+	for name, b := range fixtureFiles {
+		if filepath.Dir(name) == filepath.Clean("./"+folder) && strings.HasSuffix(name, ".txt") {
+			want[filepath.Base(name)] = b
+		}
+	}
+	return want
+}

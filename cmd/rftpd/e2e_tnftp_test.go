@@ -101,3 +101,24 @@ func TestTnftpUpload(t *testing.T) {
 	checkTree(t, s.tree, fixtureFiles, nil)
 	checkTree(t, s.writer, want, nil)
 }
+
+// TestTnftpMgetGlob fetches `mget *.txt` with prompting off in folders that
+// also hold other files, in every mode: tnftp sends NLST *.txt and fetches
+// each name the server lists, so it needs wildcard NLST in the server
+// (without it NLST *.txt gets 550 and nothing is fetched).
+func TestTnftpMgetGlob(t *testing.T) {
+	s := startStd(t)
+	for _, m := range tnftpModes {
+		for _, folder := range []string{"/", "sub", "sub/inner/deep"} {
+			t.Run(m.name+"-"+folder, func(t *testing.T) {
+				dir := t.TempDir()
+				r := tnftp(t, s, dir, "anonymous", "x", strings.Join([]string{m.set, "binary", "prompt off", "cd " + folder, "mget *.txt"}, "\n"))
+				if !strings.Contains(r.stdout, "Interactive mode off.") {
+					t.Errorf("prompt off did not turn prompting off:\n%s", r)
+				}
+				mustFtpScript(t, r, m.verb, "NLST", "RETR")
+				checkTree(t, dir, txtFilesIn(folder), nil)
+			})
+		}
+	}
+}
