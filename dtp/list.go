@@ -248,7 +248,7 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	if err != nil {
 		return 0, err
 	}
-	out := dataOut(c, tc)
+	out, finish := deflated(dataOut(c, tc), r.Deflate)
 
 	l := s.newLister(id, dir, r.Kind, r.Flags, protocol.AllFacts&^r.Hide)
 	if pattern != nil {
@@ -271,7 +271,7 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	}
 	if !fi.IsDir() {
 		buf.B, err = write(l.line(buf.B[:0], infoOf(fi, baseName(r.Path))))
-		return total, endDownload(tc, err)
+		return total, endDownload(tc, endDeflate(finish, err))
 	}
 	b := buf.B[:0]
 	if r.Kind == protocol.XferMlsd {
@@ -279,7 +279,7 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		b = append(b, '\r', '\n')
 	}
 	buf.B, err = l.stream(f, b, write)
-	return total, endDownload(tc, err)
+	return total, endDownload(tc, endDeflate(finish, err))
 }
 
 // statList queues a ReqStatList on the storage pool.

@@ -103,13 +103,28 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 		check = func() error { return s.hook("write") }
 	}
 	var n int64
+	in := io.Reader(dataOut(c, tc))
+	var zr io.ReadCloser
+	if r.Deflate > 0 {
+		// MODE Z: the client's zlib stream; a corrupt one fails the
+		// upload like a broken connection (426, nothing replaced).
+		if zr, err = newInflater(in); err != nil {
+			err = connErr("read", err)
+		} else {
+			in = zr
+		}
+	}
 	switch {
+	case err != nil:
 	case r.ASCII:
-		n, err = recvASCII(u.f, dataOut(c, tc), &t.bytes, check)
-	case tc != nil:
-		n, err = recvTLS(u.f, tc, &t.bytes, check)
+		n, err = recvASCII(u.f, in, &t.bytes, check)
+	case tc != nil || zr != nil:
+		n, err = recvStream(u.f, in, &t.bytes, check)
 	default:
 		n, err = spliceFile(u.f, c, &t.bytes, check)
+	}
+	if zr != nil {
+		freeInflater(zr)
 	}
 	if err == nil {
 		endUpload(c, tc)
@@ -380,7 +395,7 @@ func copyFromConn(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func
 // recvASCII copies c into f, turning CRLF into LF (a lone CR stays).
 // check, when set, runs before every write to f and stops the copy with
 // its error.
-func recvASCII(f *os.File, c net.Conn, progress *atomic.Int64, check func() error) (int64, error) {
+func recvASCII(f *os.File, c io.Reader, progress *atomic.Int64, check func() error) (int64, error) {
 	in := bufs.Get().(*[]byte)
 	out := bufs.Get().(*[]byte)
 	defer bufs.Put(in)

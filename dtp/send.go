@@ -79,7 +79,7 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	// What is sent is the file as long as it was when opened, which is
 	// the size the 150 reply announces: bytes appended since are not sent.
 	size := src.size - offset
-	if !r.ASCII && !r.Protect {
+	if !r.ASCII && !r.Protect && r.Deflate == 0 {
 		return sendPlain(t, c, src, r.Offset, size, s.cfg.DataUnsent, post)
 	}
 	limitUnsent(c, s.cfg.DataUnsent)
@@ -93,12 +93,18 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		return 0, err
 	}
 	f := src.file()
-	if r.ASCII {
+	if r.ASCII || r.Deflate > 0 {
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
 			return 0, storageErr(err)
 		}
-		n, err := sendASCII(dataOut(c, tc), io.LimitReader(f, size), &t.bytes, cr)
-		return n, endDownload(tc, err)
+		out, finish := deflated(dataOut(c, tc), r.Deflate)
+		var n int64
+		if r.ASCII {
+			n, err = sendASCII(out, io.LimitReader(f, size), &t.bytes, cr)
+		} else {
+			n, err = sendCopy(out, io.LimitReader(f, size), &t.bytes)
+		}
+		return n, endDownload(tc, endDeflate(finish, err))
 	}
 	n, err := sendTLS(tc, f, r.Offset, size, &t.bytes)
 	return n, endDownload(tc, err)
@@ -154,7 +160,7 @@ func copyToConn(c *net.TCPConn, f *os.File, limit int64, progress *atomic.Int64)
 // sendASCII copies f to c, turning each LF not already preceded by CR into
 // CRLF; cr: the byte before f's first was a CR. It returns the bytes
 // written to c.
-func sendASCII(c net.Conn, f io.Reader, progress *atomic.Int64, cr bool) (int64, error) {
+func sendASCII(c io.Writer, f io.Reader, progress *atomic.Int64, cr bool) (int64, error) {
 	in := bufs.Get().(*[]byte)
 	out := bufs2x.Get().(*[]byte)
 	defer bufs.Put(in)
@@ -200,4 +206,38 @@ func toCRLF(dst, src []byte, cr bool) ([]byte, bool) {
 		cr = false
 	}
 	return dst, cr
+}
+
+// sendCopy copies f to w (MODE Z's compressor) and returns the bytes
+// written to w.
+func sendCopy(w io.Writer, f io.Reader, progress *atomic.Int64) (int64, error) {
+	buf := bufs.Get().(*[]byte)
+	defer bufs.Put(buf)
+	var total int64
+	for {
+		n, rerr := f.Read(*buf)
+		if n > 0 {
+			k, werr := w.Write((*buf)[:n])
+			total += int64(k)
+			progress.Add(int64(k))
+			if werr != nil {
+				return total, connErr("write", werr)
+			}
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, storageErr(rerr)
+		}
+	}
+}
+
+// endDeflate ends a download's MODE Z stream (finish, from deflated):
+// its last block and checksum go out when the data all went (err nil).
+func endDeflate(finish func(ok bool) error, err error) error {
+	if ferr := finish(err == nil); err == nil && ferr != nil {
+		return connErr("write", ferr)
+	}
+	return err
 }

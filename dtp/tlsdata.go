@@ -167,14 +167,16 @@ func sendTLS(tc *tls.Conn, f *os.File, off, size int64, progress *atomic.Int64) 
 	return total, nil
 }
 
-// recvTLS receives tc into f at f's offset until the end of the data:
-// the client's close_notify, or its TCP FIN at a record boundary, which
-// crypto/tls both reports as io.EOF (some clients send no close_notify).
+// recvStream receives tc into f at f's offset until the end of the data.
+// tc is a protected data connection or MODE Z's decompressor. For TLS the
+// end is the client's close_notify, or its TCP FIN at a record boundary,
+// which crypto/tls both reports as io.EOF (some clients send no
+// close_notify); for MODE Z it is the end of the zlib stream.
 // A connection that ends inside a record is an error (io.ErrUnexpectedEOF).
 // Data is written to f a full buffer at a time; check, when set, runs
 // before each write. What arrived before a connection error is written
 // before the error is returned, as splice would have.
-func recvTLS(f *os.File, tc *tls.Conn, progress *atomic.Int64, check func() error) (int64, error) {
+func recvStream(f *os.File, tc io.Reader, progress *atomic.Int64, check func() error) (int64, error) {
 	buf := tlsBufs.Get().(*[]byte)
 	defer tlsBufs.Put(buf)
 	var total int64

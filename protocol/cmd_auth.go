@@ -124,7 +124,7 @@ func (s *Session) cmdREIN(_ string, now time.Time) {
 	}
 	s.user, s.perms, s.tlsData = "", 0, false
 	s.cwd, s.binary, s.epsvAll, s.endpoint, s.rest, s.rnfr = "/", false, false, endpointNone, 0, ""
-	s.hidden = 0
+	s.hidden, s.modeZ, s.zLevel = 0, false, 0
 	s.loginDeadline = time.Time{}
 	if s.cfg.LoginTimeout > 0 {
 		s.loginDeadline = now.Add(s.cfg.LoginTimeout)

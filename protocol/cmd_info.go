@@ -3,6 +3,7 @@ package protocol
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -85,6 +86,9 @@ func (s *Session) cmdFEAT(string, time.Time) {
 	if s.cfg.TLS {
 		lines = featLinesTLS
 	}
+	if s.cfg.ModeZ {
+		lines = slices.Insert(slices.Clone(lines), slices.Index(lines, featMLST)+1, " MODE Z")
+	}
 	if s.hidden != 0 {
 		// RFC 3659 §7.8: FEAT shows the facts selected now.
 		lines = slices.Clone(lines)
@@ -106,6 +110,18 @@ func (s *Session) cmdOPTS(arg string, _ time.Time) {
 			s.reply(codeOK, "Always in UTF8 mode.")
 			return
 		}
+	case "MODE":
+		// OPTS MODE Z LEVEL n, the form lftp and FileZilla send.
+		if f := strings.Fields(strings.ToUpper(value)); s.cfg.ModeZ && len(f) == 3 && f[0] == "Z" && f[1] == "LEVEL" {
+			n, err := strconv.Atoi(f[2])
+			if err != nil || n < 1 || n > s.maxDeflateLevel() {
+				s.reply(codeArgSyntaxError, "MODE Z LEVEL takes 1 to ", strconv.Itoa(s.maxDeflateLevel()), ".")
+				return
+			}
+			s.zLevel = int8(n)
+			s.reply(codeOK, "MODE Z LEVEL set to ", f[2], ".")
+			return
+		}
 	case "MLST":
 		var show Facts
 		for _, name := range strings.Split(value, ";") {
@@ -124,4 +140,23 @@ func (s *Session) cmdOPTS(arg string, _ time.Time) {
 		return
 	}
 	s.reply(codeArgSyntaxError, "Option not understood.")
+}
+
+// deflateLevel is the MODE Z level of the session's transfers.
+func (s *Session) deflateLevel() int {
+	switch {
+	case s.zLevel > 0:
+		return int(s.zLevel)
+	case s.cfg.ModeZLevel > 0:
+		return min(s.cfg.ModeZLevel, s.maxDeflateLevel())
+	}
+	return min(6, s.maxDeflateLevel())
+}
+
+// maxDeflateLevel is the highest MODE Z level a session may choose.
+func (s *Session) maxDeflateLevel() int {
+	if m := s.cfg.ModeZMaxLevel; m > 0 && m < 9 {
+		return m
+	}
+	return 9
 }

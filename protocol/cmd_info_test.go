@@ -54,6 +54,25 @@ func TestInfo(t *testing.T) {
 > HELP  stor 
 < 214 Syntax: STOR <sp> pathname
 `},
+		{"FEAT with MODE Z", `
+config modez=on
+< 220 rftpd ready.
+> FEAT
+< 211-Features:
+<  EPRT
+<  EPSV
+<  HOST
+<  MDTM
+<  MFMT
+<  MLST type*;size*;modify*;perm*;unix.mode*;
+<  MODE Z
+<  PASV
+<  REST STREAM
+<  SIZE
+<  TVFS
+<  UTF8
+< 211 End
+`},
 		{"OPTS", `
 < 220 rftpd ready.
 > OPTS UTF8 ON

@@ -171,8 +171,16 @@ func (s *Session) cmdSTRU(arg string, _ time.Time) {
 func (s *Session) cmdMODE(arg string, _ time.Time) {
 	switch strings.ToUpper(arg) {
 	case "S":
+		s.modeZ = false
 		s.reply(codeOK, "Mode set to S.")
-	case "B", "C", "Z":
+	case "Z":
+		if !s.cfg.ModeZ {
+			s.reply(codeParamNotImpl, "Command not implemented for that parameter.")
+			return
+		}
+		s.modeZ = true
+		s.reply(codeOK, "Mode set to Z.")
+	case "B", "C":
 		// RFC 959 §4.1.2's other mode-codes, and MODE Z (deflate):
 		// known, not done.
 		s.reply(codeParamNotImpl, "Command not implemented for that parameter.")
@@ -268,6 +276,9 @@ func (s *Session) startTransfer(req ReqTransfer, now time.Time) {
 		return
 	}
 	req.Protect = s.protP
+	if s.modeZ {
+		req.Deflate = s.deflateLevel()
+	}
 	if kind == XferMlsd {
 		req.Hide = s.hidden
 	}

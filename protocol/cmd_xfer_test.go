@@ -321,6 +321,39 @@ login
 		// download in TYPE A the DTP finds the stored offset (the request
 		// carries the marker and ascii); an upload's marker counts bytes
 		// the stored file does not hold: 504, and the endpoint stays.
+		// MODE Z: offered only when configured (504 otherwise, and no
+		// FEAT line); the level starts at the configured default, OPTS
+		// MODE Z LEVEL changes it within the maximum; MODE S and REIN
+		// turn it off.
+		{"MODE Z off", `
+login
+> MODE Z
+< 504 Command not implemented for that parameter.
+> OPTS MODE Z LEVEL 9
+< 501 Option not understood.
+`},
+		{"MODE Z", "config modez=on zlevel=5 zmax=8\nlogin\n> TYPE I\n< 200 Switching to Binary mode.\n> MODE Z\n< 200 Mode set to Z.\n" + pasv + `
+> RETR a.txt
+! ReqTransfer retr "/a.txt" deflate=5
+@ EvTransferDone err=notexist
+< 550 No such file or directory.
+> OPTS MODE Z LEVEL 9
+< 501 MODE Z LEVEL takes 1 to 8.
+> OPTS MODE Z LEVEL x
+< 501 MODE Z LEVEL takes 1 to 8.
+> OPTS MODE Z LEVEL 1
+< 200 MODE Z LEVEL set to 1.
+` + pasv + `
+> STOR b.txt
+! ReqTransfer stor "/b.txt" deflate=1
+@ EvTransferDone err=notexist
+< 553 Could not create file.
+> MODE S
+< 200 Mode set to S.
+` + pasv + `
+> LIST
+! ReqTransfer list "/"
+`},
 		{"REST in TYPE A", "login\n" + pasv + `
 > REST 7
 < 350 Restarting at 7. Send STORE or RETRIEVE.

@@ -103,6 +103,10 @@ type ReqTransfer struct {
 	ASCII  bool      // TYPE A: convert line endings
 	Flags  ListFlags // LIST/NLST options
 	Hide   Facts     // MLSD: the facts not to return (OPTS MLST); zero: all
+	// Deflate: MODE Z is in force, the data connection carries a zlib
+	// stream (RFC 1950) compressed at this level (1-9); 0: MODE S. Offset
+	// and ASCII apply to the file's bytes, before compression.
+	Deflate int
 	// Glob: the last element of Path is a pattern (LIST and NLST only;
 	// glob.go has the rules). Path is listed as it is when it exists
 	// (a file or folder may have *, ? or [ in its name); else the entries

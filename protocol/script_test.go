@@ -309,6 +309,18 @@ func (r *runner) config(rest string) {
 			r.cfg.TLSLoginAccounts = v == "on"
 		case "tlsanon":
 			r.cfg.TLSLoginAnonymous = v == "on"
+		case "modez":
+			r.cfg.ModeZ = v == "on"
+		case "zlevel", "zmax":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				r.fail("config %s: %v", k, err)
+			}
+			if k == "zlevel" {
+				r.cfg.ModeZLevel = n
+			} else {
+				r.cfg.ModeZMaxLevel = n
+			}
 		default:
 			r.fail("config: unknown key %q", k)
 		}
@@ -620,6 +632,9 @@ func formatRequest(q Request) string {
 		}
 		if q.Protect {
 			s += " protect"
+		}
+		if q.Deflate != 0 {
+			s += fmt.Sprintf(" deflate=%d", q.Deflate)
 		}
 		if q.Hide != 0 {
 			s += " facts=" + string(appendFactNames(nil, AllFacts&^q.Hide))

@@ -56,6 +56,8 @@ type Session struct {
 	binary   bool   // TYPE I (false: TYPE A, the RFC 959 default)
 	epsvAll  bool   // EPSV ALL: PORT, EPRT and PASV refused
 	hidden   Facts  // facts OPTS MLST deselected (zero: all are returned)
+	modeZ    bool   // MODE Z: data connections carry a zlib stream
+	zLevel   int8   // OPTS MODE Z LEVEL (0: the configured default)
 	endpoint endpoint
 	rest     int64  // REST offset for the next RETR/STOR
 	rnfr     string // source accepted by RNFR, for the next command only

@@ -19,7 +19,14 @@ type Config struct {
 	RateWindow       time.Duration // the span MinRate is averaged over
 	LoginFailDelay   time.Duration // wait before answering a refused password; doubles with each failure (0: none)
 	MaxLoginFailures int           // refused passwords before the session is closed (0: no limit)
-	Meter            Meter         // told of every command's final reply and every transfer's end (meter.go); nil: none
+	// ModeZ offers MODE Z (deflate compression of data connections, in the
+	// zlib format) and lists it in FEAT; ModeZLevel is the level a session
+	// starts with (1-9; 0: 6), ModeZMaxLevel the highest OPTS MODE Z LEVEL
+	// may set (0: 9).
+	ModeZ         bool
+	ModeZLevel    int
+	ModeZMaxLevel int
+	Meter         Meter // told of every command's final reply and every transfer's end (meter.go); nil: none
 
 	// FTPS (RFC 4217). TLS: a certificate is configured, so AUTH TLS/SSL,
 	// PBSZ and PROT are offered (and listed by FEAT); without it they are

@@ -37,9 +37,15 @@ type settings struct {
 	PassiveShared bool `toml:"passive_shared"`
 	// ActivePort: the source port of active data connections: 0, the
 	// control port minus one (20 beside 21, RFC 959); -1, any; else that port.
-	ActivePort int    `toml:"active_port"`
-	Banner     string `toml:"banner"`
-	LogLevel   string `toml:"log_level"`
+	ActivePort int `toml:"active_port"`
+	// ModeZ offers MODE Z (zlib compression of data connections) in FEAT,
+	// which lftp then uses by itself; ModeZLevel is the level sessions
+	// start with, ModeZMaxLevel the highest OPTS MODE Z LEVEL may ask.
+	ModeZ         bool   `toml:"mode_z"`
+	ModeZLevel    int    `toml:"mode_z_level"`
+	ModeZMaxLevel int    `toml:"mode_z_max_level"`
+	Banner        string `toml:"banner"`
+	LogLevel      string `toml:"log_level"`
 	// LogFormat: "text" (key=value) or "json". LogFile: the main log's
 	// file ("": stderr). Xferlog: the transfer log's file, in xferlog
 	// format ("": none). SIGUSR1 reopens both files.
@@ -192,6 +198,7 @@ func defaults() settings {
 	s.Banner = p.Banner
 	s.LogLevel = "info"
 	s.LogFormat = "text"
+	s.ModeZ, s.ModeZLevel, s.ModeZMaxLevel = false, 6, 9
 	s.AtomicUploads = d.AtomicUploads
 	s.DurableUploads = d.DurableUploads
 	s.CleanStaleUploads = d.CleanStaleUploads
@@ -391,6 +398,10 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	p.RateWindow = s.Timeouts.RateWindow
 	p.LoginFailDelay = s.Timeouts.LoginFailDelay
 	p.MaxLoginFailures = s.Limits.MaxLoginFailures
+	p.ModeZ, p.ModeZLevel, p.ModeZMaxLevel = s.ModeZ, s.ModeZLevel, s.ModeZMaxLevel
+	if s.ModeZLevel < 1 || s.ModeZLevel > 9 || s.ModeZMaxLevel < 1 || s.ModeZMaxLevel > 9 {
+		return r, p, d, fmt.Errorf("mode_z_level %d, mode_z_max_level %d: want 1 to 9", s.ModeZLevel, s.ModeZMaxLevel)
+	}
 	p.Banner = s.Banner
 	p.AnonymousEnabled = s.Anonymous != ""
 	p.LoginTimeout = s.Timeouts.Login

@@ -18,7 +18,7 @@ import (
 // restart; a reload that finds them changed names them in its log line and
 // leaves them as they were.
 var reloadable = []string{
-	"users", "anonymous", "banner", "log_level",
+	"users", "anonymous", "banner", "log_level", "mode_z", "mode_z_level", "mode_z_max_level",
 	"timeouts.login", "timeouts.idle", "timeouts.data", "timeouts.stall", "timeouts.rate_window",
 	"timeouts.login_fail_delay", "timeouts.ban_window", "timeouts.ban_duration",
 	"limits.max_sessions", "limits.max_per_ip", "limits.passive_per_ip", "limits.max_login_failures",
