@@ -309,9 +309,9 @@ func FuzzParseLine(f *testing.F) {
 		if len(v) == 0 || len(v) > maxVerbLen {
 			t.Fatalf("%q: verb %q", line, v)
 		}
-		for _, c := range v {
-			if c < 'A' || c > 'Z' {
-				t.Fatalf("%q: verb %q is not upper-case letters", line, v)
+		for i, c := range v {
+			if (c < 'A' || c > 'Z') && (i == 0 || c < '0' || c > '9') {
+				t.Fatalf("%q: verb %q is not upper-case letters and digits, a letter first", line, v)
 			}
 		}
 		if !bytes.HasPrefix(bytes.ToUpper(line), v) {
