@@ -45,6 +45,9 @@ type Conn struct {
 	// configuration, whose session cache is this connection's alone, so
 	// that they resume its session.
 	tls *tls.Config
+	// deflate is the MODE Z level once EnableModeZ has switched the
+	// session to it (0: MODE S): data connections carry zlib streams.
+	deflate int
 }
 
 // noKeepAlive listens for data connections (PORT, and the ceiling's

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/zlib"
 )
 
 // DataMode selects how data connections are set up.
@@ -295,7 +297,41 @@ func (c *Conn) transfer(ctx context.Context, mode DataMode, cmd string, io func(
 
 // Retr downloads path into sink and returns the bytes received.
 func (c *Conn) Retr(ctx context.Context, mode DataMode, path string, sink *Sink) (int64, error) {
+	if c.deflate > 0 {
+		return c.transfer(ctx, mode, "RETR "+path, sink.inflate)
+	}
 	return c.transfer(ctx, mode, "RETR "+path, sink.drain)
+}
+
+// EnableModeZ switches the session to MODE Z at level: downloads are
+// inflated (and counted as the file's bytes), uploads deflated, listings
+// inflated.
+func (c *Conn) EnableModeZ(level int) error {
+	if _, err := c.Expect("MODE Z", 200); err != nil {
+		return err
+	}
+	if _, err := c.Expect(fmt.Sprintf("OPTS MODE Z LEVEL %d", level), 200); err != nil {
+		return err
+	}
+	c.deflate = level
+	return nil
+}
+
+// inflate reads a MODE Z download to its end and returns the inflated
+// byte count.
+func (s *Sink) inflate(r net.Conn) (int64, error) {
+	zr, err := zlib.NewReader(r)
+	if err != nil {
+		return 0, err
+	}
+	if s.buf == nil {
+		s.buf = make([]byte, sinkBufSize)
+	}
+	n, err := io.CopyBuffer(io.Discard, zr, s.buf)
+	if cerr := zr.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
 }
 
 // List runs LIST (or MLSD when mlsd) on path and returns the bytes and lines
@@ -310,9 +346,17 @@ func (c *Conn) List(ctx context.Context, mode DataMode, path string, mlsd bool) 
 	}
 	buf := make([]byte, 64*1024)
 	n, err := c.transfer(ctx, mode, cmd, func(conn net.Conn) (int64, error) {
+		var in io.Reader = conn
+		if c.deflate > 0 {
+			zr, err := zlib.NewReader(conn)
+			if err != nil {
+				return 0, err
+			}
+			in = zr
+		}
 		var n int64
 		for range 1 << 20 { // bounded: a listing of at most 64 GiB
-			k, err := conn.Read(buf)
+			k, err := in.Read(buf)
 			n += int64(k)
 			for _, b := range buf[:k] {
 				if b == '\n' {
@@ -356,7 +400,16 @@ func (c *Conn) Stor(ctx context.Context, mode DataMode, path string, src *os.Fil
 		}
 		var n int64
 		var err error
-		if tc, ok := conn.(*tls.Conn); ok {
+		if c.deflate > 0 {
+			zw, zerr := zlib.NewWriterLevel(conn, c.deflate)
+			if zerr != nil {
+				return 0, zerr
+			}
+			n, err = io.Copy(zw, io.LimitReader(src, size))
+			if cerr := zw.Close(); err == nil {
+				err = cerr
+			}
+		} else if tc, ok := conn.(*tls.Conn); ok {
 			n, err = sendTLS(tc, src, size)
 		} else {
 			n, err = conn.(*net.TCPConn).ReadFrom(io.LimitReader(src, size))

@@ -280,3 +280,35 @@ func TestTLSScenariosAgainstRftpd(t *testing.T) {
 		}
 	}
 }
+
+// With -mode-z every session runs in MODE Z: downloads, listings and
+// uploads go compressed, and a download counts the file's bytes.
+func TestModeZAgainstRftpd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	cfg := filepath.Join(t.TempDir(), "rftpd.toml")
+	if err := os.WriteFile(cfg, []byte("mode_z = true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := startRftpdWith(t, peers.Options{}, "-config", cfg)
+	read, _ := bench.ParseTarget(s.URL)
+	write, _ := bench.ParseTarget(s.PutURL)
+	base := bench.Config{
+		Target: read, PutTarget: write, Concurrency: 2, Count: 6, Timeout: 20 * time.Second,
+		Sources: 2, SmallSize: 4096, LargeSize: 1 << 20, TempDir: t.TempDir(), Layout: testDataset.Layout(), ModeZ: 6,
+	}
+	for _, name := range []string{"small-get", "large-get", "list", "small-put", "large-put"} {
+		sc, _ := bench.Lookup(name)
+		r, err := bench.Run(context.Background(), sc, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Ops != 6 || r.Errors != 0 {
+			t.Errorf("%s under MODE Z: %d ops, errors %v", name, r.Ops, r.ErrorKinds)
+		}
+		if name == "large-get" && r.Bytes != 6*testDataset.LargeSize {
+			t.Errorf("large-get under MODE Z counted %d bytes, want the files' %d", r.Bytes, 6*testDataset.LargeSize)
+		}
+	}
+}

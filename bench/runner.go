@@ -138,6 +138,12 @@ func openSession(ctx context.Context, cfg Config, t Target, src net.IP) (*Conn, 
 		c.Close()
 		return nil, err
 	}
+	if cfg.ModeZ > 0 {
+		if err := c.EnableModeZ(cfg.ModeZ); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	return c, nil
 }
 

@@ -46,6 +46,7 @@ type Config struct {
 	Rate        float64       // operations per second over all workers (0: back to back)
 	Timeout     time.Duration // bound of every command, dial and transfer
 	Mode        DataMode      // EPSV, PASV or PORT
+	ModeZ       int           // MODE Z at this level (OPTS MODE Z LEVEL) for every session; 0: MODE S
 	Sources     int           // spread sockets over 127.0.0.1 … 127.0.0.N (loopback targets)
 	Splice      bool          // downloads spliced into /dev/null (else 1 MiB reads)
 	SmallSize   int64         // small-put file size

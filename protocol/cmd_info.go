@@ -150,7 +150,7 @@ func (s *Session) deflateLevel() int {
 	case s.cfg.ModeZLevel > 0:
 		return min(s.cfg.ModeZLevel, s.maxDeflateLevel())
 	}
-	return min(6, s.maxDeflateLevel())
+	return 1
 }
 
 // maxDeflateLevel is the highest MODE Z level a session may choose.

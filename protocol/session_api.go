@@ -21,7 +21,7 @@ type Config struct {
 	MaxLoginFailures int           // refused passwords before the session is closed (0: no limit)
 	// ModeZ offers MODE Z (deflate compression of data connections, in the
 	// zlib format) and lists it in FEAT; ModeZLevel is the level a session
-	// starts with (1-9; 0: 6), ModeZMaxLevel the highest OPTS MODE Z LEVEL
+	// starts with (1-9; 0: 1), ModeZMaxLevel the highest OPTS MODE Z LEVEL
 	// may set (0: 9).
 	ModeZ         bool
 	ModeZLevel    int

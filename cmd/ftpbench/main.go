@@ -95,6 +95,7 @@ func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.Float64Var(&c.Rate, "rate", 0, "operations per second over all workers, paced (0: back to back)")
 	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "bound of every dial, command and transfer")
 	fs.StringVar(&o.mode, "mode", "epsv", "data connections: epsv, pasv or port")
+	fs.IntVar(&c.ModeZ, "mode-z", 0, "MODE Z (deflate) at this level, 1-9, for every session: downloads and listings are inflated and counted as the file's bytes, uploads deflated (0: MODE S)")
 	fs.IntVar(&c.Sources, "sources", c.Sources, "spread sockets over source addresses 127.0.0.1 … 127.0.0.N (loopback IPv4 targets)")
 	fs.BoolVar(&o.read, "read", false, "read downloads with 1 MiB buffers instead of splicing them into /dev/null")
 	fs.Int64Var(&c.SmallSize, "small-size", c.SmallSize, "small-put file size in bytes")
@@ -146,6 +147,9 @@ func parseRun(args []string, stderr io.Writer) (*options, []bench.Scenario, erro
 	}
 	if o.cfg.Mode, err = bench.ParseDataMode(o.mode); err != nil {
 		return nil, nil, err
+	}
+	if o.cfg.ModeZ < 0 || o.cfg.ModeZ > 9 {
+		return nil, nil, fmt.Errorf("-mode-z %d: want a level from 1 to 9, or 0 for MODE S", o.cfg.ModeZ)
 	}
 	scs, err := bench.ParseScenarios(o.scenarios)
 	if err != nil {
