@@ -26,6 +26,8 @@ import (
 //	tls_login   = true                    # optional: log in only over TLS (AUTH TLS or implicit FTPS)
 //	tls_data    = true                    # optional: protect every data connection (PROT P)
 //	tls_reuse   = false                   # optional: data connections need not resume the control session
+//	download_rate = "10M"                 # optional: bytes per second for all of this user's downloads together
+//	upload_rate   = 524288                # optional: the same for uploads (ParseRate: K, M, G are 1024-based)
 //
 // The three tls_ keys override, for this account, the listener's defaults
 // (Config.TLSLoginAccounts, TLSDataAccounts, TLSReuse); an account without
@@ -43,6 +45,7 @@ type account struct {
 	root  *rootDir
 	perms protocol.Perm
 	tls   tlsPolicy // the account's own tls_ keys
+	rates [2]int64  // download_rate, upload_rate (by dirDown, dirUp); 0: no limit of its own
 }
 
 // setting is an optional boolean of the accounts file: unset, or a value
@@ -94,6 +97,8 @@ type userEntry struct {
 	TLSLogin    *bool     `toml:"tls_login"`
 	TLSData     *bool     `toml:"tls_data"`
 	TLSReuse    *bool     `toml:"tls_reuse"`
+	DownRate    Rate      `toml:"download_rate"`
+	UpRate      Rate      `toml:"upload_rate"`
 }
 
 type accountsFile struct {
@@ -215,7 +220,7 @@ func loadAccounts(path string) (_ *Accounts, err error) {
 		}
 		a.users[u.Name] = &account{hash: []byte(u.Password), root: root, perms: perms, tls: tlsPolicy{
 			login: settingOf(u.TLSLogin), data: settingOf(u.TLSData), reuse: settingOf(u.TLSReuse),
-		}}
+		}, rates: [2]int64{int64(u.DownRate), int64(u.UpRate)}}
 	}
 	a.dummyHash() // pay for it now, not on the first unknown user
 	return a, nil
@@ -288,6 +293,15 @@ func (a *Accounts) writableRoots() []*rootDir {
 		}
 	}
 	return roots
+}
+
+// userRate is the bandwidth limit of user's own (download_rate for
+// dirDown, upload_rate for dirUp); 0 when none or no such user.
+func (a *Accounts) userRate(user string, dir int) int64 {
+	if u := a.account(user); u != nil {
+		return u.rates[dir]
+	}
+	return 0
 }
 
 // anonymous returns the anonymous identity when user names it and

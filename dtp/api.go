@@ -115,6 +115,10 @@ type Config struct {
 	// connection, counted from its accept or connect. (The session's own
 	// data connection timeout runs too, until EvTransferStart.)
 	TLSHandshakeTimeout time.Duration
+
+	// Rates are the bandwidth limits (ratelimit.go); the zero value has
+	// none. SetRates changes them.
+	Rates Rates
 }
 
 // DefaultConfig returns the defaults for every setting.
@@ -160,6 +164,9 @@ func (c *Config) check() error {
 		return errors.New("dtp: config: PassiveLow and PassiveHigh must both be set or both be 0")
 	case c.PassiveLow > c.PassiveHigh:
 		return errors.New("dtp: config: PassiveLow is above PassiveHigh")
+	case c.Rates.Download < 0 || c.Rates.Upload < 0 || c.Rates.DownloadPerIP < 0 || c.Rates.UploadPerIP < 0 ||
+		c.Rates.DownloadPerSession < 0 || c.Rates.UploadPerSession < 0:
+		return errors.New("dtp: config: Rates must not be negative")
 	case c.TLS != nil && c.TLSHandshakeTimeout <= 0:
 		return errors.New("dtp: config: TLSHandshakeTimeout must be positive")
 	}
@@ -181,7 +188,8 @@ type Server struct {
 	foreign atomic.Uint64 // data connections refused for coming from the wrong address
 	// Handshakes of protected data connections, by result (Stats).
 	dataTLSOK, dataTLSFailed atomic.Uint64
-	lns                      lnPool // idle passive listeners
+	lns                      lnPool    // idle passive listeners
+	rl                       rateState // bandwidth limits (ratelimit.go)
 
 	muxMu       sync.Mutex
 	muxes       map[muxKey]*portMux // shared passive ports (shared.go), opened as needed
@@ -225,6 +233,7 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 	s := &Server{cfg: cfg, instance: newInstance(), headerReads: make(chan struct{}, maxHeaderReads)}
 	s.acc.Store(acc)
 	s.trusted.Store(&cfg.ProxyTrusted)
+	s.SetRates(cfg.Rates)
 	s.eph[0], s.eph[1] = ephemeralRange()
 	s.fs = newPool(cfg.FSWorkers, cfg.FSQueue)
 	s.auth = newPool(cfg.AuthWorkers, cfg.AuthQueue)

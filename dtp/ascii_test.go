@@ -89,7 +89,7 @@ func TestPortableCopy(t *testing.T) {
 		var progress atomic.Int64
 		done := make(chan int64, 1)
 		go func() {
-			n, _ := copyToConn(a, f, limit, &progress)
+			n, _ := copyToConn(a, f, limit, &progress, nil)
 			a.Close()
 			done <- n
 		}()
@@ -111,7 +111,7 @@ func TestPortableCopy(t *testing.T) {
 		c.Close()
 	}()
 	var progress2 atomic.Int64
-	n, err := copyFromConn(g, d, &progress2, nil)
+	n, err := copyFromConn(g, d, &progress2, nil, nil)
 	mustOK(t, err)
 	if n != int64(len(data)) || !bytes.Equal(mustRead(t, p+"2"), data) {
 		t.Fatalf("copyFromConn: %d bytes", n)

@@ -103,7 +103,7 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 		check = func() error { return s.hook("write") }
 	}
 	var n int64
-	in := io.Reader(dataOut(c, tc))
+	in := io.Reader(t.dataOut(c, tc)) // limited to its rates, if any
 	var zr io.ReadCloser
 	if r.Deflate > 0 {
 		// MODE Z: the client's zlib stream; a corrupt one fails the
@@ -121,7 +121,7 @@ func (s *Server) store(sess *Session, t *transfer, id *identity, r protocol.ReqT
 	case tc != nil || zr != nil:
 		n, err = recvStream(u.f, in, &t.bytes, check)
 	default:
-		n, err = spliceFile(u.f, c, &t.bytes, check)
+		n, err = spliceFile(u.f, c, &t.bytes, check, t.lim)
 	}
 	if zr != nil {
 		freeInflater(zr)
@@ -369,8 +369,9 @@ func randomHex() string {
 // shows: the portable form of spliceFile. check, when set, runs before
 // every chunk and stops the copy with its error. File.ReadFrom still splices
 // where the OS can, provided the file is not in O_APPEND mode and c stays
-// visible (an io.LimitedReader around it is unwrapped).
-func copyFromConn(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error) (int64, error) {
+// visible (an io.LimitedReader around it is unwrapped). Under a bandwidth
+// limit (lim) the chunks are its slices, each paid for.
+func copyFromConn(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error, lim *limiter) (int64, error) {
 	lr := io.LimitedReader{R: c}
 	var total int64
 	for {
@@ -379,14 +380,21 @@ func copyFromConn(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func
 				return total, storageErr(err)
 			}
 		}
-		lr.N = chunk
+		want := int64(chunk)
+		if paced := lim.slice(chunk); paced > 0 {
+			want = int64(paced)
+		}
+		lr.N = want
 		n, err := f.ReadFrom(&lr)
 		total += n
 		progress.Add(n)
 		if err != nil {
 			return total, moveErr("splice", err)
 		}
-		if n < chunk { // the client closed the connection: end of file
+		if err := lim.pay(int(n)); err != nil {
+			return total, connErr("splice", err)
+		}
+		if n < want { // the client closed the connection: end of file
 			return total, nil
 		}
 	}

@@ -42,6 +42,7 @@ func (s *Server) SetAccounts(acc *Accounts) error {
 	if old != nil && old != acc {
 		old.retire()
 	}
+	s.rl.changed() // the users' own bandwidth limits may have changed
 	return nil
 }
 

@@ -97,7 +97,7 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
 			return 0, storageErr(err)
 		}
-		out, finish := deflated(dataOut(c, tc), r.Deflate)
+		out, finish := deflated(t.dataOut(c, tc), r.Deflate)
 		var n int64
 		if r.ASCII {
 			n, err = sendASCII(out, io.LimitReader(f, size), &t.bytes, cr)
@@ -126,7 +126,7 @@ func sendPlain(t *transfer, c *net.TCPConn, src *source, off, size int64, unsent
 			return
 		}
 		t.start(post, size, "")
-	})
+	}, t.lim)
 	if !started {
 		t.start(post, size, "")
 	}
@@ -137,18 +137,25 @@ func sendPlain(t *transfer, c *net.TCPConn, src *source, off, size int64, unsent
 // chunk by chunk so that progress shows: the portable form of sendFile.
 // TCPConn.ReadFrom still uses sendfile where the OS has it, as long as it
 // sees the *os.File: an io.LimitedReader around it is unwrapped, other
-// wrappers would fall back to a user-space copy.
-func copyToConn(c *net.TCPConn, f *os.File, limit int64, progress *atomic.Int64) (int64, error) {
+// wrappers would fall back to a user-space copy. Under a bandwidth limit
+// (lim) the chunks are its slices, each paid for.
+func copyToConn(c *net.TCPConn, f *os.File, limit int64, progress *atomic.Int64, lim *limiter) (int64, error) {
 	lr := io.LimitedReader{R: f}
 	var total int64
 	for total < limit {
 		want := min(chunk, limit-total)
+		if paced := lim.slice(chunk); paced > 0 {
+			want = min(want, int64(paced))
+		}
 		lr.N = want
 		n, err := c.ReadFrom(&lr)
 		total += n
 		progress.Add(n)
 		if err != nil {
 			return total, moveErr("sendfile", err)
+		}
+		if err := lim.pay(int(n)); err != nil {
+			return total, connErr("sendfile", err)
 		}
 		if n < want { // end of file
 			break

@@ -156,7 +156,10 @@ func unsupported(err error) bool {
 // liftWithin is fast, and the bound is lifted: on loopback it cost a
 // sixth more CPU per GiB, in wake-ups. A file of at most 2×unsent is sent
 // without either system call.
-func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress *atomic.Int64, first func(sent int64)) (int64, error) {
+//
+// lim, when a bandwidth limit applies, cuts the sends into its slices and
+// is paid after each; without one the calls are as large as ever.
+func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress *atomic.Int64, first func(sent int64), lim *limiter) (int64, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0, connErr("sendfile", err)
@@ -172,6 +175,8 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 		start = time.Now()
 	}
 	for serr == nil && !eof && off < end {
+		paced := lim.slice(sliceMax) // 0: no limit
+		left := paced
 		var werr error // the socket's: closed by abort, ...
 		cerr := src.control(func(in uintptr) {
 			werr = rc.Write(func(out uintptr) bool {
@@ -188,9 +193,17 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 					unsent = 0 // set once
 				}
 				for moved := 0; moved < sliceMax && off < end; {
-					n, err := unix.Sendfile(int(out), int(in), &off, int(min(sendMax, end-off)))
+					want := min(sendMax, end-off)
+					if paced > 0 {
+						if left == 0 {
+							return true
+						}
+						want = min(want, int64(left))
+					}
+					n, err := unix.Sendfile(int(out), int(in), &off, int(want))
 					if n > 0 {
 						moved += n
+						left -= n
 						total += int64(n)
 						progress.Add(int64(n))
 					}
@@ -225,6 +238,11 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 		if werr != nil {
 			return total, connErr("sendfile", werr)
 		}
+		if paced > 0 {
+			if err := lim.pay(paced - left); err != nil {
+				return total, connErr("sendfile", err)
+			}
+		}
 	}
 	if first != nil { // nothing to send
 		first(total)
@@ -237,7 +255,7 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
 			return 0, storageErr(err)
 		}
-		return copyToConn(c, f, end-off, progress)
+		return copyToConn(c, f, end-off, progress, lim)
 	case isStorageErrno(serr):
 		return total, storageErr(fmt.Errorf("sendfile: %w", serr))
 	}
@@ -247,10 +265,12 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 // spliceFile receives c into f at f's offset until EOF, through a pipe
 // with splice(2): socket → pipe, pipe → file. check, when set, runs
 // before every splice into the file and stops the copy with its error.
-func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error) (int64, error) {
+// lim, when a bandwidth limit applies, cuts the reads into its slices and
+// is paid after each.
+func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error, lim *limiter) (int64, error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		return copyFromConn(f, c, progress, check) // out of descriptors: copy instead
+		return copyFromConn(f, c, progress, check, lim) // out of descriptors: copy instead
 	}
 	defer unix.Close(p[0])
 	defer unix.Close(p[1])
@@ -268,11 +288,20 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func()
 	pending := 0 // bytes in the pipe
 	eof := false
 	for !eof && sockErr == nil && fileErr == nil && checkErr == nil {
+		paced := lim.slice(sliceMax) // 0: no limit
+		left := paced
 		var rerr error // the socket's wait: closed by abort, ...
 		cerr := fc.Control(func(out uintptr) {
 			rerr = rc.Read(func(in uintptr) bool {
 				for moved := 0; moved < sliceMax; {
-					n, err := unix.Splice(int(in), nil, p[1], nil, callMax, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+					want := callMax
+					if paced > 0 {
+						if left == 0 {
+							return true
+						}
+						want = min(want, left)
+					}
+					n, err := unix.Splice(int(in), nil, p[1], nil, want, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 					switch {
 					case err == unix.EINTR:
 						continue
@@ -286,6 +315,7 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func()
 						return true
 					}
 					pending = int(n)
+					left -= int(n)
 					if check != nil {
 						if checkErr = check(); checkErr != nil {
 							return true
@@ -319,12 +349,17 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func()
 		if rerr != nil {
 			return total, connErr("splice", rerr)
 		}
+		if paced > 0 {
+			if err := lim.pay(paced - left); err != nil {
+				return total, connErr("splice", err)
+			}
+		}
 	}
 	switch {
 	case checkErr != nil:
 		return total, storageErr(checkErr)
 	case sockErr != nil && unsupported(sockErr) && total == 0 && pending == 0:
-		return copyFromConn(f, c, progress, check)
+		return copyFromConn(f, c, progress, check, lim)
 	case sockErr != nil:
 		return total, connErr("splice", sockErr)
 	case fileErr != nil && unsupported(fileErr):
@@ -335,7 +370,7 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func()
 		if err != nil {
 			return total, err
 		}
-		n, err = copyFromConn(f, c, progress, check)
+		n, err = copyFromConn(f, c, progress, check, lim)
 		return total + n, err
 	case fileErr != nil:
 		return total, storageErr(fmt.Errorf("splice: %w", fileErr))

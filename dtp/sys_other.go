@@ -69,18 +69,18 @@ func removeFile(root *os.Root, rel string) error {
 }
 
 // sendFile sends f from off to its end over c; unsent has no effect here.
-func sendFile(c *net.TCPConn, src *source, off, size int64, _ int, progress *atomic.Int64, first func(sent int64)) (int64, error) {
+func sendFile(c *net.TCPConn, src *source, off, size int64, _ int, progress *atomic.Int64, first func(sent int64), lim *limiter) (int64, error) {
 	f := src.file()
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return 0, storageErr(err)
 	}
-	return copyToConn(c, f, size, progress)
+	return copyToConn(c, f, size, progress, lim)
 }
 
 // spliceFile receives c into f at f's offset until EOF; check, when set,
 // runs before every chunk written to f.
-func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error) (int64, error) {
-	return copyFromConn(f, c, progress, check)
+func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error, lim *limiter) (int64, error) {
+	return copyFromConn(f, c, progress, check, lim)
 }
 
 // ephemeralRange is unknown here: passive listeners ask for port 0.

@@ -52,16 +52,35 @@ var tlsBatches = sync.Pool{New: func() any { b := make([]byte, 0, tlsBatchSize);
 //
 // Between batch and flush it holds back what crypto/tls writes, to write
 // it in one system call.
+//
+// Under a bandwidth limit (lim) its reads and writes are paced, so the
+// limit counts the bytes on the wire, records and all.
 type tlsTransport struct {
 	*net.TCPConn
-	held *[]byte // records held back; nil: writes go straight through
+	held *[]byte  // records held back; nil: writes go straight through
+	lim  *limiter // the transfer's bandwidth limits; nil: none
 }
 
 func (*tlsTransport) SetWriteDeadline(time.Time) error { return nil }
 
+func (t *tlsTransport) Read(p []byte) (int, error) {
+	if t.lim == nil {
+		return t.TCPConn.Read(p)
+	}
+	return limitedConn{Conn: t.TCPConn, lim: t.lim}.Read(p)
+}
+
+// send writes to the socket, paced when a limit applies.
+func (t *tlsTransport) send(p []byte) (int, error) {
+	if t.lim == nil {
+		return t.TCPConn.Write(p)
+	}
+	return limitedConn{Conn: t.TCPConn, lim: t.lim}.Write(p)
+}
+
 func (t *tlsTransport) Write(p []byte) (int, error) {
 	if t.held == nil {
-		return t.TCPConn.Write(p)
+		return t.send(p)
 	}
 	*t.held = append(*t.held, p...)
 	return len(p), nil
@@ -81,7 +100,7 @@ func (t *tlsTransport) flush() error {
 		return nil
 	}
 	t.held = nil
-	_, err := t.TCPConn.Write(*h)
+	_, err := t.send(*h)
 	if cap(*h) <= tlsBatchSize {
 		*h = (*h)[:0]
 		tlsBatches.Put(h)
@@ -106,12 +125,16 @@ func (s *Server) secure(sess *Session, id *identity, c *net.TCPConn, protect boo
 	}
 	sess.mu.Lock()
 	tag := sess.tag
+	var lim *limiter // the transfer in flight's: c is its data connection
+	if sess.xfer != nil {
+		lim = sess.xfer.lim
+	}
 	sess.mu.Unlock()
 	reuse := s.cfg.TLSReuse
 	if id != nil {
 		reuse = id.tlsReuse
 	}
-	tc, err := s.cfg.TLS.HandshakeData(&tlsTransport{TCPConn: c}, tag, reuse, time.Now().Add(s.cfg.TLSHandshakeTimeout))
+	tc, err := s.cfg.TLS.HandshakeData(&tlsTransport{TCPConn: c, lim: lim}, tag, reuse, time.Now().Add(s.cfg.TLSHandshakeTimeout))
 	if err != nil {
 		s.dataTLSFailed.Add(1)
 	} else {

@@ -32,6 +32,7 @@ type transfer struct {
 	fds    int            // how many descriptors
 	began  time.Time      // when data began to move (startEvent); transfer goroutine only
 	name   string         // STOU: the name it chose; transfer goroutine only
+	lim    *limiter       // its bandwidth limits (ratelimit.go); nil for listings; transfer goroutine only
 
 	mu       sync.Mutex
 	conn     *net.TCPConn // the data connection once open
@@ -165,6 +166,7 @@ func descriptors(k protocol.XferKind) int {
 // EvTransferDone last.
 func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event)) {
 	var n int64
+	t.lim = s.newLimiter(sess, t, id, r.Kind)
 	err := mustProtect(id, r)
 	if err == nil {
 		switch r.Kind {
@@ -180,6 +182,7 @@ func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protoco
 	}
 	aborted := t.finish()
 	t.cancel()
+	t.lim.close()
 	s.lns.recycle(t.takeListener()) // never accepted on
 	if t.conn != nil {
 		t.conn.Close()

@@ -89,16 +89,20 @@ func (s *Session) doneMLST(ev Event, _ time.Time) {
 
 // cmdSTAT reports the transfer in flight, the server's status (no
 // argument), or a directory listing over the control connection.
-func (s *Session) cmdSTAT(arg string, _ time.Time) {
+func (s *Session) cmdSTAT(arg string, now time.Time) {
 	switch {
 	case s.state == stXferPending:
 		s.reply(codeFileStatus, "Status: opening data connection for "+s.waitPath+".")
 	case s.state == stXferring:
 		var n int64
+		rate := ""
 		if s.progress != nil {
-			n = s.progress()
+			n = s.progress.read()
+			if r, ok := s.progress.rate(n, now); ok {
+				rate = ", " + strconv.FormatInt(r, 10) + " bytes/s"
+			}
 		}
-		s.reply(codeFileStatus, "Status: transferring "+s.waitPath+", "+strconv.FormatInt(n, 10)+" bytes so far.")
+		s.reply(codeFileStatus, "Status: transferring "+s.waitPath+", "+strconv.FormatInt(n, 10)+" bytes so far"+rate+".")
 	case arg == "":
 		s.serverStatus()
 	case s.perms&PermRead == 0:
@@ -109,6 +113,41 @@ func (s *Session) cmdSTAT(arg string, _ time.Time) {
 		p = resolve(s.cwd, p)
 		s.await(stWaitStat, ReqStatList{Path: p, Glob: glob}, p, "")
 	}
+}
+
+// statSpan is the shortest span STAT counts a transfer's rate over, once
+// the transfer has run that long.
+const statSpan = time.Second
+
+// statSample is a transfer's Progress at a moment.
+type statSample struct {
+	at    time.Time
+	bytes int64
+}
+
+// progress is the transfer in flight's Progress, with two samples of it
+// for STAT's rate: taken at the start, and at STATs statSpan or more
+// apart. It lives while the transfer does, so idle sessions do not carry
+// it.
+type progress struct {
+	read     func() int64
+	old, new statSample
+}
+
+// rate is the rate of a transfer that has moved n bytes by now: bytes per
+// second since the older sample; the newer one moves on to now once
+// statSpan has passed since it, so the rate covers the last one to two
+// spans between STATs (or the whole transfer when STAT comes rarely). It
+// reports false at the transfer's first instant.
+func (p *progress) rate(n int64, now time.Time) (int64, bool) {
+	if now.Sub(p.new.at) >= statSpan {
+		p.old, p.new = p.new, statSample{at: now, bytes: n}
+	}
+	d := now.Sub(p.old.at)
+	if d <= 0 {
+		return 0, false
+	}
+	return int64(float64(n-p.old.bytes) / d.Seconds()), true
 }
 
 // serverStatus is STAT's 211 reply outside a transfer.

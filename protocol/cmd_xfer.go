@@ -303,7 +303,10 @@ func (s *Session) startTransfer(req ReqTransfer, now time.Time) {
 func (s *Session) transferStarted(e EvTransferStart, now time.Time) {
 	s.setState(stXferring)
 	s.dataDeadline = time.Time{}
-	s.progress = e.Progress
+	s.progress = nil
+	if e.Progress != nil {
+		s.progress = &progress{read: e.Progress, old: statSample{at: now}, new: statSample{at: now}}
+	}
 	s.lastBytes, s.rateBytes = 0, 0
 	if s.cfg.StallTimeout > 0 && e.Progress != nil {
 		s.dataDeadline = now.Add(s.cfg.StallTimeout)

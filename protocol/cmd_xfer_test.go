@@ -858,6 +858,21 @@ login
 < 426 Transfer stalled: no data moved within the timeout; aborted.
 < 226 Abort successful.
 `},
+		{"STAT during transfer shows the rate", "login" + pasv + `
+> RETR big
+! ReqTransfer retr "/big" ascii
+@ EvTransferStart progress=grow
+< 150 Opening ASCII mode data connection for /big.
++ 2s
+> STAT
+< 213 Status: transferring /big, 1000 bytes so far, 500 bytes/s.
++ 500ms
+> STAT
+< 213 Status: transferring /big, 2000 bytes so far, 800 bytes/s.
++ 1500ms
+> STAT
+< 213 Status: transferring /big, 3000 bytes so far, 1000 bytes/s.
+`},
 		{"STAT during transfer without progress", "login" + pasv + `
 > RETR big
 ! ReqTransfer retr "/big" ascii

@@ -71,13 +71,13 @@ type Session struct {
 
 	// The transfer in flight.
 	xferKind     XferKind
-	mQuitMs      uint32 // markQuit's arrival (meter.go; placed in what was padding)
-	progress     func() int64
-	abortCmd     bool  // ABOR received: it is answered after the transfer's reply
-	abortTimeout bool  // the data or stall timer fired and sent ReqAbort
-	abortSlow    bool  // ... because the transfer moved less than MinRate
-	lastBytes    int64 // Progress at the last stall check
-	rateBytes    int64 // Progress at the start of the current rate window
+	mQuitMs      uint32    // markQuit's arrival (meter.go; placed in what was padding)
+	progress     *progress // the transfer's EvTransferStart.Progress and STAT's samples of it; nil: none
+	abortCmd     bool      // ABOR received: it is answered after the transfer's reply
+	abortTimeout bool      // the data or stall timer fired and sent ReqAbort
+	abortSlow    bool      // ... because the transfer moved less than MinRate
+	lastBytes    int64     // Progress at the last stall check
+	rateBytes    int64     // Progress at the start of the current rate window
 
 	// Endings deferred until what is in flight has its reply.
 	quitPending     bool // QUIT during a transfer: 221 after it
@@ -321,7 +321,7 @@ func (s *Session) Tick(now time.Time) {
 			s.abortTimeout = true
 			s.emit(ReqAbort{})
 		case s.state == stXferring && s.progress != nil:
-			if b := s.progress(); b != s.lastBytes {
+			if b := s.progress.read(); b != s.lastBytes {
 				s.lastBytes = b
 				s.dataDeadline = now.Add(s.cfg.StallTimeout)
 				return
@@ -335,7 +335,7 @@ func (s *Session) Tick(now time.Time) {
 		if s.state != stXferring || s.progress == nil || s.abortCmd || s.abortTimeout {
 			return
 		}
-		b := s.progress()
+		b := s.progress.read()
 		if float64(b-s.rateBytes) < float64(s.cfg.MinRate)*s.cfg.RateWindow.Seconds() {
 			s.abortTimeout, s.abortSlow = true, true
 			s.emit(ReqAbort{})

@@ -96,6 +96,14 @@ type settings struct {
 		StatListMax      int `toml:"stat_list_max"`
 		ListSortMax      int `toml:"list_sort_max"`
 		IdleListeners    int `toml:"idle_listeners"`
+		// Bandwidth limits in bytes per second (0: none), written as a
+		// number or a string with K, M or G (1024-based): dtp.ParseRate.
+		DownloadRate           dtp.Rate `toml:"download_rate"`
+		UploadRate             dtp.Rate `toml:"upload_rate"`
+		DownloadRatePerIP      dtp.Rate `toml:"download_rate_per_ip"`
+		UploadRatePerIP        dtp.Rate `toml:"upload_rate_per_ip"`
+		DownloadRatePerSession dtp.Rate `toml:"download_rate_per_session"`
+		UploadRatePerSession   dtp.Rate `toml:"upload_rate_per_session"`
 	} `toml:"limits"`
 
 	// More control listeners, each with settings of its own.
@@ -423,6 +431,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	d.AtomicUploads = s.AtomicUploads
 	d.DurableUploads = s.DurableUploads
 	d.CleanStaleUploads = s.CleanStaleUploads
+	d.Rates = s.rates()
 	if s.ActivePort < -1 || s.ActivePort > 65535 {
 		return r, p, d, fmt.Errorf("active_port %d: want 0 (the control port minus one), -1 (any) or a port", s.ActivePort)
 	}
@@ -526,6 +535,17 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		d.TLSHandshakeTimeout = s.TLS.HandshakeTimeout
 	}
 	return r, p, d, nil
+}
+
+// rates are the bandwidth limits of [limits] (checked by dtp.Rate as the
+// file is read: never negative).
+func (s settings) rates() dtp.Rates {
+	l := s.Limits
+	return dtp.Rates{
+		Download: int64(l.DownloadRate), Upload: int64(l.UploadRate),
+		DownloadPerIP: int64(l.DownloadRatePerIP), UploadPerIP: int64(l.UploadRatePerIP),
+		DownloadPerSession: int64(l.DownloadRatePerSession), UploadPerSession: int64(l.UploadRatePerSession),
+	}
 }
 
 // listeners turns listen, implicit_listen, [[listener]], [proxy] and

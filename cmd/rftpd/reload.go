@@ -24,6 +24,8 @@ var reloadable = []string{
 	"limits.max_sessions", "limits.max_per_ip", "limits.passive_per_ip", "limits.max_login_failures",
 	"limits.ban_after", "limits.max_line", "limits.max_inbound", "limits.max_outbound", "limits.max_queued",
 	"limits.max_transfers", "limits.min_rate",
+	"limits.download_rate", "limits.upload_rate", "limits.download_rate_per_ip", "limits.upload_rate_per_ip",
+	"limits.download_rate_per_session", "limits.upload_rate_per_session",
 	"proxy.trusted", "proxy.header_timeout", "passive_host",
 	"tls.handshake_timeout", "tls.max_handshakes",
 }
@@ -106,6 +108,7 @@ func (r *reloader) reload() {
 	r.mu.Unlock()
 	r.d.SetMaxTransfers(dcfg.MaxTransfers)
 	r.d.SetProxyTrusted(dcfg.ProxyTrusted)
+	r.d.SetRates(dcfg.Rates)
 	r.srv.Reload(rcfg, pcfg)
 	lv, _ := parseLogLevel(s.LogLevel)
 	r.level.Set(lv)
