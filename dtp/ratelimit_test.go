@@ -107,6 +107,20 @@ func TestRateAccuracy(t *testing.T) {
 			t.Fatalf("stored %d bytes, not the %d sent", len(got), len(data))
 		}
 	})
+	// MODE Z: the limit counts the bytes on the wire, the compressed
+	// stream; random data barely compresses, so the file's pace is close.
+	t.Run("retr mode z", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, &cfg)
+		e.write("r", randomBytes(n, 77))
+		start := time.Now()
+		got, _, done := e.download(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "/r", Deflate: 1})
+		mustOK(t, done.Err)
+		checkRate(t, "RETR MODE Z", int64(len(got)), rate, time.Since(start))
+		if plain := inflate(t, got); len(plain) != n {
+			t.Fatalf("inflated to %d bytes", len(plain))
+		}
+	})
 	t.Run("retr tls", func(t *testing.T) {
 		t.Parallel()
 		e, f := newTLSEnv(t, func(c *Config) { c.Rates = cfg.Rates })
