@@ -231,7 +231,7 @@ func Scenarios() []Scenario { return slices.Clone(scenarios) }
 
 // Lookup returns the scenario called name.
 func Lookup(name string) (Scenario, bool) {
-	for _, s := range scenarios {
+	for _, s := range append(Scenarios(), namedOnly...) {
 		if s.Name == name {
 			return s, true
 		}
@@ -253,7 +253,7 @@ func ParseScenarios(list string) ([]Scenario, error) {
 		s, ok := Lookup(name)
 		if !ok {
 			var names []string
-			for _, s := range scenarios {
+			for _, s := range append(Scenarios(), namedOnly...) {
 				names = append(names, s.Name)
 			}
 			return nil, fmt.Errorf("bench: unknown scenario %q (have %s, or all)", name, strings.Join(names, ", "))

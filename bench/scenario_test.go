@@ -244,3 +244,31 @@ func TestRunJobPaced(t *testing.T) {
 		t.Errorf("%d ops in 0.5s at 200/s", r.Ops)
 	}
 }
+
+func TestHashScenario(t *testing.T) {
+	all, _ := ParseScenarios("all")
+	for _, s := range all {
+		if s.Name == "hash" {
+			t.Fatal("all runs hash, which peers do not serve")
+		}
+	}
+	if s, err := ParseScenarios("hash"); err != nil || len(s) != 1 || s[0].Run == nil {
+		t.Fatalf("hash: %v %v", s, err)
+	}
+	for _, c := range []struct {
+		msg  string
+		algo string
+		n    int64
+		ok   bool
+	}{
+		{"SHA-256 0-99 ab f", "SHA-256", 100, true},
+		{"MD5 0-0 ab empty file", "MD5", 1, true},
+		{"SHA-256 5-4 ab f", "", 0, false},
+		{"SHA-256 ab", "", 0, false},
+	} {
+		a, n, err := hashReplyBytes(c.msg)
+		if (err == nil) != c.ok || a != c.algo || n != c.n {
+			t.Errorf("%q: %q %d %v", c.msg, a, n, err)
+		}
+	}
+}

@@ -27,6 +27,17 @@ type Config struct {
 	AuthWorkers   int // password-check workers
 	AuthQueue     int // password checks waiting; beyond it ErrBusy
 	MaxTransfers  int // data transfers at once (each its own goroutine), shared fairly between client addresses; beyond it ErrBusy
+
+	// HashWorkers is how many checksums (HASH, XMD5, ...) are computed at
+	// once, each on a worker of its own; HashQueue how many more may wait
+	// (beyond it ErrBusy). HashRate caps the bytes a second all hashes
+	// read together, HashRatePerSession those of one session's hashes
+	// (0: no cap). hash.go says why hashing has a pool of its own.
+	HashWorkers        int
+	HashQueue          int
+	HashRate           int64
+	HashRatePerSession int64
+
 	// OpenFiles is the open-file limit (RLIMIT_NOFILE) that the
 	// descriptor budget is made from (fair.Budget): passive listeners and
 	// transfers take their descriptors from it and are refused with
@@ -138,6 +149,11 @@ func DefaultConfig() Config {
 
 		CleanStaleUploads: true,
 
+		HashWorkers:        2,
+		HashQueue:          64,
+		HashRate:           512 << 20,
+		HashRatePerSession: 128 << 20,
+
 		TLSReuse:            true,
 		TLSHandshakeTimeout: 30 * time.Second,
 	}
@@ -150,6 +166,10 @@ func (c *Config) check() error {
 		return errors.New("dtp: config: FSWorkers must be at least 1")
 	case c.AuthWorkers < 1:
 		return errors.New("dtp: config: AuthWorkers must be at least 1")
+	case c.HashWorkers < 1:
+		return errors.New("dtp: config: HashWorkers must be at least 1")
+	case c.HashQueue < 0 || c.HashRate < 0 || c.HashRatePerSession < 0:
+		return errors.New("dtp: config: HashQueue, HashRate and HashRatePerSession must not be negative")
 	case c.FSQueue < 0 || c.AuthQueue < 0:
 		return errors.New("dtp: config: FSQueue and AuthQueue must not be negative")
 	case c.MaxTransfers < 1:
@@ -198,6 +218,10 @@ type Server struct {
 
 	instance string  // this Server's tag in temporary upload names (cleanup.go)
 	clean    cleaner // the start-up clean-up of dead instances' temporary files
+
+	hashes   *pool        // checksums (hash.go)
+	hashRate *byteBucket  // all hashes' reads; nil: no cap
+	hashed   atomic.Int64 // bytes read by hashes
 }
 
 // Session is the DTP side of one control connection: its identity and root
@@ -215,6 +239,9 @@ type Session struct {
 	xfer   *transfer      // transfer in flight
 	closed bool           // CloseSession was called
 	tag    []byte         // the control connection's TLS tag (SetControlTLS); kept by REIN
+
+	hashing  *hashJob    // hash in flight (hash.go)
+	hashRate *byteBucket // this session's hashes' reads; nil until its first capped hash
 }
 
 // New starts the worker pools. acc may be nil: no one can log in.
@@ -237,6 +264,10 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 	s.eph[0], s.eph[1] = ephemeralRange()
 	s.fs = newPool(cfg.FSWorkers, cfg.FSQueue)
 	s.auth = newPool(cfg.AuthWorkers, cfg.AuthQueue)
+	s.hashes = newPool(cfg.HashWorkers, cfg.HashQueue)
+	if cfg.HashRate > 0 {
+		s.hashRate = newByteBucket(cfg.HashRate)
+	}
 	s.xfers = fair.NewShare(cfg.MaxTransfers)
 	s.fds = fair.NewBudget(cfg.OpenFiles, openDescriptors(), fair.Margin(cfg.FSWorkers))
 	s.runner = newWarm(min(cfg.MaxTransfers, warmMax), warmIdle)
@@ -333,6 +364,10 @@ func (s *Server) Do(sess *Session, req protocol.Request, post func(protocol.Even
 		s.startTransfer(sess, r, post)
 	case *protocol.ReqTransfer:
 		s.startTransfer(sess, *r, post)
+	case protocol.ReqHash:
+		s.hash(sess, r, post)
+	case *protocol.ReqHash:
+		s.hash(sess, *r, post)
 	case protocol.ReqAbort, *protocol.ReqAbort:
 		sess.abort()
 	case protocol.ReqLogout, *protocol.ReqLogout:
@@ -387,6 +422,7 @@ func (s *Server) Close() {
 	s.stopCleanup()
 	s.fs.close()
 	s.auth.close()
+	s.hashes.close()
 	s.lns.close()
 	s.closeMuxes()
 	s.runner.close()

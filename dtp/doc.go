@@ -14,6 +14,8 @@
 //	ReqStatList     storage pool
 //	ReqPassive      storage pool (the listen system calls)
 //	ReqTransfer     a goroutine of its own, at most Config.MaxTransfers at once
+//	ReqHash         hashing pool (Config.HashWorkers), its reads paced by Config.HashRate and
+//	                HashRatePerSession; ReqAbort, ReqLogout and CloseSession cancel it (hash.go)
 //	ReqActive, ReqAbort, ReqLogout   inline in Do: they only set state and close sockets
 //
 // A full pool or transfer limit refuses at once: Do posts the answering
@@ -55,7 +57,8 @@
 // has arrived), "commit" (before an atomic upload's temporary file is
 // renamed over its target) and "syncdir" (with DurableUploads: before the
 // fsync of the folder, after that rename or after an in-place upload made
-// a new file). An error returned for any of these fails the upload as a
+// a new file); and on a hashing worker "hash" (before a hash opens its
+// file). An error returned for any of these fails the upload as a
 // storage error would: a syscall.ENOSPC or EDQUOT becomes ErrNoSpace or
 // ErrQuota, anything else a local error.
 //

@@ -102,8 +102,10 @@ func (sess *Session) setActive(addr netip.AddrPort) {
 }
 
 // abort handles ReqAbort: the transfer in flight is stopped (its goroutine
-// posts EvTransferDone with ErrAborted) and any pending endpoint dropped.
+// posts EvTransferDone with ErrAborted), and so is the hash in flight
+// (EvHash), and any pending endpoint dropped.
 func (sess *Session) abort() {
+	sess.stopHash()
 	sess.mu.Lock()
 	ln, t := sess.takeEndpoint()
 	sess.mu.Unlock()
@@ -114,8 +116,9 @@ func (sess *Session) abort() {
 }
 
 // logout handles ReqLogout (REIN): identity dropped, endpoint closed,
-// transfer aborted.
+// transfer and hash aborted.
 func (sess *Session) logout() {
+	sess.stopHash()
 	sess.mu.Lock()
 	old := sess.id
 	sess.id = nil

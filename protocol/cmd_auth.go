@@ -125,6 +125,7 @@ func (s *Session) cmdREIN(_ string, now time.Time) {
 	s.user, s.perms, s.tlsData = "", 0, false
 	s.cwd, s.binary, s.epsvAll, s.endpoint, s.rest, s.rnfr = "/", false, false, endpointNone, 0, ""
 	s.hidden, s.modeZ, s.zLevel = 0, false, 0
+	s.hashAlgo, s.rang = 0, nil
 	s.loginDeadline = time.Time{}
 	if s.cfg.LoginTimeout > 0 {
 		s.loginDeadline = now.Add(s.cfg.LoginTimeout)
@@ -137,6 +138,9 @@ func (s *Session) cmdREIN(_ string, now time.Time) {
 // (RFC 959 §4.1.1) and drops the lines queued behind it.
 func (s *Session) cmdQUIT(string, time.Time) {
 	if stateTable[s.state].xfer {
+		if s.state == stWaitHash {
+			s.emit(ReqAbort{}) // a hash has nothing to deliver: stop it, then 221
+		}
 		s.quitPending = true
 		s.queue = nil
 		return

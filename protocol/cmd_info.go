@@ -12,6 +12,7 @@ import (
 var featLines = []string{
 	" EPRT",
 	" EPSV",
+	featHash, // " HASH SHA-256*;SHA-512;SHA-1;MD5;CRC32", the star following OPTS HASH
 	" HOST",
 	" MDTM",
 	" MFMT",
@@ -21,6 +22,12 @@ var featLines = []string{
 	" SIZE",
 	" TVFS",
 	" UTF8",
+	" XCRC",
+	" XMD5",
+	" XSHA",
+	" XSHA1",
+	" XSHA256",
+	" XSHA512",
 }
 
 // featMLST is FEAT's MLST line with every fact selected.
@@ -43,7 +50,7 @@ func init() {
 		n := min(8, len(verbs))
 		line := ""
 		for _, v := range verbs[:n] {
-			line += " " + v + strings.Repeat(" ", 4-len(v))
+			line += " " + v + strings.Repeat(" ", max(0, 4-len(v)))
 		}
 		helpLines = append(helpLines, strings.TrimRight(line, " "))
 		verbs = verbs[n:]
@@ -94,6 +101,7 @@ func (s *Session) cmdFEAT(string, time.Time) {
 		lines = slices.Clone(lines)
 		lines[slices.Index(lines, featMLST)] = string(appendFeatFacts([]byte(" MLST "), AllFacts&^s.hidden))
 	}
+	lines = s.featHashFor(lines)
 	s.replyMulti(codeSystemStatus, "Features:", lines, "End")
 }
 
@@ -122,6 +130,9 @@ func (s *Session) cmdOPTS(arg string, _ time.Time) {
 			s.reply(codeOK, "MODE Z LEVEL set to ", f[2], ".")
 			return
 		}
+	case "HASH":
+		s.optsHASH(value)
+		return
 	case "MLST":
 		var show Facts
 		for _, name := range strings.Split(value, ";") {

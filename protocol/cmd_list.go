@@ -93,6 +93,8 @@ func (s *Session) cmdSTAT(arg string, now time.Time) {
 	switch {
 	case s.state == stXferPending:
 		s.reply(codeFileStatus, "Status: opening data connection for "+s.waitPath+".")
+	case s.state == stWaitHash:
+		s.reply(codeFileStatus, "Status: hashing "+s.waitPath+".")
 	case s.state == stXferring:
 		var n int64
 		rate := ""

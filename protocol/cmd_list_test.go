@@ -131,6 +131,7 @@ login
 < 211-Features:
 <  EPRT
 <  EPSV
+<  HASH SHA-256*;SHA-512;SHA-1;MD5;CRC32
 <  HOST
 <  MDTM
 <  MFMT
@@ -140,6 +141,12 @@ login
 <  SIZE
 <  TVFS
 <  UTF8
+<  XCRC
+<  XMD5
+<  XSHA
+<  XSHA1
+<  XSHA256
+<  XSHA512
 < 211 End
 > MLST a.txt
 ! ReqFile stat "/a.txt"

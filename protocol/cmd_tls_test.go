@@ -63,6 +63,7 @@ config tls=on
 <  AUTH TLS
 <  EPRT
 <  EPSV
+<  HASH SHA-256*;SHA-512;SHA-1;MD5;CRC32
 <  HOST
 <  MDTM
 <  MFMT
@@ -74,6 +75,12 @@ config tls=on
 <  SIZE
 <  TVFS
 <  UTF8
+<  XCRC
+<  XMD5
+<  XSHA
+<  XSHA1
+<  XSHA256
+<  XSHA512
 < 211 End
 `},
 		{"mechanisms and levels", `

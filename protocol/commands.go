@@ -30,8 +30,7 @@ type command struct {
 // unimplemented are the verbs of FTP extensions that rftpd recognizes and
 // does not do: 502, where a verb it does not know gets 500 (RFC 959 §4.2).
 var unimplemented = map[string]bool{
-	// checksums (draft-bryan-ftpext-hash, and the X forms of other servers)
-	"HASH": true, "XCRC": true, "XMD5": true, "XSHA": true, "XSHA1": true, "XSHA256": true, "XSHA512": true,
+	// checksums in the forms of draft-twine-ftpmd5 (MD5, MMD5)
 	"MD5": true, "MMD5": true,
 	// RFC 1639 long addresses, RFC 2228 security, RFC 2640 languages
 	"LPRT": true, "LPSV": true, "ADAT": true, "MIC": true, "CONF": true, "ENC": true, "LANG": true,
@@ -54,6 +53,7 @@ var commands = [...]command{
 	{verb: "EPRT", login: true, arg: argRequired, syntax: "<sp> |proto|addr|port|", run: (*Session).cmdEPRT},
 	{verb: "EPSV", login: true, arg: argOptional, syntax: "[ <sp> 1 | 2 | ALL ]", run: (*Session).cmdEPSV, done: (*Session).donePassive},
 	{verb: "FEAT", arg: argNone, run: (*Session).cmdFEAT},
+	{verb: "HASH", login: true, arg: argRequired, perm: PermRead, syntax: "<sp> pathname", run: (*Session).cmdHASH, done: (*Session).doneHASH},
 	{verb: "HELP", arg: argOptional, syntax: "[ <sp> command ]", run: (*Session).cmdHELP},
 	{verb: "HOST", arg: argRequired, syntax: "<sp> hostname", run: (*Session).cmdHOST},
 	{verb: "LIST", login: true, xfer: true, arg: argOptional, perm: PermRead, syntax: "[ <sp> pathname ]", run: (*Session).cmdLIST},
@@ -73,6 +73,7 @@ var commands = [...]command{
 	{verb: "PROT", arg: argRequired, syntax: "<sp> C | P", run: (*Session).cmdPROT},
 	{verb: "PWD", alias: "XPWD", login: true, arg: argNone, run: (*Session).cmdPWD},
 	{verb: "QUIT", arg: argNone, urgent: true, run: (*Session).cmdQUIT},
+	{verb: "RANG", login: true, arg: argRequired, syntax: "<sp> start-point <sp> end-point", run: (*Session).cmdRANG},
 	{verb: "REIN", arg: argNone, run: (*Session).cmdREIN},
 	{verb: "REST", login: true, arg: argRequired, syntax: "<sp> offset", run: (*Session).cmdREST},
 	{verb: "RETR", login: true, xfer: true, arg: argRequired, perm: PermRead, syntax: "<sp> pathname", run: (*Session).cmdRETR},
@@ -89,7 +90,15 @@ var commands = [...]command{
 	{verb: "SYST", arg: argNone, run: (*Session).cmdSYST},
 	{verb: "TYPE", login: true, arg: argRequired, syntax: "<sp> A | I | L 8", run: (*Session).cmdTYPE},
 	{verb: "USER", arg: argRequired, syntax: "<sp> username", run: (*Session).cmdUSER},
+	{verb: "XCRC", login: true, arg: argRequired, perm: PermRead, syntax: xhashSyntax, run: (*Session).cmdXCRC, done: (*Session).doneXHash},
+	{verb: "XMD5", login: true, arg: argRequired, perm: PermRead, syntax: xhashSyntax, run: (*Session).cmdXMD5, done: (*Session).doneXHash},
+	{verb: "XSHA1", alias: "XSHA", login: true, arg: argRequired, perm: PermRead, syntax: xhashSyntax, run: (*Session).cmdXSHA1, done: (*Session).doneXHash},
+	{verb: "XSHA256", login: true, arg: argRequired, perm: PermRead, syntax: xhashSyntax, run: (*Session).cmdXSHA256, done: (*Session).doneXHash},
+	{verb: "XSHA512", login: true, arg: argRequired, perm: PermRead, syntax: xhashSyntax, run: (*Session).cmdXSHA512, done: (*Session).doneXHash},
 }
+
+// xhashSyntax is HELP's syntax of the X forms of HASH.
+const xhashSyntax = "<sp> pathname [ <sp> start [ <sp> end ] ]"
 
 // commandByVerb maps every verb and alias to its row; built by init, so the
 // handlers may consult it (HELP) without an initialisation cycle.
@@ -130,8 +139,9 @@ func urgentCommand(line []byte) *command {
 // argument rule (501), permission (550); then runs the handler, which sends
 // the reply or emits a request.
 //
-// RNFR's source is forgotten by any command but RNTO; REST's offset is
-// forgotten after any transfer command.
+// RNFR's source is forgotten by any command but RNTO; RANG's range by any
+// command but RANG (HASH uses it first); REST's offset is forgotten after
+// any transfer command.
 func (s *Session) execute(line []byte, now time.Time) {
 	p, perr := parseLine(line)
 	var c *command
@@ -151,7 +161,12 @@ func (s *Session) execute(line []byte, now time.Time) {
 	if c == nil || c.verb != "RNTO" {
 		s.rnfr = ""
 	}
-	s.dispatch(c, &p, perr, now)
+	if !s.refuseRanged(c) {
+		s.dispatch(c, &p, perr, now)
+	}
+	if c == nil || c.verb != "RANG" {
+		s.rang = nil
+	}
 	if c != nil && c.xfer {
 		s.rest = 0
 	}

@@ -34,7 +34,7 @@ func fuzzEvent(s *Session, b []byte) Event {
 	if at(1) >= 128 {
 		err = nil
 	}
-	kind := int(at(0)) % 7
+	kind := int(at(0)) % 8
 	if at(0) >= 128 {
 		switch exp := stateTable[s.state].expects; {
 		case exp&evTLS != 0:
@@ -51,6 +51,8 @@ func fuzzEvent(s *Session, b []byte) Event {
 			kind = 4
 		case exp&(evXferStart|evXferDone) != 0:
 			kind = 5
+		case exp&evHash != 0:
+			kind = 7
 		}
 	}
 	rest := string(b[min(len(b), 3):])
@@ -78,6 +80,8 @@ func fuzzEvent(s *Session, b []byte) Event {
 		return EvTransferStart{Size: n - 1, Name: rest, Progress: func() int64 { return n }}
 	case 5:
 		return EvTransferDone{Bytes: int64(at(2)), Err: err}
+	case 7:
+		return EvHash{Sum: []byte(rest), Start: int64(at(2)), End: int64(at(2)) + int64(at(3)), Err: err}
 	default:
 		return EvTLS{Err: err}
 	}
@@ -94,6 +98,7 @@ var fuzzSeeds = []string{
 	"L\nLNOOP\r\nLCWD \xff\nLCWD a\x00\nLXCWD ../..\nLHOST x\nLOPTS UTF8 ON\nT\xff\nT\xff",
 	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLEPSV\nLRETR a\nLRETR b\nLQUIT\nE\x80\x80\x00\nE\x80\x80\x01\nE\x81\x80",
 	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLEPSV\nE\x80\x80\x00\nLRETR a\nLPWD\nLQUIT\nE\x81\x80",
+	"LUSER bob\nLPASS x\nE\x80\x80\xff\nLOPTS HASH MD5\nLRANG 0 9\nLHASH a\nLSTAT\nLABOR\nE\x80\x80\x00\x05abc\nLXCRC \"a b\" 1 2\nLQUIT\nE\x80\x00",
 	// FTPS, after a "C" line of settings (see FuzzSession).
 	"C\x05\nLUSER bob\nLAUTH TLS\nLUSER bob\nE\x80\x80\nLPBSZ 0\nLPROT P\nLUSER bob\nLPASS x\nE\x80\x80\xff\x01\nLEPSV\nE\x80\x80\x00\nLRETR a\nE\x80\x81\nLCCC",
 	"C\x0f\nLUSER anonymous\nLAUTH SSL\nLNOOP\nE\x80\x01\nLAUTH TLS",

@@ -103,7 +103,7 @@ login
 
 // RFC 959 §4.2: 500 "Syntax error, command unrecognized" for a verb the
 // server does not know; 502 "Command not implemented" for one it knows and
-// does not do (the checksum extensions among them), one rule whatever the
+// does not do (draft-twine's MD5 and MMD5 among them), one rule whatever the
 // verb's letters; SITE and HELP with a parameter they do not know: 504.
 func TestUnknownAndUnimplemented(t *testing.T) {
 	runScript(t, "unknown and unimplemented", `
@@ -112,11 +112,9 @@ func TestUnknownAndUnimplemented(t *testing.T) {
 < 500 Syntax error, command unrecognized.
 > XYZ9
 < 500 Syntax error, command unrecognized.
-> HASH file
+> MD5 file
 < 502 Command not implemented.
-> XMD5 file
-< 502 Command not implemented.
-> xsha256 file
+> mmd5 file
 < 502 Command not implemented.
 > LPSV
 < 502 Command not implemented.

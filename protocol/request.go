@@ -127,9 +127,38 @@ type ReqTransfer struct {
 	Protect bool
 }
 
+// HashAlgo names a checksum algorithm of ReqHash.
+type HashAlgo uint8
+
+const (
+	HashSHA256 HashAlgo = iota + 1 // SHA-256 (FIPS 180-4)
+	HashSHA512                     // SHA-512
+	HashSHA1                       // SHA-1
+	HashMD5                        // MD5 (RFC 1321)
+	HashCRC32                      // CRC-32, IEEE polynomial (as zlib and cksum -a crc32b), 4 bytes big-endian
+	numHashAlgos
+)
+
+// ReqHash computes the checksum Algo of the bytes [Start, End) of the
+// regular file Path (HASH and the X forms XCRC, XMD5, XSHA1, XSHA256,
+// XSHA512). End -1: to the end of the file. A Start beyond the end of the
+// file is ErrBadOffset; so is an End beyond it, unless Clamp is set, when
+// the range stops at the end (RANG's rule for RETR, draft-bryan-ftp-range
+// §4.3). A directory is ErrIsDir, any other file that is not regular
+// ErrPermission. The file is read on the DTP's hashing workers at a capped
+// rate; ReqAbort cancels the hash (EvHash then carries ErrAborted).
+// Answered by EvHash.
+type ReqHash struct {
+	Path       string
+	Algo       HashAlgo
+	Start, End int64
+	Clamp      bool
+}
+
 // ReqAbort aborts the transfer in flight (and any pending data connection
-// set-up). It is not answered itself: the transfer's EvTransferDone follows
-// with Err wrapping ErrAborted.
+// set-up), or the hash in flight. It is not answered itself: the
+// transfer's EvTransferDone, or the hash's EvHash, follows with Err
+// wrapping ErrAborted.
 type ReqAbort struct{}
 
 // ReqStartTLS asks the reactor (not the DTP) to start TLS on the control
@@ -148,6 +177,7 @@ func (ReqStatList) isRequest() {}
 func (ReqPassive) isRequest()  {}
 func (ReqActive) isRequest()   {}
 func (ReqTransfer) isRequest() {}
+func (ReqHash) isRequest()     {}
 func (ReqAbort) isRequest()    {}
 func (ReqLogout) isRequest()   {}
 func (ReqStartTLS) isRequest() {}
@@ -208,7 +238,16 @@ type EvTransferDone struct {
 	Err   error
 }
 
+// EvHash answers ReqHash: Sum is the checksum of the bytes [Start, End)
+// of the file, the range actually read (End never beyond the file's end).
+type EvHash struct {
+	Sum        []byte
+	Start, End int64
+	Err        error
+}
+
 func (EvLogin) isEvent()         {}
+func (EvHash) isEvent()          {}
 func (EvFile) isEvent()          {}
 func (EvStatList) isEvent()      {}
 func (EvPassive) isEvent()       {}

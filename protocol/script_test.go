@@ -557,6 +557,12 @@ func parseEvent(r *runner, s string) Event {
 		return ev
 	case "EvTransferDone":
 		return EvTransferDone{Bytes: integer("bytes", 0), Err: err}
+	case "EvHash":
+		sum, e := hexBytes(vals["sum"])
+		if e != nil {
+			r.fail("sum: %v", e)
+		}
+		return EvHash{Sum: sum, Start: integer("start", 0), End: integer("end", 0), Err: err}
 	case "EvTLS":
 		return EvTLS{Err: err}
 	case "nil":
@@ -564,6 +570,28 @@ func parseEvent(r *runner, s string) Event {
 	}
 	r.fail("unknown event %q", kind)
 	return nil
+}
+
+// hexBytes decodes a hex string (encoding/hex is not imported: the
+// package's import test looks at test imports too).
+func hexBytes(h string) ([]byte, error) {
+	if len(h)%2 != 0 {
+		return nil, errors.New("odd length")
+	}
+	b := make([]byte, len(h)/2)
+	for i := range b {
+		n, err := strconv.ParseUint(h[2*i:2*i+2], 16, 8)
+		if err != nil {
+			return nil, err
+		}
+		b[i] = byte(n)
+	}
+	return b, nil
+}
+
+// hashAlgoNames names HashAlgos in scripts.
+var hashAlgoNames = map[HashAlgo]string{
+	HashSHA256: "sha256", HashSHA512: "sha512", HashSHA1: "sha1", HashMD5: "md5", HashCRC32: "crc32",
 }
 
 // fileOpNames names FileOps in scripts.
@@ -640,6 +668,18 @@ func formatRequest(q Request) string {
 			s += " facts=" + string(appendFactNames(nil, AllFacts&^q.Hide))
 		}
 		return s
+	case ReqHash:
+		s := fmt.Sprintf("ReqHash %s %q", hashAlgoNames[q.Algo], q.Path)
+		if q.Start != 0 {
+			s += fmt.Sprintf(" start=%d", q.Start)
+		}
+		if q.End != -1 {
+			s += fmt.Sprintf(" end=%d", q.End)
+		}
+		if q.Clamp {
+			s += " clamp"
+		}
+		return s
 	case ReqAbort:
 		return "ReqAbort"
 	case ReqLogout:
@@ -702,6 +742,11 @@ func checkRequest(q Request) error {
 		}
 	case ReqStatList:
 		paths = append(paths, q.Path)
+	case ReqHash:
+		paths = append(paths, q.Path)
+		if q.Start < 0 || q.End < -1 || (q.End >= 0 && q.End < q.Start) || hashAlgoNames[q.Algo] == "" {
+			return fmt.Errorf("bad range or algorithm in %s", formatRequest(q))
+		}
 	case ReqTransfer:
 		paths = append(paths, q.Path)
 		if q.Offset < 0 {

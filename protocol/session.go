@@ -35,6 +35,11 @@ type Session struct {
 	state state
 	mOpen uint8 // the Meter's marks: markCmd, markAbor, markQuit (meter.go)
 	mVerb uint8 // the verb index of markCmd's command
+
+	// OPTS HASH's choice, 0 for SHA-256, the default (cmd_hash.go; placed
+	// in what was padding).
+	hashAlgo HashAlgo
+
 	queue []queuedLine
 
 	// FTPS (RFC 4217).
@@ -62,6 +67,9 @@ type Session struct {
 	rest     int64  // REST offset for the next RETR/STOR
 	rnfr     string // source accepted by RNFR, for the next command only
 
+	// RANG's range for the next command only, nil when none (cmd_hash.go).
+	rang *byteRange
+
 	// The command running now, and the one waiting on a worker with its
 	// arguments.
 	cur       *command
@@ -76,12 +84,14 @@ type Session struct {
 	abortCmd     bool      // ABOR received: it is answered after the transfer's reply
 	abortTimeout bool      // the data or stall timer fired and sent ReqAbort
 	abortSlow    bool      // ... because the transfer moved less than MinRate
-	lastBytes    int64     // Progress at the last stall check
-	rateBytes    int64     // Progress at the start of the current rate window
 
-	// Endings deferred until what is in flight has its reply.
+	// Endings deferred until what is in flight has its reply (placed
+	// beside the flags above, in what was padding).
 	quitPending     bool // QUIT during a transfer: 221 after it
 	shutdownPending bool // Shutdown while busy: 421 after it
+
+	lastBytes int64 // Progress at the last stall check
+	rateBytes int64 // Progress at the start of the current rate window
 
 	// Timers (zero: not armed).
 	loginDeadline time.Time

@@ -31,6 +31,11 @@ type state uint8
 //	               ABOR, STAT and QUIT are served at once, other lines queue.
 //	               The stall timer checks Progress every StallTimeout and
 //	               aborts a transfer that moved nothing.
+//	stWaitHash     hashing: ReqHash is in flight for HASH or an X form
+//	               (XCRC, XMD5, XSHA1, XSHA256, XSHA512) and EvHash is
+//	               expected. Like a transfer, a hash may run long: ABOR
+//	               (cancels it), STAT and QUIT (cancels it, then 221) are
+//	               served at once, other lines queue.
 //	stTLS          securing: ReqStartTLS is out (after 234 for AUTH, or at
 //	               connect on an implicit-TLS listener) and EvTLS is
 //	               expected. Ready is false: the reactor feeds the bytes
@@ -55,6 +60,7 @@ const (
 	stWaitPassive
 	stXferPending
 	stXferring
+	stWaitHash
 	stTLS
 	stClosing
 	numStates
@@ -72,6 +78,7 @@ const (
 	evXferStart
 	evXferDone
 	evTLS
+	evHash
 )
 
 // stateSet is a set of states.
@@ -94,7 +101,7 @@ type stateInfo struct {
 	name     string   // for errors and tests
 	loggedIn bool     // commands that need a login are served
 	busy     bool     // a request is in flight: lines queue, no idle timer
-	xfer     bool     // a transfer is in flight: ABOR, STAT, QUIT served at once
+	xfer     bool     // a transfer or a hash is in flight: ABOR, STAT, QUIT served at once
 	expects  evKind   // events acted upon; the rest are ignored
 	next     stateSet // legal transitions out of this state
 }
@@ -111,7 +118,7 @@ var stateTable = [numStates]stateInfo{
 	stLoginDelay: {name: "delaying a refused login", busy: true,
 		next: states(stAwaitUser, stClosing)},
 	stIdle: {name: "logged in idle", loggedIn: true,
-		next: states(stAwaitUser, stIdle, stWaitFile, stWaitStat, stWaitPassive, stXferPending, stClosing)},
+		next: states(stAwaitUser, stIdle, stWaitFile, stWaitStat, stWaitPassive, stXferPending, stWaitHash, stClosing)},
 	stWaitFile: {name: "waiting on a file op", loggedIn: true, busy: true, expects: evFile,
 		next: states(stIdle, stClosing)},
 	stWaitStat: {name: "waiting on a status listing", loggedIn: true, busy: true, expects: evStatList,
@@ -121,6 +128,8 @@ var stateTable = [numStates]stateInfo{
 	stXferPending: {name: "transfer pending", loggedIn: true, busy: true, xfer: true, expects: evXferStart | evXferDone,
 		next: states(stXferring, stIdle, stClosing)},
 	stXferring: {name: "transferring", loggedIn: true, busy: true, xfer: true, expects: evXferDone,
+		next: states(stIdle, stClosing)},
+	stWaitHash: {name: "hashing", loggedIn: true, busy: true, xfer: true, expects: evHash,
 		next: states(stIdle, stClosing)},
 	stTLS: {name: "securing the control connection", busy: true, expects: evTLS,
 		next: states(stAwaitUser, stClosing)},
@@ -192,6 +201,12 @@ func kindOf(ev Event) (Event, evKind, bool) {
 	case *EvTransferDone:
 		if e != nil {
 			return *e, evXferDone, true
+		}
+	case EvHash:
+		return ev, evHash, true // no re-boxing
+	case *EvHash:
+		if e != nil {
+			return *e, evHash, true
 		}
 	case EvTLS:
 		return ev, evTLS, true // no re-boxing

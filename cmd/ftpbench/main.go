@@ -75,7 +75,7 @@ func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
-		for _, s := range bench.Scenarios() {
+		for _, s := range append(bench.Scenarios(), bench.NamedOnly()...) {
 			fmt.Fprintf(stderr, "  %-10s %s\n", s.Name, s.Doc)
 		}
 		fmt.Fprintln(stderr, "\nflags:")

@@ -104,6 +104,13 @@ type settings struct {
 		UploadRatePerIP        dtp.Rate `toml:"upload_rate_per_ip"`
 		DownloadRatePerSession dtp.Rate `toml:"download_rate_per_session"`
 		UploadRatePerSession   dtp.Rate `toml:"upload_rate_per_session"`
+		// Checksums (HASH, XMD5, ...): hashes at once, hashes waiting,
+		// and the bytes a second all hashes, and one session's, may read
+		// (0: no cap).
+		HashWorkers        int      `toml:"hash_workers"`
+		HashQueue          int      `toml:"hash_queue"`
+		HashRate           dtp.Rate `toml:"hash_rate"`
+		HashRatePerSession dtp.Rate `toml:"hash_rate_per_session"`
 	} `toml:"limits"`
 
 	// More control listeners, each with settings of its own.
@@ -241,6 +248,10 @@ func defaults() settings {
 	s.Limits.StatListMax = d.StatListMax
 	s.Limits.ListSortMax = d.ListSortMax
 	s.Limits.IdleListeners = d.IdleListeners
+	s.Limits.HashWorkers = d.HashWorkers
+	s.Limits.HashQueue = d.HashQueue
+	s.Limits.HashRate = dtp.Rate(d.HashRate)
+	s.Limits.HashRatePerSession = dtp.Rate(d.HashRatePerSession)
 	s.TLS.LoginAccounts = true
 	s.TLS.DataAccounts = true
 	s.TLS.Reuse = true
@@ -428,6 +439,10 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	d.StatListMax = s.Limits.StatListMax
 	d.ListSortMax = s.Limits.ListSortMax
 	d.IdleListeners = s.Limits.IdleListeners
+	d.HashWorkers = s.Limits.HashWorkers
+	d.HashQueue = s.Limits.HashQueue
+	d.HashRate = int64(s.Limits.HashRate)
+	d.HashRatePerSession = int64(s.Limits.HashRatePerSession)
 	d.AtomicUploads = s.AtomicUploads
 	d.DurableUploads = s.DurableUploads
 	d.CleanStaleUploads = s.CleanStaleUploads
@@ -457,6 +472,8 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"limits.stat_list_max", d.StatListMax, 1024},
 		{"limits.list_sort_max", d.ListSortMax, 0},
 		{"limits.idle_listeners", d.IdleListeners, 0},
+		{"limits.hash_workers", d.HashWorkers, 1},
+		{"limits.hash_queue", d.HashQueue, 0},
 		{"limits.max_sessions", r.MaxSessions, 0},
 		{"limits.max_per_ip", r.MaxPerIP, 0},
 		{"limits.passive_per_ip", r.PassivePerIP, 0},
@@ -467,6 +484,9 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		if c.v < c.min {
 			return r, p, d, fmt.Errorf("%s = %d: must be at least %d", c.name, c.v, c.min)
 		}
+	}
+	if d.HashRate < 0 || d.HashRatePerSession < 0 {
+		return r, p, d, fmt.Errorf("limits.hash_rate and limits.hash_rate_per_session must be at least 0 (0: no cap)")
 	}
 	for _, c := range []struct {
 		name   string

@@ -4,6 +4,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,10 +38,7 @@ func fakes() (*fakeReactor, *fakeDTP) {
 	for i, v := range protocol.Verbs() {
 		r.st.Commands[i].Verb = v
 	}
-	noop := &r.st.Commands[22]
-	if noop.Verb != "NOOP" {
-		panic("verb 22 is " + noop.Verb)
-	}
+	noop := &r.st.Commands[slices.Index(protocol.Verbs(), "NOOP")]
 	noop.Replies[0] = 5
 	noop.Time = reactor.Histogram{Bounds: []float64{0.001, 1}, Counts: []uint64{4, 5}, Count: 5, Sum: 0.5}
 	r.st.Logins[reactor.LoginRefused] = 3
