@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rftpd/rftpd/protocol"
 )
@@ -106,5 +107,33 @@ func TestModeZUploads(t *testing.T) {
 		if got := e.read("up.log"); !bytes.Equal(got, data) {
 			t.Errorf("%s stream: the old file changed (%d bytes)", name, len(got))
 		}
+	}
+}
+
+// ABOR stops a MODE Z download that the client stopped reading; the
+// pooled compressor it held serves the next download whole.
+func TestModeZAbort(t *testing.T) {
+	e := newEnv(t, nil)
+	e.write("big", randomBytes(32<<20, 8))
+	e.write("small.txt", []byte(strings.Repeat("after the abort\n", 1000)))
+	addr := e.pasv()
+	c := dialFrom(t, "127.0.0.1", addr)
+	e.do(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "big", Deflate: 1})
+	st := expect[protocol.EvTransferStart](t, e.ev)
+	if _, err := io.ReadFull(c, make([]byte, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for st.Progress() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	e.do(protocol.ReqAbort{})
+	done := expect[protocol.EvTransferDone](t, e.ev)
+	mustErr(t, done.Err, protocol.ErrAborted)
+	c.Close()
+	got, _, done := e.download(protocol.ReqTransfer{Kind: protocol.XferRetr, Path: "small.txt", Deflate: 1})
+	mustOK(t, done.Err)
+	if plain := string(inflate(t, got)); plain != strings.Repeat("after the abort\n", 1000) {
+		t.Fatalf("the next MODE Z download inflates to %d bytes", len(plain))
 	}
 }
