@@ -9,6 +9,9 @@ import "github.com/rftpd/rftpd/dtp/fair"
 type Stats struct {
 	Storage  PoolStats // the storage pool: file ops, STAT listings, passive listeners
 	Password PoolStats // the password-check pool
+	Hash     PoolStats // the checksum pool (HASH, XMD5, ...)
+	// HashedBytes counts the bytes checksums have read.
+	HashedBytes int64
 
 	Transfers        int    // in flight
 	MaxTransfers     int    // Config.MaxTransfers
@@ -57,6 +60,8 @@ func (s *Server) Stats() Stats {
 	st := Stats{
 		Storage:          s.fs.stats(),
 		Password:         s.auth.stats(),
+		Hash:             s.hashes.stats(),
+		HashedBytes:      s.hashed.Load(),
 		Transfers:        s.xfers.Used(),
 		MaxTransfers:     s.xfers.Capacity(),
 		TransfersRefused: s.xfers.Refused(),

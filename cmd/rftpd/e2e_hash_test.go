@@ -168,7 +168,8 @@ func TestE2EHashCurl(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := startServer(t, "-anonymous", dir)
+	p := startProc(t, "-anonymous", dir, "-admin-listen", "127.0.0.1:0")
+	addr := p.addr
 	want256, want5 := toolSum(t, "sha256sum", path), toolSum(t, "md5sum", path)
 	r := curl(t, dir, "-Q", "HASH f.bin", "-Q", "OPTS HASH MD5", "-Q", "HASH f.bin", "-Q", "XMD5 f.bin", "ftp://"+addr+"/", "-o", os.DevNull)
 	if r.code != 0 {
@@ -182,6 +183,19 @@ func TestE2EHashCurl(t *testing.T) {
 	} {
 		if !strings.Contains(r.stderr, want+"\r\n") && !strings.Contains(r.stderr, want+"\n") {
 			t.Errorf("curl's log lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	// three checksums of 4 KiB read 12 KiB; the pool is in the metrics
+	_, body := httpGet(t, "http://"+p.adminAddr(t)+"/metrics")
+	m := samples(body)
+	for series, want := range map[string]string{
+		`rftpd_checksum_bytes_total`:                    "12288",
+		`rftpd_pool_workers{pool="checksum"}`:           "2",
+		`rftpd_commands_total{class="2xx",verb="HASH"}`: "2",
+		`rftpd_commands_total{class="2xx",verb="XMD5"}`: "1",
+	} {
+		if m[series] != want {
+			t.Errorf("%s = %q, want %s", series, m[series], want)
 		}
 	}
 }

@@ -58,7 +58,7 @@ type Collector struct {
 	poolWorkers, poolCapacity, poolTasks                      *prometheus.Desc
 	passiveInUse, passiveCapacity, passiveIdle                *prometheus.Desc
 	fdsUsed, fdsLimit, foreignData                            *prometheus.Desc
-	dataTLS                                                   *prometheus.Desc
+	dataTLS, hashedBytes                                      *prometheus.Desc
 }
 
 // NewCollector makes the collector of r and d; version labels
@@ -96,6 +96,7 @@ func NewCollector(r Source, d DTPSource, version string) *Collector {
 
 		fdsUsed:     desc("descriptors_used", "File descriptors taken from the budget by sessions, passive listeners and transfers."),
 		fdsLimit:    desc("descriptors_limit", "The descriptor budget: the open-file limit less what the process holds otherwise."),
+		hashedBytes: desc("checksum_bytes_total", "Bytes read by checksums (HASH, XCRC, XMD5, XSHA*)."),
 		dataTLS:     desc("data_tls_handshakes_total", "TLS handshakes of protected data connections (PROT P) that ended, by result (ok, failed; a refused session reuse fails).", "result"),
 		foreignData: desc("foreign_data_connections_total", "Data connections refused for coming from another address than their control connection."),
 	}
@@ -110,7 +111,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.refusals, c.tlsStarted, c.tlsDone,
 		c.poolWorkers, c.poolCapacity, c.poolTasks,
 		c.passiveInUse, c.passiveCapacity, c.passiveIdle,
-		c.fdsUsed, c.fdsLimit, c.foreignData, c.dataTLS,
+		c.fdsUsed, c.fdsLimit, c.foreignData, c.dataTLS, c.hashedBytes,
 	} {
 		ch <- d
 	}
@@ -198,13 +199,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		{What: "transfer", Reason: "share", Count: ds.TransfersRefused},
 		{What: "storage_task", Reason: "queue_full", Count: ds.Storage.Refused},
 		{What: "password_check", Reason: "queue_full", Count: ds.Password.Refused},
+		{What: "checksum", Reason: "queue_full", Count: ds.Hash.Refused},
 	} {
 		counter(ch, c.refusals, r.Count, r.What, r.Reason)
 	}
 	for _, p := range []struct {
 		name string
 		st   dtp.PoolStats
-	}{{"storage", ds.Storage}, {"password", ds.Password}} {
+	}{{"storage", ds.Storage}, {"password", ds.Password}, {"checksum", ds.Hash}} {
 		gauge(ch, c.poolWorkers, float64(p.st.Workers), p.name)
 		gauge(ch, c.poolCapacity, float64(p.st.Capacity), p.name)
 		gauge(ch, c.poolTasks, float64(p.st.Running), p.name, "running")
@@ -218,6 +220,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(ch, c.fdsLimit, float64(ds.DescriptorLimit))
 	}
 	counter(ch, c.foreignData, ds.ForeignData)
+	counter(ch, c.hashedBytes, uint64(ds.HashedBytes))
 	counter(ch, c.dataTLS, ds.DataTLS.OK, "ok")
 	counter(ch, c.dataTLS, ds.DataTLS.Failed, "failed")
 }

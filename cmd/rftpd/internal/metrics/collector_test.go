@@ -79,6 +79,8 @@ rftpd_transfer_bytes_total{direction="listing"} 0
 rftpd_transfer_bytes_total{direction="upload"} 1000
 # HELP rftpd_pool_tasks Tasks in each worker pool, by state (running, queued).
 # TYPE rftpd_pool_tasks gauge
+rftpd_pool_tasks{pool="checksum",state="queued"} 0
+rftpd_pool_tasks{pool="checksum",state="running"} 0
 rftpd_pool_tasks{pool="password",state="queued"} 0
 rftpd_pool_tasks{pool="password",state="running"} 0
 rftpd_pool_tasks{pool="storage",state="queued"} 1
