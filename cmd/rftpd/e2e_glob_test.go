@@ -68,10 +68,13 @@ func TestGlobClassicMget(t *testing.T) {
 				t.Fatalf("%s: %s", c.prog, r)
 			}
 			checkTree(t, dir, wantGlob("a.txt", "b.txt", "with space.txt", "sub/d.txt"), nil)
-			for _, bad := range []string{"No such file", "550", "450", "425"} {
-				if strings.Contains(r.stdout+r.stderr, bad) {
-					t.Errorf("%s said %q:\n%s", c.prog, bad, r)
-				}
+			// A refusal is a reply line of 4xx or 5xx (not a rate like
+			// "425 Mbytes/s" in a transfer's summary).
+			if strings.Contains(r.stdout+r.stderr, "No such file") {
+				t.Errorf("%s said No such file:\n%s", c.prog, r)
+			}
+			if m := printedErrorReply.FindString(r.stdout + r.stderr); m != "" {
+				t.Errorf("%s got a refusal, %q:\n%s", c.prog, m, r)
 			}
 		})
 	}
