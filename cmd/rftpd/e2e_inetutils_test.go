@@ -63,7 +63,72 @@ func mustFtpScript(t *testing.T, r toolResult, want ...string) {
 
 // inetutilsModes are the data-connection modes inetutils ftp is driven in:
 // the script line that selects it and the verb that proves it.
-var inetutilsModes = []struct{ name, set, verb string }{
+// scriptMode is one data-connection mode of a client scripted on stdin:
+// its name, the commands that select it, and the verb it then sends.
+type scriptMode struct{ name, set, verb string }
+
+// scriptClient runs a script in a client on stdin as user (pass) in dir.
+type scriptClient func(t *testing.T, s *server, dir, user, pass, script string) toolResult
+
+// testScriptedUpload puts files with run in each mode into a folder of
+// its own, puts one file again over another (which is replaced), checks
+// the writer's tree byte for byte, and checks that an anonymous put gets
+// the server's 550 and writes nothing.
+func testScriptedUpload(t *testing.T, modes []scriptMode, run scriptClient) {
+	s := startStd(t)
+	local := t.TempDir()
+	files := []string{fEmpty, fOne, fHello, fMedium, fSpaces}
+	for _, name := range files {
+		putFile(t, filepath.Join(local, filepath.Base(name)), string(fixtureFiles[name]))
+	}
+	want := map[string][]byte{}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			script := []string{m.set, "binary", "mkdir " + m.name, "cd " + m.name}
+			for _, name := range files {
+				base := filepath.Base(name)
+				script = append(script, fmt.Sprintf("put %q %q", base, base))
+				want[m.name+"/"+base] = fixtureFiles[name]
+			}
+			// and a file put again is replaced
+			script = append(script, fmt.Sprintf("put %q %q", fOne, fHello))
+			want[m.name+"/"+fHello] = fixtureFiles[fOne]
+			r := run(t, s, local, "writer", writerPass, strings.Join(script, "\n"))
+			mustFtpScript(t, r, m.verb, "MKD", "CWD", "STOR")
+			checkTree(t, s.writer, want, nil)
+		})
+	}
+	// anonymous may not upload: the server's 550 is printed, nothing is written
+	r := run(t, s, local, "anonymous", "x", "put "+fHello)
+	if !regexp.MustCompile(`(?m)^550 `).MatchString(r.stdout) {
+		t.Errorf("anonymous put: want a 550 reply\n%s", r)
+	}
+	checkTree(t, s.tree, fixtureFiles, nil)
+	checkTree(t, s.writer, want, nil)
+}
+
+// testScriptedMget runs `mget *.txt` with prompting off (prompt turns it
+// off) in folders that also hold other files, in each mode: the client
+// sends NLST *.txt and fetches each name the server lists, so it needs
+// wildcard NLST in the server.
+func testScriptedMget(t *testing.T, modes []scriptMode, prompt string, run scriptClient) {
+	s := startStd(t)
+	for _, m := range modes {
+		for _, folder := range []string{"/", "sub", "sub/inner/deep"} {
+			t.Run(m.name+"-"+folder, func(t *testing.T) {
+				dir := t.TempDir()
+				r := run(t, s, dir, "anonymous", "x", strings.Join([]string{m.set, "binary", prompt, "cd " + folder, "mget *.txt"}, "\n"))
+				if !strings.Contains(r.stdout, "Interactive mode off.") {
+					t.Errorf("%s did not turn prompting off:\n%s", prompt, r)
+				}
+				mustFtpScript(t, r, m.verb, "NLST", "RETR")
+				checkTree(t, dir, txtFilesIn(folder), nil)
+			})
+		}
+	}
+}
+
+var inetutilsModes = []scriptMode{
 	{"passive", "", "PASV"},
 	{"active", "passive", "PORT"}, // passive mode is on (-p); `passive` toggles it off
 }
@@ -95,36 +160,7 @@ func TestInetutilsFtpDownload(t *testing.T) {
 }
 
 func TestInetutilsFtpUpload(t *testing.T) {
-	s := startStd(t)
-	local := t.TempDir()
-	files := []string{fEmpty, fOne, fHello, fMedium, fSpaces}
-	for _, name := range files {
-		putFile(t, filepath.Join(local, filepath.Base(name)), string(fixtureFiles[name]))
-	}
-	want := map[string][]byte{}
-	for _, m := range inetutilsModes {
-		t.Run(m.name, func(t *testing.T) {
-			script := []string{m.set, "binary", "mkdir " + m.name, "cd " + m.name}
-			for _, name := range files {
-				base := filepath.Base(name)
-				script = append(script, fmt.Sprintf("put %q %q", base, base))
-				want[m.name+"/"+base] = fixtureFiles[name]
-			}
-			// and a file put again is replaced
-			script = append(script, fmt.Sprintf("put %q %q", fOne, fHello))
-			want[m.name+"/"+fHello] = fixtureFiles[fOne]
-			r := inetutilsFtp(t, s, local, "writer", writerPass, strings.Join(script, "\n"))
-			mustFtpScript(t, r, m.verb, "MKD", "CWD", "STOR")
-			checkTree(t, s.writer, want, nil)
-		})
-	}
-	// anonymous may not upload: the server's 550 is printed, nothing is written
-	r := inetutilsFtp(t, s, local, "anonymous", "x", "put "+fHello)
-	if !regexp.MustCompile(`(?m)^550 `).MatchString(r.stdout) {
-		t.Errorf("anonymous put: want a 550 reply\n%s", r)
-	}
-	checkTree(t, s.tree, fixtureFiles, nil)
-	checkTree(t, s.writer, want, nil)
+	testScriptedUpload(t, inetutilsModes, inetutilsFtp)
 }
 
 // TestInetutilsMgetGlob fetches `mget *.txt` with prompting off in folders
@@ -132,20 +168,7 @@ func TestInetutilsFtpUpload(t *testing.T) {
 // name the server lists, so it needs wildcard NLST in the server (without
 // it NLST *.txt gets 550 and nothing is fetched).
 func TestInetutilsMgetGlob(t *testing.T) {
-	s := startStd(t)
-	for _, m := range inetutilsModes {
-		for _, folder := range []string{"/", "sub", "sub/inner/deep"} {
-			t.Run(m.name+"-"+folder, func(t *testing.T) {
-				dir := t.TempDir()
-				r := inetutilsFtp(t, s, dir, "anonymous", "x", strings.Join([]string{m.set, "binary", "prompt", "cd " + folder, "mget *.txt"}, "\n"))
-				if !strings.Contains(r.stdout, "Interactive mode off.") {
-					t.Errorf("prompt did not turn prompting off:\n%s", r)
-				}
-				mustFtpScript(t, r, m.verb, "NLST", "RETR")
-				checkTree(t, dir, txtFilesIn(folder), nil)
-			})
-		}
-	}
+	testScriptedMget(t, inetutilsModes, "prompt", inetutilsFtp)
 }
 
 // txtFilesIn returns the fixture files in folder (not below it) whose names

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -25,7 +24,7 @@ func tnftp(t *testing.T, s *server, dir, user, pass, script string) toolResult {
 // tnftpModes are the data-connection modes tnftp is driven in: the script
 // lines that select one and the verb that proves it. tnftp prefers
 // EPSV/EPRT; `epsv4 off` makes it use PASV/PORT, as older clients do.
-var tnftpModes = []struct{ name, set, verb string }{
+var tnftpModes = []scriptMode{
 	{"EPSV", "", "EPSV"},
 	{"PASV", "epsv4 off", "PASV"},
 	{"EPRT", "passive off", "EPRT"},
@@ -70,36 +69,7 @@ func TestTnftpDownload(t *testing.T) {
 }
 
 func TestTnftpUpload(t *testing.T) {
-	s := startStd(t)
-	local := t.TempDir()
-	files := []string{fEmpty, fOne, fHello, fMedium, fSpaces}
-	for _, name := range files {
-		putFile(t, filepath.Join(local, filepath.Base(name)), string(fixtureFiles[name]))
-	}
-	want := map[string][]byte{}
-	for _, m := range tnftpModes {
-		t.Run(m.name, func(t *testing.T) {
-			script := []string{m.set, "binary", "mkdir " + m.name, "cd " + m.name}
-			for _, name := range files {
-				base := filepath.Base(name)
-				script = append(script, fmt.Sprintf("put %q %q", base, base))
-				want[m.name+"/"+base] = fixtureFiles[name]
-			}
-			// and a file put again is replaced
-			script = append(script, fmt.Sprintf("put %q %q", fOne, fHello))
-			want[m.name+"/"+fHello] = fixtureFiles[fOne]
-			r := tnftp(t, s, local, "writer", writerPass, strings.Join(script, "\n"))
-			mustFtpScript(t, r, m.verb, "MKD", "CWD", "STOR")
-			checkTree(t, s.writer, want, nil)
-		})
-	}
-	// anonymous may not upload: the server's 550 is printed, nothing is written
-	r := tnftp(t, s, local, "anonymous", "x", "put "+fHello)
-	if !regexp.MustCompile(`(?m)^550 `).MatchString(r.stdout) {
-		t.Errorf("anonymous put: want a 550 reply\n%s", r)
-	}
-	checkTree(t, s.tree, fixtureFiles, nil)
-	checkTree(t, s.writer, want, nil)
+	testScriptedUpload(t, tnftpModes, tnftp)
 }
 
 // TestTnftpMgetGlob fetches `mget *.txt` with prompting off in folders that
@@ -107,18 +77,5 @@ func TestTnftpUpload(t *testing.T) {
 // each name the server lists, so it needs wildcard NLST in the server
 // (without it NLST *.txt gets 550 and nothing is fetched).
 func TestTnftpMgetGlob(t *testing.T) {
-	s := startStd(t)
-	for _, m := range tnftpModes {
-		for _, folder := range []string{"/", "sub", "sub/inner/deep"} {
-			t.Run(m.name+"-"+folder, func(t *testing.T) {
-				dir := t.TempDir()
-				r := tnftp(t, s, dir, "anonymous", "x", strings.Join([]string{m.set, "binary", "prompt off", "cd " + folder, "mget *.txt"}, "\n"))
-				if !strings.Contains(r.stdout, "Interactive mode off.") {
-					t.Errorf("prompt off did not turn prompting off:\n%s", r)
-				}
-				mustFtpScript(t, r, m.verb, "NLST", "RETR")
-				checkTree(t, dir, txtFilesIn(folder), nil)
-			})
-		}
-	}
+	testScriptedMget(t, tnftpModes, "prompt off", tnftp)
 }
