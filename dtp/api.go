@@ -219,9 +219,9 @@ type Server struct {
 	instance string  // this Server's tag in temporary upload names (cleanup.go)
 	clean    cleaner // the start-up clean-up of dead instances' temporary files
 
-	hashes   *pool        // checksums (hash.go)
-	hashRate *byteBucket  // all hashes' reads; nil: no cap
-	hashed   atomic.Int64 // bytes read by hashes
+	hashes   *pool                    // checksums (hash.go)
+	hashCaps atomic.Pointer[hashCaps] // the caps on hashes' reads (SetHashRates replaces them)
+	hashed   atomic.Int64             // bytes read by hashes
 }
 
 // Session is the DTP side of one control connection: its identity and root
@@ -240,8 +240,9 @@ type Session struct {
 	closed bool           // CloseSession was called
 	tag    []byte         // the control connection's TLS tag (SetControlTLS); kept by REIN
 
-	hashing  *hashJob    // hash in flight (hash.go)
-	hashRate *byteBucket // this session's hashes' reads; nil until its first capped hash
+	hashing    *hashJob    // hash in flight (hash.go)
+	hashRate   *byteBucket // this session's hashes' reads; nil until its first capped hash
+	hashRateOf int64       // the rate hashRate was made for
 }
 
 // New starts the worker pools. acc may be nil: no one can log in.
@@ -265,9 +266,7 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 	s.fs = newPool(cfg.FSWorkers, cfg.FSQueue)
 	s.auth = newPool(cfg.AuthWorkers, cfg.AuthQueue)
 	s.hashes = newPool(cfg.HashWorkers, cfg.HashQueue)
-	if cfg.HashRate > 0 {
-		s.hashRate = newByteBucket(cfg.HashRate)
-	}
+	s.SetHashRates(cfg.HashRate, cfg.HashRatePerSession)
 	s.xfers = fair.NewShare(cfg.MaxTransfers)
 	s.fds = fair.NewBudget(cfg.OpenFiles, openDescriptors(), fair.Margin(cfg.FSWorkers))
 	s.runner = newWarm(min(cfg.MaxTransfers, warmMax), warmIdle)

@@ -202,11 +202,12 @@ func (s *Server) hashRange(ctx context.Context, sess *Session, f io.ReaderAt, h 
 	bp := hashBufs.Get().(*[]byte)
 	defer hashBufs.Put(bp)
 	buf := *bp
-	mine := sess.hashBucket(s.cfg.HashRatePerSession)
+	caps := s.hashCaps.Load() // a hash keeps the caps it started under
+	mine := sess.hashBucket(caps.perSession)
 	off := start
 	for off < end {
 		n := min(int64(len(buf)), end-off)
-		if err := pace(ctx, n, mine, s.hashRate); err != nil {
+		if err := pace(ctx, n, mine, caps.global); err != nil {
 			return off - start, err
 		}
 		m, err := f.ReadAt(buf[:n], off)
@@ -225,17 +226,34 @@ func (s *Server) hashRange(ctx context.Context, sess *Session, f io.ReaderAt, h 
 
 // hashBucket is the session's own bucket for rate bytes/s (nil: no cap),
 // made at its first hash and kept, so that a string of small hashes is
-// paced as one large one.
+// paced as one large one; a new rate (a reload) makes a new one.
 func (sess *Session) hashBucket(rate int64) *byteBucket {
 	if rate <= 0 {
 		return nil
 	}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	if sess.hashRate == nil {
-		sess.hashRate = newByteBucket(rate)
+	if sess.hashRate == nil || sess.hashRateOf != rate {
+		sess.hashRate, sess.hashRateOf = newByteBucket(rate), rate
 	}
 	return sess.hashRate
+}
+
+// hashCaps are the caps on hashes' reads: a bucket all of them share
+// (nil: no cap) and each session's rate (0: no cap).
+type hashCaps struct {
+	global     *byteBucket
+	perSession int64
+}
+
+// SetHashRates changes Config.HashRate and HashRatePerSession for the
+// hashes that start from now on; those running keep their caps.
+func (s *Server) SetHashRates(global, perSession int64) {
+	c := &hashCaps{perSession: perSession}
+	if global > 0 {
+		c.global = newByteBucket(global)
+	}
+	s.hashCaps.Store(c)
 }
 
 // HashedBytes reports the bytes read by hashes since the server started.

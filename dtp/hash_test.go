@@ -332,3 +332,27 @@ func TestBucket(t *testing.T) {
 		t.Fatalf("an idle hour let 2 chunks through at once")
 	}
 }
+
+// TestHashRatesReload: SetHashRates puts a new per-session cap in force
+// for the next hash of a session that already hashed under the old one.
+func TestHashRatesReload(t *testing.T) {
+	const n = 12 << 20
+	cfg := DefaultConfig()
+	cfg.HashRate, cfg.HashRatePerSession = 0, 0
+	e := newEnv(t, &cfg)
+	e.sparse("f", n)
+	if ev := e.hashOf(protocol.ReqHash{Path: "/f", Algo: protocol.HashCRC32, End: -1}); ev.Err != nil {
+		t.Fatalf("%+v", ev)
+	}
+	const rate = 8 << 20
+	e.srv.SetHashRates(0, rate)
+	t0 := time.Now()
+	ev := e.hashOf(protocol.ReqHash{Path: "/f", Algo: protocol.HashCRC32, End: -1})
+	took := time.Since(t0)
+	if ev.Err != nil || ev.End != n {
+		t.Fatalf("%+v", ev)
+	}
+	if min := capBound(n, rate); took < min {
+		t.Fatalf("after SetHashRates: %d bytes under %d bytes/s took %v, less than %v", n, rate, took, min)
+	}
+}

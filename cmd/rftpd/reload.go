@@ -26,6 +26,7 @@ var reloadable = []string{
 	"limits.max_transfers", "limits.min_rate",
 	"limits.download_rate", "limits.upload_rate", "limits.download_rate_per_ip", "limits.upload_rate_per_ip",
 	"limits.download_rate_per_session", "limits.upload_rate_per_session",
+	"limits.hash_rate", "limits.hash_rate_per_session",
 	"proxy.trusted", "proxy.header_timeout", "passive_host",
 	"tls.handshake_timeout", "tls.max_handshakes",
 }
@@ -107,6 +108,7 @@ func (r *reloader) reload() {
 	r.acc = acc
 	r.mu.Unlock()
 	r.d.SetMaxTransfers(dcfg.MaxTransfers)
+	r.d.SetHashRates(dcfg.HashRate, dcfg.HashRatePerSession)
 	r.d.SetProxyTrusted(dcfg.ProxyTrusted)
 	r.d.SetRates(dcfg.Rates)
 	r.srv.Reload(rcfg, pcfg)
