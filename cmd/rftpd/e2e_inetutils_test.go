@@ -133,10 +133,11 @@ var inetutilsModes = []scriptMode{
 	{"active", "passive", "PORT"}, // passive mode is on (-p); `passive` toggles it off
 }
 
-func TestInetutilsFtpDownload(t *testing.T) {
-	s := startStd(t)
+// testScriptedDownload gets files with run in each mode, as anonymous and
+// as reader, checks them byte for byte and that `dir sub` lists the folder.
+func testScriptedDownload(t *testing.T, s *server, modes []scriptMode, run scriptClient) {
 	files := []string{fEmpty, fOne, fHello, fNotes, fMedium, fSpaces, fDeep}
-	for _, m := range inetutilsModes {
+	for _, m := range modes {
 		for _, login := range []struct{ user, pass string }{{"anonymous", "guest@example.com"}, {"reader", readerPass}} {
 			t.Run(m.name+"-"+login.user, func(t *testing.T) {
 				dir := t.TempDir()
@@ -148,7 +149,7 @@ func TestInetutilsFtpDownload(t *testing.T) {
 					want[local] = fixtureFiles[name]
 				}
 				script = append(script, "dir sub")
-				r := inetutilsFtp(t, s, dir, login.user, login.pass, strings.Join(script, "\n"))
+				r := run(t, s, dir, login.user, login.pass, strings.Join(script, "\n"))
 				mustFtpScript(t, r, m.verb, "TYPE", "RETR", "LIST")
 				checkTree(t, dir, want, nil)
 				if !strings.Contains(r.stdout, " file with spaces.txt\n") || !strings.Contains(r.stdout, " inner\n") {
@@ -157,6 +158,10 @@ func TestInetutilsFtpDownload(t *testing.T) {
 			})
 		}
 	}
+}
+
+func TestInetutilsFtpDownload(t *testing.T) {
+	testScriptedDownload(t, startStd(t), inetutilsModes, inetutilsFtp)
 }
 
 func TestInetutilsFtpUpload(t *testing.T) {

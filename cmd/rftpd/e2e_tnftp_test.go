@@ -33,28 +33,7 @@ var tnftpModes = []scriptMode{
 
 func TestTnftpDownload(t *testing.T) {
 	s := startStd(t)
-	files := []string{fEmpty, fOne, fHello, fNotes, fMedium, fSpaces, fDeep}
-	for _, m := range tnftpModes {
-		for _, login := range []struct{ user, pass string }{{"anonymous", "guest@example.com"}, {"reader", readerPass}} {
-			t.Run(m.name+"-"+login.user, func(t *testing.T) {
-				dir := t.TempDir()
-				script := []string{m.set, "binary"}
-				want := map[string][]byte{}
-				for i, name := range files {
-					local := fmt.Sprintf("%d-%s", i, filepath.Base(name))
-					script = append(script, fmt.Sprintf("get %q %q", name, local))
-					want[local] = fixtureFiles[name]
-				}
-				script = append(script, "dir sub")
-				r := tnftp(t, s, dir, login.user, login.pass, strings.Join(script, "\n"))
-				mustFtpScript(t, r, m.verb, "TYPE", "RETR", "LIST")
-				checkTree(t, dir, want, nil)
-				if !strings.Contains(r.stdout, " file with spaces.txt\n") || !strings.Contains(r.stdout, " inner\n") {
-					t.Errorf("dir sub did not list the folder:\n%s", r.stdout)
-				}
-			})
-		}
-	}
+	testScriptedDownload(t, s, tnftpModes, tnftp)
 	// -o with a URL, as scripts fetch a single file
 	dir := t.TempDir()
 	bin := needTool(t, "tnftp", "tnftp")
