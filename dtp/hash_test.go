@@ -251,7 +251,15 @@ func TestHashPoolBound(t *testing.T) {
 	if ev := expect[protocol.EvHash](t, e.ev); !errors.Is(ev.Err, protocol.ErrAborted) {
 		t.Fatalf("running hash after ABOR: %+v", ev)
 	}
-	// The worker is free again.
+	// The worker is free again once it has let go of both aborted hashes
+	// (the queued one holds its place until the worker takes it off).
+	deadline := time.Now().Add(wait)
+	for st := e.srv.Stats().Hash; st.Running+st.Queued > 0; st = e.srv.Stats().Hash {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hash pool still holds %+v after the aborts", st)
+		}
+		time.Sleep(time.Millisecond)
+	}
 	e.sparse("small", 10)
 	if ev := e.hashOf(protocol.ReqHash{Path: "/small", Algo: protocol.HashCRC32, End: -1}); ev.Err != nil {
 		t.Fatalf("after the aborts: %+v", ev)
