@@ -1,4 +1,4 @@
-// Server memory and CPU time: PSS of a process and all its descendants, from /proc/PID/smaps_rollup, and their CPU time from /proc/PID/stat.
+// Server memory and CPU time: RSS and PSS of a process and all its descendants, from /proc/PID/smaps_rollup, and their CPU time from /proc/PID/stat.
 package bench
 
 import (
@@ -18,34 +18,56 @@ import (
 // in bytes, summing every "Pss:" line (smaps has one per mapping; the
 // Pss_Anon/Pss_File/... breakdown lines are not counted).
 func ParseSmapsRollup(r io.Reader) (int64, error) {
+	m, err := ParseSmapsMemory(r)
+	return m.PSS, err
+}
+
+// Memory is the resident memory of a process, or of several summed.
+type Memory struct {
+	RSS   int64 // resident set: pages shared with other processes count in full in each
+	PSS   int64 // proportional set: a shared page counts a share in each process
+	Procs int   // processes summed
+}
+
+// ParseSmapsMemory returns the Rss and Pss values of an smaps_rollup (or
+// smaps) file in bytes, each summed over its lines ("Rss:", "Pss:"; the
+// Pss_Anon/Pss_File/... breakdown lines are not counted). A file without a
+// Pss line is an error; one without an Rss line has RSS 0.
+func ParseSmapsMemory(r io.Reader) (Memory, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 64*1024)
-	var total int64
+	var m Memory
 	found := false
 	for sc.Scan() {
 		line := sc.Bytes()
+		dst := &m.PSS
 		rest, ok := bytes.CutPrefix(line, []byte("Pss:"))
 		if !ok {
-			continue
+			if rest, ok = bytes.CutPrefix(line, []byte("Rss:")); !ok {
+				continue
+			}
+			dst = &m.RSS
+		} else {
+			found = true
 		}
 		f := strings.Fields(string(rest))
 		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("bench: smaps: malformed line %q", line)
+			return Memory{}, fmt.Errorf("bench: smaps: malformed line %q", line)
 		}
 		kb, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil || kb < 0 {
-			return 0, fmt.Errorf("bench: smaps: malformed line %q", line)
+			return Memory{}, fmt.Errorf("bench: smaps: malformed line %q", line)
 		}
-		total += kb * 1024
-		found = true
+		*dst += kb * 1024
 	}
 	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("bench: smaps: %w", err)
+		return Memory{}, fmt.Errorf("bench: smaps: %w", err)
 	}
 	if !found {
-		return 0, errors.New("bench: smaps: no Pss line")
+		return Memory{}, errors.New("bench: smaps: no Pss line")
 	}
-	return total, nil
+	m.Procs = 1
+	return m, nil
 }
 
 // parseStatPPID returns the parent PID from the text of /proc/PID/stat. The
@@ -106,30 +128,41 @@ func Descendants(procRoot string, pid int) ([]int, error) {
 // bytes, and how many processes it summed. Processes that exit while it
 // reads are skipped; the root process must be readable.
 func PSS(procRoot string, pid int) (bytes int64, procs int, err error) {
+	m, err := ProcessMemory(procRoot, pid)
+	return m.PSS, m.Procs, err
+}
+
+// ProcessMemory returns the RSS and PSS of pid and all its descendants,
+// summed, and how many processes it summed. Processes that exit while it
+// reads are skipped; the root process must be readable. Summed RSS counts
+// every shared page once per process that maps it: PSS is the fair sum.
+func ProcessMemory(procRoot string, pid int) (Memory, error) {
 	pids, err := Descendants(procRoot, pid)
 	if err != nil {
-		return 0, 0, err
+		return Memory{}, err
 	}
+	var sum Memory
 	for i, p := range pids {
 		f, err := os.Open(filepath.Join(procRoot, strconv.Itoa(p), "smaps_rollup"))
 		if err != nil {
 			if i == 0 {
-				return 0, 0, fmt.Errorf("bench: process %d: %w", p, err)
+				return Memory{}, fmt.Errorf("bench: process %d: %w", p, err)
 			}
 			continue
 		}
-		v, err := ParseSmapsRollup(f)
+		m, err := ParseSmapsMemory(f)
 		f.Close()
 		if err != nil {
 			if i == 0 {
-				return 0, 0, fmt.Errorf("bench: process %d: %w", p, err)
+				return Memory{}, fmt.Errorf("bench: process %d: %w", p, err)
 			}
 			continue
 		}
-		bytes += v
-		procs++
+		sum.RSS += m.RSS
+		sum.PSS += m.PSS
+		sum.Procs++
 	}
-	return bytes, procs, nil
+	return sum, nil
 }
 
 // ProcessFileLimit reads the soft "Max open files" limit of pid from

@@ -45,6 +45,20 @@ func TestParseSmapsRollup(t *testing.T) {
 	}
 }
 
+func TestParseSmapsMemory(t *testing.T) {
+	m, err := ParseSmapsMemory(strings.NewReader(rollup))
+	if err != nil || m != (Memory{RSS: 1620 * 1024, PSS: 417 * 1024, Procs: 1}) {
+		t.Errorf("rollup: %+v, %v", m, err)
+	}
+	m, err = ParseSmapsMemory(strings.NewReader("Rss: 8 kB\nPss: 4 kB\nRss: 16 kB\nPss: 2 kB\n"))
+	if err != nil || m.RSS != 24*1024 || m.PSS != 6*1024 {
+		t.Errorf("smaps: %+v, %v", m, err)
+	}
+	if _, err := ParseSmapsMemory(strings.NewReader("Rss: 8 MB\nPss: 4 kB\n")); err == nil {
+		t.Error("a malformed Rss line was accepted")
+	}
+}
+
 func TestParseStatPPID(t *testing.T) {
 	cases := []struct {
 		in   string
@@ -64,8 +78,9 @@ func TestParseStatPPID(t *testing.T) {
 	}
 }
 
-// fakeProc writes a /proc-like tree: procs maps pid → (ppid, Pss kB); a
-// negative Pss leaves smaps_rollup out (a process without access).
+// fakeProc writes a /proc-like tree: procs maps pid → (ppid, Pss kB, with
+// an Rss of twice that); a negative Pss leaves smaps_rollup out (a process
+// without access).
 func fakeProc(t *testing.T, procs map[int][2]int) string {
 	t.Helper()
 	root := t.TempDir()
@@ -77,7 +92,7 @@ func fakeProc(t *testing.T, procs map[int][2]int) string {
 		stat := strconv.Itoa(pid) + " (srv x) S " + strconv.Itoa(v[0]) + " 1 1 0 -1 0 0 0 0 0 1 1 1 1\n" // 4 ticks of CPU
 		os.WriteFile(filepath.Join(d, "stat"), []byte(stat), 0o644)
 		if v[1] >= 0 {
-			os.WriteFile(filepath.Join(d, "smaps_rollup"), []byte("Pss: "+strconv.Itoa(v[1])+" kB\n"), 0o644)
+			os.WriteFile(filepath.Join(d, "smaps_rollup"), []byte("Rss: "+strconv.Itoa(2*v[1])+" kB\nPss: "+strconv.Itoa(v[1])+" kB\n"), 0o644)
 		}
 	}
 	os.MkdirAll(filepath.Join(root, "self"), 0o755) // not a pid: ignored
@@ -107,6 +122,9 @@ func TestPSSSumsDescendants(t *testing.T) {
 	}
 	if want := int64(500+10+20+30) * 1024; got != want || n != 4 {
 		t.Errorf("PSS = %d over %d processes, want %d over 4", got, n, want)
+	}
+	if m, err := ProcessMemory(root, 100); err != nil || m.RSS != 2*got || m.PSS != got || m.Procs != 4 {
+		t.Errorf("ProcessMemory = %+v, %v; want RSS %d, PSS %d over 4", m, err, 2*got, got)
 	}
 	if cpu, err := CPUTime(root, 100); err != nil || cpu != 5*4*time.Second/100 {
 		t.Errorf("CPUTime = %v, %v; want 5 processes × 4 ticks", cpu, err)
