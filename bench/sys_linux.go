@@ -1,7 +1,9 @@
-// Linux socket options, the open-file limit and free disk space.
+// Linux socket options, the open-file limit, free disk space and the sock_diag dump of TCP sockets.
 package bench
 
 import (
+	"encoding/binary"
+	"fmt"
 	"os"
 	"syscall"
 
@@ -59,4 +61,61 @@ func diskSpace(dir string) (DiskSpace, error) {
 		Avail:    int64(st.Bavail) * bs,
 		InMemory: fsType == unix.TMPFS_MAGIC || fsType == unix.RAMFS_MAGIC,
 	}, nil
+}
+
+// dumpTCP asks sock_diag for every TCP socket of this network namespace,
+// IPv4 and IPv6, with its memory (INET_DIAG_SKMEMINFO) and tcp_info, and
+// calls fn for each.
+func dumpTCP(fn func(SockInfo)) error {
+	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		if err := dumpTCPFamily(family, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dumpBuf is the receive buffer of a dump: the kernel fills at most 32 KiB
+// per datagram.
+const dumpBuf = 64 << 10
+
+func dumpTCPFamily(family uint8, fn func(SockInfo)) error {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return fmt.Errorf("bench: sock_diag: %w", err)
+	}
+	defer unix.Close(fd)
+	// struct nlmsghdr, then struct inet_diag_req_v2 (56 bytes) asking for
+	// every state of every socket.
+	req := make([]byte, nlmsgHdrLen+56)
+	ne := binary.NativeEndian
+	ne.PutUint32(req[0:], uint32(len(req)))
+	ne.PutUint16(req[4:], sockDiagByFamily)
+	ne.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+	ne.PutUint32(req[8:], 1)
+	req[16] = family
+	req[17] = unix.IPPROTO_TCP
+	req[18] = 1<<(inetDiagInfo-1) | 1<<(inetDiagSkMemInfo-1)
+	ne.PutUint32(req[20:], 0xffffffff)
+	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return fmt.Errorf("bench: sock_diag: %w", err)
+	}
+	buf := make([]byte, dumpBuf)
+	for range 1 << 20 { // bounded: a million datagrams
+		n, _, flags, _, err := unix.Recvmsg(fd, buf, nil, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("bench: sock_diag: %w", err)
+		}
+		if flags&unix.MSG_TRUNC != 0 {
+			return fmt.Errorf("bench: sock_diag: a datagram longer than %d bytes", len(buf))
+		}
+		done, err := ParseDiag(buf[:n], fn)
+		if err != nil || done {
+			return err
+		}
+	}
+	return fmt.Errorf("bench: sock_diag: the dump did not end")
 }

@@ -1,6 +1,6 @@
 //go:build !linux
 
-// Portable fallbacks for the Linux socket options, limits and free disk space.
+// Portable fallbacks for the Linux socket options, limits, free disk space and socket dump.
 package bench
 
 import (
@@ -20,4 +20,9 @@ func isTerminal(uintptr) bool { return false }
 // diskSpace is only implemented on Linux.
 func diskSpace(string) (DiskSpace, error) {
 	return DiskSpace{}, errors.New("free disk space: not supported on this system")
+}
+
+// dumpTCP is only implemented on Linux.
+func dumpTCP(func(SockInfo)) error {
+	return errors.New("bench: sock_diag: not supported on this system")
 }
