@@ -1,4 +1,4 @@
-// The benchmark data set: small files, a large file, a 1,000-entry folder and a mixed tree.
+// The benchmark data set: small files, a large file, a 1,000-entry folder, a mixed tree and the slow-get file.
 package bench
 
 import (
@@ -17,6 +17,10 @@ type Dataset struct {
 	ListEntries int   `json:"list_entries"`
 	MixedDirs   int   `json:"mixed_dirs"`
 	MixedFiles  int   `json:"mixed_files"`
+	// SlowSize is the size of slow/<size>.bin, the file slow-get's
+	// clients read slowly (0: none). It is made apart from the rest, so
+	// that a cached data set made before it gains only this file.
+	SlowSize int64 `json:"slow_size,omitempty"`
 }
 
 // DefaultDataset is the standard suite's data set.
@@ -27,6 +31,7 @@ var DefaultDataset = Dataset{
 	ListEntries: 1000,
 	MixedDirs:   DefaultLayout.MixedDirs,
 	MixedFiles:  DefaultLayout.MixedFiles,
+	SlowSize:    100 << 20,
 }
 
 // datasetStamp records in the tree what it was made with, so a second call
@@ -37,8 +42,13 @@ const datasetStamp = ".ftpbench-dataset.json"
 var datasetTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // Layout returns the scenario layout of a tree made from d. The large file
-// is always large/<size>.bin, e.g. large/1GiB.bin.
+// is always large/<size>.bin, e.g. large/1GiB.bin, and the slow-get file
+// slow/<size>.bin, e.g. slow/100MiB.bin.
 func (d Dataset) Layout() Layout {
+	slow := ""
+	if d.SlowSize > 0 {
+		slow = "slow/" + largeName(d.SlowSize)
+	}
 	return Layout{
 		SmallDir:   "small",
 		SmallFiles: d.SmallFiles,
@@ -47,6 +57,7 @@ func (d Dataset) Layout() Layout {
 		MixedDir:   "mixed",
 		MixedDirs:  d.MixedDirs,
 		MixedFiles: d.MixedFiles,
+		SlowFile:   slow,
 	}
 }
 
@@ -67,7 +78,22 @@ func largeName(size int64) string {
 //	large/1GiB.bin     LargeSize random bytes
 //	list/e0000 …       ListEntries small files
 //	mixed/d00/f00.bin  MixedDirs folders of MixedFiles files sized by MixedSize
+//	slow/100MiB.bin    SlowSize random bytes (see makeSlowFile)
 func MakeDataset(dir string, d Dataset) error {
+	if err := makeMain(dir, d); err != nil {
+		return err
+	}
+	if d.SlowSize > 0 {
+		return makeSlowFile(dir, d.SlowSize)
+	}
+	return nil
+}
+
+// makeMain makes everything but the slow file, unless the stamp says it
+// is there. The stamp leaves SlowSize out, so that it matches those of
+// data sets made before there was a slow file.
+func makeMain(dir string, d Dataset) error {
+	d.SlowSize = 0
 	want, _ := json.Marshal(d)
 	if got, err := os.ReadFile(filepath.Join(dir, datasetStamp)); err == nil && string(got) == string(want) {
 		return nil
@@ -125,5 +151,33 @@ func writeFile(p string, size int64, seed uint64) error {
 		return fmt.Errorf("bench: data set: %w", err)
 	}
 	os.Chtimes(p, datasetTime, datasetTime)
+	return nil
+}
+
+// makeSlowFile makes slow/<size>.bin unless it is there already: a regular
+// file of size bytes with the data set's modification time, which only a
+// complete write gets (it is written under a temporary name, then renamed).
+// Other sizes' files in slow/ are removed.
+func makeSlowFile(dir string, size int64) error {
+	sub := filepath.Join(dir, "slow")
+	name := largeName(size)
+	p := filepath.Join(sub, name)
+	if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == size && fi.ModTime().Equal(datasetTime) {
+		return nil
+	}
+	if err := os.RemoveAll(sub); err != nil {
+		return fmt.Errorf("bench: data set: %w", err)
+	}
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		return fmt.Errorf("bench: data set: %w", err)
+	}
+	tmp := filepath.Join(sub, "."+name+".tmp")
+	if err := writeFile(tmp, size, 1<<41); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("bench: data set: %w", err)
+	}
 	return nil
 }

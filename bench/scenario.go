@@ -21,6 +21,7 @@ type Layout struct {
 	MixedDir   string // MixedDirs folders d00… of MixedFiles files f00.bin… (see mixedSize)
 	MixedDirs  int
 	MixedFiles int
+	SlowFile   string // the file slow-get's clients read slowly
 }
 
 // DefaultLayout is the layout MakeDataset creates.
@@ -32,6 +33,7 @@ var DefaultLayout = Layout{
 	MixedDir:   "mixed",
 	MixedDirs:  10,
 	MixedFiles: 20,
+	SlowFile:   "slow/100MiB.bin",
 }
 
 // Config is what every scenario is run with. Zero values take the defaults

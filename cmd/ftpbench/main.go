@@ -318,8 +318,9 @@ func mkdata(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&d.SmallFiles, "small-files", d.SmallFiles, "number of small files")
 	fs.Int64Var(&d.LargeSize, "large-size", d.LargeSize, "size of the large file")
 	fs.IntVar(&d.ListEntries, "list-entries", d.ListEntries, "entries of the list folder")
+	fs.Int64Var(&d.SlowSize, "slow-size", d.SlowSize, "size of slow-get's file, slow/<size>.bin (0: none)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ftpbench mkdata [flags] DIR\n\ncreates small/, large/, list/ and mixed/ in DIR (nothing when DIR already holds that data set)")
+		fmt.Fprintln(stderr, "usage: ftpbench mkdata [flags] DIR\n\ncreates small/, large/, list/, mixed/ and slow/ in DIR (nothing when DIR already holds that data set; a data set made before slow/ existed only gains it)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -329,7 +330,7 @@ func mkdata(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if d.SmallSize < 0 || d.SmallFiles < 1 || d.LargeSize < 1 || d.ListEntries < 0 {
+	if d.SmallSize < 0 || d.SmallFiles < 1 || d.LargeSize < 1 || d.ListEntries < 0 || d.SlowSize < 0 {
 		fmt.Fprintln(stderr, "ftpbench: mkdata: sizes and counts must be positive")
 		return 2
 	}
@@ -337,6 +338,10 @@ func mkdata(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "ftpbench: data set ready in %s (large file %s)\n", fs.Arg(0), d.Layout().LargeFile)
+	if slow := d.Layout().SlowFile; slow != "" {
+		fmt.Fprintf(stdout, "ftpbench: data set ready in %s (large file %s, slow-get file %s)\n", fs.Arg(0), d.Layout().LargeFile, slow)
+	} else {
+		fmt.Fprintf(stdout, "ftpbench: data set ready in %s (large file %s)\n", fs.Arg(0), d.Layout().LargeFile)
+	}
 	return 0
 }

@@ -62,13 +62,19 @@ func TestUsageErrors(t *testing.T) {
 func TestMkdata(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	var out, errb bytes.Buffer
-	args := []string{"mkdata", "-large-size", "1048576", "-list-entries", "10", dir}
+	args := []string{"mkdata", "-large-size", "1048576", "-list-entries", "10", "-slow-size", "2097152", dir}
 	if code := run(args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	fi, err := os.Stat(filepath.Join(dir, "large", "1MiB.bin"))
 	if err != nil || fi.Size() != 1<<20 {
 		t.Fatalf("large file: %v %v", fi, err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "slow", "2MiB.bin")); err != nil || fi.Size() != 2<<20 {
+		t.Fatalf("slow-get file: %v %v", fi, err)
+	}
+	if !strings.Contains(out.String(), "slow-get file slow/2MiB.bin") {
+		t.Errorf("mkdata said %q", out.String())
 	}
 	ents, _ := os.ReadDir(filepath.Join(dir, "list"))
 	small, _ := os.ReadDir(filepath.Join(dir, "small"))
@@ -96,7 +102,7 @@ func TestRunAgainstRftpd(t *testing.T) {
 	}
 	data := t.TempDir()
 	d := bench.DefaultDataset
-	d.LargeSize, d.SmallFiles = 4<<20, 10
+	d.LargeSize, d.SmallFiles, d.SlowSize = 4<<20, 10, 1<<20
 	if err := bench.MakeDataset(data, d); err != nil {
 		t.Fatal(err)
 	}
