@@ -48,6 +48,10 @@ type Conn struct {
 	// deflate is the MODE Z level once EnableModeZ has switched the
 	// session to it (0: MODE S): data connections carry zlib streams.
 	deflate int
+	// rcvbuf, when positive, is the SO_RCVBUF of data connections, set
+	// before they connect (passive) or on the listener (active), so that
+	// their receive window stays that small.
+	rcvbuf int
 }
 
 // noKeepAlive listens for data connections (PORT, and the ceiling's
@@ -57,17 +61,28 @@ var noKeepAlive = net.ListenConfig{KeepAlive: -1}
 // dialer returns a dialer binding to src (nil: any). With a source address
 // the port is chosen at connect time (IP_BIND_ADDRESS_NO_PORT), so one
 // source address may reuse a port towards different servers' ports.
+// rcvbuf, when positive, is the socket's SO_RCVBUF, set before connect.
 //
 // TCP keepalive is off: a benchmark's connections live on loopback for
 // seconds, and the four setsockopt calls it takes per connection are load
 // generator CPU spent on every data connection.
-func dialer(src net.IP, timeout time.Duration) *net.Dialer {
+func dialer(src net.IP, timeout time.Duration, rcvbuf int) *net.Dialer {
 	d := &net.Dialer{Timeout: timeout, KeepAlive: -1}
+	if src != nil || rcvbuf > 0 {
+		d.Control = func(_, _ string, c syscall.RawConn) error {
+			if src != nil {
+				if err := bindNoPort(c); err != nil {
+					return err
+				}
+			}
+			if rcvbuf > 0 {
+				return setRcvBuf(c, rcvbuf)
+			}
+			return nil
+		}
+	}
 	if src != nil {
 		d.LocalAddr = &net.TCPAddr{IP: src}
-		d.Control = func(_, _ string, c syscall.RawConn) error {
-			return bindNoPort(c)
-		}
 	}
 	return d
 }
@@ -83,7 +98,7 @@ func Dial(ctx context.Context, addr string, src net.IP, timeout time.Duration) (
 // implicit TLS before the greeting, AUTH TLS after it. timeout bounds the
 // dial, the handshake and every later command.
 func DialTarget(ctx context.Context, t Target, src net.IP, timeout time.Duration) (*Conn, error) {
-	nc, err := dialer(src, timeout).DialContext(ctx, "tcp", t.Addr)
+	nc, err := dialer(src, timeout, 0).DialContext(ctx, "tcp", t.Addr)
 	if err != nil {
 		return nil, err
 	}

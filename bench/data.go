@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zlib"
@@ -147,14 +148,19 @@ func (c *Conn) openData(ctx context.Context, mode DataMode) (*dataEndpoint, erro
 		}
 		// Data connections come from the control connection's address:
 		// servers refuse others.
-		d := dialer(c.local, c.timeout)
+		d := dialer(c.local, c.timeout, c.rcvbuf)
 		nc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host.String(), strconv.Itoa(port)))
 		if err != nil {
 			return nil, fmt.Errorf("data connection: %w", err)
 		}
 		return &dataEndpoint{conn: nc.(*net.TCPConn)}, nil
 	case PORT:
-		l, err := noKeepAlive.Listen(ctx, "tcp", net.JoinHostPort(c.local.String(), "0"))
+		lc := noKeepAlive
+		if c.rcvbuf > 0 {
+			// Accepted sockets inherit it, and the window scale it set.
+			lc.Control = func(_, _ string, rc syscall.RawConn) error { return setRcvBuf(rc, c.rcvbuf) }
+		}
+		l, err := lc.Listen(ctx, "tcp", net.JoinHostPort(c.local.String(), "0"))
 		if err != nil {
 			return nil, fmt.Errorf("data listener: %w", err)
 		}

@@ -63,8 +63,14 @@ type Config struct {
 	Sessions int           // idle: sessions to open and hold
 	Hold     int           // noop: idle sessions held while it runs
 	HoldTime time.Duration // idle: how long the sessions are held before the NOOP check
-	PID      int           // server process whose PSS (idle) and CPU time (all) are reported (0: none)
+	PID      int           // server process whose PSS (idle, slow-get) and CPU time (all) are reported (0: none)
 	ProcRoot string        // "/proc"
+
+	// slow-get: Sessions transfers, each read at SlowRate bytes/s through
+	// a data connection whose SO_RCVBUF is SlowRcvBuf, set before it
+	// connects (0: 64 KiB; negative: not set, the kernel autotunes it).
+	SlowRate   int64
+	SlowRcvBuf int
 
 	// Progress, when set, receives a snapshot about once a second.
 	Progress func(Progress)
@@ -87,6 +93,8 @@ func DefaultConfig() Config {
 		Sessions:    1000,
 		HoldTime:    2 * time.Second,
 		ProcRoot:    "/proc",
+		SlowRate:    64 << 10,
+		SlowRcvBuf:  64 << 10,
 	}
 }
 
@@ -133,6 +141,12 @@ func (c Config) withDefaults() Config {
 	if c.ProcRoot == "" {
 		c.ProcRoot = d.ProcRoot
 	}
+	if c.SlowRate <= 0 {
+		c.SlowRate = d.SlowRate
+	}
+	if c.SlowRcvBuf == 0 {
+		c.SlowRcvBuf = d.SlowRcvBuf
+	}
 	if c.PutTarget == (Target{}) {
 		c.PutTarget = c.Target
 	}
@@ -168,6 +182,7 @@ type Result struct {
 	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
 	Notes      []string         `json:"notes,omitempty"`
 	Idle       *IdleResult      `json:"idle,omitempty"`
+	Slow       *SlowResult      `json:"slow,omitempty"`
 	Held       int              `json:"held,omitempty"` // noop: idle sessions held meanwhile
 	Rate       float64          `json:"rate,omitempty"` // paced operations/s over all workers (0: back to back)
 	// ServerCPU is the CPU time the server (with -pid: the process and its
@@ -226,6 +241,7 @@ var scenarios = []Scenario{
 	{"large-put", "STOR of a large file sent with sendfile: bytes/s per stream and aggregate", runLargePut},
 	{"list", "LIST and MLSD of a 1,000-entry folder: listings/s", runList},
 	{"mixed", "a mirror-like mix of CWD, MLSD, SIZE, MDTM and RETR of mixed sizes: ops/s", runMixed},
+	{"slow-get", "N slow clients each RETR the slow file at -slow-rate: server memory and kernel TCP memory per transfer", runSlowGet},
 }
 
 // Scenarios returns every scenario in the standard order.

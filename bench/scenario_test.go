@@ -13,7 +13,7 @@ import (
 
 func TestParseScenarios(t *testing.T) {
 	all, err := ParseScenarios("all")
-	if err != nil || len(all) != 9 || all[0].Name != "idle" || all[8].Name != "mixed" {
+	if err != nil || len(all) != 10 || all[0].Name != "idle" || all[8].Name != "mixed" || all[9].Name != "slow-get" {
 		t.Fatalf("all: %d scenarios, %v", len(all), err)
 	}
 	two, err := ParseScenarios(" small-get, list ,")

@@ -24,6 +24,12 @@ func MetricOf(r *Result) Metric {
 	switch {
 	case r.Idle != nil && r.Idle.PSSPerSession > 0:
 		return Metric{r.Idle.PSSPerSession / 1024, "KiB/session", true}
+	case r.Slow != nil:
+		v, system := r.Slow.TCPPerTransfer()
+		if system {
+			return Metric{v / 1024, "KiB TCP memory/transfer (system)", true}
+		}
+		return Metric{v / 1024, "KiB TCP memory/transfer", true}
 	case r.Scenario == "noop" && r.Held > 0:
 		return Metric{float64(r.Latency.P99) / 1e6, "ms p99", true}
 	case strings.HasPrefix(r.Scenario, "large-"):

@@ -63,6 +63,20 @@ func diskSpace(dir string) (DiskSpace, error) {
 	}, nil
 }
 
+// setRcvBuf sets SO_RCVBUF (the kernel doubles it, and no longer autotunes
+// the socket's receive buffer): set before connect, it also fixes the
+// window scale the connection offers.
+func setRcvBuf(c syscall.RawConn, n int) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
 // dumpTCP asks sock_diag for every TCP socket of this network namespace,
 // IPv4 and IPv6, with its memory (INET_DIAG_SKMEMINFO) and tcp_info, and
 // calls fn for each.

@@ -22,6 +22,9 @@ func diskSpace(string) (DiskSpace, error) {
 	return DiskSpace{}, errors.New("free disk space: not supported on this system")
 }
 
+// setRcvBuf is only implemented on Linux; elsewhere the system's buffer stays.
+func setRcvBuf(syscall.RawConn, int) error { return nil }
+
 // dumpTCP is only implemented on Linux.
 func dumpTCP(func(SockInfo)) error {
 	return errors.New("bench: sock_diag: not supported on this system")

@@ -3,6 +3,7 @@
 //
 //	ftpbench -url ftp://127.0.0.1:2121/ -s small-get,large-get -c 8 -d 10s
 //	ftpbench -url ftp://127.0.0.1:2121/ -s idle -sessions 10000 -pid 1234
+//	ftpbench -url ftp://127.0.0.1:2121/ -s slow-get -sessions 1000 -slow-rate 65536 -pid 1234
 //	ftpbench -url ftp://u:pw@127.0.0.1:2121/ -s large-put -n 3 -pid 1234 -fill-cache auto
 //	ftpbench mkdata DIR
 package main
@@ -103,10 +104,12 @@ func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.StringVar(&c.TempDir, "tmp", "", "folder for upload source files (default: the system's)")
 	fs.StringVar(&o.fillCache, "fill-cache", "", "before the scenarios, fill the page cache with `SIZE` (e.g. 20GiB, or auto: MemTotal less a 32nd, more while memory stays free) of throwaway files, kept until the end")
 	fs.StringVar(&o.fillDir, "fill-dir", "", "folder on a disk for -fill-cache's files (default: -tmp, else the system's temporary folder)")
-	fs.IntVar(&c.Sessions, "sessions", c.Sessions, "idle: sessions to open and hold")
+	fs.IntVar(&c.Sessions, "sessions", c.Sessions, "idle: sessions to open and hold; slow-get: slow downloads, each in a session of its own")
 	fs.IntVar(&c.Hold, "hold", 0, "noop: idle sessions held while it runs")
 	fs.DurationVar(&c.HoldTime, "hold-time", c.HoldTime, "idle: how long the sessions are held before memory and NOOP are checked")
-	fs.IntVar(&c.PID, "pid", 0, "the server's process: report its CPU time per operation, and for idle its PSS per session (both summed over its descendants)")
+	fs.IntVar(&c.PID, "pid", 0, "the server's process: report its CPU time per operation, for idle its PSS per session, for slow-get its RSS, PSS and TCP sockets' memory per transfer (all summed over its descendants)")
+	fs.Int64Var(&c.SlowRate, "slow-rate", c.SlowRate, "slow-get: bytes/s each client reads")
+	fs.IntVar(&c.SlowRcvBuf, "slow-rcvbuf", c.SlowRcvBuf, "slow-get: SO_RCVBUF of each data connection, set before it connects (Linux doubles it); -1: not set, the kernel autotunes it")
 	fs.StringVar(&o.jsonFile, "json", "", "also write the results as JSON to FILE")
 	fs.BoolVar(&o.quiet, "q", false, "no progress line")
 	l := &o.layout
@@ -115,6 +118,7 @@ func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.StringVar(&l.LargeFile, "large-file", l.LargeFile, "the large-get file")
 	fs.StringVar(&l.ListDir, "list-dir", l.ListDir, "the folder list reads")
 	fs.StringVar(&l.MixedDir, "mixed-dir", l.MixedDir, "the mixed scenario's tree (dNN/fNN.bin)")
+	fs.StringVar(&l.SlowFile, "slow-file", l.SlowFile, "the file slow-get's clients read")
 	return fs, o
 }
 
@@ -155,8 +159,11 @@ func parseRun(args []string, stderr io.Writer) (*options, []bench.Scenario, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	if o.cfg.Concurrency < 1 || o.cfg.Duration <= 0 || o.cfg.Count < 0 || o.cfg.Timeout <= 0 || o.cfg.Sessions < 1 || o.cfg.Hold < 0 || o.cfg.Rate < 0 {
-		return nil, nil, errors.New("-c, -d, -timeout and -sessions must be positive; -n, -hold and -rate not negative")
+	if o.cfg.Concurrency < 1 || o.cfg.Duration <= 0 || o.cfg.Count < 0 || o.cfg.Timeout <= 0 || o.cfg.Sessions < 1 || o.cfg.Hold < 0 || o.cfg.Rate < 0 || o.cfg.SlowRate < 1 {
+		return nil, nil, errors.New("-c, -d, -timeout, -sessions and -slow-rate must be positive; -n, -hold and -rate not negative")
+	}
+	if o.cfg.SlowRcvBuf == 0 || o.cfg.SlowRcvBuf < -1 {
+		return nil, nil, errors.New("-slow-rcvbuf must be positive, or -1 for the kernel's autotuning")
 	}
 	if o.cfg.Duration > bench.MaxDuration {
 		return nil, nil, fmt.Errorf("-d is at most %v", bench.MaxDuration)

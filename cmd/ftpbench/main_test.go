@@ -35,6 +35,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"-url", "ftp://127.0.0.1/", "-mode", "x"}, "data mode"},
 		{[]string{"-url", "ftp://127.0.0.1/", "-c", "0"}, "must be positive"},
 		{[]string{"-url", "ftp://127.0.0.1/", "-d", "2h"}, "at most"},
+		{[]string{"-url", "ftp://127.0.0.1/", "-slow-rate", "0"}, "-slow-rate must be positive"},
+		{[]string{"-url", "ftp://127.0.0.1/", "-slow-rcvbuf", "0"}, "-slow-rcvbuf must be positive, or -1"},
 		{[]string{"-url", "ftp://127.0.0.1/", "stray"}, `unexpected argument "stray"`},
 		{[]string{"-nosuchflag"}, "flag provided but not defined"},
 		{[]string{"mkdata"}, "usage: ftpbench mkdata"},
