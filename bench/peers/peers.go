@@ -31,6 +31,9 @@ type Options struct {
 	// AUTH TLS and PROT P are protected, with session reuse required on
 	// data connections. Server.TLS says whether it took them.
 	TLSCert, TLSKey string
+	// DataUnsent, for rftpd only, is its limits.data_unsent: the unsent
+	// bytes a large download may queue in the kernel (0: rftpd's default).
+	DataUnsent int
 }
 
 func (o Options) withDefaults() Options {

@@ -19,7 +19,10 @@ import (
 // appended. Like the peers, it gets a passive port range outside the
 // ephemeral one unless extra names -passive-ports: binding passive listeners
 // to port 0 makes the kernel search past every port held in TIME_WAIT, which
-// dominates small transfers (see bench/RESULTS.md).
+// dominates small transfers (see bench/RESULTS.md). Its config file raises
+// limits.max_transfers to BenchMaxTransfers and holds o's TLS and
+// DataUnsent settings, unless extra names a -config of its own, which then
+// replaces it.
 func StartRftpd(ctx context.Context, bin string, o Options, extra ...string) (*Server, error) {
 	o = o.withDefaults()
 	hash, err := rftpdHash(ctx, bin, o.Pass)
@@ -36,10 +39,9 @@ func StartRftpd(ctx context.Context, bin string, o Options, extra ...string) (*S
 		lo, hi := passiveRange(3)
 		args = append(args, "-passive-ports", fmt.Sprintf("%d-%d", lo, hi))
 	}
-	if o.TLSCert != "" {
+	if !slices.Contains(extra, "-config") {
 		conf := filepath.Join(o.Work, "rftpd.toml")
-		text := fmt.Sprintf("[tls]\ncert = %q\nkey = %q\nlogin_accounts = false\ndata_accounts = false\n", o.TLSCert, o.TLSKey)
-		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		if err := os.WriteFile(conf, []byte(rftpdConfig(o)), 0o600); err != nil {
 			return nil, fmt.Errorf("peers: rftpd: %w", err)
 		}
 		args = append(args, "-config", conf)
@@ -93,6 +95,26 @@ func StartRftpd(ctx context.Context, bin string, o Options, extra ...string) (*S
 	s.Version = rftpdVersion(bin)
 	s.TLS = o.TLSCert != ""
 	return s, nil
+}
+
+// BenchMaxTransfers is rftpd's limits.max_transfers in the bench, raised
+// from the default 1,024: transfers are shared fairly between client
+// addresses, so once three quarters of them run each address is held to
+// its part, and slow-get's 1,000 downloads from 16 source addresses (63
+// each) would be refused beyond about 960 in all. The peers run with no
+// caps; every other step runs far fewer transfers than either limit.
+const BenchMaxTransfers = 4096
+
+// rftpdConfig is the config file StartRftpd gives rftpd.
+func rftpdConfig(o Options) string {
+	text := fmt.Sprintf("[limits]\nmax_transfers = %d\n", BenchMaxTransfers)
+	if o.DataUnsent > 0 {
+		text += fmt.Sprintf("data_unsent = %d\n", o.DataUnsent)
+	}
+	if o.TLSCert != "" {
+		text += fmt.Sprintf("[tls]\ncert = %q\nkey = %q\nlogin_accounts = false\ndata_accounts = false\n", o.TLSCert, o.TLSKey)
+	}
+	return text
 }
 
 func rftpdHash(ctx context.Context, bin, pass string) (string, error) {

@@ -1,0 +1,16 @@
+// Tests of the config file StartRftpd writes.
+package peers
+
+import "testing"
+
+func TestRftpdConfig(t *testing.T) {
+	if got, want := rftpdConfig(Options{}), "[limits]\nmax_transfers = 4096\n"; got != want {
+		t.Errorf("plain:\n%s\nwant:\n%s", got, want)
+	}
+	got := rftpdConfig(Options{DataUnsent: 65536, TLSCert: "/c.pem", TLSKey: "/k.pem"})
+	want := "[limits]\nmax_transfers = 4096\ndata_unsent = 65536\n" +
+		"[tls]\ncert = \"/c.pem\"\nkey = \"/k.pem\"\nlogin_accounts = false\ndata_accounts = false\n"
+	if got != want {
+		t.Errorf("with data_unsent and TLS:\n%s\nwant:\n%s", got, want)
+	}
+}
