@@ -280,6 +280,7 @@ func CompareMarkdown(in CompareInput) string {
 		target("large-get: one stream ≥ 90 % of the raw sendfile ceiling", "", false, false)
 	}
 	tlsFigures(p, onlyTLS(med["rftpd"], true), onlyTLS(med["vsftpd"], true), r)
+	slowSection(p, in.Servers, in.Steps, med)
 	if len(rounds) > 0 {
 		pairedSection(p, rounds)
 	}
@@ -653,3 +654,79 @@ func pairedSection(p func(string, ...any), rounds []pairRound) {
 			rd.ratio()*100, rd.control()*100, cpu(rd.rftpd), cpu(rd.ceil), cpu(rd.ctl))
 	}
 }
+
+// slowSection writes the memory of the slow-get steps: per server (and
+// rftpd per data_unsent), the kernel memory of the server's sockets, the
+// bytes not yet sent, the server's PSS and RSS and the system's TCP
+// memory, per running transfer and in total, and how many times more TCP
+// memory each took than rftpd with its default. Nothing without slow-get.
+func slowSection(p func(string, ...any), servers []string, steps []Step, med map[string]map[string]*Result) {
+	type row struct {
+		name string
+		r    *Result
+	}
+	var rows []row
+	var base *Result // rftpd with its default data_unsent
+	for _, st := range steps {
+		if st.Scenario != "slow-get" {
+			continue
+		}
+		for _, s := range servers {
+			r := med[s][st.Label]
+			if r == nil || r.Slow == nil {
+				continue
+			}
+			name := s
+			if st.DataUnsent > 0 {
+				name += ", data_unsent " + FormatBytes(float64(st.DataUnsent))
+			} else if s == "rftpd" && base == nil {
+				base = r
+			}
+			rows = append(rows, row{name, r})
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	x := rows[0].r.Slow
+	p("\n## Memory under slow downloads\n\n")
+	buf := "the kernel's autotuned receive buffer"
+	if x.RcvBuf > 0 {
+		buf = fmt.Sprintf("a receive buffer held small (SO_RCVBUF %s, set before it connects), as a slow client's is", FormatBytes(float64(x.RcvBuf)))
+	}
+	p("slow-get: %d clients each download %s at %s/s through a data connection with %s. "+
+		"Once every transfer runs, the figures are taken after %s: the kernel memory of the server's own TCP sockets (sock_diag: send and receive queues and what they reserved), "+
+		"the part of their send queues not yet sent, the server's PSS and RSS (its processes summed, before subtracted), and the growth of the whole system's TCP memory (/proc/net/sockstat: both ends of every connection). "+
+		"Each cell is per running transfer, with the total below. The peers leave each send buffer to the kernel's autotuning; rftpd bounds a large download's unsent bytes with limits.data_unsent (TCP_NOTSENT_LOWAT, 256 KiB by default) until it proves fast. "+
+		"With sendfile the queued bytes are references to the file's cached pages, yet they count against net.ipv4.tcp_mem, whose pressure and hard limits every connection of the machine shares.\n\n",
+		x.Requested, x.File, FormatBytes(float64(x.Rate)), buf, formatWindow(rows[0].r.Seconds))
+	p("| server | running | server sockets' TCP memory | of it unsent | server PSS | server RSS | system TCP memory | delivered | TCP memory against rftpd's |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	cell := func(s *SlowResult, v int64, ok bool) string {
+		if !ok {
+			return "–"
+		}
+		return fmt.Sprintf("%s<br>%s", FormatBytes(s.per(v)), FormatBytes(float64(v)))
+	}
+	for _, rw := range rows {
+		s := rw.r.Slow
+		k := s.Sockets.Sockets > 0
+		mem := s.During.Procs > 0
+		against := "–"
+		if base != nil && rw.r != base {
+			mine, _ := base.Slow.TCPPerTransfer()
+			theirs, _ := s.TCPPerTransfer()
+			if mine > 0 && theirs > 0 {
+				against = fmt.Sprintf("×%.2f", theirs/mine)
+			}
+		}
+		p("| %s | %d of %d | %s | %s | %s | %s | %s | %s/s<br>%s/s | %s |\n", rw.name, s.Running, s.Requested,
+			cell(s, s.Sockets.Mem, k), cell(s, s.Sockets.Unsent, k),
+			cell(s, s.During.PSS-s.Before.PSS, mem), cell(s, s.During.RSS-s.Before.RSS, mem),
+			cell(s, s.SysTCP-s.SysTCPBefore, s.SysTCP > 0), FormatBytes(s.per(int64(rw.r.BytesPerSec))), FormatBytes(rw.r.BytesPerSec), against)
+	}
+	p("\nSummed RSS counts a page that several processes share once in each: for servers with a process per session PSS is the fair figure.\n")
+}
+
+// formatWindow is a measuring window in seconds, "10 s".
+func formatWindow(sec float64) string { return fmt.Sprintf("%.0f s", sec) }

@@ -139,3 +139,47 @@ func TestComparePairedRounds(t *testing.T) {
 		t.Errorf("report without rounds:\n%s", md)
 	}
 }
+
+func TestCompareSlowGet(t *testing.T) {
+	slow := func(server, step string, sockets, unsent, pss, rss int64, procs int) *Result {
+		return &Result{Server: server, Scenario: "slow-get", Step: step, Concurrency: 1000, Ops: 1000, Unit: "transfers",
+			Seconds: 10, BytesPerSec: 1000 * 64 << 10, Slow: &SlowResult{
+				Requested: 1000, Running: 1000, Sources: 16, File: "/slow/100MiB.bin", Rate: 64 << 10, RcvBuf: 64 << 10,
+				Before:       Memory{RSS: 10 << 20, PSS: 10 << 20, Procs: 1},
+				During:       Memory{RSS: 10<<20 + rss, PSS: 10<<20 + pss, Procs: procs},
+				Sockets:      SockMem{Sockets: 2000, Mem: sockets, Unsent: unsent},
+				SysTCPBefore: 4 << 20, SysTCP: 4<<20 + sockets + 100<<20,
+			}}
+	}
+	results := []*Result{
+		slow("rftpd", "slow-get 1000", 200<<20, 180<<20, 10<<20, 10<<20, 1),
+		slow("rftpd", "slow-get 1000 data_unsent 64K", 100<<20, 60<<20, 10<<20, 10<<20, 1),
+		slow("vsftpd", "slow-get 1000", 3000<<20, 2900<<20, 500<<20, 3000<<20, 2001),
+	}
+	md := CompareMarkdown(CompareInput{
+		Report:  &Report{Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Machine: "test box", Command: "ftpbench compare", Results: results},
+		Servers: []string{"rftpd", "vsftpd"}, Runs: 1, Steps: StandardSuite, Chart: "RESULTS.svg", PeerSessions: 2000, Scale: 1, LargeSize: 1 << 30, Cores: 2,
+	})
+	for _, want := range []string{
+		"| slow-get 1000 | KiB TCP memory/transfer (lower is better) | 205 | 3,072<br>×15.00 |",
+		"| slow-get 1000 data_unsent 64K | KiB TCP memory/transfer (lower is better) | 102 | – |",
+		"## Memory under slow downloads\n\nslow-get: 1000 clients each download /slow/100MiB.bin at 64.0 KiB/s through a data connection with a receive buffer held small (SO_RCVBUF 64.0 KiB, set before it connects), as a slow client's is. Once every transfer runs, the figures are taken after 10 s:",
+		"| server | running | server sockets' TCP memory | of it unsent | server PSS | server RSS | system TCP memory | delivered | TCP memory against rftpd's |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" +
+			"| rftpd | 1000 of 1000 | 205 KiB<br>200 MiB | 184 KiB<br>180 MiB | 10.2 KiB<br>10.0 MiB | 10.2 KiB<br>10.0 MiB | 307 KiB<br>300 MiB | 64.0 KiB/s<br>62.5 MiB/s | – |\n" +
+			"| vsftpd | 1000 of 1000 | 3.00 MiB<br>2.93 GiB | 2.90 MiB<br>2.83 GiB | 512 KiB<br>500 MiB | 3.00 MiB<br>2.93 GiB | 3.10 MiB<br>3.03 GiB | 64.0 KiB/s<br>62.5 MiB/s | ×15.00 |\n" +
+			"| rftpd, data_unsent 64.0 KiB | 1000 of 1000 | 102 KiB<br>100 MiB | 61.4 KiB<br>60.0 MiB | 10.2 KiB<br>10.0 MiB | 10.2 KiB<br>10.0 MiB | 205 KiB<br>200 MiB | 64.0 KiB/s<br>62.5 MiB/s | ×0.50 |\n",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q\n%s", want, md)
+		}
+	}
+
+	// Without slow-get results there is no such section.
+	md = CompareMarkdown(CompareInput{
+		Report:  &Report{Results: results[:0]},
+		Servers: []string{"rftpd"}, Runs: 1, Steps: StandardSuite, Scale: 1,
+	})
+	if strings.Contains(md, "Memory under slow downloads") {
+		t.Error("a section without slow-get results")
+	}
+}

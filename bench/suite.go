@@ -14,7 +14,7 @@ type Step struct {
 	Scenario    string
 	Concurrency int
 	Duration    time.Duration
-	Sessions    int     // idle
+	Sessions    int     // idle; slow-get: transfers
 	Hold        int     // noop
 	Rate        float64 // paced operations per second (0: back to back)
 	// SingleProcess marks a step that only servers holding every session in
@@ -23,18 +23,26 @@ type Step struct {
 	// TLS marks a step run over explicit FTPS (AUTH TLS, PROT P) with
 	// Config.TLSConfig; without one it is skipped.
 	TLS bool
+	// DataUnsent, when set, is rftpd's limits.data_unsent for this step:
+	// the step runs only against rftpd, on an instance started with it.
+	DataUnsent int
 }
 
 // StandardSuite measures every scenario once, with the loads the issue's
 // targets name: 10,000 and 19,000 idle sessions (19,000 is the most one
 // process may hold here: 20,000 open files), 500 active among 10,000, one
-// large stream. It takes about five minutes with a 1 GiB large file.
+// large stream, 1,000 slow downloads. It takes about six minutes with a
+// 1 GiB large file.
 //
 // "500 active" is measured twice. Back to back, 500 closed-loop clients
 // queue behind each other (Little's law: latency = 500 / throughput), so
 // that row shows throughput under saturation. Paced at 20 commands/s per
 // active session (10,000/s in all, a busy interactive load), it shows the
 // latency an active session sees while 10,000 are connected: the target.
+//
+// The 1,000 slow downloads (64 KiB/s each) run twice against rftpd: with
+// its default data_unsent (256 KiB), and with 64 KiB, to show that the
+// kernel memory a slow download holds follows the setting.
 var StandardSuite = []Step{
 	{Label: "idle 10k", Scenario: "idle", Concurrency: 64, Sessions: 10000},
 	{Label: "idle 19k", Scenario: "idle", Concurrency: 64, Sessions: 19000, SingleProcess: true},
@@ -49,6 +57,8 @@ var StandardSuite = []Step{
 	{Label: "large-put 1", Scenario: "large-put", Concurrency: 1, Duration: 20 * time.Second},
 	{Label: "list", Scenario: "list", Concurrency: 8, Duration: 20 * time.Second},
 	{Label: "mixed", Scenario: "mixed", Concurrency: 16, Duration: 30 * time.Second},
+	{Label: "slow-get 1000", Scenario: "slow-get", Concurrency: 64, Sessions: 1000, Duration: 10 * time.Second},
+	{Label: "slow-get 1000 data_unsent 64K", Scenario: "slow-get", Concurrency: 64, Sessions: 1000, Duration: 10 * time.Second, DataUnsent: 64 << 10},
 	{Label: "idle 10k TLS", Scenario: "idle", Concurrency: 64, Sessions: 10000, TLS: true},
 	{Label: "login TLS", Scenario: "login", Concurrency: 16, Duration: 30 * time.Second, TLS: true},
 	{Label: "large-get 1 TLS", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second, TLS: true},

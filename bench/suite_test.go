@@ -25,7 +25,11 @@ func TestStandardSuite(t *testing.T) {
 		total += s.Duration
 	}
 	if total < 3*time.Minute || total > 6*time.Minute {
-		t.Errorf("suite measures for %v; want about 5 minutes with set-up", total)
+		t.Errorf("suite measures for %v; want about 6 minutes with set-up", total)
+	}
+	slow := FilterSteps(StandardSuite, []string{"slow-get"})
+	if len(slow) != 2 || slow[0].Sessions != 1000 || slow[0].DataUnsent != 0 || slow[1].DataUnsent != 64<<10 {
+		t.Errorf("slow-get steps %+v", slow)
 	}
 	small := ScaleSuite(StandardSuite, 0.1)
 	if small[0].Sessions != 1000 || small[2].Duration != 3*time.Second || !strings.HasSuffix(small[0].Label, "×0.1") {

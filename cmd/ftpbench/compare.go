@@ -61,7 +61,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if fs.NArg() > 0 || f.runs < 1 || f.pairs < 0 || f.scale <= 0 || f.peerSessions < 1 {
+	if fs.NArg() > 0 || f.runs < 1 || f.pairs < 0 || f.scale <= 0 || f.peerSessions < 1 || f.largeSize <= 0 || f.slowSize <= 0 {
 		fs.Usage()
 		return 2
 	}
@@ -162,10 +162,11 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// start starts one server over the data set in a work folder of its own;
-// done stops the server (an error only when rftpd did not stop cleanly:
-// peers may exit non-zero on SIGTERM) and removes the folder.
-func (f *compareFlags) start(ctx context.Context, name, self, data string, stderr io.Writer) (s *peers.Server, done func() error, err error) {
+// start starts one server over the data set in a work folder of its own
+// (rftpd with limits.data_unsent = unsent, when positive); done stops the
+// server (an error only when rftpd did not stop cleanly: peers may exit
+// non-zero on SIGTERM) and removes the folder.
+func (f *compareFlags) start(ctx context.Context, name, self, data string, unsent int, stderr io.Writer) (s *peers.Server, done func() error, err error) {
 	work, err := os.MkdirTemp("", "ftpbench-"+name+"-")
 	if err != nil {
 		return nil, nil, err
@@ -178,7 +179,7 @@ func (f *compareFlags) start(ctx context.Context, name, self, data string, stder
 		os.RemoveAll(work)
 		return nil, nil, err
 	}
-	o := peers.Options{Data: data, Upload: upload, Work: work, Log: stderr}
+	o := peers.Options{Data: data, Upload: upload, Work: work, Log: stderr, DataUnsent: unsent}
 	if tlsServers[name] {
 		o.TLSCert, o.TLSKey = f.cert, f.key
 	}
@@ -210,22 +211,15 @@ func (f *compareFlags) start(ctx context.Context, name, self, data string, stder
 }
 
 // runServer starts one server, runs the steps that apply to it and stops it.
+// rftpd runs each step with settings of its own (Step.DataUnsent) on
+// another instance started for it; the peers skip those steps.
 func (f *compareFlags) runServer(ctx context.Context, name, self, data string, ds bench.Dataset, steps []bench.Step, stderr io.Writer, line *bench.ProgressLine) ([]*bench.Result, string, error) {
-	s, done, err := f.start(ctx, name, self, data, stderr)
-	if err != nil {
-		return nil, "", err
-	}
-	cfg, err := f.suiteConfig(s, ds, stderr, line)
-	if err != nil {
-		done()
-		return nil, s.Version, err
-	}
 	var mine []bench.Step
 	for _, st := range steps {
 		if name == "ceiling" && st.Scenario != "large-get" && st.Scenario != "small-get" {
 			continue // the ceiling only sends files
 		}
-		if forking[name] && st.SingleProcess || st.TLS && !tlsServers[name] {
+		if forking[name] && st.SingleProcess || st.TLS && !tlsServers[name] || st.DataUnsent > 0 && name != "rftpd" {
 			continue
 		}
 		if forking[name] {
@@ -236,7 +230,43 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 		}
 		mine = append(mine, st)
 	}
-	rs, err := bench.RunSuite(ctx, mine, cfg)
+	shared, own := ownSteps(mine)
+	var rs []*bench.Result
+	var version string
+	var err error
+	if len(shared) > 0 || len(own) == 0 {
+		rs, version, err = f.runSteps(ctx, name, self, data, 0, ds, shared, stderr, line)
+	}
+	for _, st := range own {
+		if ctx.Err() != nil {
+			break
+		}
+		fmt.Fprintf(stderr, "ftpbench: %s with limits.data_unsent = %d for %s\n", name, st.DataUnsent, st.Label)
+		more, v, oerr := f.runSteps(ctx, name, self, data, st.DataUnsent, ds, []bench.Step{st}, stderr, line)
+		rs = append(rs, more...)
+		if version == "" {
+			version = v
+		}
+		if err == nil {
+			err = oerr
+		}
+	}
+	return rs, version, err
+}
+
+// runSteps starts one server (rftpd with limits.data_unsent = unsent, when
+// positive), runs steps on it and stops it.
+func (f *compareFlags) runSteps(ctx context.Context, name, self, data string, unsent int, ds bench.Dataset, steps []bench.Step, stderr io.Writer, line *bench.ProgressLine) ([]*bench.Result, string, error) {
+	s, done, err := f.start(ctx, name, self, data, unsent, stderr)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := f.suiteConfig(s, ds, stderr, line)
+	if err != nil {
+		done()
+		return nil, s.Version, err
+	}
+	rs, err := bench.RunSuite(ctx, steps, cfg)
 	if derr := done(); err == nil {
 		err = derr
 	}
@@ -261,7 +291,7 @@ func (f *compareFlags) runPairs(ctx context.Context, self, data string, ds bench
 	st := bench.ScaleSuite([]bench.Step{bench.PairedStep}, f.scale)[0]
 	var cfgs [3]bench.Config
 	for i, name := range []string{"rftpd", "ceiling", "ceiling"} {
-		s, done, serr := f.start(ctx, name, self, data, stderr)
+		s, done, serr := f.start(ctx, name, self, data, 0, stderr)
 		if serr != nil {
 			return nil, serr
 		}

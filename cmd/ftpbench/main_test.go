@@ -184,7 +184,7 @@ func TestComparePairs(t *testing.T) {
 	md, jsonFile := filepath.Join(dir, "R.md"), filepath.Join(dir, "r.json")
 	var out, errb bytes.Buffer
 	code := run([]string{"compare", "-servers", "rftpd,ceiling", "-steps", "large-get 1", "-runs", "1", "-pairs", "2",
-		"-scale", "0.05", "-large-size", "4194304", "-cache", filepath.Join(dir, "cache"), "-rftpd", bin, "-q",
+		"-scale", "0.05", "-large-size", "4194304", "-slow-size", "1048576", "-cache", filepath.Join(dir, "cache"), "-rftpd", bin, "-q",
 		"-out", md, "-json", jsonFile}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
@@ -216,5 +216,52 @@ func TestComparePairs(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("report lacks %q:\n%s", want, b)
 		}
+	}
+}
+
+// compare runs slow-get against rftpd twice, the second time on an rftpd
+// of its own started with limits.data_unsent = 64 KiB, and reports both.
+func TestCompareSlowGet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "rftpd")
+	if err := peers.BuildRftpd(context.Background(), bin); err != nil {
+		t.Fatal(err)
+	}
+	md, jsonFile := filepath.Join(dir, "R.md"), filepath.Join(dir, "r.json")
+	var out, errb bytes.Buffer
+	code := run([]string{"compare", "-servers", "rftpd", "-steps", "slow-get", "-runs", "1", "-scale", "0.02",
+		"-large-size", "1048576", "-slow-size", "4194304", "-cache", filepath.Join(dir, "cache"), "-rftpd", bin, "-q",
+		"-out", md, "-json", jsonFile}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	rep, err := bench.ReadJSON(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, r := range rep.Results {
+		steps = append(steps, r.Step)
+		if r.Errors != 0 || r.Slow == nil || r.Slow.Running != 20 || r.Slow.Sockets.Mem <= 0 {
+			t.Errorf("%s: %+v, slow %+v", r.Step, r, r.Slow)
+		}
+	}
+	if want := []string{"slow-get 1000 ×0.02", "slow-get 1000 data_unsent 64K ×0.02"}; !slices.Equal(steps, want) {
+		t.Errorf("steps %q, want %q", steps, want)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Memory under slow downloads", "| rftpd | 20 of 20 |", "| rftpd, data_unsent 64.0 KiB | 20 of 20 |"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report lacks %q:\n%s", want, b)
+		}
+	}
+	if !strings.Contains(errb.String(), "rftpd with limits.data_unsent = 65536 for slow-get 1000 data_unsent 64K ×0.02") {
+		t.Errorf("stderr does not say rftpd was started with data_unsent:\n%s", errb.String())
 	}
 }

@@ -22,7 +22,7 @@ type suiteFlags struct {
 	rftpd, cache, jsonFile, svgFile string
 	version, steps                  string
 	scale                           float64
-	largeSize                       int64
+	largeSize, slowSize             int64
 	quiet                           bool
 }
 
@@ -33,6 +33,7 @@ func (f *suiteFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.svgFile, "svg", "", "also draw the results as an SVG chart in FILE")
 	fs.Float64Var(&f.scale, "scale", 1, "multiply durations and session counts (0.1: a smoke run)")
 	fs.Int64Var(&f.largeSize, "large-size", bench.DefaultDataset.LargeSize, "size of the large file")
+	fs.Int64Var(&f.slowSize, "slow-size", bench.DefaultDataset.SlowSize, "size of slow-get's file")
 	fs.BoolVar(&f.quiet, "q", false, "no progress line")
 	fs.StringVar(&f.version, "rftpd-version", "", "rftpd's version for reports (default: from the binary)")
 	fs.StringVar(&f.steps, "steps", "", "run only the steps whose label contains one of these comma-separated words (e.g. TLS)")
@@ -70,7 +71,7 @@ func defaultCache() string {
 // prepare makes the data set and returns its description and the folder.
 func (f *suiteFlags) prepare(stderr io.Writer) (bench.Dataset, string, error) {
 	ds := bench.DefaultDataset
-	ds.LargeSize = f.largeSize
+	ds.LargeSize, ds.SlowSize = f.largeSize, f.slowSize
 	dir := filepath.Join(f.cache, "data")
 	fmt.Fprintf(stderr, "ftpbench: data set in %s (made once, then reused)\n", dir)
 	if err := bench.MakeDataset(dir, ds); err != nil {
@@ -125,16 +126,16 @@ func suite(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	f.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ftpbench suite [flags]\n\nstarts rftpd on loopback over the data set and runs the standard suite (about 5 minutes):")
+		fmt.Fprintln(stderr, "usage: ftpbench suite [flags]\n\nstarts rftpd on loopback over the data set and runs the standard suite (about 6 minutes):")
 		for _, s := range bench.StandardSuite {
-			fmt.Fprintf(stderr, "  %-16s %s\n", s.Label, describeStep(s))
+			fmt.Fprintf(stderr, "  %-30s %s\n", s.Label, describeStep(s))
 		}
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 || f.scale <= 0 || f.largeSize <= 0 {
+	if fs.NArg() > 0 || f.scale <= 0 || f.largeSize <= 0 || f.slowSize <= 0 {
 		fs.Usage()
 		return 2
 	}
@@ -187,12 +188,61 @@ func suite(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
 		return 1
 	}
-	results, runErr := bench.RunSuite(ctx, steps, cfg)
+	shared, own := ownSteps(steps)
+	results, runErr := bench.RunSuite(ctx, shared, cfg)
 	line.Clear()
 	if err := s.Stop(); err != nil {
 		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
 	}
+	for _, st := range own {
+		if ctx.Err() != nil {
+			break
+		}
+		rs, err := f.runOwn(ctx, st, peers.Options{Data: data, Upload: upload, Work: work}, ds, stderr, line)
+		line.Clear()
+		results = append(results, rs...)
+		if err != nil && runErr == nil {
+			runErr = err
+		}
+	}
 	return finish(ctx, stdout, stderr, &f, "rftpd "+s.Version, []string{"rftpd"}, results, runErr)
+}
+
+// ownSteps splits steps into those run on the server already started, and
+// those run against an rftpd of their own started with their settings
+// (Step.DataUnsent).
+func ownSteps(steps []bench.Step) (shared, own []bench.Step) {
+	for _, st := range steps {
+		if st.DataUnsent > 0 {
+			own = append(own, st)
+		} else {
+			shared = append(shared, st)
+		}
+	}
+	return shared, own
+}
+
+// runOwn starts rftpd with o and st's settings, runs st and stops it.
+func (f *suiteFlags) runOwn(ctx context.Context, st bench.Step, o peers.Options, ds bench.Dataset, stderr io.Writer, line *bench.ProgressLine) ([]*bench.Result, error) {
+	o.DataUnsent = st.DataUnsent
+	s, err := peers.StartRftpd(ctx, f.rftpd, o)
+	if err != nil {
+		return nil, fmt.Errorf("bench: suite step %q: %w", st.Label, err)
+	}
+	if f.version != "" {
+		s.Version = f.version
+	}
+	fmt.Fprintf(stderr, "ftpbench: rftpd (pid %d) with limits.data_unsent = %d for %s\n", s.PID, st.DataUnsent, st.Label)
+	cfg, err := f.suiteConfig(s, ds, stderr, line)
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	rs, err := bench.RunSuite(ctx, []bench.Step{st}, cfg)
+	if serr := s.Stop(); err == nil && serr != nil {
+		err = fmt.Errorf("bench: suite step %q: %w", st.Label, serr)
+	}
+	return rs, err
 }
 
 // finish prints the table, writes JSON and SVG, and returns the exit status.
@@ -262,6 +312,9 @@ func describeStep(s bench.Step) string {
 	}
 	if s.TLS {
 		d += ", explicit FTPS (AUTH TLS, PROT P)"
+	}
+	if s.DataUnsent > 0 {
+		d += fmt.Sprintf(", rftpd with limits.data_unsent = %d", s.DataUnsent)
 	}
 	return d
 }
