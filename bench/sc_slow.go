@@ -52,6 +52,11 @@ type SlowResult struct {
 	// sample.
 	SysTCPBefore int64 `json:"sys_tcp_before,omitempty"`
 	SysTCP       int64 `json:"sys_tcp,omitempty"`
+	// SysTCPPressure and SysTCPLimit are net.ipv4.tcp_mem's pressure
+	// threshold and hard limit, in bytes: past the first the kernel holds
+	// every socket's buffers down, past the second it refuses them.
+	SysTCPPressure int64 `json:"sys_tcp_pressure,omitempty"`
+	SysTCPLimit    int64 `json:"sys_tcp_limit,omitempty"`
 	// AbortReplies counts the replies to the transfers once their data
 	// connections were closed, by code.
 	AbortReplies map[int]int `json:"abort_replies,omitempty"`
@@ -151,8 +156,12 @@ func runSlowGet(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		sr.Before = m
 	}
+	page := int64(os.Getpagesize())
 	if st, err := ReadSockstat(root); err == nil {
-		sr.SysTCPBefore = st.MemPages * int64(os.Getpagesize())
+		sr.SysTCPBefore = st.MemPages * page
+	}
+	if _, pressure, high, err := ReadTCPMem(root); err == nil {
+		sr.SysTCPPressure, sr.SysTCPLimit = pressure*page, high*page
 	}
 
 	errs := &errorCounter{}
@@ -279,7 +288,7 @@ func runSlowGet(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	if st, err := ReadSockstat(root); err == nil {
-		sr.SysTCP = st.MemPages * int64(os.Getpagesize())
+		sr.SysTCP = st.MemPages * page
 	}
 	stopProgress()
 
@@ -384,6 +393,12 @@ func slowNotes(s *SlowResult, delivered float64, window time.Duration) []string 
 	if s.SysTCP > 0 {
 		notes = append(notes, fmt.Sprintf("system TCP memory (/proc/net/sockstat: both ends of every connection, every process; exact to 1 MiB per CPU): %s before, %s during: %s per transfer",
 			b(s.SysTCPBefore), b(s.SysTCP), per(s.SysTCP-s.SysTCPBefore)))
+		switch {
+		case s.SysTCPLimit > 0 && s.SysTCP >= s.SysTCPLimit:
+			notes = append(notes, fmt.Sprintf("the system's TCP memory reached net.ipv4.tcp_mem's hard limit (%s): the kernel refused sockets more buffers, so the figures are the limit's, not the server's own need", b(s.SysTCPLimit)))
+		case s.SysTCPPressure > 0 && s.SysTCP >= s.SysTCPPressure:
+			notes = append(notes, fmt.Sprintf("the system's TCP memory passed net.ipv4.tcp_mem's pressure threshold (%s, limit %s): the kernel was holding every socket's buffers down", b(s.SysTCPPressure), b(s.SysTCPLimit)))
+		}
 	}
 	var replies []string
 	for _, code := range slices.Sorted(maps.Keys(s.AbortReplies)) {

@@ -19,7 +19,7 @@ func slowFixture() *SlowResult {
 		Sockets:      SockMem{Sockets: 2064, Mem: 200 << 20, Queued: 190 << 20, Unsent: 180 << 20, Sending: 1000},
 		SocketsAfter: SockMem{Sockets: 64},
 		DrainSeconds: 0.1,
-		SysTCPBefore: 4 << 20, SysTCP: 304 << 20,
+		SysTCPBefore: 4 << 20, SysTCP: 304 << 20, SysTCPPressure: 1500 << 20, SysTCPLimit: 2200 << 20,
 		AbortReplies: map[int]int{426: 998, 226: 2},
 		Healthy:      true,
 	}
@@ -37,9 +37,20 @@ after closing the data connections: replies 2 × 226, 998 × 426; 0.1s later the
 		t.Errorf("notes:\n%s\nwant:\n%s", got, want)
 	}
 
+	// Past tcp_mem's pressure threshold, then its limit.
+	s := slowFixture()
+	s.SysTCP = 1600 << 20
+	if n := slowNotes(s, 1, time.Second)[5]; n != "the system's TCP memory passed net.ipv4.tcp_mem's pressure threshold (1.46 GiB, limit 2.15 GiB): the kernel was holding every socket's buffers down" {
+		t.Errorf("pressure note %q", n)
+	}
+	s.SysTCP = 2200 << 20
+	if n := slowNotes(s, 1, time.Second)[5]; n != "the system's TCP memory reached net.ipv4.tcp_mem's hard limit (2.15 GiB): the kernel refused sockets more buffers, so the figures are the limit's, not the server's own need" {
+		t.Errorf("limit note %q", n)
+	}
+
 	// A forking server, the kernel's receive buffer, transfers that ended,
 	// no sockets known, no reply, no healthy session.
-	s := &SlowResult{
+	s = &SlowResult{
 		Requested: 10, Running: 8, Completed: 2, Sources: 1, File: "/f", Rate: 1 << 20, StartSeconds: 1,
 		Before: Memory{RSS: 1 << 20, PSS: 1 << 20, Procs: 1}, During: Memory{RSS: 21 << 20, PSS: 9 << 20, Procs: 17},
 	}

@@ -79,6 +79,32 @@ func ReadSockstat(procRoot string) (Sockstat, error) {
 	return ParseSockstat(f)
 }
 
+// ParseTCPMem reads net.ipv4.tcp_mem (/proc/sys/net/ipv4/tcp_mem): the
+// pages of TCP memory below which the kernel does not bother, above which
+// it holds buffers down (pressure), and beyond which it refuses them.
+func ParseTCPMem(s string) (low, pressure, high int64, err error) {
+	f := strings.Fields(s)
+	if len(f) != 3 {
+		return 0, 0, 0, fmt.Errorf("bench: tcp_mem: malformed %q", s)
+	}
+	var v [3]int64
+	for i := range f {
+		if v[i], err = strconv.ParseInt(f[i], 10, 64); err != nil || v[i] < 0 {
+			return 0, 0, 0, fmt.Errorf("bench: tcp_mem: malformed %q", s)
+		}
+	}
+	return v[0], v[1], v[2], nil
+}
+
+// ReadTCPMem reads procRoot/sys/net/ipv4/tcp_mem (see ParseTCPMem).
+func ReadTCPMem(procRoot string) (low, pressure, high int64, err error) {
+	b, err := os.ReadFile(filepath.Join(procRoot, "sys", "net", "ipv4", "tcp_mem"))
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("bench: %w", err)
+	}
+	return ParseTCPMem(string(b))
+}
+
 // SockInfo is one TCP socket as sock_diag (NETLINK_SOCK_DIAG) reports it.
 type SockInfo struct {
 	Inode uint32

@@ -38,6 +38,17 @@ func TestParseSockstat(t *testing.T) {
 	}
 }
 
+func TestParseTCPMem(t *testing.T) {
+	if l, p, h, err := ParseTCPMem("287892\t383858\t575784\n"); err != nil || l != 287892 || p != 383858 || h != 575784 {
+		t.Errorf("got %d %d %d, %v", l, p, h, err)
+	}
+	for _, bad := range []string{"", "1 2", "1 2 x", "1 2 3 4", "1 -2 3"} {
+		if _, _, _, err := ParseTCPMem(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
 // diagMsg builds one netlink message of a sock_diag dump: a socket with
 // the given queues, and its skmem and tcp_info attributes when mem is set.
 func diagMsg(inode uint32, state uint8, rq, wq uint32, mem *[9]uint32, notsent uint32) []byte {
