@@ -727,13 +727,8 @@ func slowSection(p func(string, ...any), servers []string, steps []Step, med map
 	}
 	p("\nSummed RSS counts a page that several processes share once in each: for servers with a process per session PSS is the fair figure.\n")
 	for _, rw := range rows {
-		s := rw.r.Slow
-		switch {
-		case s.SysTCPLimit > 0 && s.SysTCP >= s.SysTCPLimit:
-			p("\n%s: the system's TCP memory reached net.ipv4.tcp_mem's hard limit (%s): the kernel refused sockets more buffers, so its figures are the limit's, not the server's own need.\n", rw.name, FormatBytes(float64(s.SysTCPLimit)))
-		case s.SysTCPPressure > 0 && s.SysTCP >= s.SysTCPPressure:
-			p("\n%s: the system's TCP memory (%s) passed net.ipv4.tcp_mem's pressure threshold (%s, limit %s): the kernel was holding every socket's buffers down, so its figures are lower than its own need.\n",
-				rw.name, FormatBytes(float64(s.SysTCP)), FormatBytes(float64(s.SysTCPPressure)), FormatBytes(float64(s.SysTCPLimit)))
+		if n := rw.r.Slow.pressureNote(); n != "" {
+			p("\n%s: %s.\n", rw.name, n)
 		}
 	}
 }

@@ -168,7 +168,7 @@ func TestCompareSlowGet(t *testing.T) {
 			"| rftpd | 1000 of 1000 | 205 KiB<br>200 MiB | 184 KiB<br>180 MiB | 10.2 KiB<br>10.0 MiB | 10.2 KiB<br>10.0 MiB | 307 KiB<br>300 MiB | 64.0 KiB/s<br>62.5 MiB/s | – |\n" +
 			"| vsftpd | 1000 of 1000 | 3.00 MiB<br>2.93 GiB | 2.90 MiB<br>2.83 GiB | 512 KiB<br>500 MiB | 3.00 MiB<br>2.93 GiB | 3.10 MiB<br>3.03 GiB | 64.0 KiB/s<br>62.5 MiB/s | ×15.00 |\n" +
 			"| rftpd, data_unsent 64.0 KiB | 1000 of 1000 | 102 KiB<br>100 MiB | 61.4 KiB<br>60.0 MiB | 10.2 KiB<br>10.0 MiB | 10.2 KiB<br>10.0 MiB | 205 KiB<br>200 MiB | 64.0 KiB/s<br>62.5 MiB/s | ×0.50 |\n",
-		"\nvsftpd: the system's TCP memory reached net.ipv4.tcp_mem's hard limit (2.15 GiB): the kernel refused sockets more buffers, so its figures are the limit's, not the server's own need.\n",
+		"\nvsftpd: the system's TCP memory reached net.ipv4.tcp_mem's hard limit (2.15 GiB): the kernel refused sockets more buffers, so the figures are the limit's, not the server's own need.\n",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q\n%s", want, md)

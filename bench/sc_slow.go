@@ -57,6 +57,10 @@ type SlowResult struct {
 	// every socket's buffers down, past the second it refuses them.
 	SysTCPPressure int64 `json:"sys_tcp_pressure,omitempty"`
 	SysTCPLimit    int64 `json:"sys_tcp_limit,omitempty"`
+	// Pressure is how often, and how long, the kernel was under TCP
+	// memory pressure from before the sessions to the sample (system-wide:
+	// /proc/net/netstat).
+	Pressure TCPPressure `json:"pressure,omitzero"`
 	// AbortReplies counts the replies to the transfers once their data
 	// connections were closed, by code.
 	AbortReplies map[int]int `json:"abort_replies,omitempty"`
@@ -75,6 +79,21 @@ func (s *SlowResult) TCPPerTransfer() (v float64, system bool) {
 		return s.per(s.Sockets.Mem), false
 	}
 	return s.per(s.SysTCP - s.SysTCPBefore), true
+}
+
+// pressureNote says when the kernel held TCP buffers down during the run:
+// the system's TCP memory reached net.ipv4.tcp_mem's hard limit, or it
+// was under pressure; "" when neither.
+func (s *SlowResult) pressureNote() string {
+	b := func(v int64) string { return FormatBytes(float64(v)) }
+	switch {
+	case s.SysTCPLimit > 0 && s.SysTCP >= s.SysTCPLimit:
+		return fmt.Sprintf("the system's TCP memory reached net.ipv4.tcp_mem's hard limit (%s): the kernel refused sockets more buffers, so the figures are the limit's, not the server's own need", b(s.SysTCPLimit))
+	case s.Pressure.Entered > 0 || s.Pressure.Spent > 0:
+		return fmt.Sprintf("the kernel was under TCP memory pressure for %.1fs of the run (entered %d times; net.ipv4.tcp_mem's pressure threshold is %s, its limit %s): it held every socket's buffers down, so the figures are below the server's own need",
+			s.Pressure.Spent.Seconds(), s.Pressure.Entered, b(s.SysTCPPressure), b(s.SysTCPLimit))
+	}
+	return ""
 }
 
 // slowXfer is one slow download.
@@ -163,6 +182,7 @@ func runSlowGet(ctx context.Context, cfg Config) (*Result, error) {
 	if _, pressure, high, err := ReadTCPMem(root); err == nil {
 		sr.SysTCPPressure, sr.SysTCPLimit = pressure*page, high*page
 	}
+	pressure0, pressureErr := ReadTCPPressure(root)
 
 	errs := &errorCounter{}
 	lat := NewHistogram()
@@ -290,6 +310,9 @@ func runSlowGet(ctx context.Context, cfg Config) (*Result, error) {
 	if st, err := ReadSockstat(root); err == nil {
 		sr.SysTCP = st.MemPages * page
 	}
+	if p1, err := ReadTCPPressure(root); err == nil && pressureErr == nil {
+		sr.Pressure = TCPPressure{Entered: p1.Entered - pressure0.Entered, Spent: p1.Spent - pressure0.Spent}
+	}
 	stopProgress()
 
 	// Abort: close every data connection (unread data makes it a reset),
@@ -393,11 +416,8 @@ func slowNotes(s *SlowResult, delivered float64, window time.Duration) []string 
 	if s.SysTCP > 0 {
 		notes = append(notes, fmt.Sprintf("system TCP memory (/proc/net/sockstat: both ends of every connection, every process; exact to 1 MiB per CPU): %s before, %s during: %s per transfer",
 			b(s.SysTCPBefore), b(s.SysTCP), per(s.SysTCP-s.SysTCPBefore)))
-		switch {
-		case s.SysTCPLimit > 0 && s.SysTCP >= s.SysTCPLimit:
-			notes = append(notes, fmt.Sprintf("the system's TCP memory reached net.ipv4.tcp_mem's hard limit (%s): the kernel refused sockets more buffers, so the figures are the limit's, not the server's own need", b(s.SysTCPLimit)))
-		case s.SysTCPPressure > 0 && s.SysTCP >= s.SysTCPPressure:
-			notes = append(notes, fmt.Sprintf("the system's TCP memory passed net.ipv4.tcp_mem's pressure threshold (%s, limit %s): the kernel was holding every socket's buffers down", b(s.SysTCPPressure), b(s.SysTCPLimit)))
+		if n := s.pressureNote(); n != "" {
+			notes = append(notes, n)
 		}
 	}
 	var replies []string

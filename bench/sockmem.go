@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Sockstat is the TCP line of /proc/net/sockstat:
@@ -103,6 +104,67 @@ func ReadTCPMem(procRoot string) (low, pressure, high int64, err error) {
 		return 0, 0, 0, fmt.Errorf("bench: %w", err)
 	}
 	return ParseTCPMem(string(b))
+}
+
+// TCPPressure is what /proc/net/netstat counts of the kernel's TCP memory
+// pressure (net.ipv4.tcp_mem), system-wide since boot.
+type TCPPressure struct {
+	Entered int64         // TCPMemoryPressures: times pressure began
+	Spent   time.Duration // TCPMemoryPressuresChrono: time under pressure
+}
+
+// ParseNetstat reads the TcpExt counters of a /proc/net/netstat file: a
+// line of names, then a line of values, each starting "TcpExt:".
+func ParseNetstat(r io.Reader) (map[string]int64, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 16<<10), 1<<20)
+	var names []string
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "TcpExt:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if names == nil {
+			names = f
+			continue
+		}
+		if len(f) != len(names) {
+			return nil, fmt.Errorf("bench: netstat: %d TcpExt names, %d values", len(names), len(f))
+		}
+		out := make(map[string]int64, len(f))
+		for i, v := range f {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("bench: netstat: %s = %q", names[i], v)
+			}
+			out[names[i]] = n
+		}
+		return out, nil
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("bench: netstat: %w", err)
+	}
+	return nil, errors.New("bench: netstat: no TcpExt values")
+}
+
+// ReadTCPPressure reads the pressure counters from procRoot/net/netstat.
+func ReadTCPPressure(procRoot string) (TCPPressure, error) {
+	f, err := os.Open(filepath.Join(procRoot, "net", "netstat"))
+	if err != nil {
+		return TCPPressure{}, fmt.Errorf("bench: %w", err)
+	}
+	defer f.Close()
+	m, err := ParseNetstat(f)
+	if err != nil {
+		return TCPPressure{}, err
+	}
+	n, ok := m["TCPMemoryPressures"]
+	ms, ok2 := m["TCPMemoryPressuresChrono"]
+	if !ok || !ok2 {
+		return TCPPressure{}, errors.New("bench: netstat: no TCPMemoryPressures counters")
+	}
+	return TCPPressure{Entered: n, Spent: time.Duration(ms) * time.Millisecond}, nil
 }
 
 // SockInfo is one TCP socket as sock_diag (NETLINK_SOCK_DIAG) reports it.

@@ -49,6 +49,32 @@ func TestParseTCPMem(t *testing.T) {
 	}
 }
 
+func TestParseNetstat(t *testing.T) {
+	const netstat = "TcpExt: SyncookiesSent TCPMemoryPressures TCPMemoryPressuresChrono TCPAbortOnMemory\n" +
+		"TcpExt: 0 3 33176 0\n" +
+		"IpExt: InNoRoutes InTruncatedPkts\n" +
+		"IpExt: 0 0\n"
+	m, err := ParseNetstat(strings.NewReader(netstat))
+	if err != nil || len(m) != 4 || m["TCPMemoryPressures"] != 3 || m["TCPMemoryPressuresChrono"] != 33176 {
+		t.Errorf("got %v, %v", m, err)
+	}
+	for name, in := range map[string]string{
+		"no values":  "TcpExt: A B\n",
+		"count":      "TcpExt: A B\nTcpExt: 1\n",
+		"not number": "TcpExt: A\nTcpExt: x\n",
+		"no TcpExt":  "IpExt: A\nIpExt: 1\n",
+	} {
+		if _, err := ParseNetstat(strings.NewReader(in)); err == nil {
+			t.Errorf("%s: accepted %q", name, in)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		if _, err := ReadTCPPressure("/proc"); err != nil {
+			t.Errorf("this system's counters: %v", err)
+		}
+	}
+}
+
 // diagMsg builds one netlink message of a sock_diag dump: a socket with
 // the given queues, and its skmem and tcp_info attributes when mem is set.
 func diagMsg(inode uint32, state uint8, rq, wq uint32, mem *[9]uint32, notsent uint32) []byte {
