@@ -90,8 +90,12 @@ func (s *SlowResult) pressureNote() string {
 	case s.SysTCPLimit > 0 && s.SysTCP >= s.SysTCPLimit:
 		return fmt.Sprintf("the system's TCP memory reached net.ipv4.tcp_mem's hard limit (%s): the kernel refused sockets more buffers, so the figures are the limit's, not the server's own need", b(s.SysTCPLimit))
 	case s.Pressure.Entered > 0 || s.Pressure.Spent > 0:
-		return fmt.Sprintf("the kernel was under TCP memory pressure for %.1fs of the run (entered %d times; net.ipv4.tcp_mem's pressure threshold is %s, its limit %s): it held every socket's buffers down, so the figures are below the server's own need",
-			s.Pressure.Spent.Seconds(), s.Pressure.Entered, b(s.SysTCPPressure), b(s.SysTCPLimit))
+		times := "once"
+		if s.Pressure.Entered != 1 {
+			times = fmt.Sprintf("%d times", s.Pressure.Entered)
+		}
+		return fmt.Sprintf("the kernel was under TCP memory pressure for %.1fs of the run (entered %s; net.ipv4.tcp_mem's pressure threshold is %s, its limit %s): it held every socket's buffers down, so the figures are below the server's own need",
+			s.Pressure.Spent.Seconds(), times, b(s.SysTCPPressure), b(s.SysTCPLimit))
 	}
 	return ""
 }

@@ -43,6 +43,10 @@ after closing the data connections: replies 2 × 226, 998 × 426; 0.1s later the
 	if n := slowNotes(s, 1, time.Second)[5]; n != "the kernel was under TCP memory pressure for 33.2s of the run (entered 2 times; net.ipv4.tcp_mem's pressure threshold is 1.46 GiB, its limit 2.15 GiB): it held every socket's buffers down, so the figures are below the server's own need" {
 		t.Errorf("pressure note %q", n)
 	}
+	s.Pressure.Entered = 1
+	if n := slowNotes(s, 1, time.Second)[5]; !strings.Contains(n, "(entered once;") {
+		t.Errorf("pressure note %q", n)
+	}
 	s.SysTCP = 2200 << 20
 	if n := slowNotes(s, 1, time.Second)[5]; n != "the system's TCP memory reached net.ipv4.tcp_mem's hard limit (2.15 GiB): the kernel refused sockets more buffers, so the figures are the limit's, not the server's own need" {
 		t.Errorf("limit note %q", n)
