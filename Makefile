@@ -91,7 +91,7 @@ FTPBENCH    := bin/ftpbench
 ftpbench:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(FTPBENCH) ./cmd/ftpbench
 
-# About 5 minutes: starts rftpd on loopback, runs the standard suite, prints the table.
+# About 6 minutes: starts rftpd on loopback, runs the standard suite, prints the table.
 bench: build ftpbench
 	./$(FTPBENCH) suite -rftpd $(BIN) -cache $(BENCH_CACHE) -rftpd-version "$$(git describe --always --dirty 2>/dev/null || echo dev)" \
 		-json $(BENCH_CACHE)/bench.json -svg $(BENCH_CACHE)/bench.svg $(BENCH_FLAGS)
@@ -104,7 +104,7 @@ bench-cluster: build ftpbench
 	bench/cluster.sh $(BIN) $(FTPBENCH) $(BENCH_CACHE)/data 3 5s
 
 # The same suite against rftpd, vsftpd, pure-ftpd, ProFTPD and the raw sendfile
-# ceiling, 3 runs each (about 80 minutes): writes bench/RESULTS.md and bench/RESULTS.svg.
+# ceiling, 3 runs each (about 90 minutes): writes bench/RESULTS.md and bench/RESULTS.svg.
 # Fetches the peers (apt-get download + dpkg -x) and creates the system accounts
 # "ftp" and "ftpbench" they authenticate; run it as root on a quiet machine.
 bench-compare: build ftpbench
