@@ -24,9 +24,9 @@ func ParseSmapsRollup(r io.Reader) (int64, error) {
 
 // Memory is the resident memory of a process, or of several summed.
 type Memory struct {
-	RSS   int64 // resident set: pages shared with other processes count in full in each
-	PSS   int64 // proportional set: a shared page counts a share in each process
-	Procs int   // processes summed
+	RSS   int64 `json:"rss"`   // resident set: pages shared with other processes count in full in each
+	PSS   int64 `json:"pss"`   // proportional set: a shared page counts a share in each process
+	Procs int   `json:"procs"` // processes summed
 }
 
 // ParseSmapsMemory returns the Rss and Pss values of an smaps_rollup (or

@@ -109,8 +109,8 @@ func ReadTCPMem(procRoot string) (low, pressure, high int64, err error) {
 // TCPPressure is what /proc/net/netstat counts of the kernel's TCP memory
 // pressure (net.ipv4.tcp_mem), system-wide since boot.
 type TCPPressure struct {
-	Entered int64         // TCPMemoryPressures: times pressure began
-	Spent   time.Duration // TCPMemoryPressuresChrono: time under pressure
+	Entered int64         `json:"entered"`  // TCPMemoryPressures: times pressure began
+	Spent   time.Duration `json:"spent_ns"` // TCPMemoryPressuresChrono: time under pressure
 }
 
 // ParseNetstat reads the TcpExt counters of a /proc/net/netstat file: a
