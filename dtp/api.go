@@ -47,7 +47,11 @@ type Config struct {
 	// DataUnsent bounds the bytes not yet sent that a download's data
 	// connection may queue in the kernel (TCP_NOTSENT_LOWAT), so that slow
 	// readers pin little kernel memory; 0: no bound.
-	DataUnsent    int
+	DataUnsent int
+	// SendThreads bounds the fast downloads sent by blocking sendfile
+	// calls, each holding a thread while it waits (lane.go); 0: all wait
+	// in the netpoller.
+	SendThreads   int
 	StatListMax   int // bytes of a STAT <path> listing before it is cut short
 	IdleListeners int // passive listeners kept open for reuse after their transfer (lnpool.go); 0: none
 	// ListSortMax: a listing (LIST, NLST, MLSD, STAT) of a folder with at
@@ -141,6 +145,7 @@ func DefaultConfig() Config {
 		AuthQueue:      256,
 		MaxTransfers:   1024,
 		DataUnsent:     256 << 10,
+		SendThreads:    16,
 		StatListMax:    64 << 10,
 		ListSortMax:    10000,
 		IdleListeners:  64,
@@ -174,6 +179,8 @@ func (c *Config) check() error {
 		return errors.New("dtp: config: FSQueue and AuthQueue must not be negative")
 	case c.MaxTransfers < 1:
 		return errors.New("dtp: config: MaxTransfers must be at least 1")
+	case c.SendThreads < 0:
+		return errors.New("dtp: config: SendThreads must not be negative")
 	case c.IdleListeners < 0:
 		return errors.New("dtp: config: IdleListeners must not be negative")
 	case c.StatListMax < 1:
@@ -203,6 +210,7 @@ type Server struct {
 	xfers   *fair.Share   // transfers in flight, each on its own goroutine, by client address
 	fds     *fair.Budget  // descriptors; nil: not counted
 	runner  *warm         // the transfers' goroutines
+	lanes   *lanes        // downloads in blocking sendfile calls (lane.go)
 	cursor  atomic.Uint32 // next passive port to try, as an offset into the range
 	eph     [2]uint16     // the system's ephemeral port range, for listeners without a configured range
 	foreign atomic.Uint64 // data connections refused for coming from the wrong address
@@ -270,6 +278,7 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 	s.xfers = fair.NewShare(cfg.MaxTransfers)
 	s.fds = fair.NewBudget(cfg.OpenFiles, openDescriptors(), fair.Margin(cfg.FSWorkers))
 	s.runner = newWarm(min(cfg.MaxTransfers, warmMax), warmIdle)
+	s.lanes = newLanes(cfg.SendThreads)
 	if canReuseListeners {
 		s.lns.max = cfg.IdleListeners
 	}

@@ -80,7 +80,7 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 	// the size the 150 reply announces: bytes appended since are not sent.
 	size := src.size - offset
 	if !r.ASCII && !r.Protect && r.Deflate == 0 {
-		return sendPlain(t, c, src, r.Offset, size, s.cfg.DataUnsent, post)
+		return s.sendPlain(t, c, src, r.Offset, size, s.cfg.DataUnsent, post)
 	}
 	limitUnsent(c, s.cfg.DataUnsent)
 	announce := size
@@ -117,7 +117,7 @@ func (s *Server) retr(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 // write on the control connection instead of two, for every small file).
 // The client has all the data by then; clients read the 150 before the
 // data connection either way.
-func sendPlain(t *transfer, c *net.TCPConn, src *source, off, size int64, unsent int, post func(protocol.Event)) (int64, error) {
+func (s *Server) sendPlain(t *transfer, c *net.TCPConn, src *source, off, size int64, unsent int, post func(protocol.Event)) (int64, error) {
 	started := false
 	n, err := sendFile(c, src, off, size, unsent, &t.bytes, func(sent int64) {
 		started = true
@@ -126,7 +126,7 @@ func sendPlain(t *transfer, c *net.TCPConn, src *source, off, size int64, unsent
 			return
 		}
 		t.start(post, size, "")
-	}, t.lim)
+	}, t.lim, &laneUse{lanes: s.lanes, busy: &t.sending, stop: &t.stopping})
 	if !started {
 		t.start(post, size, "")
 	}

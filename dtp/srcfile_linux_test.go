@@ -113,7 +113,7 @@ func TestSendFileSize(t *testing.T) {
 		firsts := 0
 		done := make(chan int64, 1)
 		go func() {
-			n, err := sendFile(a, src, c.off, c.size, 0, &progress, func(int64) { firsts++ }, nil)
+			n, err := sendFile(a, src, c.off, c.size, 0, &progress, func(int64) { firsts++ }, nil, nil)
 			if err != nil {
 				t.Error(err)
 			}

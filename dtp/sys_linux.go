@@ -159,7 +159,7 @@ func unsupported(err error) bool {
 //
 // lim, when a bandwidth limit applies, cuts the sends into its slices and
 // is paid after each; without one the calls are as large as ever.
-func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress *atomic.Int64, first func(sent int64), lim *limiter) (int64, error) {
+func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress *atomic.Int64, first func(sent int64), lim *limiter, lane *laneUse) (int64, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0, connErr("sendfile", err)
@@ -170,6 +170,10 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 	eof := false
 	cork := size <= corkMax
 	bound := unsent > 0 && size > 2*int64(unsent)
+	// fast: the download may take a send thread (lane.go) once the 150
+	// is out: no bound on unsent bytes, or the bound lifted; slow: it had
+	// one and proved slow.
+	fast, slow := !bound, false
 	var start time.Time
 	if bound {
 		start = time.Now()
@@ -191,6 +195,21 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 				if unsent > 0 && bound {
 					setUnsent(int(out), unsent)
 					unsent = 0 // set once
+				}
+				if fast && !slow && paced == 0 && first == nil && end-off >= laneMin && lane != nil && lane.lanes.take() {
+					var done bool
+					done, slow, serr = laneSend(int(out), int(in), &off, end, progress, &total, lane)
+					lane.lanes.give()
+					if slow {
+						lane.lanes.slow.Add(1)
+					}
+					if done {
+						eof = off < end
+						return true
+					}
+					if serr != nil {
+						return true
+					}
 				}
 				for moved := 0; moved < sliceMax && off < end; {
 					want := min(sendMax, end-off)
@@ -218,6 +237,7 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 							bound = false
 							if time.Since(start) < liftWithin {
 								setUnsent(int(out), 0) // the system's default: no bound
+								fast = true
 							}
 						}
 						return false
@@ -260,6 +280,63 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 		return total, storageErr(fmt.Errorf("sendfile: %w", serr))
 	}
 	return total, connErr("sendfile", serr)
+}
+
+// laneSend sends the file from *off to end over out with blocking
+// sendfile calls of up to laneChunk, each waiting at most laneTimeout
+// (SO_SNDTIMEO). It reports done when the file is sent (or ended sooner),
+// slow when a call showed the client takes less than laneChunk in
+// laneTimeout/2, and sendfile's error; the socket is non-blocking again
+// when it returns. lane.busy is set while a call may wait: abort then
+// wakes it by shutting the socket down (wakeSend) rather than waiting
+// for it; once abort has set lane.stop, no call starts.
+func laneSend(out, in int, off *int64, end int64, progress *atomic.Int64, total *int64, lane *laneUse) (done, slow bool, err error) {
+	flags, err := unix.FcntlInt(uintptr(out), unix.F_GETFL, 0)
+	if err != nil {
+		return false, true, nil // the netpoller takes it
+	}
+	tv := unix.NsecToTimeval(laneTimeout.Nanoseconds())
+	if unix.SetsockoptTimeval(out, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv) != nil {
+		return false, true, nil
+	}
+	lane.busy.Store(true)
+	defer lane.busy.Store(false)
+	if _, err := unix.FcntlInt(uintptr(out), unix.F_SETFL, flags&^unix.O_NONBLOCK); err != nil {
+		return false, true, nil
+	}
+	defer unix.FcntlInt(uintptr(out), unix.F_SETFL, flags)
+	for *off < end {
+		if lane.stop != nil && lane.stop.Load() {
+			return false, false, unix.EPIPE // aborted: as if woken
+		}
+		want := min(laneChunk, end-*off)
+		began := time.Now()
+		n, err := unix.Sendfile(out, in, off, int(want))
+		if n > 0 {
+			*total += int64(n)
+			progress.Add(int64(n))
+		}
+		switch {
+		case err == unix.EINTR:
+		case err == unix.EAGAIN: // laneTimeout passed with nothing sent
+			return false, true, nil
+		case err != nil:
+			return false, false, err
+		case n == 0: // the file ended sooner
+			return true, false, nil
+		case int64(n) < want && time.Since(began) >= laneTimeout/2:
+			return false, true, nil
+		}
+	}
+	return true, false, nil
+}
+
+// wakeSend shuts c down, which makes a blocking sendfile on it return at
+// once (EPIPE).
+func wakeSend(c *net.TCPConn) {
+	if rc, err := c.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { _ = unix.Shutdown(int(fd), unix.SHUT_RDWR) })
+	}
 }
 
 // spliceFile receives c into f at f's offset until EOF, through a pipe

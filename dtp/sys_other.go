@@ -69,7 +69,7 @@ func removeFile(root *os.Root, rel string) error {
 }
 
 // sendFile sends f from off to its end over c; unsent has no effect here.
-func sendFile(c *net.TCPConn, src *source, off, size int64, _ int, progress *atomic.Int64, first func(sent int64), lim *limiter) (int64, error) {
+func sendFile(c *net.TCPConn, src *source, off, size int64, _ int, progress *atomic.Int64, first func(sent int64), lim *limiter, _ *laneUse) (int64, error) {
 	f := src.file()
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return 0, storageErr(err)
@@ -106,3 +106,6 @@ func syncData(f *os.File) error { return f.Sync() }
 
 // dropCache has no effect here.
 func dropCache(*os.File) {}
+
+// wakeSend: nothing blocks in sendfile here (no send threads).
+func wakeSend(*net.TCPConn) {}

@@ -33,6 +33,10 @@ type transfer struct {
 	began  time.Time      // when data began to move (startEvent); transfer goroutine only
 	name   string         // STOU: the name it chose; transfer goroutine only
 	lim    *limiter       // its bandwidth limits (ratelimit.go); nil for listings; transfer goroutine only
+	// sending: a blocking sendfile call may be waiting on conn (lane.go);
+	// abort wakes it and leaves the close to the transfer's goroutine.
+	// stopping: abort has begun; no blocking call starts after it.
+	sending, stopping atomic.Bool
 
 	mu       sync.Mutex
 	conn     *net.TCPConn // the data connection once open
@@ -57,7 +61,14 @@ func (t *transfer) abort() {
 		ln.Close()
 	}
 	if c != nil {
-		c.Close()
+		// Either this sees sending, or the download sees stopping
+		// before it blocks (laneSend).
+		t.stopping.Store(true)
+		if t.sending.Load() {
+			wakeSend(c) // the call returns; runTransfer closes c
+		} else {
+			c.Close()
+		}
 	}
 }
 

@@ -51,7 +51,7 @@ func TestSendFileBoundsUnsent(t *testing.T) {
 		var progress atomic.Int64
 		done := make(chan int64, 1)
 		go func() {
-			n, err := sendFile(a, src, 0, size, unsent, &progress, nil, nil)
+			n, err := sendFile(a, src, 0, size, unsent, &progress, nil, nil, nil)
 			if err != nil {
 				t.Error(err)
 			}

@@ -93,6 +93,7 @@ type settings struct {
 		MaxTransfers     int `toml:"max_transfers"`
 		MinRate          int `toml:"min_rate"`
 		DataUnsent       int `toml:"data_unsent"`
+		SendThreads      int `toml:"send_threads"`
 		StatListMax      int `toml:"stat_list_max"`
 		ListSortMax      int `toml:"list_sort_max"`
 		IdleListeners    int `toml:"idle_listeners"`
@@ -227,6 +228,7 @@ func defaults() settings {
 	s.Timeouts.RateWindow = p.RateWindow
 	s.Limits.MinRate = int(p.MinRate)
 	s.Limits.DataUnsent = d.DataUnsent
+	s.Limits.SendThreads = d.SendThreads
 	s.Timeouts.LoginFailDelay = p.LoginFailDelay
 	s.Timeouts.BanWindow = r.BanWindow
 	s.Timeouts.BanDuration = r.BanDuration
@@ -436,6 +438,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	d.AuthQueue = s.Limits.AuthQueue
 	d.MaxTransfers = s.Limits.MaxTransfers
 	d.DataUnsent = s.Limits.DataUnsent
+	d.SendThreads = s.Limits.SendThreads
 	d.StatListMax = s.Limits.StatListMax
 	d.ListSortMax = s.Limits.ListSortMax
 	d.IdleListeners = s.Limits.IdleListeners
@@ -469,6 +472,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"limits.max_transfers", d.MaxTransfers, 1},
 		{"limits.min_rate", s.Limits.MinRate, 0},
 		{"limits.data_unsent", d.DataUnsent, 0},
+		{"limits.send_threads", d.SendThreads, 0},
 		{"limits.stat_list_max", d.StatListMax, 1024},
 		{"limits.list_sort_max", d.ListSortMax, 0},
 		{"limits.idle_listeners", d.IdleListeners, 0},

@@ -1,0 +1,205 @@
+// Tests of the send threads: downloads sent by blocking sendfile (lane.go).
+package dtp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// laneFile writes size bytes of random data and opens it as a source.
+func laneFile(t *testing.T, size int) ([]byte, *source) {
+	t.Helper()
+	dir := t.TempDir()
+	data := randomBytes(size, 24)
+	mustOK(t, os.WriteFile(filepath.Join(dir, "big"), data, 0o644))
+	rd, err := openRootDir(dir)
+	mustOK(t, err)
+	t.Cleanup(func() { rd.Close() })
+	src, err := openSource(&identity{root: rd.root, beneath: rd.beneath}, "big")
+	mustOK(t, err)
+	t.Cleanup(src.close)
+	return data, src
+}
+
+// nonblocking reports whether c's descriptor has O_NONBLOCK.
+func nonblocking(t *testing.T, c interface {
+	Control(func(uintptr)) error
+}) bool {
+	t.Helper()
+	flags := 0
+	mustOK(t, c.Control(func(fd uintptr) { flags, _ = unix.FcntlInt(fd, unix.F_GETFL, 0) }))
+	return flags&unix.O_NONBLOCK != 0
+}
+
+// A fast download takes a send thread, arrives byte for byte, gives the
+// thread back, and leaves its socket non-blocking for the netpoller.
+func TestLaneSendsFastDownload(t *testing.T) {
+	const size = 3*laneChunk/2 + 12345 // two blocking calls, the second short
+	data, src := laneFile(t, size)
+	a, b := tcpPair(t)
+	a.SetDeadline(time.Time{})
+	b.SetDeadline(time.Time{})
+	l := newLanes(1)
+	var busy atomic.Bool
+	var progress atomic.Int64
+	type result struct {
+		n   int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := sendFile(a, src, 0, size, 0, &progress, nil, nil, &laneUse{lanes: l, busy: &busy})
+		done <- result{n, err}
+	}()
+	got, err := io.ReadAll(io.LimitReader(b, size))
+	mustOK(t, err)
+	r := <-done
+	mustOK(t, r.err)
+	if r.n != size || !bytes.Equal(got, data) || progress.Load() != size {
+		t.Fatalf("sent %d, progress %d, read %d bytes (equal: %v), want %d", r.n, progress.Load(), len(got), bytes.Equal(got, data), size)
+	}
+	if e, s, n := l.entered.Load(), l.slow.Load(), l.busy.Load(); e != 1 || s != 0 || n != 0 {
+		t.Errorf("threads: entered %d, slow %d, busy %d; want 1, 0, 0", e, s, n)
+	}
+	if busy.Load() {
+		t.Error("the transfer still shows a blocking call")
+	}
+	ac, err := a.SyscallConn()
+	mustOK(t, err)
+	if !nonblocking(t, ac) {
+		t.Error("the socket was left blocking")
+	}
+}
+
+// No thread is free: the download waits in the netpoller, as before.
+func TestLaneAllTaken(t *testing.T) {
+	const size = laneMin + 4096
+	data, src := laneFile(t, size)
+	a, b := tcpPair(t)
+	l := newLanes(1)
+	if !l.take() {
+		t.Fatal("take on an empty bound refused")
+	}
+	var busy atomic.Bool
+	var progress atomic.Int64
+	errc := make(chan error, 1)
+	go func() {
+		_, err := sendFile(a, src, 0, size, 0, &progress, nil, nil, &laneUse{lanes: l, busy: &busy})
+		errc <- err
+	}()
+	got, err := io.ReadAll(io.LimitReader(b, size))
+	mustOK(t, err)
+	mustOK(t, <-errc)
+	if !bytes.Equal(got, data) || l.entered.Load() != 1 {
+		t.Fatalf("read %d bytes (equal %v), threads entered %d; want the file and 1 (the test's own)", len(got), bytes.Equal(got, data), l.entered.Load())
+	}
+}
+
+// A client that stops reading makes the blocking call time out: the
+// download gives its thread back, waits in the netpoller, and completes
+// byte for byte once the client reads again.
+func TestLaneSlowClientLeaves(t *testing.T) {
+	old := laneTimeout
+	laneTimeout = 200 * time.Millisecond
+	t.Cleanup(func() { laneTimeout = old })
+	const size = laneMin + 8<<20
+	data, src := laneFile(t, size)
+	a, b := tcpPair(t)
+	a.SetDeadline(time.Time{})
+	b.SetDeadline(time.Time{})
+	l := newLanes(4)
+	var busy atomic.Bool
+	var progress atomic.Int64
+	errc := make(chan error, 1)
+	go func() {
+		_, err := sendFile(a, src, 0, size, 0, &progress, nil, nil, &laneUse{lanes: l, busy: &busy})
+		errc <- err
+	}()
+	// Not reading: wait until the call has timed out and the thread is back.
+	for deadline := time.Now().Add(30 * time.Second); l.slow.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no slow exit after 30 s (entered %d, progress %d)", l.entered.Load(), progress.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := l.busy.Load(); n != 0 {
+		t.Errorf("%d threads busy after the slow exit, want 0", n)
+	}
+	got, err := io.ReadAll(io.LimitReader(b, size))
+	mustOK(t, err)
+	mustOK(t, <-errc)
+	if !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, not the file's %d", len(got), size)
+	}
+	if e, s := l.entered.Load(), l.slow.Load(); e != 1 || s != 1 {
+		t.Errorf("entered %d, slow %d; want 1 and 1 (a slow download does not come back)", e, s)
+	}
+}
+
+// abort wakes a download blocked in sendfile at once, without waiting for
+// its timeout (an hour here), and without blocking the caller: abort runs
+// on the event loop.
+func TestAbortWakesBlockedSend(t *testing.T) {
+	old := laneTimeout
+	laneTimeout = time.Hour
+	t.Cleanup(func() { laneTimeout = old })
+	const size = laneMin + 64<<20
+	_, src := laneFile(t, size)
+	a, b := tcpPair(t)
+	a.SetDeadline(time.Time{})
+	b.SetDeadline(time.Time{})
+	tr := &transfer{}
+	tr.ctx, tr.cancel = context.WithCancel(context.Background())
+	if !tr.setConn(a) {
+		t.Fatal("setConn refused")
+	}
+	l := newLanes(1)
+	var progress atomic.Int64
+	errc := make(chan error, 1)
+	go func() {
+		_, err := sendFile(a, src, 0, size, 0, &progress, nil, nil, &laneUse{lanes: l, busy: &tr.sending, stop: &tr.stopping})
+		errc <- err
+	}()
+	// The client reads nothing: wait for the call to block.
+	last, same := int64(-1), 0
+	for deadline := time.Now().Add(30 * time.Second); !(tr.sending.Load() && same >= 10); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the send never blocked (sending %v, progress %d)", tr.sending.Load(), progress.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+		if p := progress.Load(); p == last {
+			same++
+		} else {
+			last, same = p, 0
+		}
+	}
+	aborted := make(chan struct{})
+	go func() { tr.abort(); close(aborted) }()
+	select {
+	case <-aborted:
+	case <-time.After(20 * time.Second): // far below the hour the call would wait
+		t.Fatal("abort blocked behind the sendfile call")
+	}
+	select {
+	case err := <-errc:
+		if err == nil || !errors.Is(err, unix.EPIPE) {
+			t.Errorf("the woken send returned %v, want EPIPE", err)
+		}
+	case <-time.After(20 * time.Second):
+		b.Close() // the client's reset ends the call, so the test ends
+		t.Fatal("the blocked sendfile was not woken by abort")
+	}
+	if tr.sending.Load() || l.busy.Load() != 0 {
+		t.Errorf("after the abort: sending %v, threads busy %d", tr.sending.Load(), l.busy.Load())
+	}
+	a.Close() // runTransfer's close
+}
