@@ -34,6 +34,10 @@ type Options struct {
 	// DataUnsent, for rftpd only, is its limits.data_unsent: the unsent
 	// bytes a large download may queue in the kernel (0: rftpd's default).
 	DataUnsent int
+	// InPlaceUploads, for rftpd only, turns atomic_uploads and
+	// durable_uploads off: uploads are written in place and not synced,
+	// as the peers write them.
+	InPlaceUploads bool
 }
 
 func (o Options) withDefaults() Options {
