@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -25,6 +26,10 @@ const (
 	Download = "download" // RETR of ClientConfig.File into /dev/null
 	Upload   = "upload"   // STOR of ClientConfig.Source
 )
+
+// ClientStep is the matrix's label for -steps: `ftpbench compare -steps
+// clients` runs only the matrix.
+const ClientStep = "clients"
 
 // ClientControl is the server name of the second, identical rftpd the
 // matrix runs beside the first: its figures over rftpd's show how fine a
@@ -111,7 +116,10 @@ type ClientConfig struct {
 	Rounds  int
 	File    string // remote path of the download, relative to URL: "large/1GiB.bin"
 	Source  string // the local file to upload
-	Size    int64  // both files' size
+	// Warm is the download's file on this machine, read before the first
+	// round (as Source is) so that no run finds it out of the page cache.
+	Warm    string
+	Size    int64 // both files' size
 	Timeout time.Duration
 	// TempDir holds each client's working folder and lftp's transfer log.
 	TempDir  string
@@ -332,6 +340,14 @@ func RunClientMatrix(ctx context.Context, cfg ClientConfig) (*ClientMatrix, erro
 	for _, c := range cfg.Clients {
 		m.Versions[c] = ClientVersion(ctx, c)
 	}
+	// Read once, the file is in the page cache for the first run too.
+	for i, f := range []string{cfg.Source, cfg.Warm} {
+		if f != "" && (i == 0 || f != cfg.Source) {
+			if err := readAll(f); err != nil {
+				return m, err
+			}
+		}
+	}
 	var failed int
 	var first string
 	for round := 1; round <= cfg.Rounds; round++ {
@@ -452,6 +468,19 @@ func runClient(ctx context.Context, cfg ClientConfig, t ClientTarget, client, di
 		}
 	}
 	return r
+}
+
+// readAll reads file to its end.
+func readAll(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("bench: clients: %w", err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(io.Discard, f); err != nil {
+		return fmt.Errorf("bench: clients: %w", err)
+	}
+	return nil
 }
 
 // settle waits until pid and its descendants are at most n processes (a
