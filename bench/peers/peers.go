@@ -38,6 +38,11 @@ type Options struct {
 	// durable_uploads off: uploads are written in place and not synced,
 	// as the peers write them.
 	InPlaceUploads bool
+	// Reaper, when set, is an ftpbench binary: vsftpd, pure-ftpd and
+	// ProFTPD are started under `Reaper reap` (see Reap), and Server.PID
+	// is the reaper's, so that the CPU time read there includes session
+	// processes the server left to be reaped by others.
+	Reaper string
 }
 
 func (o Options) withDefaults() Options {

@@ -221,6 +221,7 @@ type startOpts struct {
 	plain, keepUploads, inPlace bool
 	unsent                      int      // rftpd: limits.data_unsent, when positive
 	extra                       []string // rftpd: more flags
+	reaper                      string   // the peers: start them under `reaper reap` (peers.Reap)
 }
 
 // uploadDir is the folder where name's writable account stores files.
@@ -249,7 +250,7 @@ func (f *compareFlags) start(ctx context.Context, name, self, data string, stder
 		os.RemoveAll(work)
 		return nil, nil, err
 	}
-	o := peers.Options{Data: data, Upload: upload, Work: work, Log: stderr, DataUnsent: so.unsent, InPlaceUploads: so.inPlace}
+	o := peers.Options{Data: data, Upload: upload, Work: work, Log: stderr, DataUnsent: so.unsent, InPlaceUploads: so.inPlace, Reaper: so.reaper}
 	if tlsServers[name] && !so.plain {
 		o.TLSCert, o.TLSKey = f.cert, f.key
 	}
@@ -409,7 +410,9 @@ func (f *compareFlags) runClients(ctx context.Context, servers, clients []string
 	}
 	var targets []bench.ClientTarget
 	for _, name := range names {
-		kind, so := name, startOpts{plain: true, keepUploads: true, inPlace: true}
+		// The peers run under a subreaper, which keeps the CPU time of
+		// session processes they leave to others in the measured tree.
+		kind, so := name, startOpts{plain: true, keepUploads: true, inPlace: true, reaper: self}
 		if name == bench.ClientControl {
 			kind, so.extra = "rftpd", []string{"-passive-ports", peers.ControlPassivePorts()}
 		}

@@ -17,10 +17,11 @@ import (
 	"github.com/rftpd/rftpd/bench/peers"
 )
 
-// TestMain lets compare start the ceiling as `self ceiling ...`, as the
-// real binary does, when self is this test binary.
+// TestMain lets compare start the ceiling as `self ceiling ...` and peers
+// under `self reap ...`, as the real binary does, when self is this test
+// binary.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "ceiling" {
+	if len(os.Args) > 1 && (os.Args[1] == "ceiling" || os.Args[1] == "reap") {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
