@@ -4,6 +4,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 )
@@ -201,6 +202,8 @@ func clientSection(p func(string, ...any), m *ClientMatrix) {
 		p(" %s |\n", lowest)
 	}
 
+	p("\nThe target is met when the best peer's median ratio is ×1.00 or more. It is within the noise when the middle half of that peer's rounds " +
+		"includes ×1.00, or when the control's median ratio is as far from ×1.00, either way, as the peer's.\n")
 	p("\n| target: rftpd's CPU per GiB at or below the best peer's | best peer | its CPU over rftpd's | control over rftpd | met |\n|---|---|---|---|---|\n")
 	for _, row := range rows {
 		best := row.lowest(m.peers())
@@ -218,8 +221,8 @@ func clientSection(p func(string, ...any), m *ClientMatrix) {
 		if medianOf(c.ratio) >= 1 {
 			met = "yes"
 		}
-		if len(ctlRatio) > 0 && overlap(c.ratio, ctlRatio) {
-			met += " (within the control's spread)"
+		if !resolved(c.ratio, ctlRatio) {
+			met += " (within the noise)"
 		}
 		p("| %s %s | %s, %.0f ms/GiB | %s | %s | %s |\n", row.client, row.direction, best, medianOf(c.cpu), ratioText(c.ratio), ratioText(ctlRatio), met)
 	}
@@ -296,9 +299,18 @@ func clientSection(p func(string, ...any), m *ClientMatrix) {
 	}
 }
 
-// overlap reports whether the middle halves of a and b overlap.
-func overlap(a, b []float64) bool {
-	return quantileOf(a, 0.25) <= quantileOf(b, 0.75) && quantileOf(b, 0.25) <= quantileOf(a, 0.75)
+// resolved reports whether a server's ratios to rftpd (per round) tell it
+// from rftpd: not when the middle half of its rounds includes ×1, nor
+// when the control's median ratio, which would be ×1 without noise, is at
+// least as far from ×1 (as a factor, either way) as the server's.
+func resolved(ratio, control []float64) bool {
+	if len(ratio) == 0 {
+		return false
+	}
+	if quantileOf(ratio, 0.25) <= 1 && 1 <= quantileOf(ratio, 0.75) {
+		return false
+	}
+	return len(control) == 0 || math.Abs(math.Log(medianOf(ratio))) > math.Abs(math.Log(medianOf(control)))
 }
 
 // WriteClientTable prints the matrix's medians as a text table.

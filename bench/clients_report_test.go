@@ -103,3 +103,23 @@ func TestWriteClientTable(t *testing.T) {
 		}
 	}
 }
+
+func TestResolved(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		ratio, control []float64
+		want           bool
+	}{
+		{"well apart, quiet control", []float64{1.9, 2.0, 1.8}, []float64{1.01, 0.99, 1.02}, true},
+		{"below, quiet control", []float64{0.9, 0.88, 0.91}, []float64{1.01, 0.99, 1.02}, true},
+		{"the rounds disagree", []float64{0.8, 1.3, 1.1, 0.9}, []float64{1, 1}, false},
+		{"the control strays as far", []float64{0.81, 0.82}, []float64{1.3, 1.35}, false},
+		{"as far the other way", []float64{1.2, 1.21}, []float64{0.8, 0.81}, false},
+		{"no control", []float64{1.2, 1.3}, nil, true},
+		{"no rounds", nil, []float64{1}, false},
+	} {
+		if got := resolved(c.ratio, c.control); got != c.want {
+			t.Errorf("%s: %v", c.name, got)
+		}
+	}
+}
