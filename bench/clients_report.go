@@ -148,7 +148,8 @@ func clientSection(p func(string, ...any), m *ClientMatrix) {
 		"(`atomic_uploads = false`, `durable_uploads = false`), as the peers do.\n")
 	p("- A figure is the server's CPU time (its process and all its descendants, session processes it reaped included, from /proc/PID/stat) " +
 		"from just before the client starts until the client has exited and the server is back to the processes it had, per GiB moved: " +
-		"login and logout included, as in the rate (the file's size over the client's run).\n")
+		"login and logout included, as in the rate (the file's size over the client's run). Downloads log in anonymously; " +
+		"uploads to the writable account, so each includes one password check (rftpd: bcrypt; the peers: the system's crypt), tens of milliseconds.\n")
 	p("- %d round(s); in each, every client and direction runs against every server back to back, in an order that changes from round to round: "+
 		"over %d rounds every server runs in every place, and straight after every other, equally often.\n", m.Rounds, ClientCycle(len(m.Servers)))
 	p("- `%s` is a second, identical rftpd, the control: its ratio to rftpd is what the method reads between two equal servers, "+
