@@ -86,7 +86,7 @@ BENCH_CACHE ?= /var/tmp/rftpd-bench
 BENCH_FLAGS ?=
 FTPBENCH    := bin/ftpbench
 
-.PHONY: ftpbench bench bench-compare bench-cluster
+.PHONY: ftpbench bench bench-compare bench-clients bench-cluster
 
 ftpbench:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(FTPBENCH) ./cmd/ftpbench
@@ -104,10 +104,20 @@ bench-cluster: build ftpbench
 	bench/cluster.sh $(BIN) $(FTPBENCH) $(BENCH_CACHE)/data 3 5s
 
 # The same suite against rftpd, vsftpd, pure-ftpd, ProFTPD and the raw sendfile
-# ceiling, 3 runs each (about 90 minutes): writes bench/RESULTS.md and bench/RESULTS.svg.
+# ceiling, 3 runs each, then the client matrix (about 100 minutes): writes
+# bench/RESULTS.md and bench/RESULTS.svg.
 # Fetches the peers (apt-get download + dpkg -x) and creates the system accounts
 # "ftp" and "ftpbench" they authenticate; run it as root on a quiet machine.
 bench-compare: build ftpbench
 	bench/fetch-peers.sh $(BENCH_CACHE)/peers $(BENCH_CACHE)/data $(BENCH_CACHE)/upload-peers
 	./$(FTPBENCH) compare -rftpd $(BIN) -cache $(BENCH_CACHE) -rftpd-version "$$(git describe --always --dirty 2>/dev/null || echo dev)" \
 		-out bench/RESULTS.md -json $(BENCH_CACHE)/compare.json $(BENCH_FLAGS)
+
+# The client matrix alone (about 10 minutes, as root, like bench-compare):
+# curl, lftp and wget fetch and send the 1 GiB file from rftpd, a second rftpd
+# and the peers in 10 rotating rounds; the server's CPU per GiB. Writes
+# BENCH_CACHE/clients.md and clients.json, not bench/RESULTS.md.
+bench-clients: build ftpbench
+	bench/fetch-peers.sh $(BENCH_CACHE)/peers $(BENCH_CACHE)/data $(BENCH_CACHE)/upload-peers
+	./$(FTPBENCH) compare -steps clients -rftpd $(BIN) -cache $(BENCH_CACHE) -rftpd-version "$$(git describe --always --dirty 2>/dev/null || echo dev)" \
+		-out $(BENCH_CACHE)/clients.md -json $(BENCH_CACHE)/clients.json $(BENCH_FLAGS)

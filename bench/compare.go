@@ -72,11 +72,16 @@ func CompareMarkdown(in CompareInput) string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	p("# ftpbench: rftpd against vsftpd, pure-ftpd and ProFTPD\n\n")
-	p("Written by `ftpbench compare` (`make bench-compare`); rerun it to refresh. Medians over %d run(s) of the standard suite", in.Runs)
-	if in.Scale != 1 {
-		p(" scaled by %g (a smoke run, not a measurement)", in.Scale)
+	p("Written by `ftpbench compare` (`make bench-compare`); rerun it to refresh. ")
+	if len(in.Report.Results) > 0 {
+		p("Medians over %d run(s) of the standard suite", in.Runs)
+		if in.Scale != 1 {
+			p(" scaled by %g (a smoke run, not a measurement)", in.Scale)
+		}
+		p(".\n\n")
+	} else {
+		p("The client matrix alone (`-steps clients`).\n\n")
 	}
-	p(".\n\n")
 	p("- Started: %s\n", in.Report.Started.Format("2006-01-02 15:04 UTC"))
 	p("- Machine: %s. Server and load generator share its cores, so only ratios within one run mean much.\n", in.Report.Machine)
 	p("- Command: `%s`\n", in.Report.Command)
@@ -95,6 +100,54 @@ func CompareMarkdown(in CompareInput) string {
 	p("- Logins are anonymous, so no password hashing is timed. `ceiling` is a minimal server (`ftpbench ceiling`) that only sends files with sendfile, one goroutine per session and one passive listener per session: " +
 		"the upper bound of large-get through the same client, and the cost of a small-get to a server that does nothing else.\n\n")
 
+	if len(in.Report.Results) > 0 {
+		suiteSections(p, in, med, errs)
+	}
+	if in.Report.Clients != nil {
+		clientSection(p, in.Report.Clients)
+	}
+	if len(in.Report.Warnings) > 0 {
+		p("\n## Problems during the run\n\n")
+		for _, w := range in.Report.Warnings {
+			p("- %s\n", strings.ReplaceAll(w, "\n", " "))
+		}
+	}
+	p("\n## Errors\n\n")
+	any := false
+	steps := make([]string, 0, len(errs))
+	for s := range errs {
+		steps = append(steps, s)
+	}
+	sort.Strings(steps)
+	for _, st := range steps {
+		for _, s := range in.Servers {
+			if e := errs[st][s]; e > 0 {
+				any = true
+				p("- %s, %s: %d errors; most common: %s\n", st, s, e, commonError(in.Report.Results, s, st))
+			}
+		}
+	}
+	if m := in.Report.Clients; m != nil {
+		failed := 0
+		for _, r := range m.Runs {
+			if !r.OK() {
+				failed++
+			}
+		}
+		if failed > 0 {
+			any = true
+			p("- client matrix: %d of %d runs failed (listed under the client matrix)\n", failed, len(m.Runs))
+		}
+	}
+	if !any {
+		p("None: every operation of every run succeeded.\n")
+	}
+	return b.String()
+}
+
+// suiteSections writes the standard suite's sections: the results, the
+// server CPU per operation, the targets, FTPS and the paired rounds.
+func suiteSections(p func(string, ...any), in CompareInput, med map[string]map[string]*Result, errs map[string]map[string]int64) {
 	p("## Results\n\n")
 	p("Each cell is the median; below it, how many times rftpd is better (× > 1: rftpd ahead). Errors, if any, are summed over the runs.\n\n")
 	p("| step | metric |")
@@ -284,31 +337,6 @@ func CompareMarkdown(in CompareInput) string {
 	if len(rounds) > 0 {
 		pairedSection(p, rounds)
 	}
-	if len(in.Report.Warnings) > 0 {
-		p("\n## Problems during the run\n\n")
-		for _, w := range in.Report.Warnings {
-			p("- %s\n", strings.ReplaceAll(w, "\n", " "))
-		}
-	}
-	p("\n## Errors\n\n")
-	any := false
-	steps := make([]string, 0, len(errs))
-	for s := range errs {
-		steps = append(steps, s)
-	}
-	sort.Strings(steps)
-	for _, st := range steps {
-		for _, s := range in.Servers {
-			if e := errs[st][s]; e > 0 {
-				any = true
-				p("- %s, %s: %d errors; most common: %s\n", st, s, e, commonError(in.Report.Results, s, st))
-			}
-		}
-	}
-	if !any {
-		p("None: every operation of every run succeeded.\n")
-	}
-	return b.String()
 }
 
 // cpuCost is the server's CPU time per operation in µs, or for large

@@ -18,6 +18,8 @@ type Report struct {
 	Command  string    `json:"command,omitempty"`
 	Results  []*Result `json:"results"`
 	Warnings []string  `json:"warnings,omitempty"`
+	// Clients is the client matrix of ftpbench compare -clients.
+	Clients *ClientMatrix `json:"clients,omitempty"`
 }
 
 // WriteJSON writes r to path (indented).

@@ -91,19 +91,27 @@ func PairedOrder(n int) [3]int {
 // FilterSteps returns the steps whose label contains one of words (all of
 // them when words is empty).
 func FilterSteps(steps []Step, words []string) []Step {
-	if len(words) == 0 {
-		return steps
-	}
 	var out []Step
 	for _, s := range steps {
-		for _, w := range words {
-			if w != "" && strings.Contains(s.Label, w) {
-				out = append(out, s)
-				break
-			}
+		if Selected(s.Label, words) {
+			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// Selected reports whether a step labelled label runs under -steps words:
+// when words is empty, or label contains one of them.
+func Selected(label string, words []string) bool {
+	if len(words) == 0 {
+		return true
+	}
+	for _, w := range words {
+		if w != "" && strings.Contains(label, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // ScaleSuite returns steps with durations multiplied by f (at least one

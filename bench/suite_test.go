@@ -73,6 +73,25 @@ func TestFilterSteps(t *testing.T) {
 	}
 }
 
+func TestSelected(t *testing.T) {
+	for _, c := range []struct {
+		label string
+		words []string
+		want  bool
+	}{
+		{ClientStep, nil, true},
+		{ClientStep, []string{"clients"}, true},
+		{ClientStep, []string{"TLS", "client"}, true},
+		{ClientStep, []string{"TLS"}, false},
+		{ClientStep, []string{""}, false},
+		{"large-get 1", []string{"clients"}, false},
+	} {
+		if got := Selected(c.label, c.words); got != c.want {
+			t.Errorf("Selected(%q, %q) = %v", c.label, c.words, got)
+		}
+	}
+}
+
 // A TLS step without a client TLS configuration (the server offers no
 // FTPS) is skipped, not failed.
 func TestRunSuiteSkipsTLSWithoutConfig(t *testing.T) {

@@ -128,7 +128,7 @@ ssl_ciphers=HIGH
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		return nil, err
 	}
-	s, err := start("vsftpd", exec.Command(bin, conf))
+	s, err := start("vsftpd", o.command(bin, conf))
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (u Unpacked) StartPureFTPd(ctx context.Context, o Options) (*Server, error)
 		"-p", fmt.Sprintf("%d:%d", lo, hi),
 		"-P", "127.0.0.1",
 	}
-	s, err := start("pure-ftpd", exec.Command(bin, args...))
+	s, err := start("pure-ftpd", o.command(bin, args...))
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ AllowOverwrite on
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
-	s, err := start("proftpd", exec.Command(bin, "--nodaemon", "--config", conf))
+	s, err := start("proftpd", o.command(bin, "--nodaemon", "--config", conf))
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,15 @@ type Options struct {
 	// DataUnsent, for rftpd only, is its limits.data_unsent: the unsent
 	// bytes a large download may queue in the kernel (0: rftpd's default).
 	DataUnsent int
+	// InPlaceUploads, for rftpd only, turns atomic_uploads and
+	// durable_uploads off: uploads are written in place and not synced,
+	// as the peers write them.
+	InPlaceUploads bool
+	// Reaper, when set, is an ftpbench binary: vsftpd, pure-ftpd and
+	// ProFTPD are started under `Reaper reap` (see Reap), and Server.PID
+	// is the reaper's, so that the CPU time read there includes session
+	// processes the server left to be reaped by others.
+	Reaper string
 }
 
 func (o Options) withDefaults() Options {

@@ -20,8 +20,8 @@ import (
 // ephemeral one unless extra names -passive-ports: binding passive listeners
 // to port 0 makes the kernel search past every port held in TIME_WAIT, which
 // dominates small transfers (see bench/RESULTS.md). Its config file raises
-// limits.max_transfers to BenchMaxTransfers and holds o's TLS and
-// DataUnsent settings, unless extra names a -config of its own, which then
+// limits.max_transfers to BenchMaxTransfers and holds o's TLS, DataUnsent
+// and InPlaceUploads settings, unless extra names a -config of its own, which then
 // replaces it.
 func StartRftpd(ctx context.Context, bin string, o Options, extra ...string) (*Server, error) {
 	o = o.withDefaults()
@@ -107,7 +107,11 @@ const BenchMaxTransfers = 4096
 
 // rftpdConfig is the config file StartRftpd gives rftpd.
 func rftpdConfig(o Options) string {
-	text := fmt.Sprintf("[limits]\nmax_transfers = %d\n", BenchMaxTransfers)
+	text := ""
+	if o.InPlaceUploads {
+		text = "atomic_uploads = false\ndurable_uploads = false\n"
+	}
+	text += fmt.Sprintf("[limits]\nmax_transfers = %d\n", BenchMaxTransfers)
 	if o.DataUnsent > 0 {
 		text += fmt.Sprintf("data_unsent = %d\n", o.DataUnsent)
 	}
@@ -115,6 +119,14 @@ func rftpdConfig(o Options) string {
 		text += fmt.Sprintf("[tls]\ncert = %q\nkey = %q\nlogin_accounts = false\ndata_accounts = false\n", o.TLSCert, o.TLSKey)
 	}
 	return text
+}
+
+// ControlPassivePorts is a passive range (for -passive-ports) for a second
+// rftpd running beside one started with StartRftpd's default range, apart
+// from every peer's and below the ephemeral ports.
+func ControlPassivePorts() string {
+	lo, hi := passiveRange(4)
+	return fmt.Sprintf("%d-%d", lo, hi)
 }
 
 func rftpdHash(ctx context.Context, bin, pass string) (string, error) {

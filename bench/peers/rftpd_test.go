@@ -13,4 +13,14 @@ func TestRftpdConfig(t *testing.T) {
 	if got != want {
 		t.Errorf("with data_unsent and TLS:\n%s\nwant:\n%s", got, want)
 	}
+	// Top-level settings come before the tables.
+	got = rftpdConfig(Options{InPlaceUploads: true, TLSCert: "/c.pem", TLSKey: "/k.pem"})
+	want = "atomic_uploads = false\ndurable_uploads = false\n[limits]\nmax_transfers = 4096\n" +
+		"[tls]\ncert = \"/c.pem\"\nkey = \"/k.pem\"\nlogin_accounts = false\ndata_accounts = false\n"
+	if got != want {
+		t.Errorf("in place, with TLS:\n%s\nwant:\n%s", got, want)
+	}
+	if got := ControlPassivePorts(); got != "28000-29999" {
+		t.Errorf("ControlPassivePorts() = %q", got)
+	}
 }

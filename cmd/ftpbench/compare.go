@@ -1,4 +1,4 @@
-// ftpbench compare: the standard suite against rftpd, vsftpd, pure-ftpd, ProFTPD and the sendfile ceiling; writes RESULTS.md.
+// ftpbench compare: the standard suite against rftpd, vsftpd, pure-ftpd, ProFTPD and the sendfile ceiling, and the client matrix; writes RESULTS.md.
 package main
 
 import (
@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -34,7 +35,12 @@ type compareFlags struct {
 	runs, peerSessions     int
 	pairs                  int    // rounds of bench.PairedStep per run
 	cert, key              string // the FTPS steps' certificate
+	clients                string // the client matrix's clients ("": none)
+	clientRounds           int
 }
+
+// clientTimeout bounds one client run of the matrix.
+const clientTimeout = 5 * time.Minute
 
 func compare(args []string, stdout, stderr io.Writer) int {
 	var f compareFlags
@@ -47,8 +53,11 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.runs, "runs", 3, "repetitions of the suite; the report shows medians")
 	fs.IntVar(&f.pairs, "pairs", 12, "rounds per run of large-get 1 against rftpd and two ceilings back to back (0: none)")
 	fs.IntVar(&f.peerSessions, "peer-sessions", 2000, "idle sessions at most for servers that fork per session")
+	fs.StringVar(&f.clients, "clients", strings.Join(bench.Clients, ","), "the client matrix: these clients fetch and send the large file (-large-size) "+
+		"from rftpd, a second rftpd and the peers among -servers, once after the runs (\"\": no matrix; -steps clients: the matrix alone)")
+	fs.IntVar(&f.clientRounds, "client-rounds", 10, "rounds of the client matrix (10: every server in every place twice with five servers)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ftpbench compare [flags]\n\nruns the standard suite against each server in turn, -runs times, and writes medians to -out")
+		fmt.Fprintln(stderr, "usage: ftpbench compare [flags]\n\nruns the standard suite against each server in turn, -runs times, then the client matrix, and writes medians to -out")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -61,9 +70,31 @@ func compare(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if fs.NArg() > 0 || f.runs < 1 || f.pairs < 0 || f.scale <= 0 || f.peerSessions < 1 || f.largeSize <= 0 || f.slowSize <= 0 {
+	if fs.NArg() > 0 || f.runs < 1 || f.pairs < 0 || f.scale <= 0 || f.peerSessions < 1 || f.largeSize <= 0 || f.slowSize <= 0 || f.clientRounds < 1 {
 		fs.Usage()
 		return 2
+	}
+	var clients []string
+	if f.clients != "" {
+		clients = strings.Split(f.clients, ",")
+	}
+	for _, c := range clients {
+		if !slices.Contains(bench.Clients, c) {
+			fmt.Fprintf(stderr, "ftpbench: compare: unknown client %q (have %s)\n", c, strings.Join(bench.Clients, ", "))
+			return 2
+		}
+	}
+	matrix := len(clients) > 0 && slices.Contains(servers, "rftpd") && bench.Selected(bench.ClientStep, f.stepWords())
+	steps := bench.ScaleSuite(bench.FilterSteps(bench.StandardSuite, f.stepWords()), f.scale)
+	if len(steps) == 0 && !matrix {
+		fmt.Fprintf(stderr, "ftpbench: compare: -steps %q matches no step of the suite, and the client matrix (-steps %s) needs -clients and rftpd among -servers\n", f.steps, bench.ClientStep)
+		return 2
+	}
+	if matrix {
+		if err := bench.LookClients(clients); err != nil {
+			fmt.Fprintf(stderr, "ftpbench: compare: -clients: %v\n", err)
+			return 2
+		}
 	}
 	if f.peersDir == "" {
 		f.peersDir = filepath.Join(f.cache, "peers")
@@ -85,11 +116,6 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	if !f.quiet {
 		line = bench.NewProgressLine(os.Stderr)
 	}
-	steps, err := f.suiteSteps()
-	if err != nil {
-		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
-		return 2
-	}
 	if f.cert, f.key, err = f.makeCert(); err != nil {
 		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
 		return 1
@@ -98,7 +124,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	var results []*bench.Result
 	versions := map[string]string{}
 	var problems []string
-	for run := 1; run <= f.runs && ctx.Err() == nil; run++ {
+	for run := 1; run <= f.runs && ctx.Err() == nil && len(steps) > 0; run++ {
 		for _, name := range servers {
 			if ctx.Err() != nil {
 				break
@@ -128,11 +154,31 @@ func compare(args []string, stdout, stderr io.Writer) int {
 			results = append(results, rs...)
 		}
 	}
+	var cm *bench.ClientMatrix
+	if matrix && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "ftpbench: client matrix: %s, %d rounds\n", strings.Join(clients, ", "), f.clientRounds)
+		m, vs, err := f.runClients(ctx, servers, clients, self, data, ds, stderr)
+		maps.Copy(versions, vs)
+		if err != nil {
+			msg := fmt.Sprintf("client matrix: %v", err)
+			fmt.Fprintf(stderr, "ftpbench: %s\n", msg)
+			problems = append(problems, msg)
+		}
+		cm = m
+	}
 	if f.version != "" {
 		versions["rftpd"] = f.version
 	}
-	bench.WriteTable(stdout, results)
-	rep := &bench.Report{Started: started, Machine: bench.Machine(), Command: "ftpbench compare " + strings.Join(args, " "), Results: results, Warnings: problems}
+	if len(results) > 0 {
+		bench.WriteTable(stdout, results)
+	}
+	if cm != nil {
+		if len(results) > 0 {
+			fmt.Fprintln(stdout)
+		}
+		bench.WriteClientTable(stdout, cm)
+	}
+	rep := &bench.Report{Started: started, Machine: bench.Machine(), Command: "ftpbench compare " + strings.Join(args, " "), Results: results, Warnings: problems, Clients: cm}
 	if f.jsonFile != "" {
 		if err := bench.WriteJSON(f.jsonFile, rep); err != nil {
 			fmt.Fprintf(stderr, "ftpbench: %v\n", err)
@@ -143,9 +189,13 @@ func compare(args []string, stdout, stderr io.Writer) int {
 		svg = strings.TrimSuffix(f.out, ".md") + ".svg"
 	}
 	suite := slices.DeleteFunc(slices.Clone(results), func(r *bench.Result) bool { return r.Pair > 0 })
-	if err := writeChart(svg, "FTP servers on loopback, medians of "+fmt.Sprint(f.runs)+" runs", servers, suite); err != nil {
-		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
-		return 1
+	wrote := f.out
+	if len(suite) > 0 {
+		if err := writeChart(svg, "FTP servers on loopback, medians of "+fmt.Sprint(f.runs)+" runs", servers, suite); err != nil {
+			fmt.Fprintf(stderr, "ftpbench: %v\n", err)
+			return 1
+		}
+		wrote += " and " + svg
 	}
 	md := bench.CompareMarkdown(bench.CompareInput{
 		Report: rep, Servers: servers, Versions: versions, Runs: f.runs, Steps: steps, Chart: filepath.Base(svg),
@@ -155,38 +205,59 @@ func compare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stderr, "ftpbench: wrote %s and %s\n", f.out, svg)
+	fmt.Fprintf(stderr, "ftpbench: wrote %s\n", wrote)
 	if ctx.Err() != nil || len(problems) > 0 {
 		return 1
 	}
 	return 0
 }
 
-// start starts one server over the data set in a work folder of its own
-// (rftpd with limits.data_unsent = unsent, when positive); done stops the
-// server (an error only when rftpd did not stop cleanly: peers may exit
-// non-zero on SIGTERM) and removes the folder.
-func (f *compareFlags) start(ctx context.Context, name, self, data string, unsent int, stderr io.Writer) (s *peers.Server, done func() error, err error) {
+// startOpts say how start sets a server up.
+type startOpts struct {
+	// plain: no FTPS, not even for the servers that run the suite's
+	// FTPS steps; keepUploads: leave what the upload folder holds (the
+	// client matrix removes its own file); inPlace: rftpd writes uploads
+	// in place and without fsync, as the peers do.
+	plain, keepUploads, inPlace bool
+	unsent                      int      // rftpd: limits.data_unsent, when positive
+	extra                       []string // rftpd: more flags
+	reaper                      string   // the peers: start them under `reaper reap` (peers.Reap)
+}
+
+// uploadDir is the folder where name's writable account stores files.
+func (f *compareFlags) uploadDir(name string) string {
+	if name == "rftpd" {
+		return filepath.Join(f.cache, "upload-rftpd")
+	}
+	return filepath.Join(f.cache, "upload-peers")
+}
+
+// start starts one server over the data set in a work folder of its own;
+// done stops the server (an error only when rftpd did not stop cleanly:
+// peers may exit non-zero on SIGTERM) and removes the folder.
+func (f *compareFlags) start(ctx context.Context, name, self, data string, stderr io.Writer, so startOpts) (s *peers.Server, done func() error, err error) {
 	work, err := os.MkdirTemp("", "ftpbench-"+name+"-")
 	if err != nil {
 		return nil, nil, err
 	}
-	upload := filepath.Join(f.cache, "upload-peers")
-	if name == "rftpd" {
-		upload = filepath.Join(f.cache, "upload-rftpd")
+	upload := f.uploadDir(name)
+	if so.keepUploads {
+		err = os.MkdirAll(upload, 0o755)
+	} else {
+		err = emptyDir(upload)
 	}
-	if err := emptyDir(upload); err != nil {
+	if err != nil {
 		os.RemoveAll(work)
 		return nil, nil, err
 	}
-	o := peers.Options{Data: data, Upload: upload, Work: work, Log: stderr, DataUnsent: unsent}
-	if tlsServers[name] {
+	o := peers.Options{Data: data, Upload: upload, Work: work, Log: stderr, DataUnsent: so.unsent, InPlaceUploads: so.inPlace, Reaper: so.reaper}
+	if tlsServers[name] && !so.plain {
 		o.TLSCert, o.TLSKey = f.cert, f.key
 	}
 	u := peers.Unpacked{Dir: f.peersDir}
 	switch name {
 	case "rftpd":
-		s, err = peers.StartRftpd(ctx, f.rftpd, o)
+		s, err = peers.StartRftpd(ctx, f.rftpd, o, so.extra...)
 	case "vsftpd":
 		s, err = u.StartVsftpd(ctx, o)
 	case "pure-ftpd":
@@ -257,7 +328,7 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 // runSteps starts one server (rftpd with limits.data_unsent = unsent, when
 // positive), runs steps on it and stops it.
 func (f *compareFlags) runSteps(ctx context.Context, name, self, data string, unsent int, ds bench.Dataset, steps []bench.Step, stderr io.Writer, line *bench.ProgressLine) ([]*bench.Result, string, error) {
-	s, done, err := f.start(ctx, name, self, data, unsent, stderr)
+	s, done, err := f.start(ctx, name, self, data, stderr, startOpts{unsent: unsent})
 	if err != nil {
 		return nil, "", err
 	}
@@ -291,7 +362,7 @@ func (f *compareFlags) runPairs(ctx context.Context, self, data string, ds bench
 	st := bench.ScaleSuite([]bench.Step{bench.PairedStep}, f.scale)[0]
 	var cfgs [3]bench.Config
 	for i, name := range []string{"rftpd", "ceiling", "ceiling"} {
-		s, done, serr := f.start(ctx, name, self, data, 0, stderr)
+		s, done, serr := f.start(ctx, name, self, data, stderr, startOpts{})
 		if serr != nil {
 			return nil, serr
 		}
@@ -323,6 +394,63 @@ func (f *compareFlags) runPairs(ctx context.Context, self, data string, ds bench
 		}
 	}
 	return out, err
+}
+
+// runClients starts rftpd, a second rftpd (the control) and the peers
+// among servers, all at once and with uploads written in place, runs the
+// client matrix against them and stops them. It returns the servers'
+// versions too.
+func (f *compareFlags) runClients(ctx context.Context, servers, clients []string, self, data string, ds bench.Dataset, stderr io.Writer) (m *bench.ClientMatrix, versions map[string]string, err error) {
+	versions = map[string]string{}
+	names := []string{"rftpd", bench.ClientControl}
+	for _, s := range servers {
+		if s != "rftpd" && s != "ceiling" {
+			names = append(names, s)
+		}
+	}
+	var targets []bench.ClientTarget
+	for _, name := range names {
+		// The peers run under a subreaper, which keeps the CPU time of
+		// session processes they leave to others in the measured tree.
+		kind, so := name, startOpts{plain: true, keepUploads: true, inPlace: true, reaper: self}
+		if name == bench.ClientControl {
+			kind, so.extra = "rftpd", []string{"-passive-ports", peers.ControlPassivePorts()}
+		}
+		s, done, serr := f.start(ctx, kind, self, data, stderr, so)
+		if serr != nil {
+			return nil, versions, fmt.Errorf("%s: %w", name, serr)
+		}
+		defer func() {
+			if derr := done(); err == nil && derr != nil {
+				err = fmt.Errorf("%s: %w", name, derr)
+			}
+		}()
+		if name != bench.ClientControl {
+			versions[name] = s.Version
+		}
+		targets = append(targets, bench.ClientTarget{Name: name, URL: s.URL, PutURL: s.PutURL, PID: s.PID, Upload: f.uploadDir(kind)})
+	}
+	file := filepath.Join(data, filepath.FromSlash(ds.Layout().LargeFile))
+	var group []string // the current client and direction's figures, in the order run
+	cfg := bench.ClientConfig{
+		Targets: targets, Clients: clients, Rounds: f.clientRounds,
+		File: ds.Layout().LargeFile, Source: file, Warm: file, Size: ds.LargeSize, Timeout: clientTimeout,
+		Done: func(r *bench.ClientRun) {
+			fig := "failed"
+			if v, ok := r.CPUPerGiB(); ok {
+				fig = fmt.Sprintf("%.0f", v)
+			} else if r.OK() {
+				fig = "?"
+			}
+			group = append(group, r.Server+" "+fig)
+			if r.Position == len(targets)-1 {
+				fmt.Fprintf(stderr, "ftpbench: clients round %d of %d, %s %s, ms CPU per GiB: %s\n", r.Round, f.clientRounds, r.Client, r.Direction, strings.Join(group, ", "))
+				group = group[:0]
+			}
+		},
+	}
+	m, err = bench.RunClientMatrix(ctx, cfg)
+	return m, versions, err
 }
 
 // emptyDir removes what dir holds, keeping dir itself (and its owner).

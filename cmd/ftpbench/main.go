@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/rftpd/rftpd/bench"
+	"github.com/rftpd/rftpd/bench/peers"
 )
 
 func main() {
@@ -33,6 +34,7 @@ const usageText = `usage:
   ftpbench suite [flags]                                       start rftpd, run the standard suite (make bench)
   ftpbench compare [flags]                                     the suite against rftpd and its peers (make bench-compare)
   ftpbench ceiling -root DIR [-listen ADDR]                    the raw sendfile ceiling server
+  ftpbench reap PROGRAM [ARG...]                               run a forking server, reaping its orphans (compare -clients)
 
 scenarios (-s, comma-separated, or all):
 `
@@ -51,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return compare(args[1:], stdout, stderr)
 		case "ceiling":
 			return ceiling(args[1:], stdout, stderr)
+		case "reap":
+			return peers.Reap(args[1:], stderr)
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -4,8 +4,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,10 +17,11 @@ import (
 	"github.com/rftpd/rftpd/bench/peers"
 )
 
-// TestMain lets compare start the ceiling as `self ceiling ...`, as the
-// real binary does, when self is this test binary.
+// TestMain lets compare start the ceiling as `self ceiling ...` and peers
+// under `self reap ...`, as the real binary does, when self is this test
+// binary.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "ceiling" {
+	if len(os.Args) > 1 && (os.Args[1] == "ceiling" || os.Args[1] == "reap") {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
@@ -43,6 +46,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"-url", "ftp://127.0.0.1/", "-tls-insecure"}, "need -tls or an ftps:// URL"},
 		{[]string{"-url", "ftp://127.0.0.1/", "-tls", "-tls-ca", "/nonexistent/ca.pem"}, "no such file"},
 		{[]string{"suite", "-steps", "nothing-like-this"}, "matches no step"},
+		{[]string{"compare", "-steps", "nothing-like-this"}, "matches no step of the suite, and the client matrix (-steps clients) needs"},
+		{[]string{"compare", "-steps", "clients", "-clients", ""}, "matches no step"},
+		{[]string{"compare", "-steps", "clients", "-servers", "vsftpd"}, "matches no step"},
+		{[]string{"compare", "-clients", "curl,ncftp"}, `unknown client "ncftp" (have curl, lftp, wget)`},
+		{[]string{"compare", "-client-rounds", "0"}, "usage: ftpbench compare"},
 		{[]string{"-url", "ftp://127.0.0.1/", "-fill-cache", "20XB"}, "-fill-cache: size \"20XB\": want a number of bytes"},
 		{[]string{"-url", "ftp://127.0.0.1/", "-fill-cache", "-1G"}, "-fill-cache: size \"-1G\""},
 	}
@@ -263,5 +271,82 @@ func TestCompareSlowGet(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "rftpd with limits.data_unsent = 65536 for slow-get 1000 data_unsent 64K ×0.02") {
 		t.Errorf("stderr does not say rftpd was started with data_unsent:\n%s", errb.String())
+	}
+}
+
+// The client matrix alone, with curl, against rftpd and its control: two
+// rounds of a 32 MiB file each way.
+func TestCompareClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("curl not installed (apt-get install curl)")
+		}
+		t.Skip("curl not installed (apt-get install curl)")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "rftpd")
+	if err := peers.BuildRftpd(context.Background(), bin); err != nil {
+		t.Fatal(err)
+	}
+	const size = 32 << 20
+	cache := filepath.Join(dir, "cache")
+	md, jsonFile := filepath.Join(dir, "R.md"), filepath.Join(dir, "r.json")
+	var out, errb bytes.Buffer
+	code := run([]string{"compare", "-servers", "rftpd", "-steps", "clients", "-clients", "curl", "-client-rounds", "2",
+		"-large-size", fmt.Sprint(size), "-cache", cache, "-rftpd", bin, "-q", "-out", md, "-json", jsonFile}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	rep, err := bench.ReadJSON(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := rep.Clients
+	if m == nil || len(rep.Results) != 0 {
+		t.Fatalf("report: matrix %+v, %d suite results", m, len(rep.Results))
+	}
+	if !slices.Equal(m.Servers, []string{"rftpd", bench.ClientControl}) || m.Size != size || m.Rounds != 2 || m.Versions["curl"] == "" {
+		t.Errorf("matrix %+v", m)
+	}
+	// Round 1 runs rftpd first, round 2 the control first; downloads,
+	// then uploads.
+	var order []string
+	var cpu float64
+	for _, r := range m.Runs {
+		order = append(order, fmt.Sprintf("%d %s %s", r.Round, r.Direction, r.Server))
+		if !r.OK() || r.Bytes != size || r.CPUError != "" || r.Client != "curl" {
+			t.Errorf("run %+v", r)
+		}
+		cpu += r.ServerCPU
+	}
+	want := []string{"1 download rftpd", "1 download rftpd 2", "1 upload rftpd", "1 upload rftpd 2",
+		"2 download rftpd 2", "2 download rftpd", "2 upload rftpd 2", "2 upload rftpd"}
+	if !slices.Equal(order, want) {
+		t.Errorf("runs %q, want %q", order, want)
+	}
+	// 256 MiB in all: tens of milliseconds of rftpd's CPU at the least.
+	if cpu <= 0 {
+		t.Errorf("no server CPU measured: %+v", m.Runs)
+	}
+	if _, err := os.Stat(filepath.Join(cache, "upload-rftpd", bench.ClientUploadName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the upload was left behind: %v", err)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"The client matrix alone", "## Client matrix", "| curl | download |", "| curl | upload |", "| 2 | curl | upload | r2 r |"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report lacks %q:\n%s", want, b)
+		}
+	}
+	if strings.Contains(string(b), "## Results") {
+		t.Errorf("report has the suite's sections:\n%s", b)
+	}
+	if !strings.Contains(out.String(), "CPU ms/GiB") {
+		t.Errorf("stdout lacks the matrix's table:\n%s", out.String())
 	}
 }

@@ -36,16 +36,20 @@ func (f *suiteFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.slowSize, "slow-size", bench.DefaultDataset.SlowSize, "size of slow-get's file")
 	fs.BoolVar(&f.quiet, "q", false, "no progress line")
 	fs.StringVar(&f.version, "rftpd-version", "", "rftpd's version for reports (default: from the binary)")
-	fs.StringVar(&f.steps, "steps", "", "run only the steps whose label contains one of these comma-separated words (e.g. TLS)")
+	fs.StringVar(&f.steps, "steps", "", "run only the steps whose label contains one of these comma-separated words (e.g. TLS; compare: clients, the client matrix)")
+}
+
+// stepWords are the words of -steps.
+func (f *suiteFlags) stepWords() []string {
+	if f.steps == "" {
+		return nil
+	}
+	return strings.Split(f.steps, ",")
 }
 
 // suiteSteps is the standard suite, filtered by -steps and scaled by -scale.
 func (f *suiteFlags) suiteSteps() ([]bench.Step, error) {
-	var words []string
-	if f.steps != "" {
-		words = strings.Split(f.steps, ",")
-	}
-	steps := bench.FilterSteps(bench.StandardSuite, words)
+	steps := bench.FilterSteps(bench.StandardSuite, f.stepWords())
 	if len(steps) == 0 {
 		return nil, fmt.Errorf("-steps %q matches no step of the suite", f.steps)
 	}
