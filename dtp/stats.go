@@ -31,6 +31,14 @@ type Stats struct {
 	// DataTLS counts the TLS handshakes of protected data connections
 	// (PROT P) by result; a refused session reuse is a failure.
 	DataTLS struct{ OK, Failed uint64 }
+
+	// SendThreads: downloads in blocking sendfile calls now and at most
+	// (Config.SendThreads), how many took a thread since the start, and
+	// how many of those gave it back for being slow (lane.go).
+	SendThreads struct {
+		Busy, Max       int
+		Downloads, Slow uint64
+	}
 }
 
 // PoolStats describes one worker pool.
@@ -70,6 +78,10 @@ func (s *Server) Stats() Stats {
 		IdleListeners:    s.lns.idleCount(),
 		ForeignData:      s.foreign.Load(),
 		DataTLS:          struct{ OK, Failed uint64 }{s.dataTLSOK.Load(), s.dataTLSFailed.Load()},
+	}
+	if l := s.lanes; l != nil {
+		st.SendThreads.Busy, st.SendThreads.Max = int(l.busy.Load()), int(l.max)
+		st.SendThreads.Downloads, st.SendThreads.Slow = l.entered.Load(), l.slow.Load()
 	}
 	st.DescriptorsRefused.Session = s.fds.Refused(fair.Session)
 	st.DescriptorsRefused.Passive = s.fds.Refused(fair.Passive)

@@ -369,15 +369,6 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func()
 	for !eof && sockErr == nil && fileErr == nil && checkErr == nil {
 		paced := lim.slice(sliceMax) // 0: no limit
 		left := paced
-		if batch == batchOff && paced == 0 && total >= liftAfter {
-			batch = batchDone
-			if time.Since(start) < liftWithin && setLowat(rc, callMax) {
-				batch = batchOn
-			}
-		}
-		if batch == batchOn {
-			c.SetReadDeadline(time.Now().Add(laneTimeout))
-		}
 		var rerr error // the socket's wait: closed by abort, ...
 		cerr := fc.Control(func(out uintptr) {
 			rerr = rc.Read(func(in uintptr) bool {
@@ -393,7 +384,16 @@ func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func()
 					switch {
 					case err == unix.EINTR:
 						continue
-					case err == unix.EAGAIN:
+					case err == unix.EAGAIN: // the socket is empty: wait
+						if batch == batchOff && paced == 0 && total >= liftAfter {
+							batch = batchDone
+							if time.Since(start) < liftWithin && unix.SetsockoptInt(int(in), unix.SOL_SOCKET, unix.SO_RCVLOWAT, callMax) == nil {
+								batch = batchOn
+							}
+						}
+						if batch == batchOn {
+							c.SetReadDeadline(time.Now().Add(laneTimeout))
+						}
 						return false
 					case err != nil:
 						sockErr = err
@@ -602,10 +602,9 @@ func openDescriptors() int {
 
 // A download that moves liftAfter bytes within liftWithin of its start
 // is fast: its bound on unsent bytes is lifted (sendFile).
-const (
-	liftAfter  = 16 << 20
-	liftWithin = 2 * time.Second
-)
+const liftAfter = 16 << 20
+
+var liftWithin = 2 * time.Second // a variable for tests
 
 // setUnsent bounds the bytes not yet sent that a socket may queue: a
 // client that reads slowly then pins that much kernel memory (plus what
