@@ -147,3 +147,16 @@ func Pin(procRoot string, pid int, plan PinPlan) (*Pinned, error) {
 	p.undo = append(p.undo, undo)
 	return p, nil
 }
+
+// placementWhy explains a placement's description (PinPlan.String) in a
+// report: how, in the words of pinned, and why it matters.
+func placementWhy(desc, pinned string) string {
+	why := "On loopback one stream's server CPU depends mostly on whether server and client share a CPU (see the introduction)"
+	switch {
+	case strings.HasPrefix(desc, string(PinSame)+":"):
+		return "Pinned (`-pin same`): " + pinned + ". " + why + "; on one CPU it is steady."
+	case strings.HasPrefix(desc, string(PinSplit)+":"):
+		return "Pinned (`-pin split`): " + pinned + ". " + why + "; split, it is higher and varies more."
+	}
+	return "Unpinned (`-pin off`): server and client run where the scheduler puts them. " + why + ", so these figures carry that noise."
+}
