@@ -153,7 +153,7 @@ func clientSection(p func(string, ...any), m *ClientMatrix) {
 	p("- %d round(s); in each, every client and direction runs against every server back to back, in an order that changes from round to round: "+
 		"over %d rounds every server runs in every place, and straight after every other, equally often.\n", m.Rounds, ClientCycle(len(m.Servers)))
 	if m.Placement != "" {
-		p("- Placement: %s. %s\n", m.Placement, placementWhy(m.Placement, "every thread of each server's process tree stays on its CPU for the whole matrix, and each client starts on its own"))
+		p("- %s\n", placementWhy(m.Placement, "every thread of each server's process tree stays on its CPU for the whole matrix, and each client starts on its own"))
 	}
 	if m.PinNote != "" {
 		p("- %s.\n", strings.TrimSuffix(m.PinNote, "."))

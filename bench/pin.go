@@ -148,15 +148,26 @@ func Pin(procRoot string, pid int, plan PinPlan) (*Pinned, error) {
 	return p, nil
 }
 
-// placementWhy explains a placement's description (PinPlan.String) in a
-// report: how, in the words of pinned, and why it matters.
+// placementShort is a placement's description (PinPlan.String) as a
+// report names it: "server and client on CPU 0 (`-pin same`)".
+func placementShort(desc string) string {
+	mode, text, ok := strings.Cut(desc, ": ")
+	if !ok {
+		return desc
+	}
+	return fmt.Sprintf("%s (`-pin %s`)", text, mode)
+}
+
+// placementWhy is a report's sentence on a placement's description
+// (PinPlan.String): where, how (in the words of pinned) and why it
+// matters.
 func placementWhy(desc, pinned string) string {
 	why := "On loopback one stream's server CPU depends mostly on whether server and client share a CPU (see the introduction)"
 	switch {
 	case strings.HasPrefix(desc, string(PinSame)+":"):
-		return "Pinned (`-pin same`): " + pinned + ". " + why + "; on one CPU it is steady."
+		return fmt.Sprintf("Placement: %s: %s. %s; on one CPU it is steady.", placementShort(desc), pinned, why)
 	case strings.HasPrefix(desc, string(PinSplit)+":"):
-		return "Pinned (`-pin split`): " + pinned + ". " + why + "; split, it is higher and varies more."
+		return fmt.Sprintf("Placement: %s: %s. %s; split, it is higher and varies more.", placementShort(desc), pinned, why)
 	}
-	return "Unpinned (`-pin off`): server and client run where the scheduler puts them. " + why + ", so these figures carry that noise."
+	return fmt.Sprintf("Placement: %s: server and client run where the scheduler puts them. %s, so these figures carry that noise.", placementShort(desc), why)
 }
