@@ -46,6 +46,19 @@ func ParsePlacement(s string) (Placement, error) {
 	return "", fmt.Errorf("bench: placement %q: want %s", s, strings.Join(names, ", "))
 }
 
+// String is the placement's name (flag.Value).
+func (p *Placement) String() string { return string(*p) }
+
+// Set parses a -pin value (flag.Value).
+func (p *Placement) Set(s string) error {
+	v, err := ParsePlacement(s)
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
 // PinPlan is a placement with the CPUs it uses.
 type PinPlan struct {
 	Placement      Placement
