@@ -353,5 +353,8 @@ func describeStep(s bench.Step) string {
 	if s.DataUnsent > 0 {
 		d += fmt.Sprintf(", rftpd with limits.data_unsent = %d", s.DataUnsent)
 	}
+	if s.Pin {
+		d += ", server and client placed by -pin"
+	}
 	return d
 }
