@@ -54,7 +54,11 @@ type ClientMatrix struct {
 	Versions map[string]string `json:"versions,omitempty"` // client → version
 	Size     int64             `json:"size"`               // bytes per transfer
 	Rounds   int               `json:"rounds"`
-	Runs     []*ClientRun      `json:"runs"`
+	// Placement says where the servers and the clients ran (PinPlan's
+	// description); PinNote, why not as asked.
+	Placement string       `json:"placement,omitempty"`
+	PinNote   string       `json:"pin_note,omitempty"`
+	Runs      []*ClientRun `json:"runs"`
 }
 
 // ClientRun is one client moving the file once, against one server.
@@ -128,6 +132,9 @@ type ClientConfig struct {
 	// process count to come back (forking servers reap session
 	// processes then); 5 s when zero.
 	Settle time.Duration
+	// Pin places every target's tree on one CPU and starts each client on
+	// another or the same (see Placement); the zero value pins nothing.
+	Pin PinPlan
 	// Done, when set, is called after each run.
 	Done func(*ClientRun)
 }
@@ -325,7 +332,10 @@ func fileURL(root, path string) (string, error) {
 // direction in turn, it runs the client once against every target, back
 // to back, in the order ClientOrder gives. A failed run is recorded with
 // its error and the rounds go on; the error returned says how many
-// failed.
+// failed. With cfg.Pin, every target's tree is pinned to its server CPU
+// for the whole matrix (and given its affinity back at the end), and each
+// client starts on its client CPU; when pinning fails the matrix runs
+// unpinned and says why (ClientMatrix.PinNote).
 func RunClientMatrix(ctx context.Context, cfg ClientConfig) (*ClientMatrix, error) {
 	if cfg.Settle <= 0 {
 		cfg.Settle = 5 * time.Second
@@ -340,6 +350,17 @@ func RunClientMatrix(ctx context.Context, cfg ClientConfig) (*ClientMatrix, erro
 	for _, c := range cfg.Clients {
 		m.Versions[c] = ClientVersion(ctx, c)
 	}
+	if cfg.Pin.Active() {
+		undo, err := pinTargets(cfg.ProcRoot, cfg.Targets, cfg.Pin.Server)
+		if err != nil {
+			cfg.Pin = PinPlan{Placement: PinOff}
+			m.PinNote = fmt.Sprintf("placement asked, but pinning failed (%v): the matrix ran unpinned", err)
+		}
+		defer undo()
+	} else {
+		cfg.Pin = PinPlan{Placement: PinOff}
+	}
+	m.Placement = cfg.Pin.String()
 	// Read once, the file is in the page cache for the first run too.
 	for i, f := range []string{cfg.Source, cfg.Warm} {
 		if f != "" && (i == 0 || f != cfg.Source) {
@@ -424,7 +445,15 @@ func runClient(ctx context.Context, cfg ClientConfig, t ClientTarget, client, di
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	runErr := cmd.Run()
+	var runErr error
+	if cfg.Pin.Active() {
+		runErr = StartPinned(cmd, cfg.Pin.Client)
+	} else {
+		runErr = cmd.Start()
+	}
+	if runErr == nil {
+		runErr = cmd.Wait()
+	}
 	r.Seconds = time.Since(start).Seconds()
 	if perr == nil {
 		if !settle(cfg.ProcRoot, t.PID, len(procs0), cfg.Settle) {
@@ -468,6 +497,27 @@ func runClient(ctx context.Context, cfg ClientConfig, t ClientTarget, client, di
 		}
 	}
 	return r
+}
+
+// pinTargets pins every target's tree to cpu; undo gives each back its
+// affinity (and is safe to call after an error: what was pinned is undone).
+func pinTargets(procRoot string, targets []ClientTarget, cpu int) (undo func(), err error) {
+	var undos []func() error
+	undo = func() {
+		for _, u := range undos {
+			u()
+		}
+	}
+	for _, t := range targets {
+		u, err := PinTree(procRoot, t.PID, cpu)
+		if err != nil {
+			undo()
+			undos = nil
+			return undo, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		undos = append(undos, u)
+	}
+	return undo, nil
 }
 
 // readAll reads file to its end.

@@ -152,6 +152,12 @@ func clientSection(p func(string, ...any), m *ClientMatrix) {
 		"uploads to the writable account, so each includes one password check (rftpd: bcrypt; the peers: the system's crypt), tens of milliseconds.\n")
 	p("- %d round(s); in each, every client and direction runs against every server back to back, in an order that changes from round to round: "+
 		"over %d rounds every server runs in every place, and straight after every other, equally often.\n", m.Rounds, ClientCycle(len(m.Servers)))
+	if m.Placement != "" {
+		p("- %s\n", placementWhy(m.Placement, "every thread of each server's process tree stays on its CPU for the whole matrix, and each client starts on its own"))
+	}
+	if m.PinNote != "" {
+		p("- %s.\n", strings.TrimSuffix(m.PinNote, "."))
+	}
 	p("- `%s` is a second, identical rftpd, the control: its ratio to rftpd is what the method reads between two equal servers, "+
 		"so a peer's ratio means something only as far as it lies outside the control's.\n\n", ClientControl)
 	p("Each cell: the median server CPU per GiB (lower is better) and the median rate; below it, the median over the rounds of the server's CPU " +

@@ -22,6 +22,7 @@ func testMatrix() *ClientMatrix {
 	m := &ClientMatrix{
 		Servers: []string{"rftpd", ClientControl, "vsftpd"}, Clients: []string{"curl", "wget"},
 		Versions: map[string]string{"curl": "7.88.1", "wget": "1.21.3"}, Size: gib, Rounds: 2,
+		Placement: "same: server and client on CPU 0",
 	}
 	m.Runs = []*ClientRun{
 		// Round 1: r r2 v.

@@ -21,6 +21,9 @@ type CompareInput struct {
 	Scale        float64
 	LargeSize    int64
 	Cores        int // the machine's CPUs, shared by servers and load generator
+	// Pin is where the single-stream steps and the client matrix ran
+	// (-pin); the zero value says nothing about it.
+	Pin PinPlan
 }
 
 // medians returns server → step → median result, and step → server → total errors.
@@ -97,6 +100,9 @@ func CompareMarkdown(in CompareInput) string {
 	p("- The peers (Debian packages) run a process per session, so their idle and held populations are capped at %d sessions; "+
 		"their memory per session is measured at that size, and they skip idle 19k.\n", in.PeerSessions)
 	p("- rftpd's STOR is atomic by default (a temporary file renamed over the target once complete): each upload creates a new inode and frees the old one. vsftpd, pure-ftpd and ProFTPD (as configured here) truncate and write in place, which costs the file system less.\n")
+	if in.Pin.Placement != "" {
+		p("- %s\n", placementIntro(in.Pin))
+	}
 	p("- Logins are anonymous, so no password hashing is timed. `ceiling` is a minimal server (`ftpbench ceiling`) that only sends files with sendfile, one goroutine per session and one passive listener per session: " +
 		"the upper bound of large-get through the same client, and the cost of a small-get to a server that does nothing else.\n\n")
 
@@ -143,6 +149,83 @@ func CompareMarkdown(in CompareInput) string {
 		p("None: every operation of every run succeeded.\n")
 	}
 	return b.String()
+}
+
+// placementIntro is the report's paragraph on where the single-stream
+// steps ran, and why it matters.
+func placementIntro(plan PinPlan) string {
+	var where string
+	switch plan.Placement {
+	case PinSame:
+		where = fmt.Sprintf("ran with the server (every thread of its process and of its descendants) and the client on CPU %d", plan.Server)
+	case PinSplit:
+		where = fmt.Sprintf("ran with the server (every thread of its process and of its descendants) on CPU %d and the client on CPU %d", plan.Server, plan.Client)
+	default:
+		where = "ran, like every other step, wherever the scheduler put server and client"
+	}
+	t := fmt.Sprintf("Placement (`-pin %s`): the single-stream steps (large-get 1, large-put 1, large-get 1 TLS, the paired rounds) and the client matrix %s", plan.Placement, where)
+	if plan.Active() {
+		t += "; the steps of many streams or sessions ran unpinned"
+	}
+	t += ". On loopback one stream's server CPU depends mostly on where the two run: on the 2-vCPU VM where this was measured, a 1 GiB RETR from the page cache " +
+		"(curl, the server's CPU from a cpuacct cgroup) cost the server 120–170 ms of CPU per GiB with both on one CPU, steady within ±10 %, and 540–860 ms with them on different CPUs: " +
+		"wake-ups across CPUs are costly in a VM, and on loopback the sender's softirq also does the receiver's TCP work. Left to the scheduler, each run lands on either at random, " +
+		"and rounds swung by ×1.3 to ×2.3"
+	switch plan.Placement {
+	case PinSame:
+		t += "; on one CPU the figures are steady enough to compare, though they are the cost of a transfer whose two ends share a CPU."
+	case PinSplit:
+		t += "; split, the figures include the cost of crossing CPUs, which the VM makes high."
+	default:
+		t += ", so one stream's figures below carry that noise."
+	}
+	return t
+}
+
+// pinnedText says which of steps ran pinned, and how, from the results'
+// placements; "" when none says.
+func pinnedText(results []*Result, steps []Step) string {
+	type step struct {
+		label      string
+		placements []string // in the order first met
+	}
+	var got []step
+	for _, st := range steps {
+		var ps []string
+		for _, r := range results {
+			if r.Pair == 0 && r.Name() == st.Label && r.Placement != "" && !slices.Contains(ps, placementShort(r.Placement)) {
+				ps = append(ps, placementShort(r.Placement))
+			}
+		}
+		if len(ps) > 0 {
+			got = append(got, step{st.Label, ps})
+		}
+	}
+	if len(got) == 0 {
+		return ""
+	}
+	same := true
+	var labels []string
+	for _, g := range got {
+		same = same && slices.Equal(g.placements, got[0].placements)
+		labels = append(labels, g.label)
+	}
+	if same {
+		return fmt.Sprintf("Where %s ran: %s; the other steps ran unpinned.", joinAnd(labels), strings.Join(got[0].placements, ", then "))
+	}
+	var parts []string
+	for _, g := range got {
+		parts = append(parts, fmt.Sprintf("%s, %s", g.label, strings.Join(g.placements, ", then ")))
+	}
+	return fmt.Sprintf("Where the single-stream steps ran: %s; the other steps ran unpinned.", strings.Join(parts, "; "))
+}
+
+// joinAnd joins words as a list in a sentence: "a", "a and b", "a, b and c".
+func joinAnd(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 // suiteSections writes the standard suite's sections: the results, the
@@ -241,6 +324,9 @@ func suiteSections(p func(string, ...any), in CompareInput, med map[string]map[s
 		p("\n")
 	}
 	p("\n")
+	if t := pinnedText(in.Report.Results, in.Steps); t != "" {
+		p("%s\n\n", t)
+	}
 
 	p("## Targets (issue 3)\n\n")
 	p("| target | measured | met |\n|---|---|---|\n")
@@ -589,7 +675,7 @@ func pairRounds(results []*Result) []pairRound {
 // the figure itself.
 func pairedFigure(rounds []pairRound) (string, float64) {
 	ratios := make([]float64, len(rounds))
-	var ctl, cpu []float64
+	var ctl, cpu, ctlCPU []float64
 	for i, rd := range rounds {
 		ratios[i] = rd.ratio()
 		if c := rd.control(); c > 0 {
@@ -600,6 +686,9 @@ func pairedFigure(rounds []pairRound) (string, float64) {
 		c2 := c1
 		if rd.ctl != nil {
 			c2, _ = cpuCost(rd.ctl)
+			if c1 > 0 && c2 > 0 {
+				ctlCPU = append(ctlCPU, c2/c1)
+			}
 		}
 		if v > 0 && c1 > 0 && c2 > 0 {
 			cpu = append(cpu, v/((c1+c2)/2))
@@ -618,6 +707,13 @@ func pairedFigure(rounds []pairRound) (string, float64) {
 	}
 	if len(cpu) > 0 {
 		m += fmt.Sprintf("; rftpd's CPU per GiB, median %.0f %% of the ceiling's", medianOf(cpu)*100)
+	}
+	if len(ctlCPU) > 0 {
+		m += fmt.Sprintf(" (the second ceiling's over the first's: median %.0f %%, middle half %.0f–%.0f %%)",
+			medianOf(ctlCPU)*100, quantileOf(ctlCPU, 0.25)*100, quantileOf(ctlCPU, 0.75)*100)
+	}
+	if pl := rounds[0].rftpd.Placement; pl != "" {
+		m += "; " + placementShort(pl)
 	}
 	return m + "; see below)", f
 }
@@ -656,6 +752,9 @@ func pairedSection(p func(string, ...any), rounds []pairRound) {
 		p(", in alternating order")
 	}
 	p("; the target's figure is the median of the rounds' ratios.\n\n")
+	if pl := rounds[0].rftpd.Placement; pl != "" {
+		p("%s\n\n", placementWhy(pl, "in each part the server's threads and ftpbench's are pinned from before its session opens until it ends"))
+	}
 	cpu := func(r *Result) string {
 		if v, unit := cpuCost(r); unit != "" {
 			return fmt.Sprintf("%.0f %s", v, unit)

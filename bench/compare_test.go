@@ -97,7 +97,8 @@ func TestComparePairedRounds(t *testing.T) {
 	for _, want := range []string{
 		"| large-get: one stream ≥ 90 % of the raw sendfile ceiling | 92 %: the median over 4 paired rounds of rftpd's rate over the mean of two ceilings' " +
 			"(middle half 88–96 %, all 80–100 %; the second ceiling over the first, the method's own spread: median 100 %, middle half 92–112 %; " +
-			"rftpd's CPU per GiB, median 100 % of the ceiling's; see below); suite medians, minutes apart: 2.00 GiB/s vs 4.00 GiB/s (50 %) | yes |",
+			"rftpd's CPU per GiB, median 100 % of the ceiling's (the second ceiling's over the first's: median 100 %, middle half 100–106 %); see below); " +
+			"suite medians, minutes apart: 2.00 GiB/s vs 4.00 GiB/s (50 %) | yes |",
 		"| 1 | r c c2 | 4.00 GiB/s | 4.00 GiB/s | 6.00 GiB/s | 80 % | 150 % | 200 ms CPU per GiB | 180 ms CPU per GiB | 220 ms CPU per GiB |",
 		"| 2 | c c2 r | 3.00 GiB/s | 3.00 GiB/s | 3.00 GiB/s | 100 % | 100 % |",
 		"| 3 | c2 r c | 5.70 GiB/s | 6.00 GiB/s | 6.00 GiB/s | 95 % | 100 % |",
@@ -186,5 +187,64 @@ func TestCompareSlowGet(t *testing.T) {
 	})
 	if strings.Contains(md, "Memory under slow downloads") {
 		t.Error("a section without slow-get results")
+	}
+}
+
+// The report says where the single-stream steps ran: in the introduction,
+// below the server CPU table, in the large-get target and above the
+// paired rounds.
+func TestComparePlacement(t *testing.T) {
+	const gib = 1 << 30
+	const same = "same: server and client on CPU 0"
+	large := func(server, step string, pair int, placement string) *Result {
+		return &Result{Server: server, Scenario: "large-get", Step: step, Concurrency: 1, Pair: pair, Placement: placement,
+			BytesPerSec: gib, Bytes: 10 * gib, ServerCPU: 1.5}
+	}
+	results := []*Result{
+		large("rftpd", "large-get 1", 0, same), large("ceiling", "large-get 1", 0, same),
+		{Server: "rftpd", Scenario: "large-put", Step: "large-put 1", Concurrency: 1, Placement: same, BytesPerSec: gib, Bytes: 10 * gib, ServerCPU: 3},
+		{Server: "rftpd", Scenario: "small-get", Step: "small-get", Concurrency: 16, Unit: "files", Ops: 1000, OpsPerSec: 1000, ServerCPU: 0.1},
+		large("rftpd", "large-get 1 paired", 1, same), large("ceiling", "large-get 1 paired", 1, same), large(PairedControl, "large-get 1 paired", 1, same),
+	}
+	md := CompareMarkdown(CompareInput{
+		Report:  &Report{Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Machine: "test box", Command: "ftpbench compare", Results: results},
+		Servers: []string{"rftpd", "ceiling"}, Runs: 1, Steps: StandardSuite, Chart: "RESULTS.svg", PeerSessions: 2000, Scale: 1, LargeSize: gib, Cores: 2,
+		Pin: PinPlan{Placement: PinSame},
+	})
+	for _, want := range []string{
+		"- Placement (`-pin same`): the single-stream steps (large-get 1, large-put 1, large-get 1 TLS, the paired rounds) and the client matrix ran with the server " +
+			"(every thread of its process and of its descendants) and the client on CPU 0; the steps of many streams or sessions ran unpinned. " +
+			"On loopback one stream's server CPU depends mostly on where the two run: on the 2-vCPU VM where this was measured, a 1 GiB RETR from the page cache " +
+			"(curl, the server's CPU from a cpuacct cgroup) cost the server 120–170 ms of CPU per GiB with both on one CPU, steady within ±10 %, and 540–860 ms with them on different CPUs: " +
+			"wake-ups across CPUs are costly in a VM, and on loopback the sender's softirq also does the receiver's TCP work. Left to the scheduler, each run lands on either at random, " +
+			"and rounds swung by ×1.3 to ×2.3; on one CPU the figures are steady enough to compare, though they are the cost of a transfer whose two ends share a CPU.\n",
+		"| large-put 1 | ms CPU per GiB | 300 | – |\n\nWhere large-get 1 and large-put 1 ran: server and client on CPU 0 (`-pin same`); the other steps ran unpinned.\n\n## Targets",
+		"rftpd's CPU per GiB, median 100 % of the ceiling's (the second ceiling's over the first's: median 100 %, middle half 100–100 %); server and client on CPU 0 (`-pin same`); see below)",
+		"the target's figure is the median of the rounds' ratios.\n\nPlacement: server and client on CPU 0 (`-pin same`): in each part the server's threads and ftpbench's are pinned " +
+			"from before its session opens until it ends. On loopback one stream's server CPU depends mostly on whether server and client share a CPU (see the introduction); " +
+			"on one CPU it is steady.\n\n| round |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q\n%s", want, md)
+		}
+	}
+
+	// Split and off in the introduction; a step that fell back to
+	// unpinned in one run is named with both.
+	for plan, want := range map[PinPlan]string{
+		{Placement: PinSplit, Server: 0, Client: 1}: "ran with the server (every thread of its process and of its descendants) on CPU 0 and the client on CPU 1; the steps of many streams or sessions ran unpinned. ",
+		{Placement: PinOff}:                         "- Placement (`-pin off`): the single-stream steps (large-get 1, large-put 1, large-get 1 TLS, the paired rounds) and the client matrix ran, like every other step, wherever the scheduler put server and client. ",
+	} {
+		if got := placementIntro(plan); !strings.Contains("- "+got, want) {
+			t.Errorf("%v: %q lacks %q", plan, got, want)
+		}
+	}
+	results[1].Placement = "off: unpinned"
+	if got, want := pinnedText(results, StandardSuite), "Where the single-stream steps ran: large-get 1, server and client on CPU 0 (`-pin same`), then unpinned (`-pin off`); "+
+		"large-put 1, server and client on CPU 0 (`-pin same`); the other steps ran unpinned."; got != want {
+		t.Errorf("mixed placements:\n%s\nwant\n%s", got, want)
+	}
+	if got := pinnedText(results[3:4], StandardSuite); got != "" {
+		t.Errorf("no placement, yet %q", got)
 	}
 }

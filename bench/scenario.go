@@ -72,6 +72,11 @@ type Config struct {
 	SlowRate   int64
 	SlowRcvBuf int
 
+	// Pin places the server (PID and its descendants) and this process on
+	// CPUs for the suite's single-stream steps (Step.Pin); the zero value
+	// leaves them unpinned.
+	Pin PinPlan
+
 	// Progress, when set, receives a snapshot about once a second.
 	Progress func(Progress)
 	// Log receives notes (limits, set-up) as they happen; nil discards them.
@@ -198,6 +203,11 @@ type Result struct {
 	// Pair numbers a round of PairedStep: the results with the same Pair
 	// ran back to back, one against rftpd and one against the ceiling.
 	Pair int `json:"pair,omitempty"`
+	// Placement says where the server and the load generator ran, for a
+	// step that places them (Step.Pin): PinPlan's description, "same:
+	// server and client on CPU 0", or "off: unpinned". Empty for steps
+	// run unpinned by design.
+	Placement string `json:"placement,omitempty"`
 }
 
 // Name returns the suite step's label, or the scenario's name.

@@ -26,6 +26,10 @@ type Step struct {
 	// DataUnsent, when set, is rftpd's limits.data_unsent for this step:
 	// the step runs only against rftpd, on an instance started with it.
 	DataUnsent int
+	// Pin marks a single-stream step: RunSuite runs it with the server and
+	// the load generator placed as Config.Pin says (see Placement).
+	// Steps of many streams or sessions run where the scheduler puts them.
+	Pin bool
 }
 
 // StandardSuite measures every scenario once, with the loads the issue's
@@ -52,16 +56,16 @@ var StandardSuite = []Step{
 	{Label: "noop 500 of 10k at 20/s each", Scenario: "noop", Concurrency: 500, Hold: 9500, Rate: 10000, Duration: 20 * time.Second},
 	{Label: "small-get", Scenario: "small-get", Concurrency: 16, Duration: 30 * time.Second},
 	{Label: "small-put", Scenario: "small-put", Concurrency: 16, Duration: 30 * time.Second},
-	{Label: "large-get 1", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second},
+	{Label: "large-get 1", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second, Pin: true},
 	{Label: "large-get 4", Scenario: "large-get", Concurrency: 4, Duration: 20 * time.Second},
-	{Label: "large-put 1", Scenario: "large-put", Concurrency: 1, Duration: 20 * time.Second},
+	{Label: "large-put 1", Scenario: "large-put", Concurrency: 1, Duration: 20 * time.Second, Pin: true},
 	{Label: "list", Scenario: "list", Concurrency: 8, Duration: 20 * time.Second},
 	{Label: "mixed", Scenario: "mixed", Concurrency: 16, Duration: 30 * time.Second},
 	{Label: "slow-get 1000", Scenario: "slow-get", Concurrency: 64, Sessions: 1000, Duration: 10 * time.Second},
 	{Label: "slow-get 1000 data_unsent 64K", Scenario: "slow-get", Concurrency: 64, Sessions: 1000, Duration: 10 * time.Second, DataUnsent: 64 << 10},
 	{Label: "idle 10k TLS", Scenario: "idle", Concurrency: 64, Sessions: 10000, TLS: true},
 	{Label: "login TLS", Scenario: "login", Concurrency: 16, Duration: 30 * time.Second, TLS: true},
-	{Label: "large-get 1 TLS", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second, TLS: true},
+	{Label: "large-get 1 TLS", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second, TLS: true, Pin: true},
 }
 
 // PairedStep is large-get 1 measured in rounds that each run it against
@@ -73,7 +77,7 @@ var StandardSuite = []Step{
 // figure is the median over the rounds of rftpd's rate divided by the mean
 // of the two ceilings'; the two ceilings' ratio to each other shows how
 // fine a difference the rounds can resolve.
-var PairedStep = Step{Label: "large-get 1 paired", Scenario: "large-get", Concurrency: 1, Duration: 2 * time.Second}
+var PairedStep = Step{Label: "large-get 1 paired", Scenario: "large-get", Concurrency: 1, Duration: 2 * time.Second, Pin: true}
 
 // PairedControl is the server name of the second ceiling in PairedStep's
 // rounds.
@@ -139,8 +143,11 @@ func ScaleSuite(steps []Step, f float64) []Step {
 
 // RunSuite runs steps in order with cfg (each step overriding concurrency,
 // duration, sessions, hold and rate; a TLS step also the targets' TLS)
-// and returns a result per step that ran. A step that cannot run at all
-// is returned as an error after the others ran.
+// and returns a result per step that ran. A step marked Pin runs with the
+// server's tree (cfg.PID) and this process pinned as cfg.Pin says, from
+// before its sessions open until it ends, when both get their affinity
+// back; its result says where it ran (Result.Placement). A step that
+// cannot run at all is returned as an error after the others ran.
 func RunSuite(ctx context.Context, steps []Step, cfg Config) ([]*Result, error) {
 	var results []*Result
 	var firstErr error
@@ -166,7 +173,23 @@ func RunSuite(ctx context.Context, steps []Step, cfg Config) ([]*Result, error) 
 		if st.Sessions > 0 {
 			c.Sessions = st.Sessions
 		}
+		var pinned *Pinned
+		var pinNote string
+		if st.Pin && c.Pin.Active() {
+			var err error
+			if c.PID <= 0 {
+				pinNote = fmt.Sprintf("placement %s asked, but the server's process is not known: the step ran unpinned", c.Pin.Placement)
+			} else if pinned, err = Pin(procRoot(c), c.PID, c.Pin); err != nil {
+				pinNote = fmt.Sprintf("placement %s asked, but pinning failed (%v): the step ran unpinned", c.Pin.Placement, err)
+			}
+			if pinNote != "" {
+				c.withDefaults().logf("%s: %s", st.Label, pinNote)
+			}
+		}
 		r, err := Run(ctx, sc, c)
+		if uerr := pinned.Undo(); uerr != nil && firstErr == nil {
+			firstErr = fmt.Errorf("bench: suite step %q: restoring the CPU affinity: %w", st.Label, uerr)
+		}
 		if err != nil {
 			if firstErr == nil {
 				firstErr = fmt.Errorf("bench: suite step %q: %w", st.Label, err)
@@ -174,6 +197,16 @@ func RunSuite(ctx context.Context, steps []Step, cfg Config) ([]*Result, error) 
 			continue
 		}
 		r.Step = st.Label
+		if st.Pin {
+			r.Placement = PinPlan{Placement: PinOff}.String()
+			if pinned != nil {
+				r.Placement = pinned.Plan.String()
+			}
+			r.Notes = append(r.Notes, "placement "+r.Placement)
+			if pinNote != "" {
+				r.Notes = append(r.Notes, pinNote)
+			}
+		}
 		results = append(results, r)
 	}
 	return results, firstErr

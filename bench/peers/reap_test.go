@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -87,6 +88,22 @@ func TestStatParent(t *testing.T) {
 	} {
 		if got, ok := statParent(stat); got != want || ok != (want != 0) {
 			t.Errorf("%q: %d %v", stat, got, ok)
+		}
+	}
+}
+
+// Options.Reaper puts `REAPER reap` before a peer's command line.
+func TestCommandUnderReaper(t *testing.T) {
+	for _, c := range []struct {
+		reaper string
+		want   []string
+	}{
+		{"", []string{"/peers/vsftpd", "/work/vsftpd.conf"}},
+		{"/opt/ftpbench", []string{"/opt/ftpbench", "reap", "/peers/vsftpd", "/work/vsftpd.conf"}},
+	} {
+		cmd := Options{Reaper: c.reaper}.command("/peers/vsftpd", "/work/vsftpd.conf")
+		if !slices.Equal(cmd.Args, c.want) || cmd.Path != c.want[0] {
+			t.Errorf("reaper %q: %q (%s), want %q", c.reaper, cmd.Args, cmd.Path, c.want)
 		}
 	}
 }

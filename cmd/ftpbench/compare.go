@@ -99,6 +99,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	if f.peersDir == "" {
 		f.peersDir = filepath.Join(f.cache, "peers")
 	}
+	f.resolve(stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -199,7 +200,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	}
 	md := bench.CompareMarkdown(bench.CompareInput{
 		Report: rep, Servers: servers, Versions: versions, Runs: f.runs, Steps: steps, Chart: filepath.Base(svg),
-		PeerSessions: f.peerSessions, Scale: f.scale, LargeSize: ds.LargeSize, Cores: runtime.NumCPU(),
+		PeerSessions: f.peerSessions, Scale: f.scale, LargeSize: ds.LargeSize, Cores: runtime.NumCPU(), Pin: f.plan,
 	})
 	if err := os.WriteFile(f.out, []byte(md), 0o644); err != nil {
 		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
@@ -221,7 +222,6 @@ type startOpts struct {
 	plain, keepUploads, inPlace bool
 	unsent                      int      // rftpd: limits.data_unsent, when positive
 	extra                       []string // rftpd: more flags
-	reaper                      string   // the peers: start them under `reaper reap` (peers.Reap)
 }
 
 // uploadDir is the folder where name's writable account stores files.
@@ -230,6 +230,19 @@ func (f *compareFlags) uploadDir(name string) string {
 		return filepath.Join(f.cache, "upload-rftpd")
 	}
 	return filepath.Join(f.cache, "upload-peers")
+}
+
+// options are what start starts server name with. Every peer runs under
+// `self reap` (peers.Reap), for every step: vsftpd's session parent may
+// exit before it has waited for its child, which did the transfer, and
+// that child's CPU time then leaves the measured tree, unless a subreaper
+// inside it reaps the child.
+func (f *compareFlags) options(name, self, data, upload, work string, stderr io.Writer, so startOpts) peers.Options {
+	o := peers.Options{Data: data, Upload: upload, Work: work, Log: stderr, DataUnsent: so.unsent, InPlaceUploads: so.inPlace, Reaper: self}
+	if tlsServers[name] && !so.plain {
+		o.TLSCert, o.TLSKey = f.cert, f.key
+	}
+	return o
 }
 
 // start starts one server over the data set in a work folder of its own;
@@ -250,10 +263,7 @@ func (f *compareFlags) start(ctx context.Context, name, self, data string, stder
 		os.RemoveAll(work)
 		return nil, nil, err
 	}
-	o := peers.Options{Data: data, Upload: upload, Work: work, Log: stderr, DataUnsent: so.unsent, InPlaceUploads: so.inPlace, Reaper: so.reaper}
-	if tlsServers[name] && !so.plain {
-		o.TLSCert, o.TLSKey = f.cert, f.key
-	}
+	o := f.options(name, self, data, upload, work, stderr, so)
 	u := peers.Unpacked{Dir: f.peersDir}
 	switch name {
 	case "rftpd":
@@ -410,9 +420,7 @@ func (f *compareFlags) runClients(ctx context.Context, servers, clients []string
 	}
 	var targets []bench.ClientTarget
 	for _, name := range names {
-		// The peers run under a subreaper, which keeps the CPU time of
-		// session processes they leave to others in the measured tree.
-		kind, so := name, startOpts{plain: true, keepUploads: true, inPlace: true, reaper: self}
+		kind, so := name, startOpts{plain: true, keepUploads: true, inPlace: true}
 		if name == bench.ClientControl {
 			kind, so.extra = "rftpd", []string{"-passive-ports", peers.ControlPassivePorts()}
 		}
@@ -434,7 +442,7 @@ func (f *compareFlags) runClients(ctx context.Context, servers, clients []string
 	var group []string // the current client and direction's figures, in the order run
 	cfg := bench.ClientConfig{
 		Targets: targets, Clients: clients, Rounds: f.clientRounds,
-		File: ds.Layout().LargeFile, Source: file, Warm: file, Size: ds.LargeSize, Timeout: clientTimeout,
+		File: ds.Layout().LargeFile, Source: file, Warm: file, Size: ds.LargeSize, Timeout: clientTimeout, Pin: f.plan,
 		Done: func(r *bench.ClientRun) {
 			fig := "failed"
 			if v, ok := r.CPUPerGiB(); ok {

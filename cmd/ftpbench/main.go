@@ -34,7 +34,7 @@ const usageText = `usage:
   ftpbench suite [flags]                                       start rftpd, run the standard suite (make bench)
   ftpbench compare [flags]                                     the suite against rftpd and its peers (make bench-compare)
   ftpbench ceiling -root DIR [-listen ADDR]                    the raw sendfile ceiling server
-  ftpbench reap PROGRAM [ARG...]                               run a forking server, reaping its orphans (compare -clients)
+  ftpbench reap PROGRAM [ARG...]                               run a forking server, reaping its orphans (compare's peers)
 
 scenarios (-s, comma-separated, or all):
 `

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,6 +53,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"compare", "-steps", "clients", "-servers", "vsftpd"}, "matches no step"},
 		{[]string{"compare", "-clients", "curl,ncftp"}, `unknown client "ncftp" (have curl, lftp, wget)`},
 		{[]string{"compare", "-client-rounds", "0"}, "usage: ftpbench compare"},
+		{[]string{"suite", "-pin", "nowhere"}, `invalid value "nowhere" for flag -pin: bench: placement "nowhere": want same, split, off`},
+		{[]string{"compare", "-pin", "SAME"}, `invalid value "SAME" for flag -pin`},
 		{[]string{"-url", "ftp://127.0.0.1/", "-fill-cache", "20XB"}, "-fill-cache: size \"20XB\": want a number of bytes"},
 		{[]string{"-url", "ftp://127.0.0.1/", "-fill-cache", "-1G"}, "-fill-cache: size \"-1G\""},
 	}
@@ -65,6 +69,63 @@ func TestUsageErrors(t *testing.T) {
 	for _, s := range bench.Scenarios() {
 		if !strings.Contains(errb.String(), s.Name) {
 			t.Errorf("-h does not list %s", s.Name)
+		}
+	}
+}
+
+func TestPinFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bench.Placement
+	}{
+		{nil, bench.PinSame},
+		{[]string{"-pin", "split"}, bench.PinSplit},
+		{[]string{"-pin", "off"}, bench.PinOff},
+		{[]string{"-pin=same"}, bench.PinSame},
+	} {
+		var f suiteFlags
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		f.register(fs)
+		if err := fs.Parse(c.args); err != nil || f.pin != c.want {
+			t.Errorf("%q: %q, %v; want %q", c.args, f.pin, err, c.want)
+		}
+	}
+}
+
+func TestResolvePin(t *testing.T) {
+	for _, c := range []struct {
+		p       bench.Placement
+		allowed []int
+		err     error
+		want    bench.PinPlan
+		note    string
+	}{
+		{bench.PinSame, []int{0, 1}, nil, bench.PinPlan{Placement: bench.PinSame}, ""},
+		{bench.PinSplit, []int{0, 1}, nil, bench.PinPlan{Placement: bench.PinSplit, Server: 0, Client: 1}, ""},
+		{bench.PinSplit, []int{1, 3}, nil, bench.PinPlan{Placement: bench.PinSplit, Server: 1, Client: 3}, ""},
+		{bench.PinSplit, []int{0}, nil, bench.PinPlan{Placement: bench.PinOff},
+			"ftpbench: -pin split: placement split needs two CPUs, and this process may run on one (CPUs [0]): the single-stream steps run unpinned\n"},
+		{bench.PinSame, nil, errors.New("bench: pinning to CPUs needs Linux"), bench.PinPlan{Placement: bench.PinOff},
+			"ftpbench: -pin same: bench: pinning to CPUs needs Linux: the single-stream steps run unpinned\n"},
+		{bench.PinOff, nil, errors.New("no CPUs"), bench.PinPlan{Placement: bench.PinOff}, ""},
+	} {
+		var note strings.Builder
+		if got := resolvePin(c.p, c.allowed, c.err, &note); got != c.want || note.String() != c.note {
+			t.Errorf("%s on %v (%v): %+v, %q; want %+v, %q", c.p, c.allowed, c.err, got, note.String(), c.want, c.note)
+		}
+	}
+}
+
+// Every peer is started under `ftpbench reap`, for the suite's steps as
+// for the client matrix, so that the CPU time of session processes whose
+// parent exited first stays in the measured tree.
+func TestPeersRunUnderReap(t *testing.T) {
+	f := &compareFlags{}
+	for _, name := range allServers {
+		for _, so := range []startOpts{{}, {unsent: 65536}, {plain: true, keepUploads: true, inPlace: true}} {
+			if o := f.options(name, "/opt/ftpbench", "/data", "/up", "/work", io.Discard, so); o.Reaper != "/opt/ftpbench" {
+				t.Errorf("%s with %+v: reaper %q", name, so, o.Reaper)
+			}
 		}
 	}
 }
@@ -213,6 +274,15 @@ func TestComparePairs(t *testing.T) {
 			t.Errorf("round %d, %s: %+v", r.Pair, r.Server, r)
 		}
 	}
+	// Every part of a round, and the suite's large-get 1 and large-get 1
+	// TLS, name where they ran: -pin same by default.
+	cpus, _ := bench.AllowedCPUs()
+	same := "same: server and client on CPU " + fmt.Sprint(cpus[0])
+	for _, r := range rep.Results {
+		if r.Placement != same {
+			t.Errorf("%s, %s: placement %q, want %q", r.Step, r.Server, r.Placement, same)
+		}
+	}
 	if want := []string{"1 rftpd", "1 ceiling", "1 ceiling 2", "2 ceiling", "2 ceiling 2", "2 rftpd"}; !slices.Equal(order, want) {
 		t.Errorf("rounds %q, want %q", order, want)
 	}
@@ -307,6 +377,9 @@ func TestCompareClients(t *testing.T) {
 	m := rep.Clients
 	if m == nil || len(rep.Results) != 0 {
 		t.Fatalf("report: matrix %+v, %d suite results", m, len(rep.Results))
+	}
+	if cpus, _ := bench.AllowedCPUs(); m.Placement != "same: server and client on CPU "+fmt.Sprint(cpus[0]) || m.PinNote != "" {
+		t.Errorf("matrix placement %q (%s)", m.Placement, m.PinNote)
 	}
 	if !slices.Equal(m.Servers, []string{"rftpd", bench.ClientControl}) || m.Size != size || m.Rounds != 2 || m.Versions["curl"] == "" {
 		t.Errorf("matrix %+v", m)

@@ -24,6 +24,8 @@ type suiteFlags struct {
 	scale                           float64
 	largeSize, slowSize             int64
 	quiet                           bool
+	pin                             bench.Placement // -pin
+	plan                            bench.PinPlan   // -pin with its CPUs (resolvePin)
 }
 
 func (f *suiteFlags) register(fs *flag.FlagSet) {
@@ -37,6 +39,35 @@ func (f *suiteFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.quiet, "q", false, "no progress line")
 	fs.StringVar(&f.version, "rftpd-version", "", "rftpd's version for reports (default: from the binary)")
 	fs.StringVar(&f.steps, "steps", "", "run only the steps whose label contains one of these comma-separated words (e.g. TLS; compare: clients, the client matrix)")
+	f.pin = bench.DefaultPlacement
+	fs.Var(&f.pin, "pin", "where the single-stream steps (large-get 1, large-put 1, large-get 1 TLS; compare: the paired rounds and the client matrix) run: "+
+		"same (server and client on one CPU, the steady figure), split (server on one CPU, client on another) or off (unpinned)")
+}
+
+// resolvePin picks the CPUs of placement p among allowed (the CPUs this
+// process may use). When p cannot be had here (split on one CPU, or no
+// pinning on this system) it says so on stderr and returns an unpinned
+// plan.
+func resolvePin(p bench.Placement, allowed []int, allowedErr error, stderr io.Writer) bench.PinPlan {
+	if allowedErr != nil && p != bench.PinOff {
+		fmt.Fprintf(stderr, "ftpbench: -pin %s: %v: the single-stream steps run unpinned\n", p, allowedErr)
+		return bench.PinPlan{Placement: bench.PinOff}
+	}
+	plan, err := bench.PlanFor(p, allowed)
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpbench: -pin %s: %v (CPUs %v): the single-stream steps run unpinned\n", p, strings.TrimPrefix(err.Error(), "bench: "), allowed)
+		return bench.PinPlan{Placement: bench.PinOff}
+	}
+	return plan
+}
+
+// resolve sets f.plan from -pin and the CPUs this process may use.
+func (f *suiteFlags) resolve(stderr io.Writer) {
+	allowed, err := bench.AllowedCPUs()
+	f.plan = resolvePin(f.pin, allowed, err, stderr)
+	if f.plan.Active() {
+		fmt.Fprintf(stderr, "ftpbench: placement of the single-stream steps: %s\n", f.plan)
+	}
 }
 
 // stepWords are the words of -steps.
@@ -105,6 +136,7 @@ func (f *suiteFlags) suiteConfig(s *peers.Server, ds bench.Dataset, stderr io.Wr
 	}
 	cfg.Label = s.Name
 	cfg.PID = s.PID
+	cfg.Pin = f.plan
 	cfg.Layout = ds.Layout()
 	cfg.LargeSize = ds.LargeSize
 	cfg.SmallSize = ds.SmallSize
@@ -143,6 +175,7 @@ func suite(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	f.resolve(stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -319,6 +352,9 @@ func describeStep(s bench.Step) string {
 	}
 	if s.DataUnsent > 0 {
 		d += fmt.Sprintf(", rftpd with limits.data_unsent = %d", s.DataUnsent)
+	}
+	if s.Pin {
+		d += ", server and client placed by -pin"
 	}
 	return d
 }
