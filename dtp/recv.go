@@ -19,6 +19,12 @@ import (
 	"github.com/rftpd/rftpd/protocol"
 )
 
+// headMax is how much of an upload is read into a buffer before the rest
+// is spliced (Linux: spliceFile). A pipe costs four system calls of its
+// own (pipe2, F_SETPIPE_SZ and two closes) and its splice calls come in
+// pairs, so small files are cheaper read and written.
+const headMax = bufSize
+
 // stouTries bounds the attempts at a fresh STOU or temporary file name.
 const stouTries = 16
 
