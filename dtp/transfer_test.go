@@ -188,7 +188,11 @@ func TestStorAppeStou(t *testing.T) {
 		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/inbox"}, protocol.ErrIsDir},
 		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/"}, protocol.ErrIsDir},
 		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/nodir/x"}, fsErrNotExist},
+		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/nodir/deeper/x"}, fsErrNotExist},
 		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/s.bin/x"}, protocol.ErrNotDir},
+		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/s.bin/x/y"}, protocol.ErrNotDir},
+		{protocol.ReqTransfer{Kind: protocol.XferAppe, Path: "/s.bin/x"}, protocol.ErrNotDir},
+		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/inbox/.."}, protocol.ErrIsDir},
 		{protocol.ReqTransfer{Kind: protocol.XferStou, Path: "/s.bin"}, protocol.ErrNotDir},
 	} {
 		e.pasv()
