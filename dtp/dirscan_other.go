@@ -20,6 +20,9 @@ func newDirScanner(dir *os.File, root *os.Root, rel string) (*dirScanner, error)
 	return &dirScanner{dir: dir, root: root, rel: rel}, nil
 }
 
+// close is the end of the scan.
+func (d *dirScanner) close() {}
+
 // next returns the names of the next entries; io.EOF after the last.
 func (d *dirScanner) next() ([]string, error) { return d.dir.Readdirnames(listBatch) }
 

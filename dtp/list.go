@@ -130,6 +130,7 @@ func (l *lister) stream(dir *os.File, b []byte, flush func([]byte) ([]byte, erro
 	if err != nil {
 		return b, storageErr(err)
 	}
+	defer d.close()
 	var held []string
 	holding := l.sortMax > 0
 	for {

@@ -344,7 +344,57 @@ func wakeSend(c *net.TCPConn) {
 // before every splice into the file and stops the copy with its error.
 // lim, when a bandwidth limit applies, cuts the reads into its slices and
 // is paid after each.
+//
+// Without a bandwidth limit the first headMax bytes are read and written
+// (readHead): an upload that ends there needs no pipe.
 func spliceFile(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error, lim *limiter) (int64, error) {
+	var head int64
+	if lim.slice(headMax) == 0 {
+		n, eof, err := readHead(f, c, progress, check)
+		if eof || err != nil {
+			return n, err
+		}
+		head = n
+	}
+	n, err := splicePipe(f, c, progress, check, lim)
+	return head + n, err
+}
+
+// readHead moves the first headMax bytes of c into f with read(2) and
+// write(2), each read's bytes written at once as splice would move them.
+// eof reports that the client's data ended within them: the upload is
+// complete.
+func readHead(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error) (total int64, eof bool, err error) {
+	buf := bufs.Get().(*[]byte)
+	defer bufs.Put(buf)
+	b := (*buf)[:min(headMax, len(*buf))]
+	for total < int64(len(b)) {
+		n, rerr := c.Read(b[:len(b)-int(total)])
+		if n > 0 {
+			if check != nil {
+				if err := check(); err != nil {
+					return total, false, storageErr(err)
+				}
+			}
+			m, werr := f.Write(b[:n])
+			total += int64(m)
+			progress.Add(int64(m))
+			if werr != nil {
+				return total, false, storageErr(werr)
+			}
+		}
+		switch {
+		case rerr == io.EOF:
+			return total, true, nil
+		case rerr != nil:
+			return total, false, connErr("read", rerr)
+		}
+	}
+	return total, false, nil
+}
+
+// splicePipe is spliceFile's splice loop.
+func splicePipe(f *os.File, c *net.TCPConn, progress *atomic.Int64, check func() error, lim *limiter) (int64, error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return copyFromConn(f, c, progress, check, lim) // out of descriptors: copy instead

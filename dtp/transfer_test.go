@@ -4,6 +4,7 @@ package dtp
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -187,7 +188,11 @@ func TestStorAppeStou(t *testing.T) {
 		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/inbox"}, protocol.ErrIsDir},
 		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/"}, protocol.ErrIsDir},
 		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/nodir/x"}, fsErrNotExist},
+		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/nodir/deeper/x"}, fsErrNotExist},
 		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/s.bin/x"}, protocol.ErrNotDir},
+		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/s.bin/x/y"}, protocol.ErrNotDir},
+		{protocol.ReqTransfer{Kind: protocol.XferAppe, Path: "/s.bin/x"}, protocol.ErrNotDir},
+		{protocol.ReqTransfer{Kind: protocol.XferStor, Path: "/inbox/.."}, protocol.ErrIsDir},
 		{protocol.ReqTransfer{Kind: protocol.XferStou, Path: "/s.bin"}, protocol.ErrNotDir},
 	} {
 		e.pasv()
@@ -488,6 +493,28 @@ func TestStorLarge(t *testing.T) {
 	mustOK(t, done.Err)
 	if !bytes.Equal(e.read("big"), data) || done.Bytes != int64(len(data)) {
 		t.Fatalf("stored %d bytes", done.Bytes)
+	}
+}
+
+// TestStorSizes stores files around the size read before splicing
+// (headMax), in place and atomically, with and without a file there
+// before: each arrives whole, and the transfer counts its bytes.
+func TestStorSizes(t *testing.T) {
+	for _, atomic := range []bool{false, true} {
+		cfg := DefaultConfig()
+		cfg.AtomicUploads = atomic
+		e := newEnv(t, &cfg)
+		e.write("old", randomBytes(3*headMax, 3))
+		for i, size := range []int{0, 1, 4096, headMax - 1, headMax, headMax + 1, 3*headMax + 5} {
+			data := randomBytes(size, uint64(i))
+			for _, name := range []string{"old", fmt.Sprintf("new%d", i)} {
+				_, done := e.upload(protocol.ReqTransfer{Kind: protocol.XferStor, Path: name}, data)
+				mustOK(t, done.Err)
+				if got := e.read(name); !bytes.Equal(got, data) || done.Bytes != int64(size) {
+					t.Errorf("atomic %v: %d bytes to %s: stored %d, counted %d", atomic, size, name, len(got), done.Bytes)
+				}
+			}
+		}
 	}
 }
 

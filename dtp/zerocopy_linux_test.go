@@ -17,17 +17,19 @@ import (
 const zeroCopySize = 8 << 20
 
 // TestZeroCopy re-runs this test binary (TestZeroCopyChild) under
-// `strace -f -e trace=sendfile,splice` and sums the bytes each call
+// `strace -f -e trace=sendfile,splice,pipe2` and sums the bytes each call
 // reports: RETR must have moved the whole file with sendfile, STOR with
-// splice (twice: socket → pipe → file). It is skipped where strace is
-// missing or cannot trace.
+// splice (twice: socket → pipe → file) but for its first headMax bytes,
+// which are read and written. A small STOR, which ends within those,
+// makes no pipe: one pipe2 in all, the large STOR's. It is skipped where
+// strace is missing or cannot trace.
 func TestZeroCopy(t *testing.T) {
 	strace, err := exec.LookPath("strace")
 	if err != nil {
 		t.Skip("strace not installed")
 	}
 	out := filepath.Join(t.TempDir(), "trace")
-	cmd := exec.Command(strace, "-f", "-qq", "-e", "trace=sendfile,splice", "-o", out,
+	cmd := exec.Command(strace, "-f", "-qq", "-e", "trace=sendfile,splice,pipe2", "-o", out,
 		os.Args[0], "-test.run=^TestZeroCopyChild$", "-test.count=1", "-test.v")
 	cmd.Env = append(os.Environ(), "RFTPD_ZEROCOPY_CHILD=1")
 	res, err := cmd.CombinedOutput()
@@ -44,7 +46,7 @@ func TestZeroCopy(t *testing.T) {
 	mustOK(t, err)
 	sums := map[string]int64{}
 	calls := map[string]int{}
-	re := regexp.MustCompile(`(?m)\b(sendfile|splice)\b.*\)\s+=\s+(\d+)$`)
+	re := regexp.MustCompile(`(?m)\b(sendfile|splice|pipe2)\b.*\)\s+=\s+(\d+)$`)
 	for _, m := range re.FindAllSubmatch(trace, -1) {
 		n, _ := strconv.ParseInt(string(m[2]), 10, 64)
 		sums[string(m[1])] += n
@@ -55,8 +57,11 @@ func TestZeroCopy(t *testing.T) {
 	if sums["sendfile"] < zeroCopySize {
 		t.Errorf("sendfile moved %d bytes of a %d-byte RETR", sums["sendfile"], zeroCopySize)
 	}
-	if sums["splice"] < 2*zeroCopySize {
+	if sums["splice"] < 2*(zeroCopySize-headMax) {
 		t.Errorf("splice moved %d bytes of a %d-byte STOR (want socket→pipe and pipe→file)", sums["splice"], zeroCopySize)
+	}
+	if calls["pipe2"] != 1 {
+		t.Errorf("%d pipes for a large and a small STOR, want 1", calls["pipe2"])
 	}
 }
 
@@ -77,5 +82,11 @@ func TestZeroCopyChild(t *testing.T) {
 	mustOK(t, done.Err)
 	if !bytes.Equal(e.read("g"), data) {
 		t.Fatal("STOR differs")
+	}
+	small := data[:4096]
+	_, done = e.upload(protocol.ReqTransfer{Kind: protocol.XferStor, Path: "h"}, small)
+	mustOK(t, done.Err)
+	if !bytes.Equal(e.read("h"), small) {
+		t.Fatal("small STOR differs")
 	}
 }
