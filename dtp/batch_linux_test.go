@@ -17,11 +17,7 @@ func lowatOf(t *testing.T, c interface {
 	Control(func(uintptr)) error
 }) int {
 	t.Helper()
-	v := -2
-	mustOK(t, c.Control(func(fd uintptr) {
-		v, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT)
-	}))
-	return v
+	return sockopt(t, c, unix.SOL_SOCKET, unix.SO_RCVLOWAT)
 }
 
 // A fast upload is woken in batches of the pipe's size. When the client
