@@ -83,6 +83,41 @@ func TestLaneSendsFastDownload(t *testing.T) {
 	}
 }
 
+// With a bound on unsent bytes, a download takes a thread once the bound
+// is lifted, and not before.
+func TestLaneAfterLift(t *testing.T) {
+	old := liftWithin
+	liftWithin = time.Minute // however loaded the machine, loopback is fast
+	t.Cleanup(func() { liftWithin = old })
+	const size, unsent = liftAfter + 3*laneMin, 256 << 10
+	data, src := laneFile(t, size)
+	a, b := tcpPair(t)
+	a.SetDeadline(time.Time{})
+	b.SetDeadline(time.Time{})
+	ac, err := a.SyscallConn()
+	mustOK(t, err)
+	l := newLanes(2)
+	var busy atomic.Bool
+	var progress atomic.Int64
+	errc := make(chan error, 1)
+	go func() {
+		_, err := sendFile(a, src, 0, size, unsent, &progress, nil, nil, &laneUse{lanes: l, busy: &busy})
+		errc <- err
+	}()
+	got, err := io.ReadAll(io.LimitReader(b, size))
+	mustOK(t, err)
+	mustOK(t, <-errc)
+	if !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, not the file's %d", len(got), size)
+	}
+	if e := l.entered.Load(); e != 1 {
+		t.Errorf("threads entered %d, want 1", e)
+	}
+	if v := unsentOf(t, ac); v != 0 {
+		t.Errorf("TCP_NOTSENT_LOWAT = %d, want 0 (lifted)", v)
+	}
+}
+
 // No thread is free: the download waits in the netpoller, as before.
 func TestLaneAllTaken(t *testing.T) {
 	const size = laneMin + 4096
