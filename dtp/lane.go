@@ -13,7 +13,7 @@ import (
 // an epoll event, a futex to wake a thread, a scheduler round, and the Go
 // runtime's monitor taking back the processor of every thread blocked in
 // a long sendfile. With curl as the client (16 KiB reads) on one CPU that
-// was a sixth of the server's CPU per GiB; a blocking call pays only the
+// was a fifth to a quarter of the server's CPU per GiB; a blocking call pays only the
 // kernel's own wake-up. Each such download holds a thread while it waits,
 // so their number is bounded (Config.SendThreads), and a client that
 // proves slow goes back to the netpoller, whose waiting costs no thread.
@@ -21,8 +21,9 @@ const (
 	// laneMin: only downloads with at least this much left take a thread.
 	laneMin = 4 << 20
 	// laneChunk is asked of one blocking call, and laneTimeout
-	// (SO_SNDTIMEO) bounds how long it waits: a client that takes less
-	// than laneChunk within laneTimeout/2 (32 MiB/s) is slow. The
+	// (SO_SNDTIMEO) bounds how long it waits: a call that returns short
+	// because the timeout passed shows a client slower than laneChunk per
+	// laneTimeout (64 MiB/s), which is slow. The
 	// progress counter moves after each call.
 	laneChunk = 64 << 20
 )

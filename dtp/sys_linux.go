@@ -285,8 +285,9 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 // laneSend sends the file from *off to end over out with blocking
 // sendfile calls of up to laneChunk, each waiting at most laneTimeout
 // (SO_SNDTIMEO). It reports done when the file is sent (or ended sooner),
-// slow when a call showed the client takes less than laneChunk in
-// laneTimeout/2, and sendfile's error; the socket is non-blocking again
+// slow when a call returned short once laneTimeout had passed (the
+// client takes less than laneChunk in laneTimeout; a short return sooner
+// is a signal's), and sendfile's error; the socket is non-blocking again
 // when it returns. lane.busy is set while a call may wait: abort then
 // wakes it by shutting the socket down (wakeSend) rather than waiting
 // for it; once abort has set lane.stop, no call starts.
