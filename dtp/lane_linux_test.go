@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -40,6 +41,34 @@ func nonblocking(t *testing.T, c interface {
 	return flags&unix.O_NONBLOCK != 0
 }
 
+// laneRun is a download by sendFile on a goroutine of its own, over a
+// loopback pair without deadlines: the server's end a, the client's b.
+type laneRun struct {
+	a, b     *net.TCPConn
+	progress atomic.Int64
+	done     chan laneResult
+}
+
+type laneResult struct {
+	n   int64
+	err error
+}
+
+// startSend starts sending size bytes of src, bounding unsent bytes as
+// unsent does for sendFile, with lane.
+func startSend(t *testing.T, src *source, size int64, unsent int, lane *laneUse) *laneRun {
+	t.Helper()
+	r := &laneRun{done: make(chan laneResult, 1)}
+	r.a, r.b = tcpPair(t)
+	r.a.SetDeadline(time.Time{})
+	r.b.SetDeadline(time.Time{})
+	go func() {
+		n, err := sendFile(r.a, src, 0, size, unsent, &r.progress, nil, nil, lane)
+		r.done <- laneResult{n, err}
+	}()
+	return r
+}
+
 // A fast download takes a send thread, arrives byte for byte, gives the
 // thread back, and leaves its socket non-blocking for the netpoller.
 func TestLaneSendsFastDownload(t *testing.T) {
@@ -48,27 +77,15 @@ func TestLaneSendsFastDownload(t *testing.T) {
 	t.Cleanup(func() { laneTimeout = old })
 	const size = 3*laneChunk/2 + 12345 // two blocking calls, the second short
 	data, src := laneFile(t, size)
-	a, b := tcpPair(t)
-	a.SetDeadline(time.Time{})
-	b.SetDeadline(time.Time{})
 	l := newLanes(1)
 	var busy atomic.Bool
-	var progress atomic.Int64
-	type result struct {
-		n   int64
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		n, err := sendFile(a, src, 0, size, 0, &progress, nil, nil, &laneUse{lanes: l, busy: &busy})
-		done <- result{n, err}
-	}()
-	got, err := io.ReadAll(io.LimitReader(b, size))
+	run := startSend(t, src, size, 0, &laneUse{lanes: l, busy: &busy})
+	got, err := io.ReadAll(io.LimitReader(run.b, size))
 	mustOK(t, err)
-	r := <-done
+	r := <-run.done
 	mustOK(t, r.err)
-	if r.n != size || !bytes.Equal(got, data) || progress.Load() != size {
-		t.Fatalf("sent %d, progress %d, read %d bytes (equal: %v), want %d", r.n, progress.Load(), len(got), bytes.Equal(got, data), size)
+	if r.n != size || !bytes.Equal(got, data) || run.progress.Load() != size {
+		t.Fatalf("sent %d, progress %d, read %d bytes (equal: %v), want %d", r.n, run.progress.Load(), len(got), bytes.Equal(got, data), size)
 	}
 	if e, s, n := l.entered.Load(), l.slow.Load(), l.busy.Load(); e != 1 || s != 0 || n != 0 {
 		t.Errorf("threads: entered %d, slow %d, busy %d; want 1, 0, 0", e, s, n)
@@ -76,7 +93,7 @@ func TestLaneSendsFastDownload(t *testing.T) {
 	if busy.Load() {
 		t.Error("the transfer still shows a blocking call")
 	}
-	ac, err := a.SyscallConn()
+	ac, err := run.a.SyscallConn()
 	mustOK(t, err)
 	if !nonblocking(t, ac) {
 		t.Error("the socket was left blocking")
@@ -91,22 +108,14 @@ func TestLaneAfterLift(t *testing.T) {
 	t.Cleanup(func() { liftWithin = old })
 	const size, unsent = liftAfter + 3*laneMin, 256 << 10
 	data, src := laneFile(t, size)
-	a, b := tcpPair(t)
-	a.SetDeadline(time.Time{})
-	b.SetDeadline(time.Time{})
-	ac, err := a.SyscallConn()
-	mustOK(t, err)
 	l := newLanes(2)
 	var busy atomic.Bool
-	var progress atomic.Int64
-	errc := make(chan error, 1)
-	go func() {
-		_, err := sendFile(a, src, 0, size, unsent, &progress, nil, nil, &laneUse{lanes: l, busy: &busy})
-		errc <- err
-	}()
-	got, err := io.ReadAll(io.LimitReader(b, size))
+	run := startSend(t, src, size, unsent, &laneUse{lanes: l, busy: &busy})
+	ac, err := run.a.SyscallConn()
 	mustOK(t, err)
-	mustOK(t, <-errc)
+	got, err := io.ReadAll(io.LimitReader(run.b, size))
+	mustOK(t, err)
+	mustOK(t, (<-run.done).err)
 	if !bytes.Equal(got, data) {
 		t.Fatalf("read %d bytes, not the file's %d", len(got), size)
 	}
@@ -122,21 +131,15 @@ func TestLaneAfterLift(t *testing.T) {
 func TestLaneAllTaken(t *testing.T) {
 	const size = laneMin + 4096
 	data, src := laneFile(t, size)
-	a, b := tcpPair(t)
 	l := newLanes(1)
 	if !l.take() {
 		t.Fatal("take on an empty bound refused")
 	}
 	var busy atomic.Bool
-	var progress atomic.Int64
-	errc := make(chan error, 1)
-	go func() {
-		_, err := sendFile(a, src, 0, size, 0, &progress, nil, nil, &laneUse{lanes: l, busy: &busy})
-		errc <- err
-	}()
-	got, err := io.ReadAll(io.LimitReader(b, size))
+	run := startSend(t, src, size, 0, &laneUse{lanes: l, busy: &busy})
+	got, err := io.ReadAll(io.LimitReader(run.b, size))
 	mustOK(t, err)
-	mustOK(t, <-errc)
+	mustOK(t, (<-run.done).err)
 	if !bytes.Equal(got, data) || l.entered.Load() != 1 {
 		t.Fatalf("read %d bytes (equal %v), threads entered %d; want the file and 1 (the test's own)", len(got), bytes.Equal(got, data), l.entered.Load())
 	}
@@ -151,30 +154,22 @@ func TestLaneSlowClientLeaves(t *testing.T) {
 	t.Cleanup(func() { laneTimeout = old })
 	const size = laneMin + 8<<20
 	data, src := laneFile(t, size)
-	a, b := tcpPair(t)
-	a.SetDeadline(time.Time{})
-	b.SetDeadline(time.Time{})
 	l := newLanes(4)
 	var busy atomic.Bool
-	var progress atomic.Int64
-	errc := make(chan error, 1)
-	go func() {
-		_, err := sendFile(a, src, 0, size, 0, &progress, nil, nil, &laneUse{lanes: l, busy: &busy})
-		errc <- err
-	}()
+	run := startSend(t, src, size, 0, &laneUse{lanes: l, busy: &busy})
 	// Not reading: wait until the call has timed out and the thread is back.
 	for deadline := time.Now().Add(30 * time.Second); l.slow.Load() == 0; {
 		if time.Now().After(deadline) {
-			t.Fatalf("no slow exit after 30 s (entered %d, progress %d)", l.entered.Load(), progress.Load())
+			t.Fatalf("no slow exit after 30 s (entered %d, progress %d)", l.entered.Load(), run.progress.Load())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	if n := l.busy.Load(); n != 0 {
 		t.Errorf("%d threads busy after the slow exit, want 0", n)
 	}
-	got, err := io.ReadAll(io.LimitReader(b, size))
+	got, err := io.ReadAll(io.LimitReader(run.b, size))
 	mustOK(t, err)
-	mustOK(t, <-errc)
+	mustOK(t, (<-run.done).err)
 	if !bytes.Equal(got, data) {
 		t.Fatalf("read %d bytes, not the file's %d", len(got), size)
 	}
@@ -192,29 +187,21 @@ func TestAbortWakesBlockedSend(t *testing.T) {
 	t.Cleanup(func() { laneTimeout = old })
 	const size = laneMin + 64<<20
 	_, src := laneFile(t, size)
-	a, b := tcpPair(t)
-	a.SetDeadline(time.Time{})
-	b.SetDeadline(time.Time{})
 	tr := &transfer{}
 	tr.ctx, tr.cancel = context.WithCancel(context.Background())
-	if !tr.setConn(a) {
+	l := newLanes(1)
+	run := startSend(t, src, size, 0, &laneUse{lanes: l, busy: &tr.sending, stop: &tr.stopping})
+	if !tr.setConn(run.a) {
 		t.Fatal("setConn refused")
 	}
-	l := newLanes(1)
-	var progress atomic.Int64
-	errc := make(chan error, 1)
-	go func() {
-		_, err := sendFile(a, src, 0, size, 0, &progress, nil, nil, &laneUse{lanes: l, busy: &tr.sending, stop: &tr.stopping})
-		errc <- err
-	}()
 	// The client reads nothing: wait for the call to block.
 	last, same := int64(-1), 0
 	for deadline := time.Now().Add(30 * time.Second); !(tr.sending.Load() && same >= 10); {
 		if time.Now().After(deadline) {
-			t.Fatalf("the send never blocked (sending %v, progress %d)", tr.sending.Load(), progress.Load())
+			t.Fatalf("the send never blocked (sending %v, progress %d)", tr.sending.Load(), run.progress.Load())
 		}
 		time.Sleep(10 * time.Millisecond)
-		if p := progress.Load(); p == last {
+		if p := run.progress.Load(); p == last {
 			same++
 		} else {
 			last, same = p, 0
@@ -228,16 +215,16 @@ func TestAbortWakesBlockedSend(t *testing.T) {
 		t.Fatal("abort blocked behind the sendfile call")
 	}
 	select {
-	case err := <-errc:
-		if err == nil || !errors.Is(err, unix.EPIPE) {
+	case r := <-run.done:
+		if err := r.err; err == nil || !errors.Is(err, unix.EPIPE) {
 			t.Errorf("the woken send returned %v, want EPIPE", err)
 		}
 	case <-time.After(20 * time.Second):
-		b.Close() // the client's reset ends the call, so the test ends
+		run.b.Close() // the client's reset ends the call, so the test ends
 		t.Fatal("the blocked sendfile was not woken by abort")
 	}
 	if tr.sending.Load() || l.busy.Load() != 0 {
 		t.Errorf("after the abort: sending %v, threads busy %d", tr.sending.Load(), l.busy.Load())
 	}
-	a.Close() // runTransfer's close
+	run.a.Close() // runTransfer's close
 }
