@@ -24,8 +24,12 @@ func TestStandardSuite(t *testing.T) {
 		}
 		total += s.Duration
 	}
-	if total < 3*time.Minute || total > 6*time.Minute {
-		t.Errorf("suite measures for %v; want about 6 minutes with set-up", total)
+	if total < 3*time.Minute || total > 7*time.Minute {
+		t.Errorf("suite measures for %v; want about 7 minutes with set-up", total)
+	}
+	atomic := FilterSteps(StandardSuite, []string{"atomic"})
+	if len(atomic) != 2 || atomic[0].Scenario != "small-put" || atomic[1].Scenario != "large-put" || !atomic[0].AtomicUploads || !atomic[1].AtomicUploads {
+		t.Errorf("steps with rftpd's default uploads: %+v", atomic)
 	}
 	slow := FilterSteps(StandardSuite, []string{"slow-get"})
 	if len(slow) != 2 || slow[0].Sessions != 1000 || slow[0].DataUnsent != 0 || slow[1].DataUnsent != 64<<10 {

@@ -292,15 +292,16 @@ func (f *compareFlags) start(ctx context.Context, name, self, data string, stder
 }
 
 // runServer starts one server, runs the steps that apply to it and stops it.
-// rftpd runs each step with settings of its own (Step.DataUnsent) on
-// another instance started for it; the peers skip those steps.
+// rftpd writes uploads in place, as the peers do, and runs each step with
+// settings of its own (Step.DataUnsent, Step.AtomicUploads) on another
+// instance started for it; the peers skip those steps.
 func (f *compareFlags) runServer(ctx context.Context, name, self, data string, ds bench.Dataset, steps []bench.Step, stderr io.Writer, line *bench.ProgressLine) ([]*bench.Result, string, error) {
 	var mine []bench.Step
 	for _, st := range steps {
 		if name == "ceiling" && st.Scenario != "large-get" && st.Scenario != "small-get" {
 			continue // the ceiling only sends files
 		}
-		if forking[name] && st.SingleProcess || st.TLS && !tlsServers[name] || st.DataUnsent > 0 && name != "rftpd" {
+		if forking[name] && st.SingleProcess || st.TLS && !tlsServers[name] || (st.DataUnsent > 0 || st.AtomicUploads) && name != "rftpd" {
 			continue
 		}
 		if forking[name] {
@@ -316,14 +317,16 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 	var version string
 	var err error
 	if len(shared) > 0 || len(own) == 0 {
-		rs, version, err = f.runSteps(ctx, name, self, data, 0, ds, shared, stderr, line)
+		rs, version, err = f.runSteps(ctx, name, self, data, startOpts{inPlace: true}, ds, shared, stderr, line)
 	}
 	for _, st := range own {
 		if ctx.Err() != nil {
 			break
 		}
-		fmt.Fprintf(stderr, "ftpbench: %s with limits.data_unsent = %d for %s\n", name, st.DataUnsent, st.Label)
-		more, v, oerr := f.runSteps(ctx, name, self, data, st.DataUnsent, ds, []bench.Step{st}, stderr, line)
+		fmt.Fprintf(stderr, "ftpbench: %s with %s for %s\n", name, ownSettings(st), st.Label)
+		o := ownOptions(st, peers.Options{})
+		so := startOpts{unsent: o.DataUnsent, inPlace: o.InPlaceUploads}
+		more, v, oerr := f.runSteps(ctx, name, self, data, so, ds, []bench.Step{st}, stderr, line)
 		rs = append(rs, more...)
 		if version == "" {
 			version = v
@@ -335,10 +338,9 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 	return rs, version, err
 }
 
-// runSteps starts one server (rftpd with limits.data_unsent = unsent, when
-// positive), runs steps on it and stops it.
-func (f *compareFlags) runSteps(ctx context.Context, name, self, data string, unsent int, ds bench.Dataset, steps []bench.Step, stderr io.Writer, line *bench.ProgressLine) ([]*bench.Result, string, error) {
-	s, done, err := f.start(ctx, name, self, data, stderr, startOpts{unsent: unsent})
+// runSteps starts one server as so says, runs steps on it and stops it.
+func (f *compareFlags) runSteps(ctx context.Context, name, self, data string, so startOpts, ds bench.Dataset, steps []bench.Step, stderr io.Writer, line *bench.ProgressLine) ([]*bench.Result, string, error) {
+	s, done, err := f.start(ctx, name, self, data, stderr, so)
 	if err != nil {
 		return nil, "", err
 	}

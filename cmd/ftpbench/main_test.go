@@ -339,8 +339,69 @@ func TestCompareSlowGet(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, b)
 		}
 	}
-	if !strings.Contains(errb.String(), "rftpd with limits.data_unsent = 65536 for slow-get 1000 data_unsent 64K ×0.02") {
+	if !strings.Contains(errb.String(), "rftpd with limits.data_unsent = 65536 and uploads in place for slow-get 1000 data_unsent 64K ×0.02") {
 		t.Errorf("stderr does not say rftpd was started with data_unsent:\n%s", errb.String())
+	}
+}
+
+// compare runs small-put against rftpd writing in place, as the peers do,
+// then on an rftpd of its own with its default uploads, atomic and
+// durable, and reports both rows.
+func TestCompareAtomicUploads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "rftpd")
+	if err := peers.BuildRftpd(context.Background(), bin); err != nil {
+		t.Fatal(err)
+	}
+	md, jsonFile := filepath.Join(dir, "R.md"), filepath.Join(dir, "r.json")
+	var out, errb bytes.Buffer
+	code := run([]string{"compare", "-servers", "rftpd", "-steps", "small-put", "-runs", "1", "-scale", "0.05", "-clients", "",
+		"-large-size", "1048576", "-cache", filepath.Join(dir, "cache"), "-rftpd", bin, "-q",
+		"-out", md, "-json", jsonFile}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	rep, err := bench.ReadJSON(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, r := range rep.Results {
+		steps = append(steps, r.Step)
+		if r.Errors != 0 || r.Ops == 0 || r.ServerCPU <= 0 {
+			t.Errorf("%s: %d operations, %d errors, server CPU %v s", r.Step, r.Ops, r.Errors, r.ServerCPU)
+		}
+	}
+	if want := []string{"small-put ×0.05", "small-put atomic durable ×0.05"}; !slices.Equal(steps, want) {
+		t.Errorf("steps %q, want %q", steps, want)
+	}
+	if !strings.Contains(errb.String(), "rftpd with atomic and durable uploads for small-put atomic durable ×0.05") {
+		t.Errorf("stderr does not say rftpd was started with its default uploads:\n%s", errb.String())
+	}
+}
+
+func TestOwnOptions(t *testing.T) {
+	base := peers.Options{Data: "d", InPlaceUploads: true}
+	for _, c := range []struct {
+		st       bench.Step
+		unsent   int
+		inPlace  bool
+		settings string
+	}{
+		{bench.Step{Label: "slow"}, 0, true, "uploads in place"},
+		{bench.Step{Label: "slow 64K", DataUnsent: 65536}, 65536, true, "limits.data_unsent = 65536 and uploads in place"},
+		{bench.Step{Label: "small-put atomic durable", AtomicUploads: true}, 0, false, "atomic and durable uploads"},
+	} {
+		o := ownOptions(c.st, base)
+		if o.Data != "d" || o.DataUnsent != c.unsent || o.InPlaceUploads != c.inPlace {
+			t.Errorf("%s: %+v", c.st.Label, o)
+		}
+		if got := ownSettings(c.st); got != c.settings {
+			t.Errorf("%s: settings %q, want %q", c.st.Label, got, c.settings)
+		}
 	}
 }
 
