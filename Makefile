@@ -104,7 +104,7 @@ bench-cluster: build ftpbench
 	bench/cluster.sh $(BIN) $(FTPBENCH) $(BENCH_CACHE)/data 3 5s
 
 # The same suite against rftpd, vsftpd, pure-ftpd, ProFTPD and the raw sendfile
-# ceiling, 3 runs each, then the client matrix (about 100 minutes): writes
+# ceiling, 3 runs each, then the client matrix (about two hours): writes
 # bench/RESULTS.md and bench/RESULTS.svg.
 # Fetches the peers (apt-get download + dpkg -x) and creates the system accounts
 # "ftp" and "ftpbench" they authenticate; run it as root on a quiet machine.

@@ -1,4 +1,4 @@
-// The standard suite: the steps `make bench` and `make bench-compare` run, about six minutes in all.
+// The standard suite: the steps `make bench` and `make bench-compare` run, about seven minutes of measuring in all.
 package bench
 
 import (
