@@ -41,7 +41,7 @@ type Step struct {
 
 // StandardSuite measures every scenario once, with the loads the issue's
 // targets name: 10,000 and 15,000 idle sessions, 500 active among 10,000,
-// one large stream, 1,000 slow downloads. It takes about seven minutes
+// one large stream, 1,000 slow downloads. It takes about eight minutes
 // with a 1 GiB large file.
 //
 // 15,000 is about the most rftpd admits here: a process may hold at most

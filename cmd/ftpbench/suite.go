@@ -162,7 +162,7 @@ func suite(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	f.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ftpbench suite [flags]\n\nstarts rftpd on loopback over the data set, uploads written in place, and runs the standard suite (about 7 minutes):")
+		fmt.Fprintln(stderr, "usage: ftpbench suite [flags]\n\nstarts rftpd on loopback over the data set, uploads written in place, and runs the standard suite (about 8 minutes):")
 		for _, s := range bench.StandardSuite {
 			fmt.Fprintf(stderr, "  %-30s %s\n", s.Label, describeStep(s))
 		}
