@@ -99,8 +99,8 @@ func CompareMarkdown(in CompareInput) string {
 		"Uploads go to one writable account. All servers listen on 127.0.0.1 with sendfile on and no connection caps.\n", FormatBytes(float64(in.LargeSize)))
 	p("- The peers (Debian packages) run a process per session, so their idle and held populations are capped at %d sessions; "+
 		"their memory per session is measured at that size, and they skip idle 15k.\n", in.PeerSessions)
-	p("- Uploads compare like for like: vsftpd, pure-ftpd and ProFTPD (as configured here) truncate and write in place without syncing, and so does rftpd in every row but those marked \"atomic durable\" " +
-		"(`atomic_uploads = false`, `durable_uploads = false`). Those rows run rftpd alone with its defaults, to show what they cost: an atomic STOR writes a temporary file and renames it over the target once complete " +
+	p("- Uploads compare like for like: vsftpd, pure-ftpd and ProFTPD (as configured here) truncate and write in place without syncing, and so does rftpd (`atomic_uploads = false`, `durable_uploads = false`) " +
+		"in every row but those marked \"atomic durable\". Those rows run rftpd alone with its defaults, to show what they cost: an atomic STOR writes a temporary file and renames it over the target once complete " +
 		"(each upload creates a new inode and frees the old one), and a durable one syncs the file and its folder before the 226 reply.\n")
 	if in.Pin.Placement != "" {
 		p("- %s\n", placementIntro(in.Pin))

@@ -55,7 +55,7 @@ func TestCompareMarkdown(t *testing.T) {
 		"95 % | yes |",
 		"10000 held, 2.93 KiB/session | yes |",
 		"| 14000 of 15000 held, 14000 answered NOOP | no |",
-		"and so does rftpd in every row but those marked \"atomic durable\"",
+		"and so does rftpd (`atomic_uploads = false`, `durable_uploads = false`) in every row but those marked \"atomic durable\".",
 		"p99 7.00 ms with 9500 held + 500 active at 20 commands/s each (back to back: p99 12.00 ms at 40,000 commands/s in all) | no |",
 		"- list, vsftpd: 3 errors; most common: `MLSD: 500 Unknown command.` (3)",
 		"Versions: rftpd abc, vsftpd 3.0.3.",
