@@ -245,23 +245,8 @@ func TestComparePairs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "rftpd")
-	if err := peers.BuildRftpd(context.Background(), bin); err != nil {
-		t.Fatal(err)
-	}
-	md, jsonFile := filepath.Join(dir, "R.md"), filepath.Join(dir, "r.json")
-	var out, errb bytes.Buffer
-	code := run([]string{"compare", "-servers", "rftpd,ceiling", "-steps", "large-get 1", "-runs", "1", "-pairs", "2",
-		"-scale", "0.05", "-large-size", "4194304", "-slow-size", "1048576", "-cache", filepath.Join(dir, "cache"), "-rftpd", bin, "-q",
-		"-out", md, "-json", jsonFile}, &out, &errb)
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
-	}
-	rep, err := bench.ReadJSON(jsonFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	md, rep, _ := runCompare(t, "-servers", "rftpd,ceiling", "-steps", "large-get 1", "-runs", "1", "-pairs", "2",
+		"-scale", "0.05", "-large-size", "4194304", "-slow-size", "1048576")
 	// Rounds 1 and 2, each with all three servers, in the orders
 	// bench.PairedOrder gives.
 	var order []string
@@ -303,23 +288,8 @@ func TestCompareSlowGet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "rftpd")
-	if err := peers.BuildRftpd(context.Background(), bin); err != nil {
-		t.Fatal(err)
-	}
-	md, jsonFile := filepath.Join(dir, "R.md"), filepath.Join(dir, "r.json")
-	var out, errb bytes.Buffer
-	code := run([]string{"compare", "-servers", "rftpd", "-steps", "slow-get", "-runs", "1", "-scale", "0.02",
-		"-large-size", "1048576", "-slow-size", "4194304", "-cache", filepath.Join(dir, "cache"), "-rftpd", bin, "-q",
-		"-out", md, "-json", jsonFile}, &out, &errb)
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
-	}
-	rep, err := bench.ReadJSON(jsonFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	md, rep, errb := runCompare(t, "-servers", "rftpd", "-steps", "slow-get", "-runs", "1", "-scale", "0.02",
+		"-large-size", "1048576", "-slow-size", "4194304")
 	var steps []string
 	for _, r := range rep.Results {
 		steps = append(steps, r.Step)
@@ -344,13 +314,11 @@ func TestCompareSlowGet(t *testing.T) {
 	}
 }
 
-// compare runs small-put against rftpd writing in place, as the peers do,
-// then on an rftpd of its own with its default uploads, atomic and
-// durable, and reports both rows.
-func TestCompareAtomicUploads(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
+// runCompare builds rftpd and runs ftpbench compare against it with args,
+// a cache, -out and -json of its own; it fails t unless compare exits 0, and
+// returns the report's path, the JSON report and compare's stderr.
+func runCompare(t *testing.T, args ...string) (md string, rep *bench.Report, stderr *bytes.Buffer) {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "rftpd")
 	if err := peers.BuildRftpd(context.Background(), bin); err != nil {
@@ -358,16 +326,27 @@ func TestCompareAtomicUploads(t *testing.T) {
 	}
 	md, jsonFile := filepath.Join(dir, "R.md"), filepath.Join(dir, "r.json")
 	var out, errb bytes.Buffer
-	code := run([]string{"compare", "-servers", "rftpd", "-steps", "small-put", "-runs", "1", "-scale", "0.05", "-clients", "",
-		"-large-size", "1048576", "-cache", filepath.Join(dir, "cache"), "-rftpd", bin, "-q",
-		"-out", md, "-json", jsonFile}, &out, &errb)
-	if code != 0 {
+	args = append([]string{"compare"}, args...)
+	args = append(args, "-cache", filepath.Join(dir, "cache"), "-rftpd", bin, "-q", "-out", md, "-json", jsonFile)
+	if code := run(args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 	rep, err := bench.ReadJSON(jsonFile)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return md, rep, &errb
+}
+
+// compare runs small-put against rftpd writing in place, as the peers do,
+// then on an rftpd of its own with its default uploads, atomic and
+// durable, and reports both rows.
+func TestCompareAtomicUploads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	_, rep, errb := runCompare(t, "-servers", "rftpd", "-steps", "small-put", "-runs", "1", "-scale", "0.05", "-clients", "",
+		"-large-size", "1048576")
 	var steps []string
 	for _, r := range rep.Results {
 		steps = append(steps, r.Step)
