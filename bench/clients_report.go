@@ -125,7 +125,7 @@ func clientShort(s string) string {
 }
 
 // clientSection writes the client matrix's section of the comparison.
-func clientSection(p func(string, ...any), m *ClientMatrix) {
+func clientSection(p func(string, ...any), m *ClientMatrix, cpuSources string) {
 	rows := clientRows(m)
 	p("\n## Client matrix\n\n")
 	var names []string
@@ -146,7 +146,7 @@ func clientSection(p func(string, ...any), m *ClientMatrix) {
 	p("- A download is a RETR into /dev/null; an upload, a STOR of the same file from the data set to a name removed before and after " +
 		"each upload, so every STOR creates a file. rftpd writes uploads in place and without fsync here " +
 		"(`atomic_uploads = false`, `durable_uploads = false`), as the peers do.\n")
-	p("- A figure is the server's CPU time (its process and all its descendants, session processes it reaped included, from /proc/PID/stat) " +
+	p("- A figure is the server's CPU time, its process and all its descendants, " + cpuSources + ", " +
 		"from just before the client starts until the client has exited and the server is back to the processes it had, per GiB moved: " +
 		"login and logout included, as in the rate (the file's size over the client's run). Downloads log in anonymously; " +
 		"uploads to the writable account, so each includes one password check (rftpd: bcrypt; the peers: the system's crypt), tens of milliseconds.\n")

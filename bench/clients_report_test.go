@@ -41,7 +41,7 @@ func testMatrix() *ClientMatrix {
 
 func TestClientSection(t *testing.T) {
 	var b strings.Builder
-	clientSection(func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }, testMatrix())
+	clientSection(func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }, testMatrix(), CPUSourceText(map[string]string{"rftpd": "cgroup v1 cpuacct", "rftpd 2": "cgroup v1 cpuacct", "vsftpd": "cgroup v1 cpuacct"}))
 	want, err := os.ReadFile("testdata/client-matrix.md")
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +121,23 @@ func TestResolved(t *testing.T) {
 	} {
 		if got := resolved(c.ratio, c.control); got != c.want {
 			t.Errorf("%s: %v", c.name, got)
+		}
+	}
+}
+
+func TestCPUSourceText(t *testing.T) {
+	for _, c := range []struct {
+		in   map[string]string
+		want string
+	}{
+		{nil, "from /proc/PID/stat of the server and its descendants, session processes it reaped included, in 10 ms ticks"},
+		{map[string]string{"rftpd": "cgroup v2", "vsftpd": "cgroup v2"}, "from a control group made for the server (cgroup v2 cpu.stat usage_usec, in microseconds), which counts every process that ran in it, reaped or not"},
+		{map[string]string{"vsftpd": ProcCPUSource, "rftpd": "cgroup v1 cpuacct", "proftpd": ProcCPUSource},
+			"proftpd, vsftpd: from /proc/PID/stat of the server and its descendants, session processes it reaped included, in 10 ms ticks; " +
+				"rftpd: from a control group made for the server (cgroup v1 cpuacct.usage, in nanoseconds), which counts every process that ran in it, reaped or not"},
+	} {
+		if got := CPUSourceText(c.in); got != c.want {
+			t.Errorf("CPUSourceText(%v) =\n%s\nwant\n%s", c.in, got, c.want)
 		}
 	}
 }

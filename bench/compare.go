@@ -112,7 +112,7 @@ func CompareMarkdown(in CompareInput) string {
 		suiteSections(p, in, med, errs)
 	}
 	if in.Report.Clients != nil {
-		clientSection(p, in.Report.Clients)
+		clientSection(p, in.Report.Clients, CPUSourceText(in.Report.CPUSources))
 	}
 	if len(in.Report.Warnings) > 0 {
 		p("\n## Problems during the run\n\n")
@@ -286,8 +286,8 @@ func suiteSections(p func(string, ...any), in CompareInput, med map[string]map[s
 
 	p("## Server CPU per operation\n\n")
 	p("Server and load generator share the machine's cores, so a rate also measures the client. " +
-		"This table shows what each server itself spent: the CPU time of its process and all its descendants " +
-		"(including session processes already reaped), from /proc/PID/stat, divided by the operations done (for large transfers: per GiB). " +
+		"This table shows what each server itself spent: the CPU time of its process and all its descendants, " +
+		CPUSourceText(in.Report.CPUSources) + ", divided by the operations done (for large transfers: per GiB). " +
 		"Lower is better; below each cell, how many times less rftpd spent (× > 1: rftpd cheaper).\n\n")
 	p("| step | unit |")
 	for _, s := range in.Servers {

@@ -1,4 +1,4 @@
-// Server memory and CPU time: RSS and PSS of a process and all its descendants, from /proc/PID/smaps_rollup, and their CPU time from /proc/PID/stat.
+// Server memory and CPU time: RSS and PSS of a process and all its descendants, from /proc/PID/smaps_rollup, and their CPU time from /proc/PID/stat (or a control group, cpugroup.go).
 package bench
 
 import (
@@ -223,8 +223,13 @@ func parseStatCPU(stat string) (int64, error) {
 // CPUTime returns the CPU time used so far by pid and its descendants,
 // including descendants that already exited and were reaped (a server that
 // forks a process per session reaps it when the session ends). Its
-// resolution is one clock tick, 10 ms.
+// resolution is one clock tick, 10 ms. For a pid given to TrackCPU it
+// reads the control group instead: nanoseconds, and every process that
+// ran there, reaped or not.
 func CPUTime(procRoot string, pid int) (time.Duration, error) {
+	if d, ok, err := trackedCPUTime(pid); ok {
+		return d, err
+	}
 	pids, err := Descendants(procRoot, pid)
 	if err != nil {
 		return 0, err

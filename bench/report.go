@@ -20,6 +20,10 @@ type Report struct {
 	Warnings []string  `json:"warnings,omitempty"`
 	// Clients is the client matrix of ftpbench compare -clients.
 	Clients *ClientMatrix `json:"clients,omitempty"`
+	// CPUSources says, per server, where its CPU time was read: "cgroup v1
+	// cpuacct" or "cgroup v2" for a control group of its own (TrackCPU),
+	// ProcCPUSource where none could be made.
+	CPUSources map[string]string `json:"cpu_sources,omitempty"`
 }
 
 // WriteJSON writes r to path (indented).

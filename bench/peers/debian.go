@@ -241,6 +241,7 @@ func (u Unpacked) finish(ctx context.Context, s *Server, port int, name, pkg str
 		s.Stop()
 		return nil, err
 	}
+	s.trackCPU()
 	s.setURLs(SystemUser, SystemPass)
 	s.Version = u.Version(pkg)
 	s.Notes = append(s.Notes, fmt.Sprintf("%s %s, Debian package, config in %s", name, s.Version, o.Work))
@@ -263,6 +264,7 @@ func StartCeiling(ctx context.Context, self string, o Options) (*Server, error) 
 		s.Stop()
 		return nil, err
 	}
+	s.trackCPU()
 	s.setURLs("anonymous", "x")
 	s.Version = "sendfile"
 	return s, nil

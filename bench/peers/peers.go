@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rftpd/rftpd/bench"
 )
 
 // Options are what a peer is started with.
@@ -71,6 +73,12 @@ type Server struct {
 	// -implicit-listen.
 	ImplicitAddr string
 	Notes        []string
+	// CPUSource says where the server's CPU time is read (bench.TrackCPU):
+	// "cgroup v1 cpuacct" or "cgroup v2" for a control group of its own,
+	// "" for /proc.
+	CPUSource string
+
+	untrack func() error // ends the control group, once the server exited
 
 	cmd    *exec.Cmd
 	exited chan error
@@ -94,8 +102,25 @@ func (s *Server) Stop() error {
 			<-s.exited
 			s.err = fmt.Errorf("peers: %s did not exit within 20s of SIGTERM (killed)", s.Name)
 		}
+		if s.untrack != nil {
+			s.untrack() // left behind, a group holds no process and costs nothing
+		}
 	})
 	return s.err
+}
+
+// trackCPU moves the ready server's processes into a control group of
+// their own, so that its CPU time is read in nanoseconds and counts every
+// session process, reaped or orphaned (bench.TrackCPU). Where no group
+// can be made, the time is read from /proc as before, and a note says so.
+func (s *Server) trackCPU() {
+	untrack, err := bench.TrackCPU("/proc", s.PID)
+	if err != nil {
+		s.Notes = append(s.Notes, fmt.Sprintf("CPU time from /proc in 10 ms ticks: %v", err))
+		return
+	}
+	s.untrack = untrack
+	s.CPUSource, _ = bench.TrackedCPU(s.PID)
 }
 
 // Stderr returns what the server wrote to stderr so far (the last 64 KiB).

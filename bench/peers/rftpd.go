@@ -91,6 +91,7 @@ func StartRftpd(ctx context.Context, bin string, o Options, extra ...string) (*S
 			return nil, fmt.Errorf("peers: rftpd printed no implicit FTPS address\n%s", s.Stderr())
 		}
 	}
+	s.trackCPU()
 	s.setURLs(o.User, o.Pass)
 	s.Version = rftpdVersion(bin)
 	s.TLS = o.TLSCert != ""

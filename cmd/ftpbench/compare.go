@@ -2,6 +2,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,6 +39,9 @@ type compareFlags struct {
 	cert, key              string // the FTPS steps' certificate
 	clients                string // the client matrix's clients ("": none)
 	clientRounds           int
+
+	mu         sync.Mutex
+	cpuSources map[string]string // server → where its CPU time was read (Report.CPUSources)
 }
 
 // clientTimeout bounds one client run of the matrix.
@@ -179,7 +184,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 		}
 		bench.WriteClientTable(stdout, cm)
 	}
-	rep := &bench.Report{Started: started, Machine: bench.Machine(), Command: "ftpbench compare " + strings.Join(args, " "), Results: results, Warnings: problems, Clients: cm}
+	rep := &bench.Report{Started: started, Machine: bench.Machine(), Command: "ftpbench compare " + strings.Join(args, " "), Results: results, Warnings: problems, Clients: cm, CPUSources: f.cpuSources}
 	if f.jsonFile != "" {
 		if err := bench.WriteJSON(f.jsonFile, rep); err != nil {
 			fmt.Fprintf(stderr, "ftpbench: %v\n", err)
@@ -281,6 +286,12 @@ func (f *compareFlags) start(ctx context.Context, name, self, data string, stder
 		os.RemoveAll(work)
 		return nil, nil, err
 	}
+	f.mu.Lock()
+	if f.cpuSources == nil {
+		f.cpuSources = map[string]string{}
+	}
+	f.cpuSources[name] = cmp.Or(s.CPUSource, bench.ProcCPUSource)
+	f.mu.Unlock()
 	return s, func() error {
 		err := s.Stop()
 		os.RemoveAll(work)

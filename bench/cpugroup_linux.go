@@ -1,0 +1,203 @@
+// Control groups on Linux: find the cpuacct (v1) or cgroup2 mount, make a group, move processes in, read its CPU time.
+package bench
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cpuGroup is one control group made for a tracked server.
+type cpuGroup struct {
+	dir string // the group's folder
+	v2  bool   // cgroup2 (cpu.stat usage_usec), else v1 cpuacct (cpuacct.usage)
+}
+
+// cgroupMounts returns the mount points of a cpuacct v1 hierarchy that
+// does not also hold the cpu controller, and of cgroup2, listed in
+// /proc/self/mountinfo ("" for one that is not there).
+func cgroupMounts() (v1, v2 string, err error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		a, b := strings.Fields(pre), strings.Fields(post)
+		if len(a) < 5 || len(b) < 3 || a[3] != "/" {
+			continue // a bind mount of a subtree: not the hierarchy's root
+		}
+		switch {
+		case b[0] == "cgroup2" && v2 == "":
+			v2 = a[4]
+		case b[0] == "cgroup" && v1 == "" && hasOption(b[2], "cpuacct") && !hasOption(b[2], "cpu"):
+			v1 = a[4]
+		}
+	}
+	return v1, v2, sc.Err()
+}
+
+func hasOption(opts, name string) bool {
+	for o := range strings.SplitSeq(opts, ",") {
+		if o == name {
+			return true
+		}
+	}
+	return false
+}
+
+// cgroupOf returns pid's group in the hierarchy whose line in
+// /proc/PID/cgroup has controllers ctl ("" for cgroup2's "0::" line).
+func cgroupOf(pid int, ctl string) (string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		if (ctl == "" && f[0] == "0" && f[1] == "") || (ctl != "" && hasOption(f[1], ctl)) {
+			return f[2], nil
+		}
+	}
+	return "", fmt.Errorf("no %q line in /proc/%d/cgroup", ctl, pid)
+}
+
+// preferCgroup2 makes newCPUGroup use cgroup2 even where cpuacct is
+// mounted (for tests of both kinds).
+var preferCgroup2 = false
+
+// newCPUGroup makes a group named name inside pid's own group, in a
+// cpuacct hierarchy of its own, or else in cgroup2: cpuacct counts
+// nanoseconds, cgroup2 microseconds. The new group must not change how
+// the server is scheduled against the load generator, so it is made only
+// where no cpu controller applies to it: a cpuacct hierarchy that holds
+// cpu too is passed over, and a cgroup2 group whose parent hands cpu to
+// its children is refused. A group left by an earlier run under the same
+// name is reused.
+func newCPUGroup(name string, pid int) (*cpuGroup, error) {
+	v1, v2, err := cgroupMounts()
+	if err != nil {
+		return nil, fmt.Errorf("bench: control groups: %w", err)
+	}
+	g := &cpuGroup{}
+	var mount, ctl string
+	switch {
+	case v1 != "" && !(preferCgroup2 && v2 != ""):
+		mount, ctl = v1, "cpuacct"
+	case v2 != "":
+		mount, g.v2 = v2, true
+	default:
+		return nil, errors.New("bench: control groups: neither a cpuacct hierarchy without cpu nor cgroup2 is mounted")
+	}
+	parent, err := cgroupOf(pid, ctl)
+	if err != nil {
+		return nil, fmt.Errorf("bench: control groups: %w", err)
+	}
+	parent = filepath.Join(mount, parent)
+	if g.v2 {
+		b, err := os.ReadFile(filepath.Join(parent, "cgroup.subtree_control"))
+		if err != nil {
+			return nil, fmt.Errorf("bench: control groups: %w", err)
+		}
+		if hasOption(strings.ReplaceAll(strings.TrimSpace(string(b)), " ", ","), "cpu") {
+			return nil, fmt.Errorf("bench: control groups: %s hands the cpu controller to its children, so a group of the server's own would change its scheduling", parent)
+		}
+	}
+	g.dir = filepath.Join(parent, name)
+	if err := os.Mkdir(g.dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("bench: control groups: %w", err)
+	}
+	if _, err := g.usage(); err != nil {
+		os.Remove(g.dir)
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *cpuGroup) kind() string {
+	if g.v2 {
+		return "cgroup v2"
+	}
+	return "cgroup v1 cpuacct"
+}
+
+// add moves each process (all its threads) into the group. A process that
+// exits meanwhile is skipped; the first one must move.
+func (g *cpuGroup) add(pids []int) error {
+	for i, p := range pids {
+		err := os.WriteFile(filepath.Join(g.dir, "cgroup.procs"), []byte(strconv.Itoa(p)), 0)
+		if err != nil && i == 0 {
+			return fmt.Errorf("bench: control groups: move %d: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// usage returns the CPU time every task in the group has used since it
+// was made.
+func (g *cpuGroup) usage() (time.Duration, error) {
+	if !g.v2 {
+		b, err := os.ReadFile(filepath.Join(g.dir, "cpuacct.usage"))
+		if err != nil {
+			return 0, fmt.Errorf("bench: control groups: %w", err)
+		}
+		ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil || ns < 0 {
+			return 0, fmt.Errorf("bench: control groups: malformed cpuacct.usage %q", b)
+		}
+		return time.Duration(ns), nil
+	}
+	b, err := os.ReadFile(filepath.Join(g.dir, "cpu.stat"))
+	if err != nil {
+		return 0, fmt.Errorf("bench: control groups: %w", err)
+	}
+	return parseCPUStat(string(b))
+}
+
+// parseCPUStat returns usage_usec from the text of a cgroup2 cpu.stat.
+func parseCPUStat(s string) (time.Duration, error) {
+	for line := range strings.SplitSeq(s, "\n") {
+		if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
+			us, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil || us < 0 {
+				break
+			}
+			return time.Duration(us) * time.Microsecond, nil
+		}
+	}
+	return 0, fmt.Errorf("bench: control groups: no usage_usec in cpu.stat %q", s)
+}
+
+// remove deletes the group. Processes still in it (a server that has not
+// exited yet) are first moved back to the parent group.
+func (g *cpuGroup) remove() error {
+	if err := os.Remove(g.dir); err == nil || errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(g.dir, "cgroup.procs"))
+	if err != nil {
+		return fmt.Errorf("bench: control groups: %w", err)
+	}
+	root := filepath.Join(filepath.Dir(g.dir), "cgroup.procs")
+	for p := range strings.FieldsSeq(string(b)) {
+		os.WriteFile(root, []byte(p), 0) // one that exits meanwhile needs no move
+	}
+	if err := os.Remove(g.dir); err != nil {
+		return fmt.Errorf("bench: control groups: %w", err)
+	}
+	return nil
+}
