@@ -36,6 +36,9 @@ type lanes struct {
 	busy    atomic.Int32
 	entered atomic.Uint64 // downloads that took a thread
 	slow    atomic.Uint64 // ... and gave it back for being slow
+	// detached: downloads whose socket left the netpoller while they
+	// held the thread (netpoll_linux.go)
+	detached atomic.Uint64
 }
 
 // newLanes returns the bound for max threads (nil for 0).

@@ -87,9 +87,17 @@ func TestLaneSendsFastDownload(t *testing.T) {
 	if r.n != size || !bytes.Equal(got, data) || run.progress.Load() != size {
 		t.Fatalf("sent %d, progress %d, read %d bytes (equal: %v), want %d", r.n, run.progress.Load(), len(got), bytes.Equal(got, data), size)
 	}
-	if e, s, n := l.entered.Load(), l.slow.Load(), l.busy.Load(); e != 1 || s != 0 || n != 0 {
-		t.Errorf("threads: entered %d, slow %d, busy %d; want 1, 0, 0", e, s, n)
+	if e, s, n, d := l.entered.Load(), l.slow.Load(), l.busy.Load(), l.detached.Load(); e != 1 || s != 0 || n != 0 || d != 1 {
+		t.Errorf("threads: entered %d, slow %d, busy %d, detached from the netpoller %d; want 1, 0, 0, 1", e, s, n, d)
 	}
+	// Back in the netpoller, as registered before.
+	rc, err := run.a.SyscallConn()
+	mustOK(t, err)
+	mustOK(t, rc.Control(func(fd uintptr) {
+		if _, _, ok := findNetpoll(int(fd)); !ok {
+			t.Error("the socket is not in the netpoller after the blocking calls")
+		}
+	}))
 	if busy.Load() {
 		t.Error("the transfer still shows a blocking call")
 	}
@@ -103,10 +111,10 @@ func TestLaneSendsFastDownload(t *testing.T) {
 // With a bound on unsent bytes, a download takes a thread once the bound
 // is lifted, and not before.
 func TestLaneAfterLift(t *testing.T) {
-	old := liftWithin
-	liftWithin = time.Minute // however loaded the machine, loopback is fast
-	t.Cleanup(func() { liftWithin = old })
-	const size, unsent = liftAfter + 3*laneMin, 256 << 10
+	old := sendLiftWithin
+	sendLiftWithin = time.Minute // however loaded the machine, loopback is fast
+	t.Cleanup(func() { sendLiftWithin = old })
+	const size, unsent = sendLiftAfter + 3*laneMin, 256 << 10
 	data, src := laneFile(t, size)
 	l := newLanes(2)
 	var busy atomic.Bool

@@ -34,9 +34,9 @@ func unsentOf(t *testing.T, c interface {
 // not the autotuned send buffer; once the client reads, it completes.
 // One that moves fast has the bound lifted.
 func TestSendFileBoundsUnsent(t *testing.T) {
-	old := liftWithin
-	liftWithin = time.Minute // however loaded the machine, loopback is fast
-	t.Cleanup(func() { liftWithin = old })
+	old := sendLiftWithin
+	sendLiftWithin = time.Minute // however loaded the machine, loopback is fast
+	t.Cleanup(func() { sendLiftWithin = old })
 	const size, unsent = 40 << 20, 256 << 10
 	dir := t.TempDir()
 	f, err := os.Create(filepath.Join(dir, "big"))
@@ -94,7 +94,7 @@ func TestSendFileBoundsUnsent(t *testing.T) {
 			t.Fatalf("slow %v: sent %d, read %d, want %d", slow, n, got, size)
 		}
 		if !slow {
-			// 16 MiB within liftWithin: a loopback transfer is far faster.
+			// 4 MiB within sendLiftWithin: a loopback transfer is far faster.
 			if got := unsentOf(t, ac); got != 0 {
 				t.Errorf("TCP_NOTSENT_LOWAT = %d after a fast download, want 0 (lifted)", got)
 			}
