@@ -91,7 +91,7 @@ FTPBENCH    := bin/ftpbench
 ftpbench:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(FTPBENCH) ./cmd/ftpbench
 
-# About 6 minutes: starts rftpd on loopback, runs the standard suite, prints the table.
+# About 8 minutes: starts rftpd on loopback, runs the standard suite, prints the table.
 bench: build ftpbench
 	./$(FTPBENCH) suite -rftpd $(BIN) -cache $(BENCH_CACHE) -rftpd-version "$$(git describe --always --dirty 2>/dev/null || echo dev)" \
 		-json $(BENCH_CACHE)/bench.json -svg $(BENCH_CACHE)/bench.svg $(BENCH_FLAGS)
@@ -103,8 +103,8 @@ bench-cluster: build ftpbench
 	./$(FTPBENCH) mkdata $(BENCH_CACHE)/data
 	bench/cluster.sh $(BIN) $(FTPBENCH) $(BENCH_CACHE)/data 3 5s
 
-# The same suite against rftpd, vsftpd, pure-ftpd, ProFTPD and the raw sendfile
-# ceiling, 3 runs each, then the client matrix (about two hours): writes
+# The same suite against rftpd, vsftpd, pure-ftpd, ProFTPD, the raw sendfile
+# ceiling and the noop floor, 3 runs each, then the client matrix (about two hours): writes
 # bench/RESULTS.md and bench/RESULTS.svg.
 # Fetches the peers (apt-get download + dpkg -x) and creates the system accounts
 # "ftp" and "ftpbench" they authenticate; run it as root on a quiet machine.

@@ -106,7 +106,9 @@ func CompareMarkdown(in CompareInput) string {
 		p("- %s\n", placementIntro(in.Pin))
 	}
 	p("- Logins are anonymous, so no password hashing is timed. `ceiling` is a minimal server (`ftpbench ceiling`) that only sends files with sendfile, one goroutine per session and one passive listener per session: " +
-		"the upper bound of large-get through the same client, and the cost of a small-get to a server that does nothing else.\n\n")
+		"the upper bound of large-get through the same client, and the cost of a small-get to a server that does nothing else. " +
+		"`floor` (`ftpbench floor`) answers only the noop steps' commands, on one thread waiting in epoll, with one read and one write per batch of commands and nothing else: " +
+		"the least CPU a server can spend per command on this kernel.\n\n")
 
 	if len(in.Report.Results) > 0 {
 		suiteSections(p, in, med, errs)
@@ -182,6 +184,30 @@ func placementIntro(plan PinPlan) string {
 		t += ", so one stream's figures below carry that noise."
 	}
 	return t
+}
+
+// floorText holds rftpd's CPU per command on the noop steps against the
+// floor's; "" without both.
+func floorText(results []*Result) string {
+	var parts, steps []string
+	for _, r := range results {
+		if r.Server == "floor" && r.Scenario == "noop" && !slices.Contains(steps, r.Name()) {
+			steps = append(steps, r.Name())
+		}
+	}
+	for _, step := range steps {
+		mine, _ := cpuMedian(results, "rftpd", step)
+		floor, _ := cpuMedian(results, "floor", step)
+		if mine > 0 && floor > 0 {
+			parts = append(parts, fmt.Sprintf("%s: rftpd %.1f µs, the floor %.1f µs, ×%.2f", step, mine, floor, mine/floor))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "CPU per command against the floor, which does nothing but read commands and write replies: " + strings.Join(parts, "; ") +
+		". What the floor spends is almost all the kernel's price of the read, the write and the loopback delivery of the reply: " +
+		"the least a server that answers each command as it comes can spend. rftpd's own work per command is what it spends beyond it."
 }
 
 // pinnedText says which of steps ran pinned, and how, from the results'
@@ -329,6 +355,9 @@ func suiteSections(p func(string, ...any), in CompareInput, med map[string]map[s
 	if t := pinnedText(in.Report.Results, in.Steps); t != "" {
 		p("%s\n\n", t)
 	}
+	if t := floorText(in.Report.Results); t != "" {
+		p("%s\n\n", t)
+	}
 
 	p("## Targets (issue 3)\n\n")
 	p("| target | measured | met |\n|---|---|---|\n")
@@ -377,7 +406,7 @@ func suiteSections(p func(string, ...any), in CompareInput, med map[string]map[s
 	if x := findStep(r, "small-get"); x != nil {
 		best, bestName := 0.0, ""
 		for _, s := range in.Servers {
-			if s == "rftpd" || s == "ceiling" {
+			if s == "rftpd" || s == "ceiling" || s == "floor" {
 				continue
 			}
 			if y := findStep(plain(s), "small-get"); y != nil && y.OpsPerSec > best {

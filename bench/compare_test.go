@@ -249,3 +249,24 @@ func TestComparePlacement(t *testing.T) {
 		t.Errorf("no placement, yet %q", got)
 	}
 }
+
+func TestFloorText(t *testing.T) {
+	noop := func(server, step string, cpu float64) *Result {
+		return &Result{Server: server, Scenario: "noop", Step: step, Ops: 1_000_000, Unit: "commands", ServerCPU: cpu}
+	}
+	if got := floorText([]*Result{noop("rftpd", "noop", 20)}); got != "" {
+		t.Errorf("without the floor: %q", got)
+	}
+	got := floorText([]*Result{
+		noop("rftpd", "noop", 21), noop("rftpd", "noop", 20), noop("rftpd", "noop", 22),
+		noop("floor", "noop", 16), noop("vsftpd", "noop", 19), noop("vsftpd", "noop 500 of 10k at 20/s each", 19),
+		noop("rftpd", "noop 500 of 10k", 24), noop("floor", "noop 500 of 10k", 15),
+	})
+	want := "CPU per command against the floor, which does nothing but read commands and write replies: " +
+		"noop: rftpd 21.0 µs, the floor 16.0 µs, ×1.31; noop 500 of 10k: rftpd 24.0 µs, the floor 15.0 µs, ×1.60. " +
+		"What the floor spends is almost all the kernel's price of the read, the write and the loopback delivery of the reply: " +
+		"the least a server that answers each command as it comes can spend. rftpd's own work per command is what it spends beyond it."
+	if got != want {
+		t.Errorf("floorText:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -269,3 +269,25 @@ func StartCeiling(ctx context.Context, self string, o Options) (*Server, error) 
 	s.Version = "sendfile"
 	return s, nil
 }
+
+// StartFloor runs `ftpbench floor` (the binary self) over the data set.
+func StartFloor(ctx context.Context, self string, o Options) (*Server, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	s, err := start("floor", exec.Command(self, "floor", "-root", o.Data, "-listen", addr))
+	if err != nil {
+		return nil, err
+	}
+	s.Addr = addr
+	if err := s.waitGreeting(ctx, addr, 15*time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	s.trackCPU()
+	s.setURLs("anonymous", "x")
+	s.Version = "epoll"
+	return s, nil
+}

@@ -1,4 +1,4 @@
-// ftpbench compare: the standard suite against rftpd, vsftpd, pure-ftpd, ProFTPD and the sendfile ceiling, and the client matrix; writes RESULTS.md.
+// ftpbench compare: the standard suite against rftpd, vsftpd, pure-ftpd, ProFTPD, the sendfile ceiling and the noop floor, and the client matrix; writes RESULTS.md.
 package main
 
 import (
@@ -22,7 +22,7 @@ import (
 	"github.com/rftpd/rftpd/bench/peers"
 )
 
-var allServers = []string{"rftpd", "vsftpd", "pure-ftpd", "proftpd", "ceiling"}
+var allServers = []string{"rftpd", "vsftpd", "pure-ftpd", "proftpd", "ceiling", "floor"}
 
 // forking peers run a process (or two) per session: their idle populations
 // are capped so the machine (32,768 PIDs, 24 GiB) survives.
@@ -281,6 +281,8 @@ func (f *compareFlags) start(ctx context.Context, name, self, data string, stder
 		s, err = u.StartProFTPD(ctx, o)
 	case "ceiling":
 		s, err = peers.StartCeiling(ctx, self, o)
+	case "floor":
+		s, err = peers.StartFloor(ctx, self, o)
 	}
 	if err != nil {
 		os.RemoveAll(work)
@@ -311,6 +313,9 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 	for _, st := range steps {
 		if name == "ceiling" && st.Scenario != "large-get" && st.Scenario != "small-get" {
 			continue // the ceiling only sends files
+		}
+		if name == "floor" && st.Scenario != "noop" {
+			continue // the floor only answers the noop step's commands
 		}
 		if forking[name] && st.SingleProcess || st.TLS && !tlsServers[name] || (st.DataUnsent > 0 || st.AtomicUploads) && name != "rftpd" {
 			continue
@@ -427,7 +432,7 @@ func (f *compareFlags) runClients(ctx context.Context, servers, clients []string
 	versions = map[string]string{}
 	names := []string{"rftpd", bench.ClientControl}
 	for _, s := range servers {
-		if s != "rftpd" && s != "ceiling" {
+		if s != "rftpd" && s != "ceiling" && s != "floor" {
 			names = append(names, s)
 		}
 	}

@@ -34,6 +34,7 @@ const usageText = `usage:
   ftpbench suite [flags]                                       start rftpd, run the standard suite (make bench)
   ftpbench compare [flags]                                     the suite against rftpd and its peers (make bench-compare)
   ftpbench ceiling -root DIR [-listen ADDR]                    the raw sendfile ceiling server
+  ftpbench floor -root DIR [-listen ADDR]                      the noop floor server: one thread on raw epoll
   ftpbench reap PROGRAM [ARG...]                               run a forking server, reaping its orphans (compare's peers)
 
 scenarios (-s, comma-separated, or all):
@@ -53,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return compare(args[1:], stdout, stderr)
 		case "ceiling":
 			return ceiling(args[1:], stdout, stderr)
+		case "floor":
+			return floor(args[1:], stdout, stderr)
 		case "reap":
 			return peers.Reap(args[1:], stderr)
 		}

@@ -19,11 +19,12 @@ import (
 	"github.com/rftpd/rftpd/bench/peers"
 )
 
-// TestMain lets compare start the ceiling as `self ceiling ...` and peers
+// TestMain lets compare start the ceiling as `self ceiling ...`, the floor
+// as `self floor ...` and peers
 // under `self reap ...`, as the real binary does, when self is this test
 // binary.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && (os.Args[1] == "ceiling" || os.Args[1] == "reap") {
+	if len(os.Args) > 1 && (os.Args[1] == "ceiling" || os.Args[1] == "floor" || os.Args[1] == "reap") {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
@@ -45,6 +46,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"-url", "ftp://127.0.0.1/", "stray"}, `unexpected argument "stray"`},
 		{[]string{"-nosuchflag"}, "flag provided but not defined"},
 		{[]string{"mkdata"}, "usage: ftpbench mkdata"},
+		{[]string{"floor"}, "usage: ftpbench floor"},
+		{[]string{"floor", "-root", "/", "extra"}, "usage: ftpbench floor"},
 		{[]string{"-url", "ftp://127.0.0.1/", "-tls-insecure"}, "need -tls or an ftps:// URL"},
 		{[]string{"-url", "ftp://127.0.0.1/", "-tls", "-tls-ca", "/nonexistent/ca.pem"}, "no such file"},
 		{[]string{"suite", "-steps", "nothing-like-this"}, "matches no step"},
@@ -461,5 +464,43 @@ func TestCompareClients(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "CPU ms/GiB") {
 		t.Errorf("stdout lacks the matrix's table:\n%s", out.String())
+	}
+}
+
+// compare runs the noop steps against the floor too, and only those, and
+// holds rftpd's CPU per command against it.
+func TestCompareFloor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	md, rep, _ := runCompare(t, "-servers", "rftpd,floor", "-steps", "noop,small-get", "-runs", "1", "-scale", "0.05", "-clients", "",
+		"-large-size", "1048576")
+	floorNoop := false
+	for _, r := range rep.Results {
+		if r.Server != "floor" {
+			continue
+		}
+		if r.Scenario != "noop" {
+			t.Errorf("the floor ran %q", r.Name())
+		}
+		if r.Held == 0 {
+			floorNoop = true
+			if r.Errors != 0 || r.Ops == 0 || r.ServerCPU <= 0 {
+				t.Errorf("floor noop: %d ops, %d errors, %v s CPU", r.Ops, r.Errors, r.ServerCPU)
+			}
+		}
+	}
+	if !floorNoop {
+		t.Fatal("no noop result for the floor")
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "CPU per command against the floor") {
+		t.Error("the report does not hold rftpd against the floor")
+	}
+	if rep.CPUSources["floor"] == "" || rep.CPUSources["rftpd"] == "" {
+		t.Errorf("CPU sources %v: want one for each server", rep.CPUSources)
 	}
 }
