@@ -250,34 +250,23 @@ func (u Unpacked) finish(ctx context.Context, s *Server, port int, name, pkg str
 
 // StartCeiling runs `ftpbench ceiling` (the binary self) over the data set.
 func StartCeiling(ctx context.Context, self string, o Options) (*Server, error) {
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	s, err := start("ceiling", exec.Command(self, "ceiling", "-root", o.Data, "-listen", addr))
-	if err != nil {
-		return nil, err
-	}
-	s.Addr = addr
-	if err := s.waitGreeting(ctx, addr, 15*time.Second); err != nil {
-		s.Stop()
-		return nil, err
-	}
-	s.trackCPU()
-	s.setURLs("anonymous", "x")
-	s.Version = "sendfile"
-	return s, nil
+	return startSelf(ctx, self, "ceiling", "sendfile", o)
 }
 
 // StartFloor runs `ftpbench floor` (the binary self) over the data set.
 func StartFloor(ctx context.Context, self string, o Options) (*Server, error) {
+	return startSelf(ctx, self, "floor", "epoll", o)
+}
+
+// startSelf runs `self kind -root DATA -listen ADDR`, one of ftpbench's
+// own servers, and waits for its greeting.
+func startSelf(ctx context.Context, self, kind, version string, o Options) (*Server, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	s, err := start("floor", exec.Command(self, "floor", "-root", o.Data, "-listen", addr))
+	s, err := start(kind, exec.Command(self, kind, "-root", o.Data, "-listen", addr))
 	if err != nil {
 		return nil, err
 	}
@@ -288,6 +277,6 @@ func StartFloor(ctx context.Context, self string, o Options) (*Server, error) {
 	}
 	s.trackCPU()
 	s.setURLs("anonymous", "x")
-	s.Version = "epoll"
+	s.Version = version
 	return s, nil
 }
