@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -48,12 +49,14 @@ type pollEntry struct {
 	ino    uint64
 }
 
-// epollEntry parses the fdinfo text of an epoll descriptor and returns
-// the registration of fd, if any.
+// epollEntry reads the fdinfo text of an epoll descriptor up to the
+// registration of fd and returns it, if any: the netpoller lists every
+// socket and listener the net package has open, so the reading stops
+// there, and the kernel makes no more of the text than was read.
 // "tfd:       17 events: 8000201d data: 3fae50c0dd000001  pos:0 ino:266916a sdev:9"
-func epollEntry(fdinfo []byte, fd int) (pollEntry, bool) {
+func epollEntry(fdinfo io.Reader, fd int) (pollEntry, bool) {
 	want := strconv.Itoa(fd)
-	sc := bufio.NewScanner(bytes.NewReader(fdinfo))
+	sc := bufio.NewScanner(fdinfo)
 	for sc.Scan() {
 		f := bytes.Fields(sc.Bytes())
 		if len(f) < 6 || string(f[0]) != "tfd:" || string(f[1]) != want || string(f[2]) != "events:" || string(f[4]) != "data:" {
@@ -77,11 +80,12 @@ func epollEntry(fdinfo []byte, fd int) (pollEntry, bool) {
 
 // registration returns fd's entry in the epoll instance epfd.
 func registration(epfd, fd int) (pollEntry, bool) {
-	b, err := os.ReadFile("/proc/self/fdinfo/" + strconv.Itoa(epfd))
+	f, err := os.Open("/proc/self/fdinfo/" + strconv.Itoa(epfd))
 	if err != nil {
 		return pollEntry{}, false
 	}
-	return epollEntry(b, fd)
+	defer f.Close()
+	return epollEntry(f, fd)
 }
 
 // findNetpoll returns the epoll descriptor in which fd is registered:

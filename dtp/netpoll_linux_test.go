@@ -3,6 +3,7 @@ package dtp
 import (
 	"bytes"
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,14 +24,30 @@ func TestEpollEntry(t *testing.T) {
 		{1, pollEntry{}, false},
 		{70, pollEntry{}, false},
 	} {
-		got, ok := epollEntry(info, c.fd)
+		got, ok := epollEntry(bytes.NewReader(info), c.fd)
 		if ok != c.ok || got != c.want {
 			t.Errorf("fd %d: %+v, %v; want %+v, %v", c.fd, got, ok, c.want, c.ok)
 		}
 	}
-	if _, ok := epollEntry([]byte("tfd: 17 events: zz data: 1 pos:0 ino:1 sdev:9\n"), 17); ok {
+	if _, ok := epollEntry(strings.NewReader("tfd: 17 events: zz data: 1 pos:0 ino:1 sdev:9\n"), 17); ok {
 		t.Error("malformed events parsed")
 	}
+}
+
+// The reading stops at fd's line: what follows is never asked for.
+func TestEpollEntryStops(t *testing.T) {
+	head := strings.NewReader("pos:\t0\ntfd:       17 events: 8000201d data: 3fae50c0dd000001  pos:0 ino:266916a sdev:9\n")
+	e, ok := epollEntry(io.MultiReader(head, failReader{t}), 17)
+	if !ok || e.data != 0x3fae50c0dd000001 {
+		t.Errorf("got %+v, %v", e, ok)
+	}
+}
+
+type failReader struct{ t *testing.T }
+
+func (f failReader) Read([]byte) (int, error) {
+	f.t.Error("read past fd's line")
+	return 0, io.EOF
 }
 
 // A socket taken out of the netpoller and put back waits there again:
