@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -36,8 +37,13 @@ import (
 // back, so nothing waiting on it is lost. Where any step fails the socket
 // simply stays registered, as before.
 
-// goEpoll is the netpoller's epoll descriptor once found; -1 before.
-var goEpoll atomic.Int32
+// goEpoll is the netpoller's epoll descriptor once found (-1 before, -2
+// when a search found none). The search reads every descriptor of the
+// process, so it runs once, under searching.
+var (
+	goEpoll   atomic.Int32
+	searching sync.Mutex
+)
 
 func init() { goEpoll.Store(-1) }
 
@@ -89,16 +95,32 @@ func registration(epfd, fd int) (pollEntry, bool) {
 }
 
 // findNetpoll returns the epoll descriptor in which fd is registered:
-// the netpoller's, since gnet's holds only control connections.
+// the netpoller's, since gnet's holds only control connections. Once
+// that descriptor is known only its list is read.
 func findNetpoll(fd int) (epfd int, e pollEntry, ok bool) {
-	if ep := int(goEpoll.Load()); ep >= 0 {
-		if e, ok := registration(ep, fd); ok {
-			return ep, e, true
+	ep := int(goEpoll.Load())
+	if ep == -1 {
+		searching.Lock()
+		if ep = int(goEpoll.Load()); ep == -1 {
+			ep = searchNetpoll(fd)
+			goEpoll.Store(int32(ep))
 		}
+		searching.Unlock()
 	}
+	if ep < 0 {
+		return -1, pollEntry{}, false
+	}
+	if e, ok := registration(ep, fd); ok {
+		return ep, e, true
+	}
+	return -1, pollEntry{}, false
+}
+
+// searchNetpoll returns the eventpoll descriptor whose list holds fd, or -2.
+func searchNetpoll(fd int) int {
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
-		return -1, pollEntry{}, false
+		return -2
 	}
 	for _, d := range ents {
 		ep, err := strconv.Atoi(d.Name())
@@ -108,12 +130,11 @@ func findNetpoll(fd int) (epfd int, e pollEntry, ok bool) {
 		if l, err := os.Readlink("/proc/self/fd/" + d.Name()); err != nil || l != "anon_inode:[eventpoll]" {
 			continue
 		}
-		if e, ok := registration(ep, fd); ok {
-			goEpoll.Store(int32(ep))
-			return ep, e, true
+		if _, ok := registration(ep, fd); ok {
+			return ep
 		}
 	}
-	return -1, pollEntry{}, false
+	return -2
 }
 
 // detachNetpoll takes the socket fd out of the netpoller's epoll
