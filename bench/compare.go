@@ -167,7 +167,7 @@ func placementIntro(plan PinPlan) string {
 	default:
 		where = "ran, like every other step, wherever the scheduler put server and client"
 	}
-	t := fmt.Sprintf("Placement (`-pin %s`): the single-stream steps (large-get 1, large-put 1, large-get 1 TLS, the paired rounds) and the client matrix %s", plan.Placement, where)
+	t := fmt.Sprintf("Placement (`-pin %s`): the single-stream steps (large-get 1, large-get 1 beside 300 idle, large-put 1, large-get 1 TLS, the paired rounds) and the client matrix %s", plan.Placement, where)
 	if plan.Active() {
 		t += "; the steps of many streams or sessions ran unpinned"
 	}
@@ -613,7 +613,7 @@ func findHeld(m map[string]*Result, paced bool) *Result {
 
 func findLarge1(m map[string]*Result) *Result {
 	for _, r := range m {
-		if r.Scenario == "large-get" && r.Concurrency == 1 {
+		if r.Scenario == "large-get" && r.Concurrency == 1 && r.Held == 0 {
 			return r
 		}
 	}

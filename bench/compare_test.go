@@ -213,7 +213,7 @@ func TestComparePlacement(t *testing.T) {
 		Pin: PinPlan{Placement: PinSame},
 	})
 	for _, want := range []string{
-		"- Placement (`-pin same`): the single-stream steps (large-get 1, large-put 1, large-get 1 TLS, the paired rounds) and the client matrix ran with the server " +
+		"- Placement (`-pin same`): the single-stream steps (large-get 1, large-get 1 beside 300 idle, large-put 1, large-get 1 TLS, the paired rounds) and the client matrix ran with the server " +
 			"(every thread of its process and of its descendants) and the client on CPU 0; the steps of many streams or sessions ran unpinned. " +
 			"On loopback one stream's server CPU depends mostly on where the two run: on the 2-vCPU VM where this was measured, a 1 GiB RETR from the page cache " +
 			"(curl, the server's CPU from a cpuacct cgroup) cost the server 120–170 ms of CPU per GiB with both on one CPU, steady within ±10 %, and 540–860 ms with them on different CPUs: " +
@@ -234,7 +234,7 @@ func TestComparePlacement(t *testing.T) {
 	// unpinned in one run is named with both.
 	for plan, want := range map[PinPlan]string{
 		{Placement: PinSplit, Server: 0, Client: 1}: "ran with the server (every thread of its process and of its descendants) on CPU 0 and the client on CPU 1; the steps of many streams or sessions ran unpinned. ",
-		{Placement: PinOff}:                         "- Placement (`-pin off`): the single-stream steps (large-get 1, large-put 1, large-get 1 TLS, the paired rounds) and the client matrix ran, like every other step, wherever the scheduler put server and client. ",
+		{Placement: PinOff}:                         "- Placement (`-pin off`): the single-stream steps (large-get 1, large-get 1 beside 300 idle, large-put 1, large-get 1 TLS, the paired rounds) and the client matrix ran, like every other step, wherever the scheduler put server and client. ",
 	} {
 		if got := placementIntro(plan); !strings.Contains("- "+got, want) {
 			t.Errorf("%v: %q lacks %q", plan, got, want)

@@ -3,6 +3,7 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,6 +143,9 @@ func TestEveryScenarioAgainstRftpd(t *testing.T) {
 				if r.Bytes != r.Ops*(8<<20) || r.StreamBytesPerSec <= 0 || r.BytesPerSec <= 0 {
 					t.Errorf("%d bytes for %d files of 8 MiB, %v B/s per stream", r.Bytes, r.Ops, r.StreamBytesPerSec)
 				}
+				if r.Held != 50 || !strings.Contains(notes, "50 idle sessions held") {
+					t.Errorf("large-get beside idle sessions: held %d, notes %q", r.Held, notes)
+				}
 			case "large-put":
 				if r.Bytes != r.Ops*(4<<20) || r.StreamBytesPerSec <= 0 {
 					t.Errorf("%d bytes for %d files of 4 MiB", r.Bytes, r.Ops)
@@ -156,6 +160,57 @@ func TestEveryScenarioAgainstRftpd(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The suite's steps of a count and a size of their own: every one of
+// Count uploads, one per session, stores PutSize bytes, and the step ends
+// when they are done, long before its duration; a download step with Hold
+// holds its idle sessions beside the stream.
+func TestSuiteCountAndSizeAgainstRftpd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	s, upload := startRftpd(t)
+	read, err := bench.ParseTarget(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write, err := bench.ParseTarget(s.PutURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := bench.Config{
+		Target: read, PutTarget: write, Timeout: 20 * time.Second, Sources: 4, Splice: true,
+		LargeSize: 4 << 20, TempDir: t.TempDir(), Layout: testDataset.Layout(), PID: s.PID,
+	}
+	steps := []bench.Step{
+		{Label: "put 12", Scenario: "large-put", Concurrency: 12, Count: 12, PutSize: 300 << 10, Duration: time.Minute},
+		{Label: "get beside 40", Scenario: "large-get", Concurrency: 1, Hold: 40, Duration: time.Second},
+	}
+	start := time.Now()
+	rs, err := bench.RunSuite(context.Background(), steps, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 {
+		t.Fatalf("%d results", len(rs))
+	}
+	put, get := rs[0], rs[1]
+	if put.Ops != 12 || put.Errors != 0 || put.Bytes != 12*(300<<10) || put.Concurrency != 12 {
+		t.Errorf("put: %d ops, %d errors, %d bytes, %d workers", put.Ops, put.Errors, put.Bytes, put.Concurrency)
+	}
+	if time.Since(start) > 30*time.Second || put.Seconds >= time.Minute.Seconds() {
+		t.Errorf("put ran %.1fs: the count did not end it", put.Seconds)
+	}
+	for i := range 12 {
+		fi, err := os.Stat(filepath.Join(upload, fmt.Sprintf("ftpbench-large-%03d.bin", i)))
+		if err != nil || fi.Size() != 300<<10 {
+			t.Errorf("upload %d: %v %v", i, fi, err)
+		}
+	}
+	if get.Held != 40 || get.Errors != 0 || get.Ops == 0 || get.Bytes != get.Ops*(8<<20) {
+		t.Errorf("get: held %d, %d errors, %d ops, %d bytes", get.Held, get.Errors, get.Ops, get.Bytes)
 	}
 }
 

@@ -65,7 +65,11 @@ type population struct {
 
 func (p *population) held() int { return len(p.conns) }
 
+// close closes the sessions; a nil p has none.
 func (p *population) close() {
+	if p == nil {
+		return
+	}
 	var wg sync.WaitGroup
 	ch := make(chan *Conn)
 	for range min(maxOpeners, len(p.conns)) {

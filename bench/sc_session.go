@@ -36,14 +36,11 @@ func runLogin(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 func runNoop(ctx context.Context, cfg Config) (*Result, error) {
-	if err := checkFiles(cfg, cfg.Hold+cfg.Concurrency); err != nil {
+	pop, err := holdBeside(ctx, cfg)
+	if err != nil {
 		return nil, err
 	}
-	var pop *population
-	if cfg.Hold > 0 {
-		pop = holdSessions(ctx, cfg, cfg.Hold)
-		defer pop.close()
-	}
+	defer pop.close()
 	sizePath := cfg.Target.Join(fmt.Sprintf("%s/%04d.bin", cfg.Layout.SmallDir, 0))
 	r := runJob(ctx, cfg, job{
 		name:    "noop",
@@ -64,18 +61,38 @@ func runNoop(ctx context.Context, cfg Config) (*Result, error) {
 		},
 	})
 	r.Notes = append(r.Notes, "NOOP, PWD, SIZE in turn")
-	if pop != nil {
-		r.Held = pop.held()
-		r.Notes = append(r.Notes, fmt.Sprintf("%d idle sessions held (%d requested, %d failed to open)", pop.held(), cfg.Hold, pop.failed))
-		if pop.failed > 0 {
-			r.Errors += int64(pop.failed)
-			if r.ErrorKinds == nil {
-				r.ErrorKinds = map[string]int64{}
-			}
-			for k, v := range pop.errs.snapshot() {
-				r.ErrorKinds["idle population: "+k] += v
-			}
+	pop.report(r, cfg.Hold)
+	return r, nil
+}
+
+// holdBeside opens cfg.Hold idle sessions to be held while a scenario
+// runs beside them (nil when cfg.Hold is 0), after checking that the
+// open-file limit admits them and the scenario's own.
+func holdBeside(ctx context.Context, cfg Config) (*population, error) {
+	if err := checkFiles(cfg, cfg.Hold+cfg.Concurrency); err != nil {
+		return nil, err
+	}
+	if cfg.Hold <= 0 {
+		return nil, nil
+	}
+	return holdSessions(ctx, cfg, cfg.Hold), nil
+}
+
+// report records in r how many sessions p held of the requested, and
+// counts those that failed to open as r's errors. A nil p reports nothing.
+func (p *population) report(r *Result, requested int) {
+	if p == nil {
+		return
+	}
+	r.Held = p.held()
+	r.Notes = append(r.Notes, fmt.Sprintf("%d idle sessions held (%d requested, %d failed to open)", p.held(), requested, p.failed))
+	if p.failed > 0 {
+		r.Errors += int64(p.failed)
+		if r.ErrorKinds == nil {
+			r.ErrorKinds = map[string]int64{}
+		}
+		for k, v := range p.errs.snapshot() {
+			r.ErrorKinds["idle population: "+k] += v
 		}
 	}
-	return r, nil
 }

@@ -35,6 +35,11 @@ func runSmallGet(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 func runLargeGet(ctx context.Context, cfg Config) (*Result, error) {
+	pop, err := holdBeside(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer pop.close()
 	p := cfg.Target.Join(cfg.Layout.LargeFile)
 	r := runJob(ctx, cfg, job{
 		name: "large-get", unit: "files", target: cfg.Target, session: true, perStream: true,
@@ -47,6 +52,7 @@ func runLargeGet(ctx context.Context, cfg Config) (*Result, error) {
 		sink = "read with 1 MiB buffers"
 	}
 	r.Notes = append(r.Notes, "RETR "+p+", "+sink)
+	pop.report(r, cfg.Hold)
 	return r, nil
 }
 

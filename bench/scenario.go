@@ -61,7 +61,7 @@ type Config struct {
 
 	// idle and noop
 	Sessions int           // idle: sessions to open and hold
-	Hold     int           // noop: idle sessions held while it runs
+	Hold     int           // noop, large-get: idle sessions held while it runs
 	HoldTime time.Duration // idle: how long the sessions are held before the NOOP check
 	PID      int           // server process whose PSS (idle, slow-get) and CPU time (all) are reported (0: none)
 	ProcRoot string        // "/proc"

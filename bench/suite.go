@@ -15,8 +15,10 @@ type Step struct {
 	Concurrency int
 	Duration    time.Duration
 	Sessions    int     // idle; slow-get: transfers
-	Hold        int     // noop
+	Hold        int     // noop, large-get: idle sessions held while it runs
 	Rate        float64 // paced operations per second (0: back to back)
+	Count       int64   // stop after this many operations (0: Duration only)
+	PutSize     int64   // large-put: the file's size (0: Config.LargeSize)
 	// SingleProcess marks a step that only servers holding every session in
 	// one process run: a process per session cannot reach it here.
 	SingleProcess bool
@@ -60,6 +62,13 @@ type Step struct {
 // active session (10,000/s in all, a busy interactive load), it shows the
 // latency an active session sees while 10,000 are connected: the target.
 //
+// Two steps take loads other benchmarks of FTP servers use. "put 300 ×
+// 10 MiB" starts 300 uploads of 10 MiB at once, one per session, and
+// ends when the last is stored: its rate is 3,000 MiB over that time.
+// "large-get 1 beside 300 idle" is one download while 300 logged-in
+// sessions sit idle: a server should not slow one stream down for
+// sessions that do nothing.
+//
 // The 1,000 slow downloads (64 KiB/s each) run twice against rftpd: with
 // its default data_unsent (256 KiB), and with 64 KiB, to show that the
 // kernel memory a slow download holds follows the setting.
@@ -74,7 +83,9 @@ var StandardSuite = []Step{
 	{Label: "small-put", Scenario: "small-put", Concurrency: 16, Duration: 30 * time.Second},
 	{Label: "large-get 1", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second, Pin: true},
 	{Label: "large-get 4", Scenario: "large-get", Concurrency: 4, Duration: 20 * time.Second},
+	{Label: "large-get 1 beside 300 idle", Scenario: "large-get", Concurrency: 1, Hold: 300, Duration: 20 * time.Second, Pin: true},
 	{Label: "large-put 1", Scenario: "large-put", Concurrency: 1, Duration: 20 * time.Second, Pin: true},
+	{Label: "put 300 × 10 MiB", Scenario: "large-put", Concurrency: 300, Count: 300, PutSize: 10 << 20, Duration: time.Minute},
 	{Label: "small-put atomic durable", Scenario: "small-put", Concurrency: 16, Duration: 20 * time.Second, AtomicUploads: true},
 	{Label: "large-put 1 atomic durable", Scenario: "large-put", Concurrency: 1, Duration: 20 * time.Second, Pin: true, AtomicUploads: true},
 	{Label: "list", Scenario: "list", Concurrency: 8, Duration: 20 * time.Second},
@@ -137,7 +148,8 @@ func Selected(label string, words []string) bool {
 }
 
 // ScaleSuite returns steps with durations multiplied by f (at least one
-// second) and session counts by f (at least 10): f = 0.1 is a smoke run.
+// second), session counts by f (at least 10) and operation counts by f (at
+// least one, with no more workers than operations): f = 0.1 is a smoke run.
 func ScaleSuite(steps []Step, f float64) []Step {
 	out := make([]Step, len(steps))
 	for i, s := range steps {
@@ -154,13 +166,18 @@ func ScaleSuite(steps []Step, f float64) []Step {
 			s.Rate = s.Rate * float64(c) / float64(s.Concurrency) // the same pace per session
 			s.Concurrency = c
 		}
+		if s.Count > 0 {
+			s.Count = max(1, int64(float64(s.Count)*f))
+			s.Concurrency = min(s.Concurrency, int(s.Count))
+		}
 		out[i] = s
 	}
 	return out
 }
 
 // RunSuite runs steps in order with cfg (each step overriding concurrency,
-// duration, sessions, hold and rate; a TLS step also the targets' TLS)
+// duration, count, sessions, hold and rate, and a large-put's size; a TLS
+// step also the targets' TLS)
 // and returns a result per step that ran. A step marked Pin runs with the
 // server's tree (cfg.PID) and this process pinned as cfg.Pin says, from
 // before its sessions open until it ends, when both get their affinity
@@ -187,7 +204,10 @@ func RunSuite(ctx context.Context, steps []Step, cfg Config) ([]*Result, error) 
 			}
 		}
 		c.Concurrency, c.Duration, c.Hold, c.Rate = st.Concurrency, st.Duration, st.Hold, st.Rate
-		c.Count = 0
+		c.Count = st.Count
+		if st.PutSize > 0 {
+			c.LargeSize = st.PutSize
+		}
 		if st.Sessions > 0 {
 			c.Sessions = st.Sessions
 		}

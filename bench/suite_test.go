@@ -22,7 +22,9 @@ func TestStandardSuite(t *testing.T) {
 		if s.Concurrency < 1 {
 			t.Errorf("step %q: concurrency %d", s.Label, s.Concurrency)
 		}
-		total += s.Duration
+		if s.Count == 0 {
+			total += s.Duration // a counted step ends with its count
+		}
 	}
 	if total < 3*time.Minute || total > 7*time.Minute {
 		t.Errorf("suite measures for %v; want about 7 minutes with set-up", total)
@@ -34,6 +36,17 @@ func TestStandardSuite(t *testing.T) {
 	slow := FilterSteps(StandardSuite, []string{"slow-get"})
 	if len(slow) != 2 || slow[0].Sessions != 1000 || slow[0].DataUnsent != 0 || slow[1].DataUnsent != 64<<10 {
 		t.Errorf("slow-get steps %+v", slow)
+	}
+	put := FilterSteps(StandardSuite, []string{"put 300"})
+	if len(put) != 1 || put[0].Scenario != "large-put" || put[0].Count != 300 || put[0].Concurrency != 300 || put[0].PutSize != 10<<20 || put[0].Pin {
+		t.Errorf("concurrent uploads step %+v", put)
+	}
+	beside := FilterSteps(StandardSuite, []string{"beside 300 idle"})
+	if len(beside) != 1 || beside[0].Scenario != "large-get" || beside[0].Hold != 300 || beside[0].Concurrency != 1 || !beside[0].Pin {
+		t.Errorf("download beside idle sessions %+v", beside)
+	}
+	if p := ScaleSuite(put, 0.1)[0]; p.Count != 30 || p.Concurrency != 30 || p.PutSize != 10<<20 {
+		t.Errorf("scaled concurrent uploads %+v", p)
 	}
 	small := ScaleSuite(StandardSuite, 0.1)
 	if small[0].Sessions != 1000 || small[2].Duration != 3*time.Second || !strings.HasSuffix(small[0].Label, "×0.1") {
@@ -49,7 +62,7 @@ func TestStandardSuite(t *testing.T) {
 	}
 	tiny := ScaleSuite(StandardSuite, 0.0001)
 	for _, s := range tiny {
-		if s.Duration < time.Second || (s.Sessions != 0 && s.Sessions < 10) || s.Concurrency < 1 {
+		if s.Duration < time.Second || (s.Sessions != 0 && s.Sessions < 10) || s.Concurrency < 1 || (s.Count != 0 && int64(s.Concurrency) > s.Count) {
 			t.Errorf("tiny step %+v", s)
 		}
 	}
@@ -66,7 +79,7 @@ func TestFilterSteps(t *testing.T) {
 		}
 	}
 	two := FilterSteps(StandardSuite, []string{"large-get 1", "mixed"})
-	if len(two) != 3 || two[0].Label != "large-get 1" || two[1].Label != "mixed" || two[2].Label != "large-get 1 TLS" {
+	if len(two) != 4 || two[0].Label != "large-get 1" || two[1].Label != "large-get 1 beside 300 idle" || two[2].Label != "mixed" || two[3].Label != "large-get 1 TLS" {
 		t.Errorf("filtered: %+v", two)
 	}
 	if all := FilterSteps(StandardSuite, nil); len(all) != len(StandardSuite) {

@@ -112,7 +112,7 @@ func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.StringVar(&o.fillCache, "fill-cache", "", "before the scenarios, fill the page cache with `SIZE` (e.g. 20GiB, or auto: MemTotal less a 32nd, more while memory stays free) of throwaway files, kept until the end")
 	fs.StringVar(&o.fillDir, "fill-dir", "", "folder on a disk for -fill-cache's files (default: -tmp, else the system's temporary folder)")
 	fs.IntVar(&c.Sessions, "sessions", c.Sessions, "idle: sessions to open and hold; slow-get: slow downloads, each in a session of its own")
-	fs.IntVar(&c.Hold, "hold", 0, "noop: idle sessions held while it runs")
+	fs.IntVar(&c.Hold, "hold", 0, "noop, large-get: idle sessions held while it runs")
 	fs.DurationVar(&c.HoldTime, "hold-time", c.HoldTime, "idle: how long the sessions are held before memory and NOOP are checked")
 	fs.IntVar(&c.PID, "pid", 0, "the server's process: report its CPU time per operation, for idle its PSS per session, for slow-get its RSS, PSS and TCP sockets' memory per transfer (all summed over its descendants)")
 	fs.Int64Var(&c.SlowRate, "slow-rate", c.SlowRate, "slow-get: bytes/s each client reads")

@@ -40,7 +40,7 @@ func (f *suiteFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.version, "rftpd-version", "", "rftpd's version for reports (default: from the binary)")
 	fs.StringVar(&f.steps, "steps", "", "run only the steps whose label contains one of these comma-separated words (e.g. TLS; compare: clients, the client matrix)")
 	f.pin = bench.DefaultPlacement
-	fs.Var(&f.pin, "pin", "where the single-stream steps (large-get 1, large-put 1, large-get 1 TLS; compare: the paired rounds and the client matrix) run: "+
+	fs.Var(&f.pin, "pin", "where the single-stream steps (large-get 1 and beside 300 idle, large-put 1, large-get 1 TLS; compare: the paired rounds and the client matrix) run: "+
 		"same (server and client on one CPU, the steady figure), split (server on one CPU, client on another) or off (unpinned)")
 }
 
@@ -366,7 +366,13 @@ func describeStep(s bench.Step) string {
 	if s.Rate > 0 {
 		d += fmt.Sprintf(", paced at %s operations/s in all", bench.FormatRate(s.Rate))
 	}
-	if s.Duration > 0 {
+	if s.PutSize > 0 {
+		d += ", " + bench.FormatBytes(float64(s.PutSize)) + " per file"
+	}
+	switch {
+	case s.Count > 0:
+		d += fmt.Sprintf(", %d operations (at most %s)", s.Count, s.Duration)
+	case s.Duration > 0:
 		d += ", " + s.Duration.String()
 	}
 	if s.TLS {
