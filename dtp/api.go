@@ -142,7 +142,7 @@ func DefaultConfig() Config {
 		FSWorkers:      16,
 		FSQueue:        1024,
 		AuthWorkers:    2,
-		AuthQueue:      256,
+		AuthQueue:      1024,
 		MaxTransfers:   1024,
 		DataUnsent:     256 << 10,
 		SendThreads:    16,

@@ -15,21 +15,40 @@ import (
 // submit refuses work when the queue is full instead of waiting. Its
 // slots (the queue and the workers) are shared fairly between client
 // addresses: a few addresses that queue many slow tasks cannot keep
-// everyone else's out.
+// everyone else's out. And the queue is served by address in turn: each
+// address (an IPv6 /64 counting as one, as in fair.Key) has a queue of its
+// own, and a worker that is free takes the oldest task of the address
+// next in the ring, so one address's hundred queued bcrypt checks delay
+// another's login by at most one check per address waiting, not by a
+// hundred. A burst of legitimate work (300 clients logging in at once)
+// may therefore queue deep without making anyone else wait longer.
 type pool struct {
 	workers int
-	tasks   chan func()
-	slots   *fair.Share  // queued and running tasks, by client address
-	mu      sync.RWMutex // guards closed against the close of tasks
-	closed  bool
-	wg      sync.WaitGroup
+	slots   *fair.Share // queued and running tasks, by client address
+
+	mu     sync.Mutex
+	ready  sync.Cond                 // a task was queued, or the pool closed
+	queues map[netip.Addr]*addrQueue // the addresses with tasks waiting
+	ring   fifo[*addrQueue]          // those addresses, in the order they are served
+	queued int                       // tasks waiting for a worker
+	spare  []*addrQueue              // emptied queues, for reuse
+	closed bool
+	wg     sync.WaitGroup
 }
+
+// addrQueue is one address's waiting tasks, oldest first.
+type addrQueue struct {
+	key   netip.Addr
+	tasks fifo[func()]
+}
+
+// maxSpare bounds the emptied queues a pool keeps for reuse.
+const maxSpare = 64
 
 // newPool starts workers goroutines sharing a queue of queue tasks.
 func newPool(workers, queue int) *pool {
-	// The slots bound the tasks queued and running together; the channel
-	// has room for all of them, so only the slots refuse.
-	p := &pool{workers: workers, tasks: make(chan func(), workers+queue), slots: fair.NewShare(workers + queue)}
+	p := &pool{workers: workers, slots: fair.NewShare(workers + queue), queues: make(map[netip.Addr]*addrQueue)}
+	p.ready.L = &p.mu
 	p.wg.Add(workers)
 	for range workers {
 		go p.work()
@@ -39,43 +58,129 @@ func newPool(workers, queue int) *pool {
 
 func (p *pool) work() {
 	defer p.wg.Done()
-	for f := range p.tasks {
+	p.mu.Lock()
+	for {
+		for p.queued == 0 && !p.closed {
+			p.ready.Wait()
+		}
+		if p.queued == 0 {
+			p.mu.Unlock()
+			return // closed, and nothing left
+		}
+		f := p.next()
+		p.mu.Unlock()
 		f()
+		p.mu.Lock()
 	}
+}
+
+// next takes the oldest task of the address whose turn it is; that
+// address goes to the back of the ring if it has more. Call with mu held
+// and a task queued.
+func (p *pool) next() func() {
+	q := p.ring.pop()
+	f := q.tasks.pop()
+	p.queued--
+	if q.tasks.len() > 0 {
+		p.ring.push(q)
+	} else {
+		delete(p.queues, q.key)
+		if len(p.spare) < maxSpare {
+			q.tasks.reset()
+			p.spare = append(p.spare, q)
+		}
+	}
+	return f
 }
 
 // submit queues f for the client at from and reports whether it was
 // taken. It never blocks: a full queue, a closed pool or a client over its
 // part of the slots refuses the task.
 func (p *pool) submit(from netip.Addr, f func()) bool {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.closed || !p.slots.Take(from) {
 		return false
 	}
-	task := func() {
+	k := fair.Key(from)
+	q := p.queues[k]
+	if q == nil {
+		if n := len(p.spare); n > 0 {
+			q = p.spare[n-1]
+			p.spare[n-1] = nil
+			p.spare = p.spare[:n-1]
+		} else {
+			q = new(addrQueue)
+		}
+		q.key = k
+		p.queues[k] = q
+		p.ring.push(q)
+	}
+	q.tasks.push(func() {
 		defer p.slots.Give(from)
 		f()
-	}
-	select {
-	case p.tasks <- task:
-		return true
-	default:
-		p.slots.Give(from)
-		return false
-	}
+	})
+	p.queued++
+	p.ready.Signal()
+	return true
+}
+
+// waiting reports the tasks waiting for a worker.
+func (p *pool) waiting() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.queued
 }
 
 // close refuses new tasks, lets the workers finish the queued ones and
 // waits for them.
 func (p *pool) close() {
 	p.mu.Lock()
-	if !p.closed {
-		p.closed = true
-		close(p.tasks)
-	}
+	p.closed = true
+	p.ready.Broadcast()
 	p.mu.Unlock()
 	p.wg.Wait()
+}
+
+// fifo is a first-in, first-out queue on a slice that is reused once
+// emptied and compacted when its dead front outgrows its live part.
+type fifo[T any] struct {
+	items []T
+	head  int
+}
+
+func (q *fifo[T]) len() int { return len(q.items) - q.head }
+
+func (q *fifo[T]) push(v T) {
+	if q.head > 0 && q.head >= len(q.items)/2 && len(q.items) == cap(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	q.items = append(q.items, v)
+}
+
+// pop removes the oldest item; the queue must not be empty.
+func (q *fifo[T]) pop() T {
+	var zero T
+	v := q.items[q.head]
+	q.items[q.head] = zero
+	q.head++
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
+	return v
+}
+
+// reset empties the queue, keeping a small backing array for reuse.
+func (q *fifo[T]) reset() {
+	clear(q.items)
+	if cap(q.items) > 16 {
+		q.items = nil
+	} else {
+		q.items = q.items[:0]
+	}
+	q.head = 0
 }
 
 // warmIdle is how long a transfer goroutine waits for the next transfer

@@ -2,7 +2,10 @@
 package dtp
 
 import (
+	"fmt"
 	"net/netip"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,6 +61,85 @@ func TestPoolSharesSlots(t *testing.T) {
 	}
 }
 
+// TestPoolServesAddressesInTurn: tasks wait in one queue per address and
+// are served in turn, so one address that queued many cannot delay
+// another's by more than one of its own; within an address, in order.
+func TestPoolServesAddressesInTurn(t *testing.T) {
+	p := newPool(1, 100)
+	release := make(chan struct{})
+	fill(t, p, 1, 1, func() { <-release }) // the only worker busy
+	var mu sync.Mutex
+	var order []string
+	task := func(name string) func() {
+		return func() { mu.Lock(); order = append(order, name); mu.Unlock() }
+	}
+	hog, other, third := netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3"), netip.MustParseAddr("::1")
+	for i := range 20 {
+		if !p.submit(hog, task(fmt.Sprintf("h%d", i))) {
+			t.Fatalf("hog's task %d refused", i)
+		}
+	}
+	if !p.submit(other, task("o0")) || !p.submit(third, task("t0")) || !p.submit(other, task("o1")) {
+		t.Fatal("a task was refused")
+	}
+	if n := p.waiting(); n != 23 {
+		t.Fatalf("%d tasks waiting, want 23", n)
+	}
+	close(release)
+	p.close()
+	want := []string{"h0", "o0", "t0", "h1", "o1", "h2"}
+	if len(order) != 23 || !slices.Equal(order[:len(want)], want) {
+		t.Fatalf("served %v, want it to start %v", order, want)
+	}
+	for i, name := range order[len(want):] {
+		if name != fmt.Sprintf("h%d", i+3) {
+			t.Fatalf("served %v: the hog's tasks out of order", order)
+		}
+	}
+	if p.slots.Used() != 0 || len(p.queues) != 0 || p.ring.len() != 0 || p.waiting() != 0 {
+		t.Fatalf("after the last task: %d slots held, %d queues, %d in the ring", p.slots.Used(), len(p.queues), p.ring.len())
+	}
+}
+
+// TestFifo: order kept through interleaved pushes and pops, and the
+// backing array stays near the most the queue ever held.
+func TestFifo(t *testing.T) {
+	var q fifo[int]
+	next, want := 0, 0
+	for round := range 1000 {
+		for range round%7 + 1 {
+			q.push(next)
+			next++
+		}
+		for range round%5 + 1 {
+			if q.len() == 0 {
+				break
+			}
+			if v := q.pop(); v != want {
+				t.Fatalf("popped %d, want %d", v, want)
+			}
+			want++
+		}
+	}
+	if q.len() != next-want {
+		t.Fatalf("len %d, want %d", q.len(), next-want)
+	}
+	if live := q.len(); cap(q.items) > 4*live+16 {
+		t.Fatalf("backing array of %d for %d live items", cap(q.items), live)
+	}
+	for q.len() > 0 {
+		if v := q.pop(); v != want {
+			t.Fatalf("popped %d, want %d", v, want)
+		}
+		want++
+	}
+	q.push(1)
+	q.reset()
+	if q.len() != 0 {
+		t.Fatal("reset left items")
+	}
+}
+
 // fillFrom numbers the addresses fill submits from.
 var fillFrom int
 
@@ -91,7 +173,7 @@ func TestStoragePoolBusy(t *testing.T) {
 	e := newEnv(t, &cfg)
 	e.do(protocol.ReqFile{Op: protocol.OpStat, Path: "/"}) // runs, blocked in the hook
 	deadline := time.Now().Add(wait)
-	for len(e.srv.fs.tasks) != 0 && time.Now().Before(deadline) {
+	for e.srv.fs.waiting() != 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	e.do(protocol.ReqFile{Op: protocol.OpStat, Path: "/"}) // queued

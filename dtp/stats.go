@@ -52,7 +52,7 @@ type PoolStats struct {
 
 // stats reads p.
 func (p *pool) stats() PoolStats {
-	held, queued := p.slots.Used(), len(p.tasks)
+	held, queued := p.slots.Used(), p.waiting()
 	return PoolStats{
 		Workers:  p.workers,
 		Capacity: p.slots.Capacity(),
