@@ -102,6 +102,9 @@ func CompareMarkdown(in CompareInput) string {
 	p("- Uploads compare like for like: vsftpd, pure-ftpd and ProFTPD (as configured here) truncate and write in place without syncing, and so does rftpd (`atomic_uploads = false`, `durable_uploads = false`) " +
 		"in every row but those marked \"atomic durable\". Those rows run rftpd alone with its defaults, to show what they cost: an atomic STOR writes a temporary file and renames it over the target once complete " +
 		"(each upload creates a new inode and frees the old one), and a durable one syncs the file and its folder before the 226 reply.\n")
+	p("- The noop steps ask SIZE of one file over and over. rftpd answers a stat it made less than `stat_cache` (1 s) ago on its event loop, from a cache " +
+		"that every change made through it empties at once; the peers stat the file each time. The row \"noop stat_cache off\" runs rftpd alone with the cache off, " +
+		"so every SIZE goes to a worker: the cost without it.\n")
 	if in.Pin.Placement != "" {
 		p("- %s\n", placementIntro(in.Pin))
 	}

@@ -35,6 +35,11 @@ type Step struct {
 	// them, so that the rows compare like for like; these rows show what
 	// the defaults cost beside them.
 	AtomicUploads bool
+	// StatCacheOff marks a step run only against rftpd, on an instance
+	// with its stat cache off (stat_cache = "0s"): the noop step asks SIZE
+	// of one file over and over, which rftpd's cache answers on its event
+	// loop; this row shows what each SIZE costs through a worker.
+	StatCacheOff bool
 	// Pin marks a single-stream step: RunSuite runs it with the server and
 	// the load generator placed as Config.Pin says (see Placement).
 	// Steps of many streams or sessions run where the scheduler puts them.
@@ -77,6 +82,7 @@ var StandardSuite = []Step{
 	{Label: "idle 15k", Scenario: "idle", Concurrency: 64, Sessions: 15000, SingleProcess: true},
 	{Label: "login", Scenario: "login", Concurrency: 16, Duration: 30 * time.Second},
 	{Label: "noop", Scenario: "noop", Concurrency: 16, Duration: 20 * time.Second},
+	{Label: "noop stat_cache off", Scenario: "noop", Concurrency: 16, Duration: 20 * time.Second, StatCacheOff: true},
 	{Label: "noop 500 of 10k", Scenario: "noop", Concurrency: 500, Hold: 9500, Duration: 20 * time.Second},
 	{Label: "noop 500 of 10k at 20/s each", Scenario: "noop", Concurrency: 500, Hold: 9500, Rate: 10000, Duration: 20 * time.Second},
 	{Label: "small-get", Scenario: "small-get", Concurrency: 16, Duration: 30 * time.Second},
@@ -132,6 +138,11 @@ func FilterSteps(steps []Step, words []string) []Step {
 	}
 	return out
 }
+
+// RftpdOnly reports whether s runs only against rftpd, on an instance
+// started with settings of its own (DataUnsent, AtomicUploads,
+// StatCacheOff).
+func (s Step) RftpdOnly() bool { return s.DataUnsent > 0 || s.AtomicUploads || s.StatCacheOff }
 
 // Selected reports whether a step labelled label runs under -steps words:
 // when words is empty, or label contains one of them.

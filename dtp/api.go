@@ -81,6 +81,12 @@ type Config struct {
 	// from the walk's goroutine.
 	CleanStaleUploads bool
 	OnCleanup         func(CleanupReport)
+	// StatCache is how long a stat a worker made (SIZE, MDTM, MLST, ...)
+	// answers the same question again on the loop (statcache.go); changes
+	// made through the server are seen at once, others after this long.
+	// 0: every stat goes to a worker.
+	StatCache time.Duration
+
 	// OpHook, when set, is called before every storage operation with the
 	// operation's name ("stat", "open", "list", "mkdir", "write", "sync",
 	// "commit", "syncdir", ...; doc.go lists them); tests use it to delay or fail
@@ -149,6 +155,7 @@ func DefaultConfig() Config {
 		StatListMax:    64 << 10,
 		ListSortMax:    10000,
 		IdleListeners:  64,
+		StatCache:      time.Second,
 		AtomicUploads:  true,
 		DurableUploads: true,
 
@@ -202,18 +209,20 @@ func (c *Config) check() error {
 
 // Server runs the DTP's worker pools for every session.
 type Server struct {
-	cfg     Config
-	acc     atomic.Pointer[Accounts] // replaced by SetAccounts (reload.go)
-	trusted atomic.Pointer[[]netip.Prefix]
-	fs      *pool         // storage operations, STAT listings, passive listeners
-	auth    *pool         // password checks
-	xfers   *fair.Share   // transfers in flight, each on its own goroutine, by client address
-	fds     *fair.Budget  // descriptors; nil: not counted
-	runner  *warm         // the transfers' goroutines
-	lanes   *lanes        // downloads in blocking sendfile calls (lane.go)
-	cursor  atomic.Uint32 // next passive port to try, as an offset into the range
-	eph     [2]uint16     // the system's ephemeral port range, for listeners without a configured range
-	foreign atomic.Uint64 // data connections refused for coming from the wrong address
+	cfg      Config
+	acc      atomic.Pointer[Accounts] // replaced by SetAccounts (reload.go)
+	trusted  atomic.Pointer[[]netip.Prefix]
+	fs       *pool         // storage operations, STAT listings, passive listeners
+	auth     *pool         // password checks
+	xfers    *fair.Share   // transfers in flight, each on its own goroutine, by client address
+	fds      *fair.Budget  // descriptors; nil: not counted
+	runner   *warm         // the transfers' goroutines
+	lanes    *lanes        // downloads in blocking sendfile calls (lane.go)
+	statc    *statCache    // recent stats, for StatNow (statcache.go); nil: off
+	statHits atomic.Uint64 // stats answered from statc
+	cursor   atomic.Uint32 // next passive port to try, as an offset into the range
+	eph      [2]uint16     // the system's ephemeral port range, for listeners without a configured range
+	foreign  atomic.Uint64 // data connections refused for coming from the wrong address
 	// Handshakes of protected data connections, by result (Stats).
 	dataTLSOK, dataTLSFailed atomic.Uint64
 	lns                      lnPool    // idle passive listeners
@@ -279,6 +288,9 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 	s.fds = fair.NewBudget(cfg.OpenFiles, openDescriptors(), fair.Margin(cfg.FSWorkers))
 	s.runner = newWarm(min(cfg.MaxTransfers, warmMax), warmIdle)
 	s.lanes = newLanes(cfg.SendThreads)
+	if cfg.OpHook == nil { // a hook sees every operation: none is answered from the cache
+		s.statc = newStatCache(cfg.StatCache)
+	}
 	if canReuseListeners {
 		s.lns.max = cfg.IdleListeners
 	}

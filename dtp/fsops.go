@@ -96,9 +96,16 @@ func baseName(p string) string {
 
 // fileOp queues a ReqFile on the storage pool.
 func (s *Server) fileOp(sess *Session, r protocol.ReqFile, post func(protocol.Event)) {
+	gen := s.statc.generation()
 	if !s.fs.submit(sess.info.Remote.Addr(), func() {
 		id := sess.holdIdentity()
 		ev := s.runFileOp(id, r)
+		switch {
+		case isChange(r.Op):
+			s.statc.changed()
+		case cacheable(r) && ev.Err == nil && id != nil:
+			s.statc.put(id.root, relPath(r.Path), ev.Info, gen, time.Now())
+		}
 		releaseIdentity(id)
 		s.auditChange(sess, id, r, ev.Err)
 		post(ev)

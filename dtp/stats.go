@@ -27,6 +27,7 @@ type Stats struct {
 
 	IdleListeners int    // passive listeners kept open for reuse
 	ForeignData   uint64 // data connections refused for coming from the wrong address
+	StatCacheHits uint64 // stats answered from the stat cache on the loop (statcache.go)
 
 	// DataTLS counts the TLS handshakes of protected data connections
 	// (PROT P) by result; a refused session reuse is a failure.
@@ -77,6 +78,7 @@ func (s *Server) Stats() Stats {
 		DescriptorLimit:  s.fds.Ceiling(fair.Transfer),
 		IdleListeners:    s.lns.idleCount(),
 		ForeignData:      s.foreign.Load(),
+		StatCacheHits:    s.statHits.Load(),
 		DataTLS:          struct{ OK, Failed uint64 }{s.dataTLSOK.Load(), s.dataTLSFailed.Load()},
 	}
 	if l := s.lanes; l != nil {

@@ -184,7 +184,9 @@ func (s *Server) runTransfer(sess *Session, t *transfer, id *identity, r protoco
 		case protocol.XferRetr:
 			n, err = s.retr(sess, t, id, r, post)
 		case protocol.XferStor, protocol.XferAppe, protocol.XferStou:
+			s.statc.changed() // the file changes from its opening on
 			n, err = s.store(sess, t, id, r, post)
+			s.statc.changed()
 		case protocol.XferList, protocol.XferNlst, protocol.XferMlsd:
 			n, err = s.list(sess, t, id, r, post)
 		default:

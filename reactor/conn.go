@@ -200,8 +200,8 @@ func (cn *conn) pump(now time.Time) {
 }
 
 // handle writes a session's output and hands its requests to the DTP. A
-// request the DTP answers at once on the loop (PassiveNow) has its event
-// fed back here, and the output that follows handled in turn.
+// request the DTP answers at once on the loop (PassiveNow, StatNow) has
+// its event fed back here, and the output that follows handled in turn.
 func (cn *conn) handle(out protocol.Output) {
 	defer cn.schedule()
 	for !cn.closed {
@@ -230,6 +230,12 @@ func (cn *conn) handle(out protocol.Output) {
 					cn.passive = true
 				}
 				if ev, ok := cn.srv.dtp.PassiveNow(cn.dsess); ok {
+					answered = ev
+					continue
+				}
+			}
+			if answered == nil {
+				if ev, ok := cn.srv.dtp.StatNow(cn.dsess, r); ok {
 					answered = ev
 					continue
 				}

@@ -776,3 +776,32 @@ func TestFailRecordsPruned(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestStatOnLoop: a SIZE the stat cache can answer is answered on the
+// loop (StatNow), with the same reply as from a worker; pipelined behind
+// another, each keeps its order; after a DELE the truth comes at once.
+func TestStatOnLoop(t *testing.T) {
+	ts := startServer(t, serverOpts{writer: true})
+	cl := dial(t, ts.addr)
+	cl.expect("USER writer", "331 ")
+	cl.expect("PASS pw", "230 ")
+	cl.expect("TYPE I", "200 ")
+	first := cl.expect("SIZE hello.txt", "213 6")
+	before := ts.dtp.Stats().StatCacheHits
+	if got := cl.expect("SIZE /./hello.txt", "213 "); got != first {
+		t.Fatalf("from the cache %q, from a worker %q", got, first)
+	}
+	cl.send("SIZE hello.txt")
+	cl.send("NOOP")
+	cl.send("SIZE hello.txt")
+	for _, want := range []string{"213 6", "200 ", "213 6"} {
+		if got := cl.reply(); !strings.HasPrefix(got, want) {
+			t.Fatalf("pipelined: %q, want %q", got, want)
+		}
+	}
+	if hits := ts.dtp.Stats().StatCacheHits - before; hits != 3 {
+		t.Fatalf("%d SIZEs answered on the loop, want 3", hits)
+	}
+	cl.expect("DELE hello.txt", "250 ")
+	cl.expect("SIZE hello.txt", "550 ")
+}

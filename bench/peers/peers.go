@@ -40,6 +40,9 @@ type Options struct {
 	// durable_uploads off: uploads are written in place and not synced,
 	// as the peers write them.
 	InPlaceUploads bool
+	// NoStatCache, for rftpd only, turns its stat cache off (stat_cache
+	// = "0s"): every SIZE and MDTM goes to a worker.
+	NoStatCache bool
 	// Reaper, when set, is an ftpbench binary: vsftpd, pure-ftpd and
 	// ProFTPD are started under `Reaper reap` (see Reap), and Server.PID
 	// is the reaper's, so that the CPU time read there includes session

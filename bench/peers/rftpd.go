@@ -112,6 +112,9 @@ func rftpdConfig(o Options) string {
 	if o.InPlaceUploads {
 		text = "atomic_uploads = false\ndurable_uploads = false\n"
 	}
+	if o.NoStatCache {
+		text += "stat_cache = \"0s\"\n"
+	}
 	text += fmt.Sprintf("[limits]\nmax_transfers = %d\n", BenchMaxTransfers)
 	if o.DataUnsent > 0 {
 		text += fmt.Sprintf("data_unsent = %d\n", o.DataUnsent)

@@ -20,6 +20,11 @@ func TestRftpdConfig(t *testing.T) {
 	if got != want {
 		t.Errorf("in place, with TLS:\n%s\nwant:\n%s", got, want)
 	}
+	got = rftpdConfig(Options{InPlaceUploads: true, NoStatCache: true})
+	want = "atomic_uploads = false\ndurable_uploads = false\nstat_cache = \"0s\"\n[limits]\nmax_transfers = 4096\n"
+	if got != want {
+		t.Errorf("in place, stat cache off:\n%s\nwant:\n%s", got, want)
+	}
 	if got := ControlPassivePorts(); got != "28000-29999" {
 		t.Errorf("ControlPassivePorts() = %q", got)
 	}

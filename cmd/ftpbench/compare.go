@@ -224,9 +224,10 @@ type startOpts struct {
 	// FTPS steps; keepUploads: leave what the upload folder holds (the
 	// client matrix removes its own file); inPlace: rftpd writes uploads
 	// in place and without fsync, as the peers do.
-	plain, keepUploads, inPlace bool
-	unsent                      int      // rftpd: limits.data_unsent, when positive
-	extra                       []string // rftpd: more flags
+	// noStatCache: rftpd's stat cache off.
+	plain, keepUploads, inPlace, noStatCache bool
+	unsent                                   int      // rftpd: limits.data_unsent, when positive
+	extra                                    []string // rftpd: more flags
 }
 
 // uploadDir is the folder where name's writable account stores files.
@@ -243,7 +244,7 @@ func (f *compareFlags) uploadDir(name string) string {
 // that child's CPU time then leaves the measured tree, unless a subreaper
 // inside it reaps the child.
 func (f *compareFlags) options(name, self, data, upload, work string, stderr io.Writer, so startOpts) peers.Options {
-	o := peers.Options{Data: data, Upload: upload, Work: work, Log: stderr, DataUnsent: so.unsent, InPlaceUploads: so.inPlace, Reaper: self}
+	o := peers.Options{Data: data, Upload: upload, Work: work, Log: stderr, DataUnsent: so.unsent, InPlaceUploads: so.inPlace, NoStatCache: so.noStatCache, Reaper: self}
 	if tlsServers[name] && !so.plain {
 		o.TLSCert, o.TLSKey = f.cert, f.key
 	}
@@ -306,7 +307,7 @@ func (f *compareFlags) start(ctx context.Context, name, self, data string, stder
 
 // runServer starts one server, runs the steps that apply to it and stops it.
 // rftpd writes uploads in place, as the peers do, and runs each step with
-// settings of its own (Step.DataUnsent, Step.AtomicUploads) on another
+// settings of its own (Step.RftpdOnly) on another
 // instance started for it; the peers skip those steps.
 func (f *compareFlags) runServer(ctx context.Context, name, self, data string, ds bench.Dataset, steps []bench.Step, stderr io.Writer, line *bench.ProgressLine) ([]*bench.Result, string, error) {
 	var mine []bench.Step
@@ -317,7 +318,7 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 		if name == "floor" && st.Scenario != "noop" {
 			continue // the floor only answers the noop step's commands
 		}
-		if forking[name] && st.SingleProcess || st.TLS && !tlsServers[name] || (st.DataUnsent > 0 || st.AtomicUploads) && name != "rftpd" {
+		if forking[name] && st.SingleProcess || st.TLS && !tlsServers[name] || st.RftpdOnly() && name != "rftpd" {
 			continue
 		}
 		if forking[name] {
@@ -341,7 +342,7 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 		}
 		fmt.Fprintf(stderr, "ftpbench: %s with %s for %s\n", name, ownSettings(st), st.Label)
 		o := ownOptions(st, peers.Options{})
-		so := startOpts{unsent: o.DataUnsent, inPlace: o.InPlaceUploads}
+		so := startOpts{unsent: o.DataUnsent, inPlace: o.InPlaceUploads, noStatCache: o.NoStatCache}
 		more, v, oerr := f.runSteps(ctx, name, self, data, so, ds, []bench.Step{st}, stderr, line)
 		rs = append(rs, more...)
 		if version == "" {

@@ -368,17 +368,22 @@ func TestCompareAtomicUploads(t *testing.T) {
 func TestOwnOptions(t *testing.T) {
 	base := peers.Options{Data: "d", InPlaceUploads: true}
 	for _, c := range []struct {
-		st       bench.Step
-		unsent   int
-		inPlace  bool
-		settings string
+		st          bench.Step
+		unsent      int
+		inPlace     bool
+		noStatCache bool
+		settings    string
 	}{
-		{bench.Step{Label: "slow"}, 0, true, "uploads in place"},
-		{bench.Step{Label: "slow 64K", DataUnsent: 65536}, 65536, true, "limits.data_unsent = 65536 and uploads in place"},
-		{bench.Step{Label: "small-put atomic durable", AtomicUploads: true}, 0, false, "atomic and durable uploads"},
+		{bench.Step{Label: "slow"}, 0, true, false, "uploads in place"},
+		{bench.Step{Label: "slow 64K", DataUnsent: 65536}, 65536, true, false, "limits.data_unsent = 65536 and uploads in place"},
+		{bench.Step{Label: "small-put atomic durable", AtomicUploads: true}, 0, false, false, "atomic and durable uploads"},
+		{bench.Step{Label: "noop stat_cache off", StatCacheOff: true}, 0, true, true, "stat_cache off and uploads in place"},
 	} {
+		if c.st.RftpdOnly() != (c.unsent > 0 || !c.inPlace || c.noStatCache) {
+			t.Errorf("%s: RftpdOnly %v", c.st.Label, c.st.RftpdOnly())
+		}
 		o := ownOptions(c.st, base)
-		if o.Data != "d" || o.DataUnsent != c.unsent || o.InPlaceUploads != c.inPlace {
+		if o.Data != "d" || o.DataUnsent != c.unsent || o.InPlaceUploads != c.inPlace || o.NoStatCache != c.noStatCache {
 			t.Errorf("%s: %+v", c.st.Label, o)
 		}
 		if got := ownSettings(c.st); got != c.settings {

@@ -247,10 +247,10 @@ func suite(args []string, stdout, stderr io.Writer) int {
 
 // ownSteps splits steps into those run on the server already started, and
 // those run against an rftpd of their own started with their settings
-// (Step.DataUnsent, Step.AtomicUploads).
+// (Step.RftpdOnly).
 func ownSteps(steps []bench.Step) (shared, own []bench.Step) {
 	for _, st := range steps {
-		if st.DataUnsent > 0 || st.AtomicUploads {
+		if st.RftpdOnly() {
 			own = append(own, st)
 		} else {
 			shared = append(shared, st)
@@ -265,6 +265,7 @@ func ownSteps(steps []bench.Step) (shared, own []bench.Step) {
 func ownOptions(st bench.Step, o peers.Options) peers.Options {
 	o.DataUnsent = st.DataUnsent
 	o.InPlaceUploads = !st.AtomicUploads
+	o.NoStatCache = st.StatCacheOff
 	return o
 }
 
@@ -273,6 +274,9 @@ func ownSettings(st bench.Step) string {
 	var d []string
 	if st.DataUnsent > 0 {
 		d = append(d, fmt.Sprintf("limits.data_unsent = %d", st.DataUnsent))
+	}
+	if st.StatCacheOff {
+		d = append(d, "stat_cache off")
 	}
 	if st.AtomicUploads {
 		d = append(d, "atomic and durable uploads")
@@ -383,6 +387,9 @@ func describeStep(s bench.Step) string {
 	}
 	if s.AtomicUploads {
 		d += ", rftpd with its default uploads (atomic and durable)"
+	}
+	if s.StatCacheOff {
+		d += ", rftpd with its stat cache off"
 	}
 	if s.Pin {
 		d += ", server and client placed by -pin"

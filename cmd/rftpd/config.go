@@ -60,6 +60,10 @@ type settings struct {
 	DurableUploads bool `toml:"durable_uploads"`
 	// CleanStaleUploads: at start-up, remove the temporary files of uploads whose process died.
 	CleanStaleUploads bool `toml:"clean_stale_uploads"`
+	// StatCache: how long a file's stat answers SIZE, MDTM and MLST again
+	// on the event loop; changes made through rftpd show at once, others
+	// after this long; 0: off.
+	StatCache time.Duration `toml:"stat_cache"`
 	// AdminListen: host:port of the admin HTTP listener (/metrics, /healthz, /readyz); "": none.
 	AdminListen string `toml:"admin_listen"`
 
@@ -220,6 +224,7 @@ func defaults() settings {
 	s.ModeZ, s.ModeZLevel, s.ModeZMaxLevel = false, 1, 9
 	s.AtomicUploads = d.AtomicUploads
 	s.DurableUploads = d.DurableUploads
+	s.StatCache = d.StatCache
 	s.CleanStaleUploads = d.CleanStaleUploads
 	s.Timeouts.Login = p.LoginTimeout
 	s.Timeouts.Idle = p.IdleTimeout
@@ -448,6 +453,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	d.HashRatePerSession = int64(s.Limits.HashRatePerSession)
 	d.AtomicUploads = s.AtomicUploads
 	d.DurableUploads = s.DurableUploads
+	d.StatCache = s.StatCache
 	d.CleanStaleUploads = s.CleanStaleUploads
 	d.Rates = s.rates()
 	if s.ActivePort < -1 || s.ActivePort > 65535 {
@@ -503,6 +509,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"timeouts.stall", p.StallTimeout, true}, {"timeouts.login_fail_delay", p.LoginFailDelay, true},
 		{"tls.handshake_timeout", s.TLS.HandshakeTimeout, false},
 		{"timeouts.rate_window", p.RateWindow, false},
+		{"stat_cache", d.StatCache, true},
 	} {
 		if c.v < 0 || (c.v == 0 && !c.zeroOK) {
 			return r, p, d, fmt.Errorf("%s = %v: must be positive", c.name, c.v)
