@@ -22,7 +22,9 @@ import (
 // (MKD, RMD, DELE, RNTO, SITE CHMOD, MFMT, and each upload when it starts
 // and when it ends) moves the cache's generation on, and an entry of an
 // older generation is not used. A stat that ran while a change was under
-// way carries the generation of its start, so it is not used either.
+// way carries the generation of its start, so it is not used either. (An
+// upload's file grows between its two changes: a SIZE of it may lag by up
+// to Config.StatCache until the upload ends.)
 // Changes made beside rftpd (another process writing the tree) show once
 // an entry is older than Config.StatCache.
 //
