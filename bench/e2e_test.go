@@ -76,19 +76,26 @@ func startRftpdWith(t *testing.T, o peers.Options, extra ...string) (*peers.Serv
 	return s, upload
 }
 
+// targetsOf returns s's targets for reading and for uploads.
+func targetsOf(t *testing.T, s *peers.Server) (read, write bench.Target) {
+	t.Helper()
+	read, err := bench.ParseTarget(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write, err = bench.ParseTarget(s.PutURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return read, write
+}
+
 func TestEveryScenarioAgainstRftpd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
 	s, upload := startRftpd(t)
-	read, err := bench.ParseTarget(s.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write, err := bench.ParseTarget(s.PutURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	read, write := targetsOf(t, s)
 	base := bench.Config{
 		Target: read, PutTarget: write, Label: "rftpd",
 		Concurrency: 3, Duration: time.Second, Timeout: 20 * time.Second,
@@ -172,14 +179,7 @@ func TestSuiteCountAndSizeAgainstRftpd(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	s, upload := startRftpd(t)
-	read, err := bench.ParseTarget(s.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write, err := bench.ParseTarget(s.PutURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	read, write := targetsOf(t, s)
 	cfg := bench.Config{
 		Target: read, PutTarget: write, Timeout: 20 * time.Second, Sources: 4, Splice: true,
 		LargeSize: 4 << 20, TempDir: t.TempDir(), Layout: testDataset.Layout(), PID: s.PID,

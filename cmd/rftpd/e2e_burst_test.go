@@ -79,16 +79,3 @@ func TestLoginBurst(t *testing.T) {
 		t.Fatalf("replies to %d logins at once: %v", n, replies)
 	}
 }
-
-// read reads one reply's last line, without sending.
-func (h *hostileConn) read() (string, error) {
-	for {
-		l, err := h.r.ReadString('\n')
-		if err != nil {
-			return "", err
-		}
-		if len(l) >= 4 && l[3] == ' ' {
-			return strings.TrimRight(l, "\r\n"), nil
-		}
-	}
-}

@@ -79,6 +79,11 @@ func (h *hostileConn) exchange(line string) (string, error) {
 			return "", err
 		}
 	}
+	return h.read()
+}
+
+// read reads one reply's last line, without sending.
+func (h *hostileConn) read() (string, error) {
 	for {
 		l, err := h.r.ReadString('\n')
 		if err != nil {
