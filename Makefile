@@ -114,7 +114,7 @@ bench-compare: build ftpbench
 		-out bench/RESULTS.md -json $(BENCH_CACHE)/compare.json $(BENCH_FLAGS)
 
 # The client matrix alone (about 10 minutes, as root, like bench-compare):
-# curl, lftp and wget fetch and send the 1 GiB file from rftpd, a second rftpd
+# curl, lftp and wget (and ftpbench's own client, downloads only) fetch and send the 1 GiB file from rftpd, a second rftpd
 # and the peers in 10 rotating rounds; the server's CPU per GiB. Writes
 # BENCH_CACHE/clients.md and clients.json, not bench/RESULTS.md.
 bench-clients: build ftpbench

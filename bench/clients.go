@@ -1,9 +1,10 @@
-// The client matrix: curl, lftp and wget fetch and send one large file from each server in rotating rounds; the server's CPU per GiB.
+// The client matrix: curl, lftp and wget (and ftpbench's own client) fetch and send one large file from each server in rotating rounds; the server's CPU per GiB.
 package bench
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +20,13 @@ import (
 )
 
 // Clients are the FTP clients the matrix drives, in the report's order.
-var Clients = []string{"curl", "lftp", "wget"}
+// "ftpbench" is this program's own client (a large-get of one file, spliced
+// into /dev/null, run as a process of its own like the others): the suite's
+// large-get rows, in the matrix's rounds against the peers and the control.
+var Clients = []string{"curl", "lftp", "wget", SelfClient}
+
+// SelfClient is the matrix's name for ftpbench's own client.
+const SelfClient = "ftpbench"
 
 // Directions of a client run.
 const (
@@ -41,11 +48,12 @@ const ClientControl = "rftpd 2"
 // each STOR creates a new file.
 const ClientUploadName = "ftpbench-clients.bin"
 
-// CanUpload reports whether client can send a file over FTP: wget cannot.
-func CanUpload(client string) bool { return client != "wget" }
+// CanUpload reports whether client sends a file in the matrix: wget
+// cannot, and ftpbench's own uploads are the suite's large-put rows.
+func CanUpload(client string) bool { return client != "wget" && client != SelfClient }
 
 // clientPackage names the Debian package that installs client.
-var clientPackage = map[string]string{"curl": "curl", "lftp": "lftp", "wget": "wget"}
+var clientPackage = map[string]string{"curl": "curl", "lftp": "lftp", "wget": "wget", SelfClient: ""}
 
 // ClientMatrix is what the matrix step measured (Report.Clients).
 type ClientMatrix struct {
@@ -135,6 +143,8 @@ type ClientConfig struct {
 	// Pin places every target's tree on one CPU and starts each client on
 	// another or the same (see Placement); the zero value pins nothing.
 	Pin PinPlan
+	// Self is the ftpbench binary SelfClient runs ("": this process's).
+	Self string
 	// Done, when set, is called after each run.
 	Done func(*ClientRun)
 }
@@ -182,6 +192,9 @@ func LookClients(clients []string) error {
 		if _, ok := clientPackage[c]; !ok {
 			return fmt.Errorf("bench: clients: unknown client %q (have %s)", c, strings.Join(Clients, ", "))
 		}
+		if c == SelfClient {
+			continue // this program
+		}
 		if _, err := exec.LookPath(c); err != nil {
 			return fmt.Errorf("bench: clients: %s is not installed (apt-get install %s, or leave it out)", c, clientPackage[c])
 		}
@@ -200,6 +213,9 @@ func parseClientVersion(out string) string {
 
 // ClientVersion runs `client --version` and returns its version, or "?".
 func ClientVersion(ctx context.Context, client string) string {
+	if client == SelfClient {
+		return "this build"
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, client, "--version").Output()
@@ -214,7 +230,8 @@ type clientJob struct {
 	client, direction string
 	url               string // the remote file's full URL, credentials included
 	source            string // upload: the local file
-	log               string // lftp's transfer log
+	log               string // lftp's transfer log; ftpbench's JSON report
+	self              string // ftpbench: this program's binary
 }
 
 // lftpSafe refuses what lftp's command line would read as syntax.
@@ -267,6 +284,18 @@ func clientArgs(j clientJob) ([]string, error) {
 			script += "get " + path + " -o /dev/null"
 		}
 		return []string{"lftp", "--norc", "-c", script}, nil
+	case SelfClient:
+		if up {
+			return nil, errors.New("bench: clients: ftpbench's uploads are the suite's large-put rows")
+		}
+		u, err := url.Parse(j.url)
+		if err != nil {
+			return nil, fmt.Errorf("bench: clients: %w", err)
+		}
+		file := strings.TrimPrefix(u.Path, "/")
+		u.Path = "/"
+		return []string{j.self, "-q", "-url", u.String(), "-s", "large-get", "-c", "1", "-n", "1", "-sources", "1",
+			"-large-file", file, "-json", j.log}, nil
 	}
 	return nil, fmt.Errorf("bench: clients: unknown client %q", j.client)
 }
@@ -288,6 +317,15 @@ func clientBytes(client, stdout, stderr, log string) (int64, error) {
 			return 0, fmt.Errorf("no byte count in %q", tail(stderr))
 		}
 		return strconv.ParseInt(m[len(m)-1][1], 10, 64)
+	case SelfClient:
+		var rep Report
+		if err := json.Unmarshal([]byte(log), &rep); err != nil {
+			return 0, fmt.Errorf("ftpbench's report %q: %w", tail(log), err)
+		}
+		if len(rep.Results) != 1 || rep.Results[0].Errors != 0 || rep.Results[0].Ops != 1 {
+			return 0, fmt.Errorf("ftpbench's report holds no one clean download: %q", tail(log))
+		}
+		return rep.Results[0].Bytes, nil
 	case "lftp":
 		var n int64
 		lines := 0
@@ -416,7 +454,12 @@ func runClient(ctx context.Context, cfg ClientConfig, t ClientTarget, client, di
 		return fail(err)
 	}
 	defer os.RemoveAll(work)
-	j := clientJob{client: client, direction: dir, log: filepath.Join(work, "xfer.log")}
+	j := clientJob{client: client, direction: dir, log: filepath.Join(work, "xfer.log"), self: cfg.Self}
+	if j.self == "" {
+		if j.self, err = os.Executable(); err != nil {
+			return fail(err)
+		}
+	}
 	stored := ""
 	if dir == Upload {
 		j.source = cfg.Source

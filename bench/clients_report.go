@@ -138,7 +138,11 @@ func clientSection(p func(string, ...any), m *ClientMatrix, cpuSources string) {
 	}
 	p("Real clients fetch the %s file from each server and send it back: %s.", FormatBytes(float64(m.Size)), strings.Join(names, ", "))
 	for _, c := range m.Clients {
-		if !CanUpload(c) {
+		switch {
+		case c == SelfClient:
+			p(" ftpbench is this program's own client, run as a process of its own (one large-get, spliced into /dev/null): " +
+				"the suite's large-get 1 in the matrix's rounds; it only downloads here (its uploads are the suite's large-put rows).")
+		case !CanUpload(c):
 			p(" %s cannot upload over FTP, so it only downloads.", c)
 		}
 	}

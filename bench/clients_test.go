@@ -84,6 +84,10 @@ func TestClientArgs(t *testing.T) {
 			[]string{"lftp", "--norc", "-c", lftpSet + "open ftp://bench:bench-pass@127.0.0.1:2121; put /d/large/1GiB.bin -o " + ClientUploadName}, ""},
 		{clientJob{client: "lftp", direction: Download, url: "ftp://127.0.0.1:2121/a;rm", log: "/w/x"}, nil, "cannot go into an lftp command"},
 		{clientJob{client: "lftp", direction: Upload, url: put, source: "/d/my file", log: "/w/x"}, nil, "cannot go into an lftp command"},
+		{clientJob{client: SelfClient, direction: Download, url: get, log: "/w/r.json", self: "/b/ftpbench"},
+			[]string{"/b/ftpbench", "-q", "-url", "ftp://127.0.0.1:2121/", "-s", "large-get", "-c", "1", "-n", "1", "-sources", "1",
+				"-large-file", "large/1GiB.bin", "-json", "/w/r.json"}, ""},
+		{clientJob{client: SelfClient, direction: Upload, url: put, source: "/d/x", self: "/b/ftpbench"}, nil, "large-put rows"},
 		{clientJob{client: "ftp", direction: Download, url: get}, nil, `unknown client "ftp"`},
 		{clientJob{client: "curl", direction: "sideways", url: get}, nil, `unknown direction "sideways"`},
 	}
@@ -115,6 +119,10 @@ func TestClientBytes(t *testing.T) {
 		// A transfer resumed after a reconnection: the ranges add up.
 		{"lftp", "", "", "2026-12-01 22:30:00 /d/x -> ftp://bench@127.0.0.1:1/y 0-1000 1.00 MiB/s\n2026-12-01 22:30:01 /d/x -> ftp://bench@127.0.0.1:1/y 1000-4096 2.00 MiB/s\n", 4096, false},
 		{"lftp", "", "", "", 0, true},
+		{SelfClient, "", "", `{"results": [{"scenario": "large-get", "ops": 1, "bytes": 33554432, "errors": 0}]}`, 32 << 20, false},
+		{SelfClient, "", "", `{"results": [{"scenario": "large-get", "ops": 0, "bytes": 100, "errors": 1}]}`, 0, true},
+		{SelfClient, "", "", `{"results": []}`, 0, true},
+		{SelfClient, "", "", "", 0, true},
 	}
 	for _, c := range cases {
 		got, err := clientBytes(c.client, c.stdout, c.stderr, c.log)

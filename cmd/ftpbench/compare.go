@@ -461,7 +461,7 @@ func (f *compareFlags) runClients(ctx context.Context, servers, clients []string
 	var group []string // the current client and direction's figures, in the order run
 	cfg := bench.ClientConfig{
 		Targets: targets, Clients: clients, Rounds: f.clientRounds,
-		File: ds.Layout().LargeFile, Source: file, Warm: file, Size: ds.LargeSize, Timeout: clientTimeout, Pin: f.plan,
+		File: ds.Layout().LargeFile, Source: file, Warm: file, Size: ds.LargeSize, Timeout: clientTimeout, Pin: f.plan, Self: self,
 		Done: func(r *bench.ClientRun) {
 			fig := "failed"
 			if v, ok := r.CPUPerGiB(); ok {

@@ -20,11 +20,11 @@ import (
 )
 
 // TestMain lets compare start the ceiling as `self ceiling ...`, the floor
-// as `self floor ...` and peers
-// under `self reap ...`, as the real binary does, when self is this test
-// binary.
+// as `self floor ...`, peers under `self reap ...` and the client matrix's
+// own client as `self -q -url ...`, as the real binary does, when self is
+// this test binary.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && (os.Args[1] == "ceiling" || os.Args[1] == "floor" || os.Args[1] == "reap") {
+	if len(os.Args) > 1 && (os.Args[1] == "ceiling" || os.Args[1] == "floor" || os.Args[1] == "reap" || os.Args[1] == "-q") {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
@@ -54,7 +54,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"compare", "-steps", "nothing-like-this"}, "matches no step of the suite, and the client matrix (-steps clients) needs"},
 		{[]string{"compare", "-steps", "clients", "-clients", ""}, "matches no step"},
 		{[]string{"compare", "-steps", "clients", "-servers", "vsftpd"}, "matches no step"},
-		{[]string{"compare", "-clients", "curl,ncftp"}, `unknown client "ncftp" (have curl, lftp, wget)`},
+		{[]string{"compare", "-clients", "curl,ncftp"}, `unknown client "ncftp" (have curl, lftp, wget, ftpbench)`},
 		{[]string{"compare", "-client-rounds", "0"}, "usage: ftpbench compare"},
 		{[]string{"suite", "-pin", "nowhere"}, `invalid value "nowhere" for flag -pin: bench: placement "nowhere": want same, split, off`},
 		{[]string{"compare", "-pin", "SAME"}, `invalid value "SAME" for flag -pin`},
@@ -413,7 +413,7 @@ func TestCompareClients(t *testing.T) {
 	cache := filepath.Join(dir, "cache")
 	md, jsonFile := filepath.Join(dir, "R.md"), filepath.Join(dir, "r.json")
 	var out, errb bytes.Buffer
-	code := run([]string{"compare", "-servers", "rftpd", "-steps", "clients", "-clients", "curl", "-client-rounds", "2",
+	code := run([]string{"compare", "-servers", "rftpd", "-steps", "clients", "-clients", "curl,ftpbench", "-client-rounds", "2",
 		"-large-size", fmt.Sprint(size), "-cache", cache, "-rftpd", bin, "-q", "-out", md, "-json", jsonFile}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
@@ -429,22 +429,25 @@ func TestCompareClients(t *testing.T) {
 	if cpus, _ := bench.AllowedCPUs(); m.Placement != "same: server and client on CPU "+fmt.Sprint(cpus[0]) || m.PinNote != "" {
 		t.Errorf("matrix placement %q (%s)", m.Placement, m.PinNote)
 	}
-	if !slices.Equal(m.Servers, []string{"rftpd", bench.ClientControl}) || m.Size != size || m.Rounds != 2 || m.Versions["curl"] == "" {
+	if !slices.Equal(m.Servers, []string{"rftpd", bench.ClientControl}) || m.Size != size || m.Rounds != 2 || m.Versions["curl"] == "" || m.Versions["ftpbench"] != "this build" {
 		t.Errorf("matrix %+v", m)
 	}
-	// Round 1 runs rftpd first, round 2 the control first; downloads,
-	// then uploads.
+	// Round 1 runs rftpd first, round 2 the control first; curl's
+	// download, then its upload, then ftpbench's own download (it sends
+	// no uploads in the matrix).
 	var order []string
 	var cpu float64
 	for _, r := range m.Runs {
-		order = append(order, fmt.Sprintf("%d %s %s", r.Round, r.Direction, r.Server))
-		if !r.OK() || r.Bytes != size || r.CPUError != "" || r.Client != "curl" {
+		order = append(order, fmt.Sprintf("%d %s %s %s", r.Round, r.Client, r.Direction, r.Server))
+		if !r.OK() || r.Bytes != size || r.CPUError != "" {
 			t.Errorf("run %+v", r)
 		}
 		cpu += r.ServerCPU
 	}
-	want := []string{"1 download rftpd", "1 download rftpd 2", "1 upload rftpd", "1 upload rftpd 2",
-		"2 download rftpd 2", "2 download rftpd", "2 upload rftpd 2", "2 upload rftpd"}
+	want := []string{"1 curl download rftpd", "1 curl download rftpd 2", "1 curl upload rftpd", "1 curl upload rftpd 2",
+		"1 ftpbench download rftpd", "1 ftpbench download rftpd 2",
+		"2 curl download rftpd 2", "2 curl download rftpd", "2 curl upload rftpd 2", "2 curl upload rftpd",
+		"2 ftpbench download rftpd 2", "2 ftpbench download rftpd"}
 	if !slices.Equal(order, want) {
 		t.Errorf("runs %q, want %q", order, want)
 	}
@@ -459,7 +462,7 @@ func TestCompareClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"The client matrix alone", "## Client matrix", "| curl | download |", "| curl | upload |", "| 2 | curl | upload | r2 r |"} {
+	for _, want := range []string{"The client matrix alone", "## Client matrix", "| curl | download |", "| curl | upload |", "| ftpbench | download |", "| 2 | curl | upload | r2 r |"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("report lacks %q:\n%s", want, b)
 		}
