@@ -239,9 +239,16 @@ func TestRateFairBuckets(t *testing.T) {
 	mean := float64(sum) / users
 	slice := float64(rateSlice(rate / users))
 	t.Logf("%d transfers under %d bytes/s for %v: %d bytes in all, %.0f each on average, slices of %.0f", users, rate, span, sum, mean, slice)
+	// A transfer whose goroutine the scheduler holds back (a loaded
+	// machine, the race detector) loses turns it was not there to take,
+	// a few slices in all: about the square root of the slices each moved
+	// (61 here), so the bound is two of those, and never below 10 %. A
+	// bucket that served its waiters unequally would leave some a fraction
+	// of the mean, far outside it.
+	tol := max(0.10, 2/math.Sqrt(mean/slice))
 	for i := range moved {
-		if d := float64(moved[i].Load())/mean - 1; math.Abs(d) > 0.10 {
-			t.Errorf("transfer %d moved %d bytes, %+.1f %% off the mean", i, moved[i].Load(), 100*d)
+		if d := float64(moved[i].Load())/mean - 1; math.Abs(d) > tol {
+			t.Errorf("transfer %d moved %d bytes, %+.1f %% off the mean (bound ±%.0f %%)", i, moved[i].Load(), 100*d, 100*tol)
 		}
 	}
 	// Over the span the bucket lets through rate·span, plus what it saved
