@@ -106,16 +106,6 @@ func (c *statCache) get(root *os.Root, rel string, now time.Time) (protocol.File
 	return e.info, true
 }
 
-// size reports the entries held.
-func (c *statCache) size() int {
-	if c == nil {
-		return 0
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
-
 // cacheable reports whether r's answer may come from the stat cache: a
 // plain stat (in TYPE A, SIZE reads the file to count its bytes).
 func cacheable(r protocol.ReqFile) bool {

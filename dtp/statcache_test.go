@@ -165,3 +165,13 @@ func TestStatCacheRules(t *testing.T) {
 		t.Fatal("answered from the cache with a storage hook set")
 	}
 }
+
+// size reports the entries held.
+func (c *statCache) size() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
