@@ -272,8 +272,8 @@ func (s *Server) accept(sess *Session, t *transfer, ln *listener) (*net.TCPConn,
 			s.lns.put(t.takeListener())
 			return c, nil
 		}
+		s.foreign.Add(1) // before the close: whoever sees it closed sees it counted
 		c.Close()
-		s.foreign.Add(1)
 		if s.cfg.OnForeignData != nil {
 			s.cfg.OnForeignData(sess.info.Remote, from)
 		}

@@ -188,8 +188,8 @@ func (m *portMux) route(c *net.TCPConn, peer netip.AddrPort, fromBalancer bool) 
 	if sl != nil && sl.deliver(c) {
 		return
 	}
+	m.srv.foreign.Add(1) // before the close: whoever sees it closed sees it counted
 	c.Close()
-	m.srv.foreign.Add(1)
 	if m.srv.cfg.OnForeignData != nil {
 		m.srv.cfg.OnForeignData(netip.AddrPortFrom(key, 0), from)
 	}
