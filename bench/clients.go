@@ -85,6 +85,11 @@ type ClientRun struct {
 	// until it exited and the server's process count was back to what it
 	// was; 0 with CPUError set when it could not be read.
 	ServerCPU float64 `json:"server_cpu_seconds"`
+	// SharedCPU is the busy time of the CPU that server and client shared
+	// (placement same) over the same span (cpubusy.go): the server's, the
+	// client's and the kernel's work between them; 0 when they did not
+	// share one or it could not be read.
+	SharedCPU float64 `json:"shared_cpu_seconds,omitempty"`
 	CPUError  string  `json:"cpu_error,omitempty"`
 	Error     string  `json:"error,omitempty"` // the run failed: no figures
 	Note      string  `json:"note,omitempty"`
@@ -103,6 +108,15 @@ func (r *ClientRun) CPUPerGiB() (float64, bool) {
 }
 
 // Rate is the bytes moved over the client's wall time (0 when it failed).
+// SharedPerGiB is SharedCPU in milliseconds per GiB moved; false when
+// the run failed or the shared CPU was not measured.
+func (r *ClientRun) SharedPerGiB() (float64, bool) {
+	if !r.OK() || r.SharedCPU <= 0 {
+		return 0, false
+	}
+	return r.SharedCPU * 1e3 / (float64(r.Bytes) / (1 << 30)), true
+}
+
 func (r *ClientRun) Rate() float64 {
 	if !r.OK() {
 		return 0
@@ -480,6 +494,13 @@ func runClient(ctx context.Context, cfg ClientConfig, t ClientTarget, client, di
 	}
 
 	procs0, perr := Descendants(cfg.ProcRoot, t.PID)
+	shared := cfg.Pin.Placement == PinSame
+	var busy0 time.Duration
+	if shared {
+		var err error
+		busy0, err = CPUBusy(cfg.ProcRoot, cfg.Pin.Server)
+		shared = err == nil
+	}
 	cpu0, cerr := CPUTime(cfg.ProcRoot, t.PID)
 	cctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
@@ -504,6 +525,11 @@ func runClient(ctx context.Context, cfg ClientConfig, t ClientTarget, client, di
 		}
 	}
 	cpu1, cerr1 := CPUTime(cfg.ProcRoot, t.PID)
+	if shared {
+		if busy1, err := CPUBusy(cfg.ProcRoot, cfg.Pin.Server); err == nil && busy1 > busy0 {
+			r.SharedCPU = (busy1 - busy0).Seconds()
+		}
+	}
 	switch {
 	case cerr != nil:
 		r.CPUError = cerr.Error()

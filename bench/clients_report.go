@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -13,7 +14,10 @@ import (
 type clientCell struct {
 	cpu, rate []float64 // per round: ms CPU per GiB, bytes/s
 	ratio     []float64 // per round: CPU per GiB over rftpd's in the same round
-	failed    int
+	// shared, sharedRatio: the same for the busy time of the CPU server
+	// and client shared (ClientRun.SharedCPU), where measured
+	shared, sharedRatio []float64
+	failed              int
 }
 
 func (c clientCell) measured() bool { return len(c.cpu) > 0 }
@@ -32,10 +36,18 @@ func clientRows(m *ClientMatrix) []clientRow {
 		key
 		round int
 	}
-	base := map[rkey]float64{} // rftpd's CPU per GiB in each round
+	base := map[rkey]float64{}       // rftpd's CPU per GiB in each round
+	sharedBase := map[rkey]float64{} // ... and the shared CPU's
 	for _, r := range m.Runs {
-		if v, ok := r.CPUPerGiB(); ok && r.Server == "rftpd" {
-			base[rkey{key{r.Client, r.Direction}, r.Round}] = v
+		if r.Server != "rftpd" {
+			continue
+		}
+		k := rkey{key{r.Client, r.Direction}, r.Round}
+		if v, ok := r.CPUPerGiB(); ok {
+			base[k] = v
+		}
+		if v, ok := r.SharedPerGiB(); ok {
+			sharedBase[k] = v
 		}
 	}
 	cells := map[key]map[string]*clientCell{}
@@ -54,6 +66,12 @@ func clientRows(m *ClientMatrix) []clientRow {
 			continue
 		}
 		c.rate = append(c.rate, r.Rate())
+		if v, ok := r.SharedPerGiB(); ok {
+			c.shared = append(c.shared, v)
+			if b := sharedBase[rkey{k, r.Round}]; b > 0 && r.Server != "rftpd" {
+				c.sharedRatio = append(c.sharedRatio, v/b)
+			}
+		}
 		v, ok := r.CPUPerGiB()
 		if !ok {
 			continue
@@ -238,6 +256,8 @@ func clientSection(p func(string, ...any), m *ClientMatrix, cpuSources string) {
 		p("| %s %s | %s, %.0f ms/GiB | %s | %s | %s |\n", row.client, row.direction, best, medianOf(c.cpu), ratioText(c.ratio), ratioText(ctlRatio), met)
 	}
 
+	sharedSection(p, m, rows)
+
 	var legend []string
 	for _, s := range m.Servers {
 		legend = append(legend, clientShort(s)+": "+s)
@@ -310,6 +330,59 @@ func clientSection(p func(string, ...any), m *ClientMatrix, cpuSources string) {
 	}
 }
 
+// sharedSection writes the table of the shared CPU's busy time per GiB,
+// when any run measured it.
+func sharedSection(p func(string, ...any), m *ClientMatrix, rows []clientRow) {
+	measured := false
+	for _, row := range rows {
+		for _, c := range row.cells {
+			measured = measured || len(c.shared) > 0
+		}
+	}
+	if !measured {
+		return
+	}
+	p("\n### The CPU both ran on, in all\n\n")
+	p("On loopback the sender's call also carries each packet into the receiver's socket, and how much of that work falls to the server, " +
+		"to the client or to the kernel's softirq thread moves with the send buffer and with scheduling: a server could lower its own figure above " +
+		"while the transfer as a whole costs more (bench/cpubusy.go has a measured case). With server and client on one CPU, that CPU's busy time " +
+		"(user, system, irq and softirq, from /proc/stat in 10 ms ticks) over the same span is the cost no such shift lowers. " +
+		"Each cell: its median per GiB; below it, the median over the rounds of the server's figure over rftpd's in the same round, " +
+		"with the middle half in brackets.\n\n")
+	p("| client | direction |")
+	for _, s := range m.Servers {
+		if s == ClientControl {
+			p(" %s (control) |", s)
+		} else {
+			p(" %s |", s)
+		}
+	}
+	p("\n|---|---|")
+	for range m.Servers {
+		p("---:|")
+	}
+	p("\n")
+	for _, row := range rows {
+		if !slices.ContainsFunc(m.Servers, func(s string) bool { return row.cells[s] != nil && len(row.cells[s].shared) > 0 }) {
+			continue
+		}
+		p("| %s | %s |", row.client, row.direction)
+		for _, s := range m.Servers {
+			c := row.cells[s]
+			if c == nil || len(c.shared) == 0 {
+				p(" – |")
+				continue
+			}
+			cell := fmt.Sprintf("%.0f ms/GiB", medianOf(c.shared))
+			if s != "rftpd" && len(c.sharedRatio) > 0 {
+				cell += "<br>" + ratioText(c.sharedRatio)
+			}
+			p(" %s |", cell)
+		}
+		p("\n")
+	}
+}
+
 // resolved reports whether a server's ratios to rftpd (per round) tell it
 // from rftpd: not when the middle half of its rounds includes ×1, nor
 // when the control's median ratio, which would be ×1 without noise, is at
@@ -327,14 +400,17 @@ func resolved(ratio, control []float64) bool {
 // WriteClientTable prints the matrix's medians as a text table.
 func WriteClientTable(w io.Writer, m *ClientMatrix) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "client\tdirection\tserver\trounds\tCPU ms/GiB\trate\tCPU / rftpd's\tfailed\t")
+	fmt.Fprintln(tw, "client\tdirection\tserver\trounds\tCPU ms/GiB\trate\tCPU / rftpd's\tin all ms/GiB\tfailed\t")
 	for _, row := range clientRows(m) {
 		for _, s := range m.Servers {
 			c := row.cells[s]
 			if c == nil {
 				continue
 			}
-			cpu, rate, ratio := "-", "-", "-"
+			cpu, rate, ratio, all := "-", "-", "-", "-"
+			if len(c.shared) > 0 {
+				all = fmt.Sprintf("%.0f", medianOf(c.shared))
+			}
 			if c.measured() {
 				cpu = fmt.Sprintf("%.0f", medianOf(c.cpu))
 			}
@@ -344,7 +420,7 @@ func WriteClientTable(w io.Writer, m *ClientMatrix) error {
 			if len(c.ratio) > 0 {
 				ratio = ratioText(c.ratio)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t\n", row.client, row.direction, s, len(c.rate), cpu, rate, ratio, c.failed)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t\n", row.client, row.direction, s, len(c.rate), cpu, rate, ratio, all, c.failed)
 		}
 	}
 	return tw.Flush()

@@ -436,13 +436,14 @@ func TestCompareClients(t *testing.T) {
 	// download, then its upload, then ftpbench's own download (it sends
 	// no uploads in the matrix).
 	var order []string
-	var cpu float64
+	var cpu, shared float64
 	for _, r := range m.Runs {
 		order = append(order, fmt.Sprintf("%d %s %s %s", r.Round, r.Client, r.Direction, r.Server))
 		if !r.OK() || r.Bytes != size || r.CPUError != "" {
 			t.Errorf("run %+v", r)
 		}
 		cpu += r.ServerCPU
+		shared += r.SharedCPU
 	}
 	want := []string{"1 curl download rftpd", "1 curl download rftpd 2", "1 curl upload rftpd", "1 curl upload rftpd 2",
 		"1 ftpbench download rftpd", "1 ftpbench download rftpd 2",
@@ -454,6 +455,13 @@ func TestCompareClients(t *testing.T) {
 	// 256 MiB in all: tens of milliseconds of rftpd's CPU at the least.
 	if cpu <= 0 {
 		t.Errorf("no server CPU measured: %+v", m.Runs)
+	}
+	// Server and client shared a CPU, whose busy time holds the server's
+	// work and the client's (and each client's start): more than the
+	// server's alone, but for /proc/stat's sampling in ticks, which over
+	// twelve runs errs by far less than half.
+	if shared <= 0 || shared < cpu/2 {
+		t.Errorf("the shared CPU's busy time %.3fs against the servers' %.3fs: %+v", shared, cpu, m.Runs)
 	}
 	if _, err := os.Stat(filepath.Join(cache, "upload-rftpd", bench.ClientUploadName)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the upload was left behind: %v", err)
