@@ -358,6 +358,7 @@ func suiteSections(p func(string, ...any), in CompareInput, med map[string]map[s
 	if t := pinnedText(in.Report.Results, in.Steps); t != "" {
 		p("%s\n\n", t)
 	}
+	sharedTable(p, in.Report.Results, in.Servers, in.Steps)
 	if t := floorText(in.Report.Results); t != "" {
 		p("%s\n\n", t)
 	}
@@ -476,6 +477,90 @@ func cpuCost(r *Result) (v float64, unit string) {
 		return 0, ""
 	}
 	return r.ServerCPU * 1e6 / float64(r.Ops), "µs CPU per " + strings.TrimSuffix(r.Unit, "s")
+}
+
+// sharedCost is Result.SharedCPU per operation, in cpuCost's units; unit
+// is "" when r has none.
+func sharedCost(r *Result) (float64, string) {
+	if r.SharedCPU <= 0 {
+		return 0, ""
+	}
+	x := *r
+	x.ServerCPU = r.SharedCPU
+	v, unit := cpuCost(&x)
+	return v, strings.Replace(unit, "CPU", "shared CPU", 1)
+}
+
+// sharedMedian is the median sharedCost of server's runs of step.
+func sharedMedian(results []*Result, server, step string) (float64, string) {
+	var vs []float64
+	unit := ""
+	for _, r := range results {
+		if r.Server == server && r.Name() == step {
+			if v, u := sharedCost(r); u != "" {
+				vs, unit = append(vs, v), u
+			}
+		}
+	}
+	if len(vs) == 0 {
+		return 0, ""
+	}
+	slices.Sort(vs)
+	return vs[(len(vs)-1)/2], unit // as cpuMedian
+}
+
+// sharedTable writes, for the steps where server and load generator shared
+// one CPU, that CPU's busy time per operation: what no shift of the
+// kernel's work between them lowers (cpubusy.go). Nothing when no step
+// measured it.
+func sharedTable(p func(string, ...any), results []*Result, servers []string, steps []Step) {
+	type row struct {
+		label, unit string
+	}
+	var rows []row
+	for _, st := range steps {
+		for _, s := range servers {
+			if _, u := sharedMedian(results, s, st.Label); u != "" {
+				rows = append(rows, row{st.Label, u})
+				break
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p("Where server and client shared one CPU, the table below gives that CPU's busy time (user, system, irq and softirq, from /proc/stat " +
+		"in 10 ms ticks) over the same phase, per operation: the server's work, the load generator's and the kernel's between them. On loopback " +
+		"the sender's call also carries the packets into the receiver's socket, and how much of that falls to the server moves with its send " +
+		"buffer and with scheduling, so a server can lower its own figure above while the transfer costs more in all (bench/cpubusy.go has a " +
+		"measured case); this figure no such shift lowers. Below each cell, as above, the server's figure over rftpd's.\n\n")
+	p("| step | unit |")
+	for _, s := range servers {
+		p(" %s |", s)
+	}
+	p("\n|---|---|")
+	for range servers {
+		p("---:|")
+	}
+	p("\n")
+	for _, rw := range rows {
+		p("| %s | %s |", rw.label, rw.unit)
+		base, _ := sharedMedian(results, "rftpd", rw.label)
+		for _, s := range servers {
+			v, _ := sharedMedian(results, s, rw.label)
+			if v <= 0 {
+				p(" – |")
+				continue
+			}
+			cell := formatMetric(v)
+			if s != "rftpd" && base > 0 {
+				cell += fmt.Sprintf("<br>×%.2f", v/base)
+			}
+			p(" %s |", cell)
+		}
+		p("\n")
+	}
+	p("\n")
 }
 
 // clientCost is the load generator's median CPU time per operation (in

@@ -270,3 +270,45 @@ func TestFloorText(t *testing.T) {
 		t.Errorf("floorText:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// Where server and client shared a CPU, the report adds its busy time per
+// operation below the server CPU table: medians, and ratios to rftpd's.
+func TestCompareSharedCPU(t *testing.T) {
+	const gib = 1 << 30
+	const same = "same: server and client on CPU 0"
+	large := func(server string, cpu, shared float64) *Result {
+		return &Result{Server: server, Scenario: "large-get", Step: "large-get 1", Concurrency: 1, Placement: same,
+			BytesPerSec: gib, Bytes: 10 * gib, ServerCPU: cpu, SharedCPU: shared}
+	}
+	results := []*Result{
+		large("rftpd", 3.5, 9), large("rftpd", 3.4, 8.4), large("rftpd", 3.6, 9.6), large("vsftpd", 3.3, 9.9),
+		{Server: "rftpd", Scenario: "small-get", Step: "small-get", Concurrency: 16, Unit: "files", Ops: 1000, OpsPerSec: 1000, ServerCPU: 0.1},
+	}
+	in := CompareInput{
+		Report:  &Report{Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Machine: "test box", Command: "ftpbench compare", Results: results},
+		Servers: []string{"rftpd", "vsftpd"}, Runs: 3, Steps: StandardSuite, Chart: "RESULTS.svg", PeerSessions: 2000, Scale: 1, LargeSize: gib, Cores: 2,
+		Pin: PinPlan{Placement: PinSame},
+	}
+	md := CompareMarkdown(in)
+	for _, want := range []string{
+		"| large-get 1 | ms CPU per GiB | 350 | 330<br>×0.94 |\n",
+		"this figure no such shift lowers. Below each cell, as above, the server's figure over rftpd's.\n\n" +
+			"| step | unit | rftpd | vsftpd |\n|---|---|---:|---:|\n" +
+			"| large-get 1 | ms shared CPU per GiB | 900 | 990<br>×1.10 |\n\n",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q\n%s", want, md)
+		}
+	}
+	// The small-get row had no shared figure, and without any the table
+	// is left out.
+	if strings.Contains(md, "| small-get | µs shared") {
+		t.Error("a shared row for a step that measured none")
+	}
+	for _, r := range results {
+		r.SharedCPU = 0
+	}
+	if md := CompareMarkdown(in); strings.Contains(md, "shared CPU per") {
+		t.Error("a shared CPU table with nothing measured")
+	}
+}

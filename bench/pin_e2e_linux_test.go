@@ -91,6 +91,9 @@ func TestRunSuitePinsSingleStreams(t *testing.T) {
 	if !slices.Contains(rs[0].Notes, "placement "+rs[0].Placement) {
 		t.Errorf("large-get's notes %q lack the placement", rs[0].Notes)
 	}
+	if rs[0].SharedCPU != 0 || rs[1].SharedCPU != 0 {
+		t.Errorf("a shared CPU's busy time (%v, %v) where server and client had CPUs of their own or none", rs[0].SharedCPU, rs[1].SharedCPU)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	got := seen["large-get"]
@@ -100,5 +103,41 @@ func TestRunSuitePinsSingleStreams(t *testing.T) {
 	got = seen["small-get"]
 	if all := [][]int{cpus}; !slices.EqualFunc(got[0], all, slices.Equal) || !slices.EqualFunc(got[1], all, slices.Equal) {
 		t.Errorf("during small-get the server's threads could run on %v and ftpbench's on %v; want %v for both", got[0], got[1], cpus)
+	}
+}
+
+// With server and client on one CPU, a pinned step also reads that CPU's
+// busy time: at least the server's share of it (less /proc/stat's
+// sampling error), and no more than one CPU can be busy in the time.
+func TestRunSuiteSharedCPU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	cpus, err := bench.AllowedCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := bench.PlanFor(bench.PinSame, cpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := startRftpd(t)
+	read, err := bench.ParseTarget(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := bench.Config{
+		Target: read, Label: "rftpd", Timeout: 20 * time.Second, Splice: true, Sources: 2,
+		Layout: testDataset.Layout(), PID: s.PID, Pin: plan,
+	}
+	steps := []bench.Step{{Label: "large-get 1", Scenario: "large-get", Concurrency: 1, Duration: 2 * time.Second, Pin: true}}
+	rs, err := bench.RunSuite(context.Background(), steps, cfg)
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("%d results, %v", len(rs), err)
+	}
+	r := rs[0]
+	t.Logf("shared CPU %.3fs, server CPU %.3fs, in %.3fs", r.SharedCPU, r.ServerCPU, r.Seconds)
+	if r.ServerCPU <= 0 || r.SharedCPU < r.ServerCPU/2 || r.SharedCPU > r.Seconds+0.1 {
+		t.Errorf("shared CPU %.3fs, server CPU %.3fs, in %.3fs", r.SharedCPU, r.ServerCPU, r.Seconds)
 	}
 }

@@ -76,6 +76,10 @@ type Config struct {
 	// CPUs for the suite's single-stream steps (Step.Pin); the zero value
 	// leaves them unpinned.
 	Pin PinPlan
+	// SharedCPU: the server and this process both run on CPU Pin.Server
+	// alone (placement same, pinned): the run also reads that CPU's busy
+	// time over the measured phase (Result.SharedCPU, cpubusy.go).
+	SharedCPU bool
 
 	// Progress, when set, receives a snapshot about once a second.
 	Progress func(Progress)
@@ -198,7 +202,11 @@ type Result struct {
 	ServerCPUPerOp float64 `json:"server_cpu_per_op_seconds,omitempty"`
 	// ClientCPU is the load generator's own CPU time in the measured phase:
 	// with N cores, no server lets it exceed N / (ClientCPU / Ops) operations/s.
-	ClientCPU   float64 `json:"client_cpu_seconds,omitempty"`
+	ClientCPU float64 `json:"client_cpu_seconds,omitempty"`
+	// SharedCPU is the busy time of the one CPU the server and the load
+	// generator shared in the measured phase (Config.SharedCPU), in
+	// seconds: theirs and the kernel's work between them.
+	SharedCPU   float64 `json:"shared_cpu_seconds,omitempty"`
 	Interrupted bool    `json:"interrupted,omitempty"`
 	// Pair numbers a round of PairedStep: the results with the same Pair
 	// ran back to back, one against rftpd and one against the ceiling.

@@ -235,6 +235,7 @@ func RunSuite(ctx context.Context, steps []Step, cfg Config) ([]*Result, error) 
 				c.withDefaults().logf("%s: %s", st.Label, pinNote)
 			}
 		}
+		c.SharedCPU = pinned != nil && pinned.Plan.Placement == PinSame
 		r, err := Run(ctx, sc, c)
 		if uerr := pinned.Undo(); uerr != nil && firstErr == nil {
 			firstErr = fmt.Errorf("bench: suite step %q: restoring the CPU affinity: %w", st.Label, uerr)
