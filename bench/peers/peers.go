@@ -175,7 +175,15 @@ func start(name string, cmd *exec.Cmd) (*Server, error) {
 	if cmd.Stdout == nil {
 		cmd.Stdout = s.stderr
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	// A session of its own, so also a process group of its own (a Ctrl-C
+	// at the terminal reaches ftpbench, which stops the servers). Where
+	// the kernel groups tasks by session for scheduling
+	// (CONFIG_SCHED_AUTOGROUP, kernel.sched_autogroup_enabled), a server
+	// left in ftpbench's session would share one group's CPU share with
+	// the load generator, while vsftpd, whose session processes each call
+	// setsid, gets a group per transfer; each server gets one of its own,
+	// as under a service manager.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("peers: start %s: %w", name, err)
 	}
