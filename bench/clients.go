@@ -107,7 +107,6 @@ func (r *ClientRun) CPUPerGiB() (float64, bool) {
 	return r.ServerCPU * 1e3 / (float64(r.Bytes) / (1 << 30)), true
 }
 
-// Rate is the bytes moved over the client's wall time (0 when it failed).
 // SharedPerGiB is SharedCPU in milliseconds per GiB moved; false when
 // the run failed or the shared CPU was not measured.
 func (r *ClientRun) SharedPerGiB() (float64, bool) {
@@ -117,6 +116,7 @@ func (r *ClientRun) SharedPerGiB() (float64, bool) {
 	return r.SharedCPU * 1e3 / (float64(r.Bytes) / (1 << 30)), true
 }
 
+// Rate is the bytes moved over the client's wall time (0 when it failed).
 func (r *ClientRun) Rate() float64 {
 	if !r.OK() {
 		return 0
