@@ -184,19 +184,7 @@ func clientSection(p func(string, ...any), m *ClientMatrix, cpuSources string) {
 		"so a peer's ratio means something only as far as it lies outside the control's.\n\n", ClientControl)
 	p("Each cell: the median server CPU per GiB (lower is better) and the median rate; below it, the median over the rounds of the server's CPU " +
 		"over rftpd's in the same round (× > 1: rftpd spent less), with the middle half of the rounds in brackets.\n\n")
-	p("| client | direction |")
-	for _, s := range m.Servers {
-		if s == ClientControl {
-			p(" %s (control) |", s)
-		} else {
-			p(" %s |", s)
-		}
-	}
-	p(" lowest CPU |\n|---|---|")
-	for range m.Servers {
-		p("---:|")
-	}
-	p("---|\n")
+	serverHeader(p, m.Servers, " lowest CPU |", "---|")
 	var lowestOf []string // the control is rftpd
 	for _, s := range m.Servers {
 		if s != ClientControl {
@@ -330,6 +318,25 @@ func clientSection(p func(string, ...any), m *ClientMatrix, cpuSources string) {
 	}
 }
 
+// serverHeader writes the head of a matrix table: client, direction, a
+// column per server (the control marked) and, when more is set, one more
+// column with its separator cell sep.
+func serverHeader(p func(string, ...any), servers []string, more, sep string) {
+	p("| client | direction |")
+	for _, s := range servers {
+		if s == ClientControl {
+			p(" %s (control) |", s)
+		} else {
+			p(" %s |", s)
+		}
+	}
+	p("%s\n|---|---|", more)
+	for range servers {
+		p("---:|")
+	}
+	p("%s\n", sep)
+}
+
 // sharedSection writes the table of the shared CPU's busy time per GiB,
 // when any run measured it.
 func sharedSection(p func(string, ...any), m *ClientMatrix, rows []clientRow) {
@@ -349,19 +356,7 @@ func sharedSection(p func(string, ...any), m *ClientMatrix, rows []clientRow) {
 		"(user, system, irq and softirq, from /proc/stat in 10 ms ticks) over the same span is the cost no such shift lowers. " +
 		"Each cell: its median per GiB; below it, the median over the rounds of the server's figure over rftpd's in the same round, " +
 		"with the middle half in brackets.\n\n")
-	p("| client | direction |")
-	for _, s := range m.Servers {
-		if s == ClientControl {
-			p(" %s (control) |", s)
-		} else {
-			p(" %s |", s)
-		}
-	}
-	p("\n|---|---|")
-	for range m.Servers {
-		p("---:|")
-	}
-	p("\n")
+	serverHeader(p, m.Servers, "", "")
 	for _, row := range rows {
 		if !slices.ContainsFunc(m.Servers, func(s string) bool { return row.cells[s] != nil && len(row.cells[s].shared) > 0 }) {
 			continue

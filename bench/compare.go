@@ -493,20 +493,7 @@ func sharedCost(r *Result) (float64, string) {
 
 // sharedMedian is the median sharedCost of server's runs of step.
 func sharedMedian(results []*Result, server, step string) (float64, string) {
-	var vs []float64
-	unit := ""
-	for _, r := range results {
-		if r.Server == server && r.Name() == step {
-			if v, u := sharedCost(r); u != "" {
-				vs, unit = append(vs, v), u
-			}
-		}
-	}
-	if len(vs) == 0 {
-		return 0, ""
-	}
-	slices.Sort(vs)
-	return vs[(len(vs)-1)/2], unit // as cpuMedian
+	return costMedian(results, server, step, sharedCost)
 }
 
 // sharedTable writes, for the steps where server and load generator shared
@@ -582,11 +569,17 @@ func clientCost(results []*Result, scenario, server string) float64 {
 
 // cpuMedian is the median cpuCost of server's runs of step.
 func cpuMedian(results []*Result, server, step string) (float64, string) {
+	return costMedian(results, server, step, cpuCost)
+}
+
+// costMedian is the median cost of server's runs of step (the lower of
+// the middle two for an even count), with its unit; "" when none has one.
+func costMedian(results []*Result, server, step string, cost func(*Result) (float64, string)) (float64, string) {
 	var vs []float64
 	unit := ""
 	for _, r := range results {
 		if r.Server == server && r.Name() == step {
-			if v, u := cpuCost(r); u != "" {
+			if v, u := cost(r); u != "" {
 				vs, unit = append(vs, v), u
 			}
 		}
