@@ -318,42 +318,7 @@ func suiteSections(p func(string, ...any), in CompareInput, med map[string]map[s
 		"This table shows what each server itself spent: the CPU time of its process and all its descendants, " +
 		CPUSourceText(in.Report.CPUSources) + ", divided by the operations done (for large transfers: per GiB). " +
 		"Lower is better; below each cell, how many times less rftpd spent (× > 1: rftpd cheaper).\n\n")
-	p("| step | unit |")
-	for _, s := range in.Servers {
-		p(" %s |", s)
-	}
-	p("\n|---|---|")
-	for range in.Servers {
-		p("---:|")
-	}
-	p("\n")
-	for _, st := range in.Steps {
-		unit := ""
-		for _, s := range in.Servers {
-			if _, u := cpuMedian(in.Report.Results, s, st.Label); u != "" {
-				unit = u
-				break
-			}
-		}
-		if unit == "" {
-			continue
-		}
-		p("| %s | %s |", st.Label, unit)
-		base, _ := cpuMedian(in.Report.Results, "rftpd", st.Label)
-		for _, s := range in.Servers {
-			v, _ := cpuMedian(in.Report.Results, s, st.Label)
-			if v <= 0 {
-				p(" – |")
-				continue
-			}
-			cell := formatMetric(v)
-			if s != "rftpd" && base > 0 {
-				cell += fmt.Sprintf("<br>×%.2f", v/base)
-			}
-			p(" %s |", cell)
-		}
-		p("\n")
-	}
+	costTable(p, in.Report.Results, in.Servers, costRows(in.Report.Results, in.Servers, in.Steps, cpuMedian), cpuMedian)
 	p("\n")
 	if t := pinnedText(in.Report.Results, in.Steps); t != "" {
 		p("%s\n\n", t)
@@ -501,18 +466,7 @@ func sharedMedian(results []*Result, server, step string) (float64, string) {
 // kernel's work between them lowers (cpubusy.go). Nothing when no step
 // measured it.
 func sharedTable(p func(string, ...any), results []*Result, servers []string, steps []Step) {
-	type row struct {
-		label, unit string
-	}
-	var rows []row
-	for _, st := range steps {
-		for _, s := range servers {
-			if _, u := sharedMedian(results, s, st.Label); u != "" {
-				rows = append(rows, row{st.Label, u})
-				break
-			}
-		}
-	}
+	rows := costRows(results, servers, steps, sharedMedian)
 	if len(rows) == 0 {
 		return
 	}
@@ -521,6 +475,30 @@ func sharedTable(p func(string, ...any), results []*Result, servers []string, st
 		"the sender's call also carries the packets into the receiver's socket, and how much of that falls to the server moves with its send " +
 		"buffer and with scheduling, so a server can lower its own figure above while the transfer costs more in all (bench/cpubusy.go has a " +
 		"measured case); this figure no such shift lowers. Below each cell, as above, the server's figure over rftpd's.\n\n")
+	costTable(p, results, servers, rows, sharedMedian)
+	p("\n")
+}
+
+// costRow is a step with a figure for some server, and the figure's unit.
+type costRow struct{ label, unit string }
+
+// costRows lists the steps for which median gives some server a figure.
+func costRows(results []*Result, servers []string, steps []Step, median func([]*Result, string, string) (float64, string)) []costRow {
+	var rows []costRow
+	for _, st := range steps {
+		for _, s := range servers {
+			if _, u := median(results, s, st.Label); u != "" {
+				rows = append(rows, costRow{st.Label, u})
+				break
+			}
+		}
+	}
+	return rows
+}
+
+// costTable writes a table of median's figures, a row per step and a
+// column per server, each server's over rftpd's below its cell.
+func costTable(p func(string, ...any), results []*Result, servers []string, rows []costRow, median func([]*Result, string, string) (float64, string)) {
 	p("| step | unit |")
 	for _, s := range servers {
 		p(" %s |", s)
@@ -532,9 +510,9 @@ func sharedTable(p func(string, ...any), results []*Result, servers []string, st
 	p("\n")
 	for _, rw := range rows {
 		p("| %s | %s |", rw.label, rw.unit)
-		base, _ := sharedMedian(results, "rftpd", rw.label)
+		base, _ := median(results, "rftpd", rw.label)
 		for _, s := range servers {
-			v, _ := sharedMedian(results, s, rw.label)
+			v, _ := median(results, s, rw.label)
 			if v <= 0 {
 				p(" – |")
 				continue
@@ -547,7 +525,6 @@ func sharedTable(p func(string, ...any), results []*Result, servers []string, st
 		}
 		p("\n")
 	}
-	p("\n")
 }
 
 // clientCost is the load generator's median CPU time per operation (in
