@@ -3,6 +3,7 @@ package bench_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,18 +43,19 @@ func cpusOf(pid int) [][]int {
 	return out
 }
 
-func TestRunSuitePinsSingleStreams(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
+// pinnedConfig starts rftpd and returns the CPUs this process may use
+// and a suite config for it placed as placement says; it skips the test
+// where that placement cannot be had (split on one CPU).
+func pinnedConfig(t *testing.T, placement bench.Placement) ([]int, bench.Config) {
+	t.Helper()
 	cpus, err := bench.AllowedCPUs()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cpus) < 2 {
+	plan, err := bench.PlanFor(placement, cpus)
+	if errors.Is(err, bench.ErrOneCPU) {
 		t.Skipf("this test may run on one CPU only (%v)", cpus)
 	}
-	plan, err := bench.PlanFor(bench.PinSplit, cpus)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,20 +64,27 @@ func TestRunSuitePinsSingleStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cpus, bench.Config{
+		Target: read, Label: "rftpd", Timeout: 20 * time.Second, Splice: true, Sources: 2,
+		Layout: testDataset.Layout(), PID: s.PID, Pin: plan,
+	}
+}
+
+func TestRunSuitePinsSingleStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	cpus, cfg := pinnedConfig(t, bench.PinSplit)
 	// What the progress line sees, once a second, per step.
 	var mu sync.Mutex
 	seen := map[string][2][][]int{}
-	cfg := bench.Config{
-		Target: read, Label: "rftpd", Timeout: 20 * time.Second, Splice: true, Sources: 2,
-		Layout: testDataset.Layout(), PID: s.PID, Pin: plan,
-		Progress: func(p bench.Progress) {
-			if p.Phase != "" {
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			seen[p.Scenario] = [2][][]int{cpusOf(s.PID), cpusOf(os.Getpid())}
-		},
+	cfg.Progress = func(p bench.Progress) {
+		if p.Phase != "" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		seen[p.Scenario] = [2][][]int{cpusOf(cfg.PID), cpusOf(os.Getpid())}
 	}
 	steps := []bench.Step{
 		{Label: "large-get 1", Scenario: "large-get", Concurrency: 1, Duration: 2500 * time.Millisecond, Pin: true},
@@ -113,23 +122,7 @@ func TestRunSuiteSharedCPU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	cpus, err := bench.AllowedCPUs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := bench.PlanFor(bench.PinSame, cpus)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := startRftpd(t)
-	read, err := bench.ParseTarget(s.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := bench.Config{
-		Target: read, Label: "rftpd", Timeout: 20 * time.Second, Splice: true, Sources: 2,
-		Layout: testDataset.Layout(), PID: s.PID, Pin: plan,
-	}
+	_, cfg := pinnedConfig(t, bench.PinSame)
 	steps := []bench.Step{{Label: "large-get 1", Scenario: "large-get", Concurrency: 1, Duration: 2 * time.Second, Pin: true}}
 	rs, err := bench.RunSuite(context.Background(), steps, cfg)
 	if err != nil || len(rs) != 1 {
