@@ -494,12 +494,9 @@ func runClient(ctx context.Context, cfg ClientConfig, t ClientTarget, client, di
 	}
 
 	procs0, perr := Descendants(cfg.ProcRoot, t.PID)
-	shared := cfg.Pin.Placement == PinSame
-	var busy0 time.Duration
-	if shared {
-		var err error
-		busy0, err = CPUBusy(cfg.ProcRoot, cfg.Pin.Server)
-		shared = err == nil
+	busy := func() time.Duration { return 0 }
+	if cfg.Pin.Placement == PinSame {
+		busy = busySince(cfg.ProcRoot, cfg.Pin.Server)
 	}
 	cpu0, cerr := CPUTime(cfg.ProcRoot, t.PID)
 	cctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
@@ -525,11 +522,7 @@ func runClient(ctx context.Context, cfg ClientConfig, t ClientTarget, client, di
 		}
 	}
 	cpu1, cerr1 := CPUTime(cfg.ProcRoot, t.PID)
-	if shared {
-		if busy1, err := CPUBusy(cfg.ProcRoot, cfg.Pin.Server); err == nil && busy1 > busy0 {
-			r.SharedCPU = (busy1 - busy0).Seconds()
-		}
-	}
+	r.SharedCPU = busy().Seconds()
 	switch {
 	case cerr != nil:
 		r.CPUError = cerr.Error()

@@ -337,16 +337,21 @@ func serverHeader(p func(string, ...any), servers []string, more, sep string) {
 	p("%s\n", sep)
 }
 
+// hasShared reports whether some server's runs in row measured the
+// shared CPU.
+func (row clientRow) hasShared() bool {
+	for _, c := range row.cells {
+		if len(c.shared) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // sharedSection writes the table of the shared CPU's busy time per GiB,
 // when any run measured it.
 func sharedSection(p func(string, ...any), m *ClientMatrix, rows []clientRow) {
-	measured := false
-	for _, row := range rows {
-		for _, c := range row.cells {
-			measured = measured || len(c.shared) > 0
-		}
-	}
-	if !measured {
+	if !slices.ContainsFunc(rows, clientRow.hasShared) {
 		return
 	}
 	p("\n### The CPU both ran on, in all\n\n")
@@ -358,7 +363,7 @@ func sharedSection(p func(string, ...any), m *ClientMatrix, rows []clientRow) {
 		"with the middle half in brackets.\n\n")
 	serverHeader(p, m.Servers, "", "")
 	for _, row := range rows {
-		if !slices.ContainsFunc(m.Servers, func(s string) bool { return row.cells[s] != nil && len(row.cells[s].shared) > 0 }) {
+		if !row.hasShared() {
 			continue
 		}
 		p("| %s | %s |", row.client, row.direction)

@@ -428,32 +428,29 @@ func suiteSections(p func(string, ...any), in CompareInput, med map[string]map[s
 
 // cpuCost is the server's CPU time per operation in µs, or for large
 // transfers in ms per GiB moved; unit is "" when r has no CPU time.
-func cpuCost(r *Result) (v float64, unit string) {
-	if r.ServerCPU <= 0 {
+func cpuCost(r *Result) (v float64, unit string) { return opCost(r, r.ServerCPU, "CPU") }
+
+// sharedCost is Result.SharedCPU per operation, in cpuCost's units; unit
+// is "" when r has none.
+func sharedCost(r *Result) (float64, string) { return opCost(r, r.SharedCPU, "shared CPU") }
+
+// opCost divides secs of what (a kind of CPU time) among r's operations,
+// or for large transfers among the GiB moved; unit is "" when there is
+// nothing to divide.
+func opCost(r *Result, secs float64, what string) (v float64, unit string) {
+	if secs <= 0 {
 		return 0, ""
 	}
 	if strings.HasPrefix(r.Scenario, "large-") {
 		if r.Bytes <= 0 {
 			return 0, ""
 		}
-		return r.ServerCPU * 1e3 / (float64(r.Bytes) / (1 << 30)), "ms CPU per GiB"
+		return secs * 1e3 / (float64(r.Bytes) / (1 << 30)), "ms " + what + " per GiB"
 	}
 	if r.Ops <= 0 {
 		return 0, ""
 	}
-	return r.ServerCPU * 1e6 / float64(r.Ops), "µs CPU per " + strings.TrimSuffix(r.Unit, "s")
-}
-
-// sharedCost is Result.SharedCPU per operation, in cpuCost's units; unit
-// is "" when r has none.
-func sharedCost(r *Result) (float64, string) {
-	if r.SharedCPU <= 0 {
-		return 0, ""
-	}
-	x := *r
-	x.ServerCPU = r.SharedCPU
-	v, unit := cpuCost(&x)
-	return v, strings.Replace(unit, "CPU", "shared CPU", 1)
+	return secs * 1e6 / float64(r.Ops), "µs " + what + " per " + strings.TrimSuffix(r.Unit, "s")
 }
 
 // sharedMedian is the median sharedCost of server's runs of step.

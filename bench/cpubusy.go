@@ -2,7 +2,6 @@
 package bench
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +24,22 @@ import (
 // client share a CPU, that CPU's busy time is the cost of the transfer
 // that no such shift can lower, and reports show it beside the server's.
 
+// busySince reads CPU cpu's busy time now (CPUBusy) and returns what
+// gives the busy time since then: 0 when either reading failed.
+func busySince(procRoot string, cpu int) func() time.Duration {
+	t0, err := CPUBusy(procRoot, cpu)
+	if err != nil {
+		return func() time.Duration { return 0 }
+	}
+	return func() time.Duration {
+		t1, err := CPUBusy(procRoot, cpu)
+		if err != nil || t1 < t0 {
+			return 0
+		}
+		return t1 - t0
+	}
+}
+
 // userHZ is the unit of /proc/stat's times: USER_HZ, 100 on Linux
 // whatever the kernel's tick (proc(5)).
 const userHZ = 100
@@ -34,19 +49,14 @@ const userHZ = 100
 // iowait are not work; steal is time the hypervisor gave to others.
 // Guest time is already within user and nice.
 func CPUBusy(procRoot string, cpu int) (time.Duration, error) {
-	f, err := os.Open(filepath.Join(procRoot, "stat"))
+	name := filepath.Join(procRoot, "stat")
+	b, err := os.ReadFile(name)
 	if err != nil {
 		return 0, fmt.Errorf("bench: CPU busy time: %w", err)
 	}
-	defer f.Close()
-	return parseCPUBusy(f.Name(), bufio.NewScanner(f), cpu)
-}
-
-// parseCPUBusy reads the "cpuN" line of a /proc/stat text.
-func parseCPUBusy(name string, sc *bufio.Scanner, cpu int) (time.Duration, error) {
 	want := "cpu" + strconv.Itoa(cpu)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
 		if len(f) == 0 || f[0] != want {
 			continue
 		}
@@ -63,9 +73,6 @@ func parseCPUBusy(name string, sc *bufio.Scanner, cpu int) (time.Duration, error
 			ticks += v
 		}
 		return time.Duration(ticks) * (time.Second / userHZ), nil
-	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("bench: CPU busy time: %s: %w", name, err)
 	}
 	return 0, fmt.Errorf("bench: CPU busy time: %s has no %s line", name, want)
 }

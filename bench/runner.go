@@ -238,12 +238,9 @@ func runJob(ctx context.Context, cfg Config, j job) *Result {
 
 	cpu0, cpuErr := serverCPU(cfg)
 	self0, selfErr := ownCPU()
-	shared := cfg.SharedCPU
-	var busy0, busy time.Duration
-	if shared {
-		var err error
-		busy0, err = CPUBusy(procRoot(cfg), cfg.Pin.Server)
-		shared = err == nil
+	busy := func() time.Duration { return 0 }
+	if cfg.SharedCPU {
+		busy = busySince(procRoot(cfg), cfg.Pin.Server)
 	}
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
@@ -317,11 +314,7 @@ func runJob(ctx context.Context, cfg Config, j job) *Result {
 	elapsed := time.Since(start)
 	cpu1, cpuErr1 := serverCPU(cfg)
 	self1, selfErr1 := ownCPU()
-	if shared {
-		if busy1, err := CPUBusy(procRoot(cfg), cfg.Pin.Server); err == nil && busy1 > busy0 {
-			busy = busy1 - busy0
-		}
-	}
+	shared := busy()
 	stopProgress()
 
 	r := &Result{
@@ -346,9 +339,7 @@ func runJob(ctx context.Context, cfg Config, j job) *Result {
 	if selfErr == nil && selfErr1 == nil && self1 > self0 {
 		r.ClientCPU = (self1 - self0).Seconds()
 	}
-	if busy > 0 {
-		r.SharedCPU = busy.Seconds()
-	}
+	r.SharedCPU = shared.Seconds()
 	// A forking server's CPU count can fall when a session process exits
 	// unreaped by the tree (its time then goes elsewhere): no figure then.
 	if cfg.PID > 0 && cpuErr == nil && cpuErr1 == nil && cpu1 > cpu0 {
