@@ -108,6 +108,9 @@ func CompareMarkdown(in CompareInput) string {
 	if in.Pin.Placement != "" {
 		p("- %s\n", placementIntro(in.Pin))
 	}
+	if t := schedIntro(in.Report.Sched); t != "" {
+		p("- %s\n", t)
+	}
 	p("- Logins are anonymous, so no password hashing is timed. `ceiling` is a minimal server (`ftpbench ceiling`) that only sends files with sendfile, one goroutine per session and one passive listener per session: " +
 		"the upper bound of large-get through the same client, and the cost of a small-get to a server that does nothing else. " +
 		"`floor` (`ftpbench floor`) answers only the noop steps' commands, on one thread waiting in epoll, with one read and one write per batch of commands and nothing else: " +
@@ -187,6 +190,43 @@ func placementIntro(plan PinPlan) string {
 		t += ", so one stream's figures below carry that noise."
 	}
 	return t
+}
+
+// schedIntro is the report's paragraph on how the kernel scheduled the
+// servers against the load generator (Report.Sched); "" when the report
+// does not say.
+func schedIntro(sched map[string]string) string {
+	if len(sched) == 0 {
+		return ""
+	}
+	why := "where the kernel groups tasks by session for scheduling (autogroup), vsftpd, whose session processes each call setsid, " +
+		"gets a share of the CPU per transfer against the load generator's one, while rftpd's transfers, threads of one process, share one"
+	kinds := map[string][]string{}
+	for srv, k := range sched {
+		kinds[k] = append(kinds[k], srv)
+	}
+	for _, srvs := range kinds {
+		slices.Sort(srvs)
+	}
+	if len(kinds) == 1 {
+		for k := range kinds {
+			if k == "" {
+				return "Scheduling: no cpu control group could be made, so the kernel weighed each server's processes one by one against the load generator: " +
+					why + ". Steps of several streams or sessions carry that difference."
+			}
+			return fmt.Sprintf("Scheduling: each server ran in a cpu control group of its own (%s), so the kernel weighed all its processes and threads together, "+
+				"as one, against the load generator, as a service manager's group does. Without one, %s.", k, why)
+		}
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		if k == "" {
+			parts = append(parts, joinAnd(kinds[k])+" weighed process by process (no cpu control group could be made)")
+		} else {
+			parts = append(parts, joinAnd(kinds[k])+", each in a cpu control group of its own ("+k+"), weighed as one")
+		}
+	}
+	return fmt.Sprintf("Scheduling against the load generator: %s. Without a group, %s.", strings.Join(parts, "; "), why)
 }
 
 // floorText holds rftpd's CPU per command on the noop steps against the

@@ -312,3 +312,22 @@ func TestCompareSharedCPU(t *testing.T) {
 		t.Error("a shared CPU table with nothing measured")
 	}
 }
+
+func TestSchedIntro(t *testing.T) {
+	if got := schedIntro(nil); got != "" {
+		t.Errorf("no Sched: %q, want none", got)
+	}
+	all := schedIntro(map[string]string{"rftpd": "cgroup v1 cpu", "vsftpd": "cgroup v1 cpu"})
+	if !strings.HasPrefix(all, "Scheduling: each server ran in a cpu control group of its own (cgroup v1 cpu)") || !strings.Contains(all, "autogroup") {
+		t.Errorf("all grouped: %q", all)
+	}
+	none := schedIntro(map[string]string{"rftpd": "", "vsftpd": ""})
+	if !strings.HasPrefix(none, "Scheduling: no cpu control group could be made") || !strings.HasSuffix(none, "carry that difference.") {
+		t.Errorf("none grouped: %q", none)
+	}
+	mixed := schedIntro(map[string]string{"vsftpd": "", "rftpd": "cgroup v2 cpu", "floor": "cgroup v2 cpu"})
+	want := "Scheduling against the load generator: vsftpd weighed process by process (no cpu control group could be made); floor and rftpd, each in a cpu control group of its own (cgroup v2 cpu), weighed as one."
+	if !strings.HasPrefix(mixed, want) {
+		t.Errorf("mixed:\n got %q\nwant %q…", mixed, want)
+	}
+}

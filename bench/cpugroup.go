@@ -25,7 +25,9 @@ var tracked sync.Map // int → *cpuGroup
 // TrackCPU moves pid and its descendants into a new control group, so that
 // CPUTime(procRoot, pid) reads their CPU time there: every process the
 // server starts from then on is counted too, whether it exits, is
-// orphaned or is reaped by anyone. Call it once the server is ready and
+// orphaned or is reaped by anyone. Where the kernel has a cpu controller
+// to spare, they also become one entity for the scheduler, whatever
+// sessions their processes start (TrackedSched; see newCPUGroup). Call it once the server is ready and
 // before any client connects, when its tree is still. The returned untrack
 // removes the group once the server has exited (or moves what is left
 // back to the parent group). It fails where control groups cannot be made
@@ -60,6 +62,19 @@ func TrackedCPU(pid int) (kind string, ok bool) {
 		return "", false
 	}
 	return v.(*cpuGroup).kind(), true
+}
+
+// TrackedSched says how the kernel schedules a tracked server against the
+// load generator: kind "cgroup v1 cpu" or "cgroup v2 cpu" when its
+// processes and threads are one entity (a cpu control group of their
+// own); "" and why not otherwise. ok is false for a pid not tracked.
+func TrackedSched(pid int) (kind string, why error, ok bool) {
+	v, ok := tracked.Load(pid)
+	if !ok {
+		return "", nil, false
+	}
+	kind, why = v.(*cpuGroup).schedKind()
+	return kind, why, true
 }
 
 // trackedCPUTime reads pid's group, if it has one.

@@ -1,4 +1,4 @@
-// Control groups on Linux: find the cpuacct (v1) or cgroup2 mount, make a group, move processes in, read its CPU time.
+// Control groups on Linux: find the cpuacct (v1) or cgroup2 mount, make a group, move processes in, read its CPU time; and a cpu group that makes them one for the scheduler.
 package bench
 
 import (
@@ -16,15 +16,25 @@ import (
 type cpuGroup struct {
 	dir string // the group's folder
 	v2  bool   // cgroup2 (cpu.stat usage_usec), else v1 cpuacct (cpuacct.usage)
+	// sched says how the kernel schedules the group's tasks against
+	// everything outside it: "cgroup v1 cpu" or "cgroup v2 cpu" as one
+	// entity (one task group), "" task by task (or by session, where
+	// autogroup is on); schedErr says why not.
+	sched    string
+	schedErr error
+	// cpu is the group made in a v1 cpu hierarchy for the same tasks
+	// (sched "cgroup v1 cpu"), nil otherwise.
+	cpu *cpuGroup
 }
 
-// cgroupMounts returns the mount points of a cpuacct v1 hierarchy that
-// does not also hold the cpu controller, and of cgroup2, listed in
-// /proc/self/mountinfo ("" for one that is not there).
-func cgroupMounts() (v1, v2 string, err error) {
+// cgroupMounts returns the mount points, listed in /proc/self/mountinfo,
+// of a cpuacct v1 hierarchy that does not also hold the cpu controller, of
+// the v1 hierarchy that holds cpu (alone or with others), and of cgroup2
+// ("" for one that is not there).
+func cgroupMounts() (acct, cpu, v2 string, err error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -41,11 +51,13 @@ func cgroupMounts() (v1, v2 string, err error) {
 		switch {
 		case b[0] == "cgroup2" && v2 == "":
 			v2 = a[4]
-		case b[0] == "cgroup" && v1 == "" && hasOption(b[2], "cpuacct") && !hasOption(b[2], "cpu"):
-			v1 = a[4]
+		case b[0] == "cgroup" && acct == "" && hasOption(b[2], "cpuacct") && !hasOption(b[2], "cpu"):
+			acct = a[4]
+		case b[0] == "cgroup" && cpu == "" && hasOption(b[2], "cpu"):
+			cpu = a[4]
 		}
 	}
-	return v1, v2, sc.Err()
+	return acct, cpu, v2, sc.Err()
 }
 
 func hasOption(opts, name string) bool {
@@ -82,14 +94,22 @@ var preferCgroup2 = false
 
 // newCPUGroup makes a group named name inside pid's own group, in a
 // cpuacct hierarchy of its own, or else in cgroup2: cpuacct counts
-// nanoseconds, cgroup2 microseconds. The new group must not change how
-// the server is scheduled against the load generator, so it is made only
-// where no cpu controller applies to it: a cpuacct hierarchy that holds
-// cpu too is passed over, and a cgroup2 group whose parent hands cpu to
-// its children is refused. A group left by an earlier run under the same
-// name is reused.
+// nanoseconds, cgroup2 microseconds. A group left by an earlier run under
+// the same name is reused.
+//
+// It also makes the group's tasks one entity for the scheduler, as a
+// service manager does with a service's cgroup: a second group of the same
+// name in the v1 hierarchy that holds the cpu controller, or the cgroup2
+// group itself where its parent hands cpu down to it. Otherwise the
+// kernel would weigh a server's processes against the load generator one
+// by one, or, where autogroup is on (CONFIG_SCHED_AUTOGROUP,
+// kernel.sched_autogroup_enabled), session by session: vsftpd, whose
+// session processes each call setsid, would get a share per transfer
+// while rftpd's transfers, threads of one process, share one. Within a
+// task group autogroup no longer applies. Where no cpu group can be made,
+// the server is tracked all the same and schedErr says why.
 func newCPUGroup(name string, pid int) (*cpuGroup, error) {
-	v1, v2, err := cgroupMounts()
+	v1, cpu, v2, err := cgroupMounts()
 	if err != nil {
 		return nil, fmt.Errorf("bench: control groups: %w", err)
 	}
@@ -103,29 +123,50 @@ func newCPUGroup(name string, pid int) (*cpuGroup, error) {
 	default:
 		return nil, errors.New("bench: control groups: neither a cpuacct hierarchy without cpu nor cgroup2 is mounted")
 	}
-	parent, err := cgroupOf(pid, ctl)
+	g.dir, err = makeGroup(mount, ctl, name, pid)
 	if err != nil {
-		return nil, fmt.Errorf("bench: control groups: %w", err)
-	}
-	parent = filepath.Join(mount, parent)
-	if g.v2 {
-		b, err := os.ReadFile(filepath.Join(parent, "cgroup.subtree_control"))
-		if err != nil {
-			return nil, fmt.Errorf("bench: control groups: %w", err)
-		}
-		if hasOption(strings.ReplaceAll(strings.TrimSpace(string(b)), " ", ","), "cpu") {
-			return nil, fmt.Errorf("bench: control groups: %s hands the cpu controller to its children, so a group of the server's own would change its scheduling", parent)
-		}
-	}
-	g.dir = filepath.Join(parent, name)
-	if err := os.Mkdir(g.dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return nil, fmt.Errorf("bench: control groups: %w", err)
+		return nil, err
 	}
 	if _, err := g.usage(); err != nil {
 		os.Remove(g.dir)
 		return nil, err
 	}
+	handsCPU := false
+	if g.v2 {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(g.dir), "cgroup.subtree_control"))
+		handsCPU = err == nil && hasOption(strings.ReplaceAll(strings.TrimSpace(string(b)), " ", ","), "cpu")
+	}
+	switch {
+	case handsCPU:
+		g.sched = "cgroup v2 cpu"
+	case cpu != "":
+		dir, err := makeGroup(cpu, "cpu", name, pid)
+		if err != nil {
+			g.schedErr = err
+			break
+		}
+		g.cpu, g.sched = &cpuGroup{dir: dir}, "cgroup v1 cpu"
+	case v2 != "":
+		g.schedErr = errors.New("bench: control groups: no cgroup v1 hierarchy holds the cpu controller, and cgroup2 does not hand it down to the server's group")
+	default:
+		g.schedErr = errors.New("bench: control groups: no hierarchy holds the cpu controller")
+	}
 	return g, nil
+}
+
+// makeGroup makes (or reuses) the group name inside pid's group of the
+// hierarchy mounted at mount, whose line in /proc/PID/cgroup has
+// controllers ctl ("" for cgroup2), and returns its folder.
+func makeGroup(mount, ctl, name string, pid int) (string, error) {
+	parent, err := cgroupOf(pid, ctl)
+	if err != nil {
+		return "", fmt.Errorf("bench: control groups: %w", err)
+	}
+	dir := filepath.Join(mount, parent, name)
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("bench: control groups: %w", err)
+	}
+	return dir, nil
 }
 
 func (g *cpuGroup) kind() string {
@@ -135,14 +176,26 @@ func (g *cpuGroup) kind() string {
 	return "cgroup v1 cpuacct"
 }
 
-// add moves each process (all its threads) into the group. A process that
-// exits meanwhile is skipped; the first one must move.
+func (g *cpuGroup) schedKind() (string, error) { return g.sched, g.schedErr }
+
+// add moves each process (all its threads) into the group, and into its
+// cpu group if it has one. A process that exits meanwhile is skipped; the
+// first one must move. Where it cannot move into the cpu group, the group
+// gives up scheduling its tasks as one (schedErr says why) and the
+// processes stay where they were in that hierarchy.
 func (g *cpuGroup) add(pids []int) error {
 	for i, p := range pids {
 		err := os.WriteFile(filepath.Join(g.dir, "cgroup.procs"), []byte(strconv.Itoa(p)), 0)
 		if err != nil && i == 0 {
 			return fmt.Errorf("bench: control groups: move %d: %w", p, err)
 		}
+	}
+	if g.cpu == nil {
+		return nil
+	}
+	if err := g.cpu.add(pids); err != nil {
+		g.cpu.remove()
+		g.cpu, g.sched, g.schedErr = nil, "", err
 	}
 	return nil
 }
@@ -182,9 +235,15 @@ func parseCPUStat(s string) (time.Duration, error) {
 	return 0, fmt.Errorf("bench: control groups: no usage_usec in cpu.stat %q", s)
 }
 
-// remove deletes the group. Processes still in it (a server that has not
-// exited yet) are first moved back to the parent group.
+// remove deletes the group and its cpu group. Processes still in them (a
+// server that has not exited yet) are first moved back to the parent
+// group.
 func (g *cpuGroup) remove() error {
+	if g.cpu != nil {
+		if err := g.cpu.remove(); err != nil {
+			return err
+		}
+	}
 	if err := os.Remove(g.dir); err == nil || errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -31,7 +32,7 @@ func TestTrackCPUCountsOrphans(t *testing.T) {
 }
 
 func testTrackCPU(t *testing.T, v2 bool) {
-	v1dir, v2dir, err := cgroupMounts()
+	v1dir, _, v2dir, err := cgroupMounts()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +69,25 @@ busy`, report)
 	}
 	g, _ := tracked.Load(pid)
 	dir := g.(*cpuGroup).dir
+	sched, why, _ := TrackedSched(pid)
+	var schedDir string
+	_, cpuMount, _, _ := cgroupMounts()
+	switch {
+	case sched == "cgroup v1 cpu":
+		schedDir = g.(*cpuGroup).cpu.dir
+		got, err := cgroupOf(pid, "cpu")
+		if err != nil || filepath.Join(cpuMount, got) != schedDir {
+			t.Fatalf("scheduled in %q (%v); want the group %s", got, err, schedDir)
+		}
+	case sched == "cgroup v2 cpu":
+		if !g.(*cpuGroup).v2 {
+			t.Fatalf("TrackedSched = %q for a cpuacct group", sched)
+		}
+	case cpuMount != "":
+		t.Fatalf("a cpu hierarchy is mounted at %s, yet TrackedSched = %q: %v", cpuMount, sched, why)
+	case why == nil:
+		t.Fatal("TrackedSched says neither how the server is scheduled nor why not")
+	}
 	start := time.Now()
 	in.Write([]byte("go\n"))
 	if err := cmd.Wait(); err != nil {
@@ -116,11 +136,83 @@ busy`, report)
 	if err := untrack(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("group %s not removed: %v", dir, err)
+	for _, d := range []string{dir, schedDir} {
+		if _, err := os.Stat(d); d != "" && !os.IsNotExist(err) {
+			t.Errorf("group %s not removed: %v", d, err)
+		}
 	}
 	if _, ok := TrackedCPU(pid); ok {
 		t.Error("still tracked after untrack")
+	}
+}
+
+// TestTrackCPUSchedulesAsOne runs a tracked server that, like vsftpd,
+// starts a session per transfer (setsid) for two busy transfers, beside an
+// untracked busy process in a session of its own, all on one CPU for
+// 1.5 s. Weighed as one, the server's tree gets the CPU's time half and
+// half with the other process; weighed per process, or per session under
+// autogroup, it would get two thirds, twice the other's.
+func TestTrackCPUSchedulesAsOne(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make control groups")
+	}
+	for _, tool := range []string{"setsid", "timeout"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s: %v", tool, err)
+		}
+	}
+	cpus, err := AllowedCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const busy = `timeout 1.5 sh -c 'while :; do :; done'`
+	server := exec.Command("sh", "-c", `read go
+setsid -w `+busy+` &
+setsid -w `+busy+` &
+wait`)
+	in, err := server.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := StartPinned(server, cpus[0]); err != nil {
+		t.Fatal(err)
+	}
+	defer server.Process.Kill()
+	untrack, err := TrackCPU("/proc", server.Process.Pid)
+	if err != nil {
+		t.Skipf("no control group can be made here: %v", err)
+	}
+	defer untrack()
+	if sched, why, _ := TrackedSched(server.Process.Pid); sched == "" {
+		t.Skipf("no cpu control group here: %v", why)
+	}
+	before, err := CPUTime("/proc", server.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := exec.Command("sh", "-c", busy)
+	other.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := StartPinned(other, cpus[0]); err != nil {
+		t.Fatal(err)
+	}
+	in.Write([]byte("go\n"))
+	if err := server.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	other.Wait() // timeout ends its loop with SIGTERM
+	after, err := CPUTime("/proc", server.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := after - before
+	rival := other.ProcessState.UserTime() + other.ProcessState.SystemTime()
+	t.Logf("on CPU %d: the server's two sessions %v, the other process %v", cpus[0], tree, rival)
+	if rival < 100*time.Millisecond {
+		t.Fatalf("the other process ran %v: too little to compare", rival)
+	}
+	// Half and half is ×1; two thirds against one third, ×2.
+	if r := float64(tree) / float64(rival); r > 1.5 {
+		t.Errorf("the server's tree got ×%.2f the other process's CPU time; weighed as one it gets about ×1, per session ×2", r)
 	}
 }
 

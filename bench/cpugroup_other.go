@@ -15,6 +15,7 @@ func newCPUGroup(string, int) (*cpuGroup, error) {
 }
 
 func (*cpuGroup) kind() string                  { return "" }
+func (*cpuGroup) schedKind() (string, error)    { return "", nil }
 func (*cpuGroup) add([]int) error               { return nil }
 func (*cpuGroup) usage() (time.Duration, error) { return 0, nil }
 func (*cpuGroup) remove() error                 { return nil }

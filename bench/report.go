@@ -24,6 +24,11 @@ type Report struct {
 	// cpuacct" or "cgroup v2" for a control group of its own (TrackCPU),
 	// ProcCPUSource where none could be made.
 	CPUSources map[string]string `json:"cpu_sources,omitempty"`
+	// Sched says, per server, how the kernel scheduled it against the load
+	// generator: "cgroup v1 cpu" or "cgroup v2 cpu" for a cpu control group
+	// of its own (TrackedSched), "" where its processes were weighed one by
+	// one.
+	Sched map[string]string `json:"sched,omitempty"`
 }
 
 // WriteJSON writes r to path (indented).

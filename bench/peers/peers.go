@@ -80,6 +80,11 @@ type Server struct {
 	// "cgroup v1 cpuacct" or "cgroup v2" for a control group of its own,
 	// "" for /proc.
 	CPUSource string
+	// Sched says how the kernel schedules the server against the load
+	// generator (bench.TrackedSched): "cgroup v1 cpu" or "cgroup v2 cpu"
+	// when its processes and threads are one entity, "" when they are
+	// weighed one by one (or session by session, under autogroup).
+	Sched string
 
 	untrack func() error // ends the control group, once the server exited
 
@@ -114,8 +119,9 @@ func (s *Server) Stop() error {
 
 // trackCPU moves the ready server's processes into a control group of
 // their own, so that its CPU time is read in nanoseconds and counts every
-// session process, reaped or orphaned (bench.TrackCPU). Where no group
-// can be made, the time is read from /proc as before, and a note says so.
+// session process, reaped or orphaned, and so that the kernel schedules
+// them as one (bench.TrackCPU). Where no group can be made, the time is
+// read from /proc as before, and a note says so.
 func (s *Server) trackCPU() {
 	untrack, err := bench.TrackCPU("/proc", s.PID)
 	if err != nil {
@@ -124,6 +130,11 @@ func (s *Server) trackCPU() {
 	}
 	s.untrack = untrack
 	s.CPUSource, _ = bench.TrackedCPU(s.PID)
+	sched, why, _ := bench.TrackedSched(s.PID)
+	s.Sched = sched
+	if why != nil {
+		s.Notes = append(s.Notes, fmt.Sprintf("scheduled process by process, not as one group: %v", why))
+	}
 }
 
 // Stderr returns what the server wrote to stderr so far (the last 64 KiB).
@@ -182,7 +193,9 @@ func start(name string, cmd *exec.Cmd) (*Server, error) {
 	// left in ftpbench's session would share one group's CPU share with
 	// the load generator, while vsftpd, whose session processes each call
 	// setsid, gets a group per transfer; each server gets one of its own,
-	// as under a service manager.
+	// as under a service manager. Once it is ready, trackCPU makes its
+	// whole tree one entity for the scheduler where it can (a cpu control
+	// group), so that vsftpd's transfers too share one.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("peers: start %s: %w", name, err)

@@ -42,6 +42,7 @@ type compareFlags struct {
 
 	mu         sync.Mutex
 	cpuSources map[string]string // server → where its CPU time was read (Report.CPUSources)
+	sched      map[string]string // server → how it was scheduled (Report.Sched)
 }
 
 // clientTimeout bounds one client run of the matrix.
@@ -184,7 +185,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 		}
 		bench.WriteClientTable(stdout, cm)
 	}
-	rep := &bench.Report{Started: started, Machine: bench.Machine(), Command: "ftpbench compare " + strings.Join(args, " "), Results: results, Warnings: problems, Clients: cm, CPUSources: f.cpuSources}
+	rep := &bench.Report{Started: started, Machine: bench.Machine(), Command: "ftpbench compare " + strings.Join(args, " "), Results: results, Warnings: problems, Clients: cm, CPUSources: f.cpuSources, Sched: f.sched}
 	if f.jsonFile != "" {
 		if err := bench.WriteJSON(f.jsonFile, rep); err != nil {
 			fmt.Fprintf(stderr, "ftpbench: %v\n", err)
@@ -294,6 +295,10 @@ func (f *compareFlags) start(ctx context.Context, name, self, data string, stder
 		f.cpuSources = map[string]string{}
 	}
 	f.cpuSources[name] = cmp.Or(s.CPUSource, bench.ProcCPUSource)
+	if f.sched == nil {
+		f.sched = map[string]string{}
+	}
+	f.sched[name] = s.Sched
 	f.mu.Unlock()
 	return s, func() error {
 		err := s.Stop()

@@ -519,4 +519,45 @@ func TestCompareFloor(t *testing.T) {
 	if rep.CPUSources["floor"] == "" || rep.CPUSources["rftpd"] == "" {
 		t.Errorf("CPU sources %v: want one for each server", rep.CPUSources)
 	}
+	// Scheduled as one wherever the CPU is read from a group of its own
+	// and a cpu hierarchy is mounted.
+	for _, srv := range []string{"rftpd", "floor"} {
+		sched, ok := rep.Sched[srv]
+		if !ok {
+			t.Errorf("the report does not say how %s was scheduled: %v", srv, rep.Sched)
+		}
+		if rep.CPUSources[srv] != bench.ProcCPUSource && cpuHierarchy() && sched == "" {
+			t.Errorf("%s: its CPU time came from a control group (%s) and a cpu hierarchy is mounted, yet it was not scheduled as one", srv, rep.CPUSources[srv])
+		}
+	}
+	if line := schedLine(string(b)); rep.Sched["rftpd"] != "" && !strings.Contains(line, rep.Sched["rftpd"]) {
+		t.Errorf("the report's scheduling line %q does not name %q", line, rep.Sched["rftpd"])
+	}
+}
+
+// cpuHierarchy reports whether a cgroup v1 hierarchy holding the cpu
+// controller is mounted.
+func cpuHierarchy() bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		_, post, ok := strings.Cut(line, " - ")
+		f := strings.Fields(post)
+		if ok && len(f) >= 3 && f[0] == "cgroup" && slices.Contains(strings.Split(f[2], ","), "cpu") {
+			return true
+		}
+	}
+	return false
+}
+
+// schedLine returns the report's line on scheduling, "" if none.
+func schedLine(md string) string {
+	for line := range strings.SplitSeq(md, "\n") {
+		if strings.HasPrefix(line, "- Scheduling") {
+			return line
+		}
+	}
+	return ""
 }
