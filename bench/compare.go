@@ -111,6 +111,9 @@ func CompareMarkdown(in CompareInput) string {
 	if t := schedIntro(in.Report.Sched); t != "" {
 		p("- %s\n", t)
 	}
+	if t := orderIntro(in.Steps, len(in.Servers)); t != "" && len(in.Report.Results) > 0 {
+		p("- %s\n", t)
+	}
 	p("- Logins are anonymous, so no password hashing is timed. `ceiling` is a minimal server (`ftpbench ceiling`) that only sends files with sendfile, one goroutine per session and one passive listener per session: " +
 		"the upper bound of large-get through the same client, and the cost of a small-get to a server that does nothing else. " +
 		"`floor` (`ftpbench floor`) answers only the noop steps' commands, on one thread waiting in epoll, with one read and one write per batch of commands and nothing else: " +
@@ -190,6 +193,28 @@ func placementIntro(plan PinPlan) string {
 		t += ", so one stream's figures below carry that noise."
 	}
 	return t
+}
+
+// orderIntro is the report's paragraph on the order in which the steps
+// ran against the servers; "" when no step is interleaved or there is one
+// server.
+func orderIntro(steps []Step, servers int) string {
+	turns, rounds := SplitInterleaved(steps)
+	if len(rounds) == 0 || servers < 2 {
+		return ""
+	}
+	var labels []string
+	for _, st := range rounds {
+		labels = append(labels, st.Label)
+	}
+	t := "Order: "
+	if len(turns) > 0 {
+		t += "in each run every server took its turn through the other steps, minutes apart; "
+	}
+	return t + joinAnd(labels) + " ran one at a time against every server back to back, seconds apart, " +
+		"in an order that changes from step to step and from run to run (the rows of a Williams design, as in the client matrix). " +
+		"A large transfer's cost per GiB drifts with the machine from one minute to the next by more than the servers differ, " +
+		"so those rows compare servers measured on nearly the same machine."
 }
 
 // schedIntro is the report's paragraph on how the kernel scheduled the

@@ -44,6 +44,12 @@ type Step struct {
 	// the load generator placed as Config.Pin says (see Placement).
 	// Steps of many streams or sessions run where the scheduler puts them.
 	Pin bool
+	// Interleave marks a step whose servers compare closely: ftpbench
+	// compare runs it against every server back to back, once per run,
+	// rather than in each server's turn through the suite, minutes apart.
+	// A large transfer's cost per GiB drifts with the machine from one
+	// minute to the next by more than such servers differ.
+	Interleave bool
 }
 
 // StandardSuite measures every scenario once, with the loads the issue's
@@ -87,10 +93,10 @@ var StandardSuite = []Step{
 	{Label: "noop 500 of 10k at 20/s each", Scenario: "noop", Concurrency: 500, Hold: 9500, Rate: 10000, Duration: 20 * time.Second},
 	{Label: "small-get", Scenario: "small-get", Concurrency: 16, Duration: 30 * time.Second},
 	{Label: "small-put", Scenario: "small-put", Concurrency: 16, Duration: 30 * time.Second},
-	{Label: "large-get 1", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second, Pin: true},
-	{Label: "large-get 4", Scenario: "large-get", Concurrency: 4, Duration: 20 * time.Second},
-	{Label: "large-get 1 beside 300 idle", Scenario: "large-get", Concurrency: 1, Hold: 300, Duration: 20 * time.Second, Pin: true},
-	{Label: "large-put 1", Scenario: "large-put", Concurrency: 1, Duration: 20 * time.Second, Pin: true},
+	{Label: "large-get 1", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second, Pin: true, Interleave: true},
+	{Label: "large-get 4", Scenario: "large-get", Concurrency: 4, Duration: 20 * time.Second, Interleave: true},
+	{Label: "large-get 1 beside 300 idle", Scenario: "large-get", Concurrency: 1, Hold: 300, Duration: 20 * time.Second, Pin: true, Interleave: true},
+	{Label: "large-put 1", Scenario: "large-put", Concurrency: 1, Duration: 20 * time.Second, Pin: true, Interleave: true},
 	{Label: "put 300 × 10 MiB", Scenario: "large-put", Concurrency: 300, Count: 300, PutSize: 10 << 20, Duration: time.Minute},
 	{Label: "small-put atomic durable", Scenario: "small-put", Concurrency: 16, Duration: 20 * time.Second, AtomicUploads: true},
 	{Label: "large-put 1 atomic durable", Scenario: "large-put", Concurrency: 1, Duration: 20 * time.Second, Pin: true, AtomicUploads: true},
@@ -100,7 +106,7 @@ var StandardSuite = []Step{
 	{Label: "slow-get 1000 data_unsent 64K", Scenario: "slow-get", Concurrency: 64, Sessions: 1000, Duration: 10 * time.Second, DataUnsent: 64 << 10},
 	{Label: "idle 10k TLS", Scenario: "idle", Concurrency: 64, Sessions: 10000, TLS: true},
 	{Label: "login TLS", Scenario: "login", Concurrency: 16, Duration: 30 * time.Second, TLS: true},
-	{Label: "large-get 1 TLS", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second, TLS: true, Pin: true},
+	{Label: "large-get 1 TLS", Scenario: "large-get", Concurrency: 1, Duration: 20 * time.Second, TLS: true, Pin: true, Interleave: true},
 }
 
 // PairedStep is large-get 1 measured in rounds that each run it against
@@ -125,6 +131,20 @@ const PairedControl = "ceiling 2"
 func PairedOrder(n int) [3]int {
 	orders := [6][3]int{{0, 1, 2}, {1, 2, 0}, {2, 0, 1}, {0, 2, 1}, {2, 1, 0}, {1, 0, 2}}
 	return orders[((n-1)%6+6)%6]
+}
+
+// SplitInterleaved splits steps into those each server runs in its turn
+// and those run against every server back to back (Step.Interleave),
+// each keeping its order.
+func SplitInterleaved(steps []Step) (turns, rounds []Step) {
+	for _, s := range steps {
+		if s.Interleave {
+			rounds = append(rounds, s)
+		} else {
+			turns = append(turns, s)
+		}
+	}
+	return turns, rounds
 }
 
 // FilterSteps returns the steps whose label contains one of words (all of

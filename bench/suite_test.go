@@ -206,3 +206,25 @@ func TestPairedOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitInterleaved(t *testing.T) {
+	turns, rounds := SplitInterleaved(StandardSuite)
+	var got []string
+	for _, st := range rounds {
+		got = append(got, st.Label)
+	}
+	// The large transfers that compare servers closely run in rounds; the
+	// rest, rftpd's own rows among them, in each server's turn.
+	want := []string{"large-get 1", "large-get 4", "large-get 1 beside 300 idle", "large-put 1", "large-get 1 TLS"}
+	if !slices.Equal(got, want) {
+		t.Errorf("interleaved %q, want %q", got, want)
+	}
+	if len(turns)+len(rounds) != len(StandardSuite) || slices.ContainsFunc(turns, func(s Step) bool { return s.Interleave }) {
+		t.Errorf("%d in turns and %d in rounds of %d steps", len(turns), len(rounds), len(StandardSuite))
+	}
+	for _, st := range rounds {
+		if st.RftpdOnly() {
+			t.Errorf("%s runs against rftpd alone: nothing to interleave", st.Label)
+		}
+	}
+}

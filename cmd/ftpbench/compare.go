@@ -131,13 +131,17 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	var results []*bench.Result
 	versions := map[string]string{}
 	var problems []string
+	turns, rounds := bench.SplitInterleaved(steps)
 	for run := 1; run <= f.runs && ctx.Err() == nil && len(steps) > 0; run++ {
 		for _, name := range servers {
 			if ctx.Err() != nil {
 				break
 			}
+			if len(f.stepsFor(name, turns)) == 0 {
+				continue
+			}
 			fmt.Fprintf(stderr, "ftpbench: run %d of %d: %s\n", run, f.runs, name)
-			rs, ver, err := f.runServer(ctx, name, self, data, ds, steps, stderr, line)
+			rs, ver, err := f.runServer(ctx, name, self, data, ds, turns, stderr, line)
 			line.Clear()
 			if ver != "" {
 				versions[name] = ver
@@ -148,6 +152,34 @@ func compare(args []string, stdout, stderr io.Writer) int {
 				problems = append(problems, msg)
 			}
 			results = append(results, rs...)
+		}
+		// The interleaved steps, one at a time against every server back
+		// to back, each in an order of its own from run to run.
+		for k, st := range rounds {
+			var names []string
+			for _, name := range servers {
+				if len(f.stepsFor(name, []bench.Step{st})) > 0 {
+					names = append(names, name)
+				}
+			}
+			for _, i := range bench.ClientOrder(run+k, len(names)) {
+				if ctx.Err() != nil {
+					break
+				}
+				name := names[i]
+				fmt.Fprintf(stderr, "ftpbench: run %d of %d: %s: %s\n", run, f.runs, st.Label, name)
+				rs, ver, err := f.runServer(ctx, name, self, data, ds, []bench.Step{st}, stderr, line)
+				line.Clear()
+				if ver != "" {
+					versions[name] = ver
+				}
+				if err != nil {
+					msg := fmt.Sprintf("run %d, %s, %s: %v", run, st.Label, name, err)
+					fmt.Fprintf(stderr, "ftpbench: %s\n", msg)
+					problems = append(problems, msg)
+				}
+				results = append(results, rs...)
+			}
 		}
 		if f.pairs > 0 && pairing(servers, steps) && ctx.Err() == nil {
 			first := (run-1)*f.pairs + 1
@@ -315,26 +347,7 @@ func (f *compareFlags) start(ctx context.Context, name, self, data string, stder
 // settings of its own (Step.RftpdOnly) on another
 // instance started for it; the peers skip those steps.
 func (f *compareFlags) runServer(ctx context.Context, name, self, data string, ds bench.Dataset, steps []bench.Step, stderr io.Writer, line *bench.ProgressLine) ([]*bench.Result, string, error) {
-	var mine []bench.Step
-	for _, st := range steps {
-		if name == "ceiling" && st.Scenario != "large-get" && st.Scenario != "small-get" {
-			continue // the ceiling only sends files
-		}
-		if name == "floor" && st.Scenario != "noop" {
-			continue // the floor only answers the noop step's commands
-		}
-		if forking[name] && st.SingleProcess || st.TLS && !tlsServers[name] || st.RftpdOnly() && name != "rftpd" {
-			continue
-		}
-		if forking[name] {
-			st.Sessions = min(st.Sessions, f.peerSessions)
-			if st.Hold+st.Concurrency > f.peerSessions {
-				st.Hold = max(0, f.peerSessions-st.Concurrency)
-			}
-		}
-		mine = append(mine, st)
-	}
-	shared, own := ownSteps(mine)
+	shared, own := ownSteps(f.stepsFor(name, steps))
 	var rs []*bench.Result
 	var version string
 	var err error
@@ -358,6 +371,33 @@ func (f *compareFlags) runServer(ctx context.Context, name, self, data string, d
 		}
 	}
 	return rs, version, err
+}
+
+// stepsFor returns the steps that name runs, as it runs them: the ceiling
+// only sends files, the floor only answers the noop steps, a server that
+// forks per session skips what only one process can hold and holds at
+// most f.peerSessions sessions, and so on.
+func (f *compareFlags) stepsFor(name string, steps []bench.Step) []bench.Step {
+	var mine []bench.Step
+	for _, st := range steps {
+		if name == "ceiling" && st.Scenario != "large-get" && st.Scenario != "small-get" {
+			continue // the ceiling only sends files
+		}
+		if name == "floor" && st.Scenario != "noop" {
+			continue // the floor only answers the noop step's commands
+		}
+		if forking[name] && st.SingleProcess || st.TLS && !tlsServers[name] || st.RftpdOnly() && name != "rftpd" {
+			continue
+		}
+		if forking[name] {
+			st.Sessions = min(st.Sessions, f.peerSessions)
+			if st.Hold+st.Concurrency > f.peerSessions {
+				st.Hold = max(0, f.peerSessions-st.Concurrency)
+			}
+		}
+		mine = append(mine, st)
+	}
+	return mine
 }
 
 // runSteps starts one server as so says, runs steps on it and stops it.

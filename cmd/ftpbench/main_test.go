@@ -285,6 +285,41 @@ func TestComparePairs(t *testing.T) {
 	}
 }
 
+// compare runs small-get in each server's turn and large-get 4 in rounds
+// after them, against every server back to back, in an order that
+// changes from run to run.
+func TestCompareInterleaved(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	md, rep, errb := runCompare(t, "-servers", "rftpd,ceiling", "-steps", "small-get,large-get 4", "-runs", "2", "-pairs", "0", "-clients", "",
+		"-scale", "0.05", "-large-size", "4194304")
+	var got []string
+	for _, r := range rep.Results {
+		got = append(got, r.Step+" "+r.Server)
+		if r.Errors != 0 || r.Ops == 0 {
+			t.Errorf("%s, %s: %d operations, %d errors", r.Step, r.Server, r.Ops, r.Errors)
+		}
+	}
+	want := []string{
+		"small-get ×0.05 rftpd", "small-get ×0.05 ceiling", "large-get 4 ×0.05 rftpd", "large-get 4 ×0.05 ceiling",
+		"small-get ×0.05 rftpd", "small-get ×0.05 ceiling", "large-get 4 ×0.05 ceiling", "large-get 4 ×0.05 rftpd",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ran\n%q\nwant\n%q", got, want)
+	}
+	if !strings.Contains(errb.String(), "ftpbench: run 2 of 2: large-get 4 ×0.05: ceiling\n") {
+		t.Errorf("no progress line for run 2's round:\n%s", errb)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "- Order: in each run every server took its turn through the other steps, minutes apart; large-get 4 ×0.05 ran one at a time") {
+		t.Errorf("the report does not say in what order the steps ran:\n%s", b)
+	}
+}
+
 // compare runs slow-get against rftpd twice, the second time on an rftpd
 // of its own started with limits.data_unsent = 64 KiB, and reports both.
 func TestCompareSlowGet(t *testing.T) {
