@@ -106,6 +106,57 @@ func TestLaneSendsFastDownload(t *testing.T) {
 	if !nonblocking(t, ac) {
 		t.Error("the socket was left blocking")
 	}
+	if !noDelay(t, ac) {
+		t.Error("TCP_NODELAY was left off")
+	}
+}
+
+// noDelay reports whether c's socket has TCP_NODELAY on.
+func noDelay(t *testing.T, c interface {
+	Control(func(uintptr)) error
+}) bool {
+	t.Helper()
+	v, gerr := 0, error(nil)
+	mustOK(t, c.Control(func(fd uintptr) { v, gerr = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_NODELAY) }))
+	mustOK(t, gerr)
+	return v != 0
+}
+
+// While a thread sends, Nagle's algorithm is on, so that each blocking
+// call queues whole segments; the tail of the file, shorter than a
+// segment, still leaves at once when the thread lets go: the client has
+// the whole file without waiting for an acknowledgement of what came
+// before it.
+func TestLaneNagleWhileSending(t *testing.T) {
+	old := laneTimeout
+	laneTimeout = time.Minute
+	t.Cleanup(func() { laneTimeout = old })
+	// The first call, of laneChunk, cannot finish before the client reads:
+	// both ends' buffers hold far less. The tail is far shorter than a
+	// segment.
+	const size = laneChunk + 1000
+	data, src := laneFile(t, size)
+	l := newLanes(1)
+	var busy atomic.Bool
+	run := startSend(t, src, size, 0, &laneUse{lanes: l, busy: &busy})
+	ac, err := run.a.SyscallConn()
+	mustOK(t, err)
+	// Seen off while the thread's call waits for the client to read.
+	for deadline := time.Now().Add(30 * time.Second); !busy.Load() || noDelay(t, ac); {
+		if time.Now().After(deadline) {
+			t.Fatalf("within 30 s no blocking call with TCP_NODELAY off (thread taken: %v)", busy.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	got, err := io.ReadAll(io.LimitReader(run.b, size))
+	mustOK(t, err)
+	mustOK(t, (<-run.done).err)
+	if !bytes.Equal(got, data) || l.entered.Load() != 1 {
+		t.Fatalf("read %d bytes (equal %v), threads entered %d", len(got), bytes.Equal(got, data), l.entered.Load())
+	}
+	if !noDelay(t, ac) {
+		t.Error("TCP_NODELAY left off after the blocking calls")
+	}
 }
 
 // With a bound on unsent bytes, a download takes a thread once the bound

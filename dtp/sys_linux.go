@@ -306,6 +306,14 @@ func laneSend(out, in int, off *int64, end int64, progress *atomic.Int64, total 
 		return false, true, nil
 	}
 	defer unix.FcntlInt(uintptr(out), unix.F_SETFL, flags)
+	// Nagle's algorithm on while the thread sends (Go turns it off on
+	// every connection): each call queues whole segments and leaves no
+	// partial one to go out alone. Turning it off again on the way out
+	// sends what is left at once, so the file's tail never waits for an
+	// acknowledgement.
+	if unix.SetsockoptInt(out, unix.IPPROTO_TCP, unix.TCP_NODELAY, 0) == nil {
+		defer unix.SetsockoptInt(out, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	}
 	if reattach := detachNetpoll(out); reattach != nil {
 		lane.lanes.detached.Add(1)
 		defer func() {
