@@ -63,7 +63,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 		"from rftpd, a second rftpd and the peers among -servers, once after the runs (\"\": no matrix; -steps clients: the matrix alone)")
 	fs.IntVar(&f.clientRounds, "client-rounds", 10, "rounds of the client matrix (10: every server in every place twice with five servers)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ftpbench compare [flags]\n\nruns the standard suite against each server in turn, -runs times, then the client matrix, and writes medians to -out")
+		fmt.Fprintln(stderr, "usage: ftpbench compare [flags]\n\nruns the standard suite against each server in turn and its large transfers against every server back to back, -runs times, then the client matrix, and writes medians to -out")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
