@@ -27,8 +27,9 @@ var tracked sync.Map // int → *cpuGroup
 // server starts from then on is counted too, whether it exits, is
 // orphaned or is reaped by anyone. Where the kernel has a cpu controller
 // to spare, they also become one entity for the scheduler, whatever
-// sessions their processes start (TrackedSched; see newCPUGroup). Call it once the server is ready and
-// before any client connects, when its tree is still. The returned untrack
+// sessions their processes start (TrackedSched; see newCPUGroup). Call it
+// once the server is ready and before any client connects, when its tree
+// is still. The returned untrack
 // removes the group once the server has exited (or moves what is left
 // back to the parent group). It fails where control groups cannot be made
 // (not Linux, not root, no cpuacct or cgroup2 mount, or only where a new

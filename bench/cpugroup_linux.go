@@ -16,15 +16,15 @@ import (
 type cpuGroup struct {
 	dir string // the group's folder
 	v2  bool   // cgroup2 (cpu.stat usage_usec), else v1 cpuacct (cpuacct.usage)
-	// sched says how the kernel schedules the group's tasks against
-	// everything outside it: "cgroup v1 cpu" or "cgroup v2 cpu" as one
-	// entity (one task group), "" task by task (or by session, where
-	// autogroup is on); schedErr says why not.
-	sched    string
+	// The kernel schedules the group's tasks as one entity (one task
+	// group) when cpu is set: a group made for the same tasks in a v1
+	// hierarchy holding the cpu controller; or when handsCPU: this cgroup2
+	// group's parent hands cpu down to it. Otherwise they are weighed task
+	// by task (or by session, where autogroup is on), and schedErr says
+	// why.
+	cpu      *cpuGroup
+	handsCPU bool
 	schedErr error
-	// cpu is the group made in a v1 cpu hierarchy for the same tasks
-	// (sched "cgroup v1 cpu"), nil otherwise.
-	cpu *cpuGroup
 }
 
 // cgroupMounts returns the mount points, listed in /proc/self/mountinfo,
@@ -131,21 +131,19 @@ func newCPUGroup(name string, pid int) (*cpuGroup, error) {
 		os.Remove(g.dir)
 		return nil, err
 	}
-	handsCPU := false
 	if g.v2 {
 		b, err := os.ReadFile(filepath.Join(filepath.Dir(g.dir), "cgroup.subtree_control"))
-		handsCPU = err == nil && hasOption(strings.ReplaceAll(strings.TrimSpace(string(b)), " ", ","), "cpu")
+		g.handsCPU = err == nil && hasOption(strings.ReplaceAll(strings.TrimSpace(string(b)), " ", ","), "cpu")
 	}
 	switch {
-	case handsCPU:
-		g.sched = "cgroup v2 cpu"
+	case g.handsCPU: // this group itself schedules its tasks as one
 	case cpu != "":
 		dir, err := makeGroup(cpu, "cpu", name, pid)
 		if err != nil {
 			g.schedErr = err
 			break
 		}
-		g.cpu, g.sched = &cpuGroup{dir: dir}, "cgroup v1 cpu"
+		g.cpu = &cpuGroup{dir: dir}
 	case v2 != "":
 		g.schedErr = errors.New("bench: control groups: no cgroup v1 hierarchy holds the cpu controller, and cgroup2 does not hand it down to the server's group")
 	default:
@@ -176,7 +174,17 @@ func (g *cpuGroup) kind() string {
 	return "cgroup v1 cpuacct"
 }
 
-func (g *cpuGroup) schedKind() (string, error) { return g.sched, g.schedErr }
+// schedKind says how the group's tasks are scheduled: "cgroup v1 cpu" or
+// "cgroup v2 cpu" as one entity, "" and why not otherwise.
+func (g *cpuGroup) schedKind() (string, error) {
+	switch {
+	case g.cpu != nil:
+		return "cgroup v1 cpu", nil
+	case g.handsCPU: // this group itself schedules its tasks as one
+		return "cgroup v2 cpu", nil
+	}
+	return "", g.schedErr
+}
 
 // add moves each process (all its threads) into the group, and into its
 // cpu group if it has one. A process that exits meanwhile is skipped; the
@@ -195,7 +203,7 @@ func (g *cpuGroup) add(pids []int) error {
 	}
 	if err := g.cpu.add(pids); err != nil {
 		g.cpu.remove()
-		g.cpu, g.sched, g.schedErr = nil, "", err
+		g.cpu, g.schedErr = nil, err
 	}
 	return nil
 }
