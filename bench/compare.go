@@ -111,6 +111,9 @@ func CompareMarkdown(in CompareInput) string {
 	if t := schedIntro(in.Report.Sched); t != "" {
 		p("- %s\n", t)
 	}
+	if t := in.Report.PageReporting; t != "" {
+		p("- %s\n", t)
+	}
 	if t := orderIntro(in.Steps, len(in.Servers)); t != "" && len(in.Report.Results) > 0 {
 		p("- %s\n", t)
 	}

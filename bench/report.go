@@ -29,6 +29,9 @@ type Report struct {
 	// of its own (TrackedSched), "" where its processes were weighed one by
 	// one.
 	Sched map[string]string `json:"sched,omitempty"`
+	// PageReporting says how the guest's free page reporting to its host
+	// was set for the run (HoldPageReporting); "" where it has none.
+	PageReporting string `json:"page_reporting,omitempty"`
 }
 
 // WriteJSON writes r to path (indented).

@@ -39,6 +39,7 @@ type compareFlags struct {
 	cert, key              string // the FTPS steps' certificate
 	clients                string // the client matrix's clients ("": none)
 	clientRounds           int
+	pageReporting          string // the guest's free page reporting settings ("": leave alone)
 
 	mu         sync.Mutex
 	cpuSources map[string]string // server → where its CPU time was read (Report.CPUSources)
@@ -62,6 +63,8 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.clients, "clients", strings.Join(bench.Clients, ","), "the client matrix: these clients fetch and send the large file (-large-size) "+
 		"from rftpd, a second rftpd and the peers among -servers, once after the runs (\"\": no matrix; -steps clients: the matrix alone)")
 	fs.IntVar(&f.clientRounds, "client-rounds", 10, "rounds of the client matrix (10: every server in every place twice with five servers)")
+	fs.StringVar(&f.pageReporting, "page-reporting", bench.PageReportingDir, "where a guest kernel's free page reporting settings are; for the run a page must stay free "+
+		bench.PageReportingHold.String()+" before it goes back to the host (\"\": leave it as it is)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: ftpbench compare [flags]\n\nruns the standard suite against each server in turn and its large transfers against every server back to back, -runs times, then the client matrix, and writes medians to -out")
 		fs.PrintDefaults()
@@ -108,6 +111,20 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	f.resolve(stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var pageReporting string
+	if f.pageReporting != "" {
+		restore, note, err := bench.HoldPageReporting(f.pageReporting, bench.PageReportingHold)
+		if err != nil {
+			fmt.Fprintf(stderr, "ftpbench: compare: %v\n", err)
+			return 1
+		}
+		defer func() {
+			if err := restore(); err != nil {
+				fmt.Fprintf(stderr, "ftpbench: compare: %v\n", err)
+			}
+		}()
+		pageReporting = note
+	}
 
 	ds, data, err := f.prepare(stderr)
 	if err != nil {
@@ -217,7 +234,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 		}
 		bench.WriteClientTable(stdout, cm)
 	}
-	rep := &bench.Report{Started: started, Machine: bench.Machine(), Command: "ftpbench compare " + strings.Join(args, " "), Results: results, Warnings: problems, Clients: cm, CPUSources: f.cpuSources, Sched: f.sched}
+	rep := &bench.Report{Started: started, Machine: bench.Machine(), Command: "ftpbench compare " + strings.Join(args, " "), Results: results, Warnings: problems, Clients: cm, CPUSources: f.cpuSources, Sched: f.sched, PageReporting: pageReporting}
 	if f.jsonFile != "" {
 		if err := bench.WriteJSON(f.jsonFile, rep); err != nil {
 			fmt.Fprintf(stderr, "ftpbench: %v\n", err)

@@ -292,8 +292,9 @@ func TestCompareInterleaved(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
+	pr := pageReportingDir(t, "25")
 	md, rep, errb := runCompare(t, "-servers", "rftpd,ceiling", "-steps", "small-get,large-get 4", "-runs", "2", "-pairs", "0", "-clients", "",
-		"-scale", "0.05", "-large-size", "4194304")
+		"-scale", "0.05", "-large-size", "4194304", "-page-reporting", pr)
 	var got []string
 	for _, r := range rep.Results {
 		got = append(got, r.Step+" "+r.Server)
@@ -318,6 +319,23 @@ func TestCompareInterleaved(t *testing.T) {
 	if !strings.Contains(string(b), "- Order: in each run every server took its turn through the other steps, minutes apart; large-get 4 ×0.05 ran one at a time") {
 		t.Errorf("the report does not say in what order the steps ran:\n%s", b)
 	}
+	if !strings.Contains(string(b), "- Free page reporting to the host: held back for the run (") || !strings.Contains(rep.PageReporting, "from 25 to 300000 ms") {
+		t.Errorf("the report does not say free page reporting was held back (JSON: %q):\n%s", rep.PageReporting, b)
+	}
+	if v, _ := os.ReadFile(filepath.Join(pr, "min_free_ms")); string(v) != "25" {
+		t.Errorf("min_free_ms %q after the run, want 25 back", v)
+	}
+}
+
+// pageReportingDir makes a folder like bench.PageReportingDir whose
+// min_free_ms holds v.
+func pageReportingDir(t *testing.T, v string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "min_free_ms"), []byte(v), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // compare runs slow-get against rftpd twice, the second time on an rftpd
@@ -353,7 +371,8 @@ func TestCompareSlowGet(t *testing.T) {
 }
 
 // runCompare builds rftpd and runs ftpbench compare against it with args,
-// a cache, -out and -json of its own; it fails t unless compare exits 0, and
+// a cache, -out, -json and free page reporting settings (-page-reporting,
+// unless args give one) of its own; it fails t unless compare exits 0, and
 // returns the report's path, the JSON report and compare's stderr.
 func runCompare(t *testing.T, args ...string) (md string, rep *bench.Report, stderr *bytes.Buffer) {
 	t.Helper()
@@ -364,7 +383,7 @@ func runCompare(t *testing.T, args ...string) (md string, rep *bench.Report, std
 	}
 	md, jsonFile := filepath.Join(dir, "R.md"), filepath.Join(dir, "r.json")
 	var out, errb bytes.Buffer
-	args = append([]string{"compare"}, args...)
+	args = append([]string{"compare", "-page-reporting", pageReportingDir(t, "0")}, args...)
 	args = append(args, "-cache", filepath.Join(dir, "cache"), "-rftpd", bin, "-q", "-out", md, "-json", jsonFile)
 	if code := run(args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
@@ -449,7 +468,7 @@ func TestCompareClients(t *testing.T) {
 	md, jsonFile := filepath.Join(dir, "R.md"), filepath.Join(dir, "r.json")
 	var out, errb bytes.Buffer
 	code := run([]string{"compare", "-servers", "rftpd", "-steps", "clients", "-clients", "curl,ftpbench", "-client-rounds", "2",
-		"-large-size", fmt.Sprint(size), "-cache", cache, "-rftpd", bin, "-q", "-out", md, "-json", jsonFile}, &out, &errb)
+		"-large-size", fmt.Sprint(size), "-cache", cache, "-rftpd", bin, "-q", "-out", md, "-json", jsonFile, "-page-reporting", pageReportingDir(t, "0")}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
