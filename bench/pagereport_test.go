@@ -8,12 +8,20 @@ import (
 	"time"
 )
 
-func TestHoldPageReporting(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "min_free_ms")
-	if err := os.WriteFile(path, []byte("0\n"), 0o644); err != nil {
+// minFreeDir makes a folder like PageReportingDir whose min_free_ms holds v,
+// and returns it and the setting's path.
+func minFreeDir(t *testing.T, v string) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, "min_free_ms")
+	if err := os.WriteFile(path, []byte(v), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return dir, path
+}
+
+func TestHoldPageReporting(t *testing.T) {
+	dir, path := minFreeDir(t, "0\n")
 	restore, note, err := HoldPageReporting(dir, 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -33,11 +41,7 @@ func TestHoldPageReporting(t *testing.T) {
 }
 
 func TestHoldPageReportingLeavesLongerAlone(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "min_free_ms")
-	if err := os.WriteFile(path, []byte("900000\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, path := minFreeDir(t, "900000\n")
 	restore, note, err := HoldPageReporting(dir, 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -64,10 +68,7 @@ func TestHoldPageReportingAbsent(t *testing.T) {
 }
 
 func TestHoldPageReportingNotANumber(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "min_free_ms"), []byte("soon"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := minFreeDir(t, "soon")
 	if _, _, err := HoldPageReporting(dir, time.Minute); err == nil {
 		t.Fatal("a value that is not a number was accepted")
 	}
