@@ -133,3 +133,13 @@ func dumpTCPFamily(family uint8, fn func(SockInfo)) error {
 	}
 	return fmt.Errorf("bench: sock_diag: the dump did not end")
 }
+
+// lockNB takes an exclusive flock on f without waiting; busy reports that
+// another open file holds it.
+func lockNB(f *os.File) (busy bool, err error) {
+	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	if err == unix.EWOULDBLOCK {
+		return true, nil
+	}
+	return false, err
+}

@@ -113,17 +113,20 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	var pageReporting string
 	if f.pageReporting != "" {
-		restore, note, err := bench.HoldPageReporting(f.pageReporting, bench.PageReportingHold)
+		pr, err := bench.HoldPageReporting(f.pageReporting, bench.PageReportingHold)
 		if err != nil {
 			fmt.Fprintf(stderr, "ftpbench: compare: %v\n", err)
 			return 1
 		}
 		defer func() {
-			if err := restore(); err != nil {
+			if err := pr.Release(); err != nil {
 				fmt.Fprintf(stderr, "ftpbench: compare: %v\n", err)
 			}
 		}()
-		pageReporting = note
+		if pr.Warning != "" {
+			fmt.Fprintf(stderr, "ftpbench: compare: warning: %s (-page-reporting \"\" leaves it alone)\n", pr.Warning)
+		}
+		pageReporting = pr.Note
 	}
 
 	ds, data, err := f.prepare(stderr)

@@ -327,6 +327,31 @@ func TestCompareInterleaved(t *testing.T) {
 	}
 }
 
+// A compare started while another holds the same free page reporting
+// setting stops before it measures anything.
+func TestCompareRefusedWhileHeld(t *testing.T) {
+	dir := pageReportingDir(t, "0")
+	held, err := bench.HoldPageReporting(dir, bench.PageReportingHold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	tmp := t.TempDir()
+	md := filepath.Join(tmp, "R.md")
+	var out, errb bytes.Buffer
+	code := run([]string{"compare", "-page-reporting", dir, "-servers", "rftpd", "-steps", "noop", "-runs", "1",
+		"-cache", filepath.Join(tmp, "cache"), "-q", "-out", md}, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), bench.ErrPageReportingBusy.Error()) {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and that another run holds the setting", code, errb.String())
+	}
+	if _, err := os.Stat(md); err == nil {
+		t.Error("the refused run wrote a report")
+	}
+	if v, _ := os.ReadFile(filepath.Join(dir, "min_free_ms")); string(v) != "300000" {
+		t.Errorf("min_free_ms %q, want the first run's hold to stand", v)
+	}
+}
+
 // pageReportingDir makes a folder like bench.PageReportingDir whose
 // min_free_ms holds v.
 func pageReportingDir(t *testing.T, v string) string {
@@ -344,8 +369,19 @@ func TestCompareSlowGet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
+	// Free page reporting that cannot be held back (a read-only sysctl
+	// stands in for the setting as a user who is not root finds it): the
+	// run warns and goes on.
+	pr := t.TempDir()
+	if err := os.Symlink("/proc/sys/kernel/ngroups_max", filepath.Join(pr, "min_free_ms")); err != nil {
+		t.Fatal(err)
+	}
 	md, rep, errb := runCompare(t, "-servers", "rftpd", "-steps", "slow-get", "-runs", "1", "-scale", "0.02",
-		"-large-size", "1048576", "-slow-size", "4194304")
+		"-large-size", "1048576", "-slow-size", "4194304", "-page-reporting", pr)
+	if !strings.Contains(errb.String(), "warning: free page reporting to the host could not be held back") ||
+		!strings.Contains(rep.PageReporting, "not held back") {
+		t.Errorf("no warning that page reporting was not held (JSON: %q):\n%s", rep.PageReporting, errb.String())
+	}
 	var steps []string
 	for _, r := range rep.Results {
 		steps = append(steps, r.Step)
