@@ -20,15 +20,20 @@ import (
 const (
 	// laneMin: only downloads with at least this much left take a thread.
 	laneMin = 4 << 20
-	// laneChunk is asked of one blocking call, and laneTimeout
-	// (SO_SNDTIMEO) bounds how long it waits: a call that returns short
-	// because the timeout passed shows a client slower than laneChunk per
-	// laneTimeout (64 MiB/s), which is slow. The
-	// progress counter moves after each call.
+	// laneChunk is asked of one blocking call; the progress counter moves
+	// after each call.
 	laneChunk = 64 << 20
+	// laneRate: a client that takes less per second is slow. A call waits
+	// at most laneTimeout for the client to take more (SO_SNDTIMEO), and
+	// one that lasts laneTimeout is cut short at its next wait
+	// (laneCutter): a call that ends short after laneTimeout/2 or more
+	// shows the client's rate.
+	laneRate = 64 << 20
 )
 
-var laneTimeout = time.Second // a variable for tests
+// laneTimeout bounds a blocking call's wait for the client, and how long
+// a call runs before it is cut short. A variable for tests.
+var laneTimeout = time.Second
 
 // lanes counts the downloads in blocking sendfile calls; nil: none may.
 type lanes struct {

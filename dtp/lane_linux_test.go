@@ -237,6 +237,53 @@ func TestLaneSlowClientLeaves(t *testing.T) {
 	}
 }
 
+// A client that keeps reading, but at less than laneRate, never stalls
+// a blocking call for laneTimeout; the call is cut short after
+// laneTimeout instead of running on until it has sent laneChunk (two
+// seconds here), so the progress counter moves, and the download goes
+// back to the netpoller, arriving byte for byte.
+func TestLaneSteadySlowClientLeaves(t *testing.T) {
+	old := laneTimeout
+	laneTimeout = 200 * time.Millisecond
+	t.Cleanup(func() { laneTimeout = old })
+	const (
+		size = laneMin + laneChunk
+		rate = laneRate / 2 // bytes per second the client takes at first
+		step = 1 << 20
+	)
+	data, src := laneFile(t, size)
+	l := newLanes(1)
+	var busy atomic.Bool
+	run := startSend(t, src, size, 0, &laneUse{lanes: l, busy: &busy})
+	got := make([]byte, 0, size)
+	buf := make([]byte, step)
+	start := time.Now()
+	// At rate, never pausing for laneTimeout, until the thread is given
+	// back, or until the first call could have sent all it was asked.
+	for read := 0; l.slow.Load() == 0 && len(got) < size; read++ {
+		if len(got) > laneChunk {
+			t.Fatalf("read %d bytes at %d/s with no slow exit", len(got), rate)
+		}
+		n, err := io.ReadFull(run.b, buf[:min(step, size-len(got))])
+		got = append(got, buf[:n]...)
+		mustOK(t, err)
+		if wait := time.Until(start.Add(time.Duration(len(got)) * time.Second / rate)); wait > 0 {
+			time.Sleep(wait)
+		}
+	}
+	rest, err := io.ReadAll(io.LimitReader(run.b, int64(size-len(got))))
+	mustOK(t, err)
+	got = append(got, rest...)
+	r := <-run.done
+	mustOK(t, r.err)
+	if r.n != size || !bytes.Equal(got, data) || run.progress.Load() != size {
+		t.Fatalf("sent %d, progress %d, read %d bytes (equal: %v), want %d", r.n, run.progress.Load(), len(got), bytes.Equal(got, data), size)
+	}
+	if e, s, n := l.entered.Load(), l.slow.Load(), l.busy.Load(); e != 1 || s != 1 || n != 0 {
+		t.Errorf("threads: entered %d, slow %d, busy %d; want 1, 1, 0", e, s, n)
+	}
+}
+
 // abort wakes a download blocked in sendfile at once, without waiting for
 // its timeout (an hour here), and without blocking the caller: abort runs
 // on the event loop.

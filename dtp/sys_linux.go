@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -283,21 +284,22 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 }
 
 // laneSend sends the file from *off to end over out with blocking
-// sendfile calls of up to laneChunk, each waiting at most laneTimeout
-// (SO_SNDTIMEO). It reports done when the file is sent (or ended sooner),
-// slow when a call returned short once laneTimeout had passed (the
-// client takes less than laneChunk in laneTimeout; a short return sooner
-// is a signal's), and sendfile's error; the socket is non-blocking again
-// when it returns. lane.busy is set while a call may wait: abort then
-// wakes it by shutting the socket down (wakeSend) rather than waiting
-// for it; once abort has set lane.stop, no call starts.
+// sendfile calls of up to laneChunk. Each call waits at most laneTimeout
+// for the client to take more (SO_SNDTIMEO), and one that lasts
+// laneTimeout is cut short at its next wait (laneCutter), so the progress
+// counter moves at least that often. It reports done when the file is
+// sent (or ended sooner), slow when the client took nothing for
+// laneTimeout or a call cut short had moved less than laneRate (a short
+// return sooner is a signal's), and sendfile's error; the socket is
+// non-blocking again when it returns. lane.busy is set while a call may
+// wait: abort then wakes it by shutting the socket down (wakeSend) rather
+// than waiting for it; once abort has set lane.stop, no call starts.
 func laneSend(out, in int, off *int64, end int64, progress *atomic.Int64, total *int64, lane *laneUse) (done, slow bool, err error) {
 	flags, err := unix.FcntlInt(uintptr(out), unix.F_GETFL, 0)
 	if err != nil {
 		return false, true, nil // the netpoller takes it
 	}
-	tv := unix.NsecToTimeval(laneTimeout.Nanoseconds())
-	if unix.SetsockoptTimeval(out, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv) != nil {
+	if setSendTimeout(out, laneTimeout) != nil {
 		return false, true, nil
 	}
 	lane.busy.Store(true)
@@ -322,30 +324,105 @@ func laneSend(out, in int, off *int64, end int64, progress *atomic.Int64, total 
 			}
 		}()
 	}
+	cut := &laneCutter{fd: out}
+	defer cut.stop()
 	for *off < end {
 		if lane.stop != nil && lane.stop.Load() {
 			return false, false, unix.EPIPE // aborted: as if woken
 		}
 		want := min(laneChunk, end-*off)
-		began := time.Now()
+		began := cut.arm()
 		n, err := unix.Sendfile(out, in, off, int(want))
+		took := cut.disarm(began)
 		if n > 0 {
 			*total += int64(n)
 			progress.Add(int64(n))
 		}
 		switch {
 		case err == unix.EINTR:
-		case err == unix.EAGAIN: // laneTimeout passed with nothing sent
+		case err == unix.EAGAIN: // nothing sent: laneTimeout passed, or the cut came first
 			return false, true, nil
 		case err != nil:
 			return false, false, err
 		case n == 0: // the file ended sooner
 			return true, false, nil
-		case int64(n) < want && time.Since(began) >= laneTimeout/2:
+		case int64(n) < want && took >= laneTimeout/2 && float64(n) < laneRate*took.Seconds():
 			return false, true, nil
 		}
 	}
 	return true, false, nil
+}
+
+// setSendTimeout sets fd's SO_SNDTIMEO (d > 0; the kernel rounds it up to
+// a clock tick).
+func setSendTimeout(fd int, d time.Duration) error {
+	tv := unix.NsecToTimeval(d.Nanoseconds())
+	return unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
+}
+
+// laneCutter cuts short a blocking sendfile call that has lasted
+// laneTimeout: it sets the socket's send timeout to the least there is
+// (a clock tick), and the kernel, which reads the timeout afresh for each
+// batch of pages it queues, returns what the call has sent at its next
+// wait for the client. A client that keeps up never makes the call wait
+// long, and its call ends by itself; a slower one is cut within about
+// laneTimeout more. The next call starts with laneTimeout again.
+type laneCutter struct {
+	fd    int
+	t     *time.Timer
+	mu    sync.Mutex
+	began time.Time // when the call now waiting started; zero: none is
+	cut   bool      // the timeout is a tick's until the next arm
+}
+
+// arm starts the watch over a call about to start and returns its start.
+func (c *laneCutter) arm() time.Time {
+	now := time.Now()
+	c.mu.Lock()
+	if c.cut {
+		c.cut = false
+		_ = setSendTimeout(c.fd, laneTimeout)
+	}
+	c.began = now
+	c.mu.Unlock()
+	if c.t == nil {
+		c.t = time.AfterFunc(laneTimeout, c.fire)
+	} else {
+		c.t.Reset(laneTimeout)
+	}
+	return now
+}
+
+// disarm ends the watch over the call that started at began and returns
+// how long it took. No cut reaches the socket after it.
+func (c *laneCutter) disarm(began time.Time) time.Duration {
+	took := time.Since(began)
+	c.t.Stop()
+	c.mu.Lock()
+	c.began = time.Time{}
+	c.mu.Unlock()
+	return took
+}
+
+// fire cuts the call now waiting, if it has lasted laneTimeout (a timer
+// set for an earlier call may run late).
+func (c *laneCutter) fire() {
+	c.mu.Lock()
+	if !c.began.IsZero() && time.Since(c.began) >= laneTimeout {
+		c.cut = true
+		_ = setSendTimeout(c.fd, time.Microsecond)
+	}
+	c.mu.Unlock()
+}
+
+// stop ends the watch for good; the descriptor may close after it.
+func (c *laneCutter) stop() {
+	if c.t != nil {
+		c.t.Stop()
+	}
+	c.mu.Lock()
+	c.began = time.Time{}
+	c.mu.Unlock()
 }
 
 // wakeSend shuts c down, which makes a blocking sendfile on it return at
