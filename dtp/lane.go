@@ -20,6 +20,9 @@ import (
 const (
 	// laneMin: only downloads with at least this much left take a thread.
 	laneMin = 4 << 20
+	// laneChunk is asked of one blocking call; the progress counter moves
+	// after each call.
+	laneChunk = 64 << 20
 	// laneRate: a client that takes less per second is slow. A call waits
 	// at most laneTimeout for the client to take more (SO_SNDTIMEO), and
 	// one that lasts laneTimeout is cut short at its next wait
@@ -28,15 +31,9 @@ const (
 	laneRate = 64 << 20
 )
 
-// Variables for tests.
-var (
-	// laneChunk is asked of one blocking call; the progress counter moves
-	// after each call.
-	laneChunk int64 = 64 << 20
-	// laneTimeout bounds a blocking call's wait for the client, and how
-	// long a call runs before it is cut short.
-	laneTimeout = time.Second
-)
+// laneTimeout bounds a blocking call's wait for the client, and how long
+// a call runs before it is cut short. A variable for tests.
+var laneTimeout = time.Second
 
 // lanes counts the downloads in blocking sendfile calls; nil: none may.
 type lanes struct {

@@ -41,13 +41,6 @@ func nonblocking(t *testing.T, c interface {
 	return flags&unix.O_NONBLOCK != 0
 }
 
-// setLane sets laneTimeout and laneChunk for the test.
-func setLane(t *testing.T, timeout time.Duration, chunk int64) {
-	oldTimeout, oldChunk := laneTimeout, laneChunk
-	laneTimeout, laneChunk = timeout, chunk
-	t.Cleanup(func() { laneTimeout, laneChunk = oldTimeout, oldChunk })
-}
-
 // laneRun is a download by sendFile on a goroutine of its own, over a
 // loopback pair without deadlines: the server's end a, the client's b.
 type laneRun struct {
@@ -79,9 +72,11 @@ func startSend(t *testing.T, src *source, size int64, unsent int, lane *laneUse)
 // A fast download takes a send thread, arrives byte for byte, gives the
 // thread back, and leaves its socket non-blocking for the netpoller.
 func TestLaneSendsFastDownload(t *testing.T) {
-	setLane(t, time.Minute, 64<<20) // however loaded the machine, 64 MiB in 30 s is fast
-	size := 3*laneChunk/2 + 12345   // two blocking calls, the second short
-	data, src := laneFile(t, int(size))
+	old := laneTimeout
+	laneTimeout = time.Minute // however loaded the machine, 64 MiB in 30 s is fast
+	t.Cleanup(func() { laneTimeout = old })
+	const size = 3*laneChunk/2 + 12345 // two blocking calls, the second short
+	data, src := laneFile(t, size)
 	l := newLanes(1)
 	var busy atomic.Bool
 	run := startSend(t, src, size, 0, &laneUse{lanes: l, busy: &busy})
@@ -133,12 +128,14 @@ func noDelay(t *testing.T, c interface {
 // the whole file without waiting for an acknowledgement of what came
 // before it.
 func TestLaneNagleWhileSending(t *testing.T) {
-	setLane(t, time.Minute, 64<<20)
+	old := laneTimeout
+	laneTimeout = time.Minute
+	t.Cleanup(func() { laneTimeout = old })
 	// The first call, of laneChunk, cannot finish before the client reads:
 	// both ends' buffers hold far less. The tail is far shorter than a
 	// segment.
-	size := laneChunk + 1000
-	data, src := laneFile(t, int(size))
+	const size = laneChunk + 1000
+	data, src := laneFile(t, size)
 	l := newLanes(1)
 	var busy atomic.Bool
 	run := startSend(t, src, size, 0, &laneUse{lanes: l, busy: &busy})
@@ -169,7 +166,7 @@ func TestLaneAfterLift(t *testing.T) {
 	sendLiftWithin = time.Minute // however loaded the machine, loopback is fast
 	t.Cleanup(func() { sendLiftWithin = old })
 	const size, unsent = sendLiftAfter + 3*laneMin, 256 << 10
-	data, src := laneFile(t, int(size))
+	data, src := laneFile(t, size)
 	l := newLanes(2)
 	var busy atomic.Bool
 	run := startSend(t, src, size, unsent, &laneUse{lanes: l, busy: &busy})
@@ -192,7 +189,7 @@ func TestLaneAfterLift(t *testing.T) {
 // No thread is free: the download waits in the netpoller, as before.
 func TestLaneAllTaken(t *testing.T) {
 	const size = laneMin + 4096
-	data, src := laneFile(t, int(size))
+	data, src := laneFile(t, size)
 	l := newLanes(1)
 	if !l.take() {
 		t.Fatal("take on an empty bound refused")
@@ -215,7 +212,7 @@ func TestLaneSlowClientLeaves(t *testing.T) {
 	laneTimeout = 200 * time.Millisecond
 	t.Cleanup(func() { laneTimeout = old })
 	const size = laneMin + 8<<20
-	data, src := laneFile(t, int(size))
+	data, src := laneFile(t, size)
 	l := newLanes(4)
 	var busy atomic.Bool
 	run := startSend(t, src, size, 0, &laneUse{lanes: l, busy: &busy})
@@ -246,13 +243,15 @@ func TestLaneSlowClientLeaves(t *testing.T) {
 // seconds here), so the progress counter moves, and the download goes
 // back to the netpoller, arriving byte for byte.
 func TestLaneSteadySlowClientLeaves(t *testing.T) {
-	setLane(t, 200*time.Millisecond, 64<<20)
-	size := laneMin + laneChunk
+	old := laneTimeout
+	laneTimeout = 200 * time.Millisecond
+	t.Cleanup(func() { laneTimeout = old })
 	const (
+		size = laneMin + laneChunk
 		rate = laneRate / 2 // bytes per second the client takes at first
 		step = 1 << 20
 	)
-	data, src := laneFile(t, int(size))
+	data, src := laneFile(t, size)
 	l := newLanes(1)
 	var busy atomic.Bool
 	run := startSend(t, src, size, 0, &laneUse{lanes: l, busy: &busy})
@@ -261,18 +260,18 @@ func TestLaneSteadySlowClientLeaves(t *testing.T) {
 	start := time.Now()
 	// At rate, never pausing for laneTimeout, until the thread is given
 	// back, or until the first call could have sent all it was asked.
-	for l.slow.Load() == 0 && int64(len(got)) < size {
-		if int64(len(got)) > laneChunk {
+	for read := 0; l.slow.Load() == 0 && len(got) < size; read++ {
+		if len(got) > laneChunk {
 			t.Fatalf("read %d bytes at %d/s with no slow exit", len(got), rate)
 		}
-		n, err := io.ReadFull(run.b, buf[:min(step, int(size)-len(got))])
+		n, err := io.ReadFull(run.b, buf[:min(step, size-len(got))])
 		got = append(got, buf[:n]...)
 		mustOK(t, err)
 		if wait := time.Until(start.Add(time.Duration(len(got)) * time.Second / rate)); wait > 0 {
 			time.Sleep(wait)
 		}
 	}
-	rest, err := io.ReadAll(io.LimitReader(run.b, size-int64(len(got))))
+	rest, err := io.ReadAll(io.LimitReader(run.b, int64(size-len(got))))
 	mustOK(t, err)
 	got = append(got, rest...)
 	r := <-run.done
@@ -293,7 +292,7 @@ func TestAbortWakesBlockedSend(t *testing.T) {
 	laneTimeout = time.Hour
 	t.Cleanup(func() { laneTimeout = old })
 	const size = laneMin + 64<<20
-	_, src := laneFile(t, int(size))
+	_, src := laneFile(t, size)
 	tr := &transfer{}
 	tr.ctx, tr.cancel = context.WithCancel(context.Background())
 	l := newLanes(1)
