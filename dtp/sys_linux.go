@@ -325,15 +325,14 @@ func laneSend(out, in int, off *int64, end int64, progress *atomic.Int64, total 
 		}()
 	}
 	cut := &laneCutter{fd: out}
-	defer cut.stop()
 	for *off < end {
 		if lane.stop != nil && lane.stop.Load() {
 			return false, false, unix.EPIPE // aborted: as if woken
 		}
 		want := min(laneChunk, end-*off)
-		began := cut.arm()
+		cut.arm()
 		n, err := unix.Sendfile(out, in, off, int(want))
-		took := cut.disarm(began)
+		took := cut.disarm()
 		if n > 0 {
 			*total += int64(n)
 			progress.Add(int64(n))
@@ -375,30 +374,28 @@ type laneCutter struct {
 	cut   bool      // the timeout is a tick's until the next arm
 }
 
-// arm starts the watch over a call about to start and returns its start.
-func (c *laneCutter) arm() time.Time {
-	now := time.Now()
+// arm starts the watch over a call about to start.
+func (c *laneCutter) arm() {
 	c.mu.Lock()
 	if c.cut {
 		c.cut = false
 		_ = setSendTimeout(c.fd, laneTimeout)
 	}
-	c.began = now
+	c.began = time.Now()
 	c.mu.Unlock()
 	if c.t == nil {
 		c.t = time.AfterFunc(laneTimeout, c.fire)
 	} else {
 		c.t.Reset(laneTimeout)
 	}
-	return now
 }
 
-// disarm ends the watch over the call that started at began and returns
-// how long it took. No cut reaches the socket after it.
-func (c *laneCutter) disarm(began time.Time) time.Duration {
-	took := time.Since(began)
+// disarm ends the watch over the call and returns how long it took. No
+// cut reaches the socket after it, so the descriptor may close.
+func (c *laneCutter) disarm() time.Duration {
 	c.t.Stop()
 	c.mu.Lock()
+	took := time.Since(c.began)
 	c.began = time.Time{}
 	c.mu.Unlock()
 	return took
@@ -412,16 +409,6 @@ func (c *laneCutter) fire() {
 		c.cut = true
 		_ = setSendTimeout(c.fd, time.Microsecond)
 	}
-	c.mu.Unlock()
-}
-
-// stop ends the watch for good; the descriptor may close after it.
-func (c *laneCutter) stop() {
-	if c.t != nil {
-		c.t.Stop()
-	}
-	c.mu.Lock()
-	c.began = time.Time{}
 	c.mu.Unlock()
 }
 
