@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// A download that has proven fast leaves the netpoller for the rest of
-// the file: its socket is made blocking and each sendfile call waits in
-// the kernel until the client has taken the chunk (sys_linux.go,
-// laneSend). The netpoller costs a wake-up per window the client opens:
+// A large download takes a thread when it starts, if one is free, and
+// leaves the netpoller for the rest of the file: its socket is made
+// blocking and each sendfile call waits in the kernel until the client
+// has taken the chunk (sys_linux.go, laneSend). One under a bound on
+// unsent bytes proves its speed there first. The netpoller costs a wake-up per window the client opens:
 // an epoll event, a futex to wake a thread, a scheduler round, and the Go
 // runtime's monitor taking back the processor of every thread blocked in
 // a long sendfile. With curl as the client (16 KiB reads) on one CPU that
@@ -20,19 +21,16 @@ import (
 const (
 	// laneMin: only downloads with at least this much left take a thread.
 	laneMin = 4 << 20
-	// laneChunk is asked of one blocking call; the progress counter moves
-	// after each call.
-	laneChunk = 64 << 20
-	// laneRate: a client that takes less per second is slow. A call waits
-	// at most laneTimeout for the client to take more (SO_SNDTIMEO), and
-	// one that lasts laneTimeout is cut short at its next wait
-	// (laneCutter): a call that ends short after laneTimeout/2 or more
-	// shows the client's rate.
+	// laneChunk is asked of one blocking call; meanwhile the progress
+	// counter moves by laneWatch's looks.
+	laneChunk = 1 << 30
+	// laneRate: a client that takes less per second is slow: laneWatch
+	// cuts its call short, and the download goes back to the netpoller.
 	laneRate = 64 << 20
 )
 
-// laneTimeout bounds a blocking call's wait for the client, and how long
-// a call runs before it is cut short. A variable for tests.
+// laneTimeout is how often laneWatch looks at a download in blocking
+// calls. A variable for tests.
 var laneTimeout = time.Second
 
 // lanes counts the downloads in blocking sendfile calls; nil: none may.

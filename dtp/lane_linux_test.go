@@ -73,9 +73,9 @@ func startSend(t *testing.T, src *source, size int64, unsent int, lane *laneUse)
 // thread back, and leaves its socket non-blocking for the netpoller.
 func TestLaneSendsFastDownload(t *testing.T) {
 	old := laneTimeout
-	laneTimeout = time.Minute // however loaded the machine, 64 MiB in 30 s is fast
+	laneTimeout = time.Minute // however loaded the machine, 64 MiB a minute is fast
 	t.Cleanup(func() { laneTimeout = old })
-	const size = 3*laneChunk/2 + 12345 // two blocking calls, the second short
+	const size = 96<<20 + 12345
 	data, src := laneFile(t, size)
 	l := newLanes(1)
 	var busy atomic.Bool
@@ -131,10 +131,10 @@ func TestLaneNagleWhileSending(t *testing.T) {
 	old := laneTimeout
 	laneTimeout = time.Minute
 	t.Cleanup(func() { laneTimeout = old })
-	// The first call, of laneChunk, cannot finish before the client reads:
+	// The call, of the whole file, cannot finish before the client reads:
 	// both ends' buffers hold far less. The tail is far shorter than a
 	// segment.
-	const size = laneChunk + 1000
+	const size = 64<<20 + 1000
 	data, src := laneFile(t, size)
 	l := newLanes(1)
 	var busy atomic.Bool
@@ -159,9 +159,10 @@ func TestLaneNagleWhileSending(t *testing.T) {
 	}
 }
 
-// With a bound on unsent bytes, a download takes a thread once the bound
-// is lifted, and not before.
-func TestLaneAfterLift(t *testing.T) {
+// With a bound on unsent bytes, a download takes a thread right after
+// its first call and proves its speed there: a fast one has the bound
+// lifted and keeps the thread to the end.
+func TestLaneProvesThenLifts(t *testing.T) {
 	old := sendLiftWithin
 	sendLiftWithin = time.Minute // however loaded the machine, loopback is fast
 	t.Cleanup(func() { sendLiftWithin = old })
@@ -178,11 +179,68 @@ func TestLaneAfterLift(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Fatalf("read %d bytes, not the file's %d", len(got), size)
 	}
-	if e := l.entered.Load(); e != 1 {
-		t.Errorf("threads entered %d, want 1", e)
+	if e, s := l.entered.Load(), l.slow.Load(); e != 1 || s != 0 {
+		t.Errorf("threads entered %d, slow %d; want 1 and 0", e, s)
 	}
 	if v := unsentOf(t, ac); v != 0 {
 		t.Errorf("TCP_NOTSENT_LOWAT = %d, want 0 (lifted)", v)
+	}
+}
+
+// A bounded download whose client does not read takes a thread right
+// after its first call, queues no more than the bound allows while it
+// waits there, fails its proof after sendLiftWithin and goes back to the
+// netpoller with the bound in place; once the client reads, it completes
+// byte for byte.
+func TestLaneFailedProofKeepsBound(t *testing.T) {
+	old := sendLiftWithin
+	sendLiftWithin = 200 * time.Millisecond
+	t.Cleanup(func() { sendLiftWithin = old })
+	const size, unsent = sendLiftAfter + laneMin, 256 << 10
+	data, src := laneFile(t, size)
+	l := newLanes(1)
+	var busy atomic.Bool
+	r := &laneRun{done: make(chan laneResult, 1)}
+	r.a, r.b = tcpPair(t)
+	r.a.SetDeadline(time.Time{})
+	r.b.SetDeadline(time.Time{})
+	mustOK(t, r.b.SetReadBuffer(64<<10))
+	go func() {
+		n, err := sendFile(r.a, src, 0, size, unsent, &r.progress, nil, nil, &laneUse{lanes: l, busy: &busy})
+		r.done <- laneResult{n, err}
+	}()
+	ac, err := r.a.SyscallConn()
+	mustOK(t, err)
+	for deadline := time.Now().Add(30 * time.Second); l.slow.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no slow exit after 30 s (entered %d, progress %d)", l.entered.Load(), r.progress.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if e, n := l.entered.Load(), l.busy.Load(); e != 1 || n != 0 {
+		t.Errorf("threads entered %d, busy %d after the slow exit; want 1 and 0", e, n)
+	}
+	if v := unsentOf(t, ac); v != unsent {
+		t.Errorf("TCP_NOTSENT_LOWAT = %d after a failed proof, want %d", v, unsent)
+	}
+	// The client's buffer (64 KiB, doubled by Linux), what is in flight
+	// and the bound: well under 2 MiB; the autotuned send buffer alone
+	// grows to 4 MiB.
+	if p := r.progress.Load(); p > 2<<20 {
+		t.Errorf("a client that does not read took %d bytes, want at most 2 MiB", p)
+	}
+	got, err := io.ReadAll(io.LimitReader(r.b, size))
+	mustOK(t, err)
+	res := <-r.done
+	mustOK(t, res.err)
+	if res.n != size || !bytes.Equal(got, data) || r.progress.Load() != size {
+		t.Fatalf("sent %d, progress %d, read %d bytes (equal: %v), want %d", res.n, r.progress.Load(), len(got), bytes.Equal(got, data), size)
+	}
+	if e, s := l.entered.Load(), l.slow.Load(); e != 1 || s != 1 {
+		t.Errorf("entered %d, slow %d; want 1 and 1 (a slow download does not come back)", e, s)
+	}
+	if v := unsentOf(t, ac); v != unsent {
+		t.Errorf("TCP_NOTSENT_LOWAT = %d at the end, want %d (never lifted)", v, unsent)
 	}
 }
 
@@ -238,16 +296,16 @@ func TestLaneSlowClientLeaves(t *testing.T) {
 }
 
 // A client that keeps reading, but at less than laneRate, never stalls
-// a blocking call for laneTimeout; the call is cut short after
-// laneTimeout instead of running on until it has sent laneChunk (two
-// seconds here), so the progress counter moves, and the download goes
-// back to the netpoller, arriving byte for byte.
+// a blocking call; the watch finds it slow within a few looks (every
+// laneTimeout) instead of letting the call run on until it has sent the
+// whole file (two seconds here); meanwhile the progress counter moves,
+// and the download goes back to the netpoller, arriving byte for byte.
 func TestLaneSteadySlowClientLeaves(t *testing.T) {
 	old := laneTimeout
 	laneTimeout = 200 * time.Millisecond
 	t.Cleanup(func() { laneTimeout = old })
 	const (
-		size = laneMin + laneChunk
+		size = laneMin + 64<<20
 		rate = laneRate / 2 // bytes per second the client takes at first
 		step = 1 << 20
 	)
@@ -261,8 +319,11 @@ func TestLaneSteadySlowClientLeaves(t *testing.T) {
 	// At rate, never pausing for laneTimeout, until the thread is given
 	// back, or until the first call could have sent all it was asked.
 	for read := 0; l.slow.Load() == 0 && len(got) < size; read++ {
-		if len(got) > laneChunk {
-			t.Fatalf("read %d bytes at %d/s with no slow exit", len(got), rate)
+		if len(got) > 32<<20 {
+			t.Fatalf("read %d bytes at %d/s (a second, five looks) with no slow exit", len(got), rate)
+		}
+		if len(got) > 16<<20 && run.progress.Load() == 0 {
+			t.Fatalf("read %d bytes and the progress counter has not moved", len(got))
 		}
 		n, err := io.ReadFull(run.b, buf[:min(step, size-len(got))])
 		got = append(got, buf[:n]...)

@@ -147,14 +147,15 @@ func unsupported(err error) bool {
 
 // sendFile sends size bytes of src from off over c with sendfile(2),
 // fewer if the file ends sooner. first, when set, is called once, after
-// the first sendfile call (at the end when there was none), with the bytes
-// sent so far.
+// the first sendfile call or before the first blocking one (at the end
+// when there was none), with the bytes sent so far.
 //
 // unsent, when positive, bounds the bytes not yet sent that the socket may
 // queue (TCP_NOTSENT_LOWAT) while a large send proves its speed: a client
 // that reads slowly pins that much kernel memory rather than the autotuned
 // send buffer (4 MiB by default). A send that moves sendLiftAfter within
-// sendLiftWithin is fast, and the bound is lifted: on loopback it cost a
+// sendLiftWithin is fast, and the bound is lifted (on a send thread when
+// one is free at the start, laneSend; else here): on loopback it cost a
 // sixth more CPU per GiB, in wake-ups. A file of at most 2×unsent is sent
 // without either system call.
 //
@@ -197,22 +198,40 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 					setUnsent(int(out), unsent)
 					unsent = 0 // set once
 				}
-				if fast && !slow && paced == 0 && first == nil && end-off >= laneMin && lane != nil && lane.lanes.take() {
-					var done bool
-					done, slow, serr = laneSend(int(out), int(in), &off, end, progress, &total, lane)
-					lane.lanes.give()
-					if slow {
-						lane.lanes.slow.Add(1)
-					}
-					if done {
-						eof = off < end
-						return true
-					}
-					if serr != nil {
-						return true
-					}
-				}
 				for moved := 0; moved < sliceMax && off < end; {
+					// After the first call (which lets the 150 go), a
+					// download takes a thread, if one is free, while it
+					// still has time to prove its speed, or once it has:
+					// the proof goes on inside the thread, where each wait
+					// for the client is the kernel's alone.
+					if first == nil && !slow && paced == 0 && end-off >= laneMin && lane != nil &&
+						(fast || bound && time.Since(start) < sendLiftWithin) && lane.lanes.take() {
+						if bound && total >= sendLiftAfter { // proved already
+							setUnsent(int(out), 0)
+							fast, bound = true, false
+						}
+						var prove int64
+						if !fast {
+							prove = sendLiftAfter - total
+						}
+						var done, lifted bool
+						done, slow, lifted, serr = laneSend(int(out), int(in), &off, end, prove, start.Add(sendLiftWithin), progress, &total, lane)
+						lane.lanes.give()
+						if lifted {
+							fast, bound = true, false
+						}
+						if slow {
+							lane.lanes.slow.Add(1)
+						}
+						if done {
+							eof = off < end
+							return true
+						}
+						if serr != nil {
+							return true
+						}
+						continue // slow: on in the netpoller
+					}
 					want := min(sendMax, end-off)
 					if paced > 0 {
 						if left == 0 {
@@ -284,28 +303,36 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 }
 
 // laneSend sends the file from *off to end over out with blocking
-// sendfile calls of up to laneChunk. Each call waits at most laneTimeout
-// for the client to take more (SO_SNDTIMEO), and one that lasts
-// laneTimeout is cut short at its next wait (laneCutter), so the progress
-// counter moves at least that often. It reports done when the file is
-// sent (or ended sooner), slow when the client took nothing for
-// laneTimeout or a call cut short had moved less than laneRate (a short
-// return sooner is a signal's), and sendfile's error; the socket is
+// sendfile calls of up to laneChunk, while a laneWatch looks at the socket
+// every laneTimeout: it credits the progress counter with what the call
+// has queued so far, and cuts the call short at its next wait for the
+// client when the client took less than laneRate since its last look.
+// Each wait lasts at most laneTimeout (SO_SNDTIMEO), so a client that
+// takes nothing makes the call return within about two.
+// When prove is positive the socket's unsent bytes are still bounded
+// (setUnsent): prove more bytes must go by the time by, in calls of
+// proveStep, and the bound is then lifted (lifted); a client that takes
+// them slower is cut short at by and leaves with the bound in place. It reports done when the file is sent (or ended sooner), slow
+// when a call was cut short or the client took nothing for laneTimeout,
+// and sendfile's error; the socket is
 // non-blocking again when it returns. lane.busy is set while a call may
 // wait: abort then wakes it by shutting the socket down (wakeSend) rather
 // than waiting for it; once abort has set lane.stop, no call starts.
-func laneSend(out, in int, off *int64, end int64, progress *atomic.Int64, total *int64, lane *laneUse) (done, slow bool, err error) {
+func laneSend(out, in int, off *int64, end, prove int64, by time.Time, progress *atomic.Int64, total *int64, lane *laneUse) (done, slow, lifted bool, err error) {
 	flags, err := unix.FcntlInt(uintptr(out), unix.F_GETFL, 0)
 	if err != nil {
-		return false, true, nil // the netpoller takes it
+		return false, true, false, nil // the netpoller takes it
 	}
+	// Each wait for the client lasts at most laneTimeout: a call that has
+	// been waiting since before the watch cut it short reads the cut's
+	// timeout only when its wait ends.
 	if setSendTimeout(out, laneTimeout) != nil {
-		return false, true, nil
+		return false, true, false, nil
 	}
 	lane.busy.Store(true)
 	defer lane.busy.Store(false)
 	if _, err := unix.FcntlInt(uintptr(out), unix.F_SETFL, flags&^unix.O_NONBLOCK); err != nil {
-		return false, true, nil
+		return false, true, false, nil
 	}
 	defer unix.FcntlInt(uintptr(out), unix.F_SETFL, flags)
 	// Nagle's algorithm on while the thread sends (Go turns it off on
@@ -324,92 +351,161 @@ func laneSend(out, in int, off *int64, end int64, progress *atomic.Int64, total 
 			}
 		}()
 	}
-	cut := &laneCutter{fd: out}
+	first := laneTimeout
+	if prove > 0 {
+		first = time.Until(by)
+	}
+	w := startWatch(out, progress, prove > 0, first)
+	defer w.stop()   // before the descriptor can close: no cut reaches it after
+	var proved int64 // bytes sent while proving
 	for *off < end {
 		if lane.stop != nil && lane.stop.Load() {
-			return false, false, unix.EPIPE // aborted: as if woken
+			return false, false, lifted, unix.EPIPE // aborted: as if woken
 		}
 		want := min(laneChunk, end-*off)
-		cut.arm()
+		if prove > 0 {
+			// Calls of a bound's size: progress moves with the bytes
+			// while the client may still be slow.
+			want = min(prove-proved, end-*off, proveStep)
+		}
+		w.begin()
 		n, err := unix.Sendfile(out, in, off, int(want))
-		took := cut.disarm()
+		credited, cut := w.end()
 		if n > 0 {
 			*total += int64(n)
-			progress.Add(int64(n))
+			progress.Add(int64(n) - credited)
+			if prove > 0 {
+				proved += int64(n)
+			}
 		}
 		switch {
+		case cut: // the watch found the client slow, or the proof failed
+			return false, true, lifted, nil
 		case err == unix.EINTR:
-		case err == unix.EAGAIN: // nothing sent: laneTimeout passed, or the cut came first
-			return false, true, nil
+		case err == unix.EAGAIN: // the client took nothing for laneTimeout
+			return false, true, lifted, nil
 		case err != nil:
-			return false, false, err
+			return false, false, lifted, err
 		case n == 0: // the file ended sooner
-			return true, false, nil
-		case int64(n) < want && took >= laneTimeout/2 && float64(n) < laneRate*took.Seconds():
-			return false, true, nil
+			return true, false, lifted, nil
+		case prove > 0 && proved >= prove:
+			if !time.Now().Before(by) {
+				return false, true, false, nil
+			}
+			setUnsent(out, 0) // the system's default: no bound
+			w.proved()
+			prove, lifted = 0, true
 		}
 	}
-	return true, false, nil
+	return true, false, lifted, nil
 }
 
-// setSendTimeout sets fd's SO_SNDTIMEO (d > 0; the kernel rounds it up to
-// a clock tick).
+// setSendTimeout sets fd's SO_SNDTIMEO (the kernel rounds d up to a clock
+// tick; 0: none).
 func setSendTimeout(fd int, d time.Duration) error {
 	tv := unix.NsecToTimeval(d.Nanoseconds())
 	return unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
 }
 
-// laneCutter cuts short a blocking sendfile call that has lasted
-// laneTimeout: it sets the socket's send timeout to the least there is
-// (a clock tick), and the kernel, which reads the timeout afresh for each
-// batch of pages it queues, returns what the call has sent at its next
-// wait for the client. A client that keeps up never makes the call wait
-// long, and its call ends by itself; a slower one is cut within about
-// laneTimeout more. The next call starts with laneTimeout again.
-type laneCutter struct {
-	fd    int
-	t     *time.Timer
-	mu    sync.Mutex
-	began time.Time // when the call now waiting started; zero: none is
-	cut   bool      // the timeout is a tick's until the next arm
+// laneWatch looks at a socket in blocking sendfile calls every
+// laneTimeout (first after its first period: laneTimeout, or the time
+// left to prove the download's speed). A call may run for
+// seconds (laneChunk), so the watch reads what it has queued so far from
+// the socket (TCP_INFO) and credits the progress counter with it. When
+// the client took less than laneRate since the last look, or a proof is
+// still running when its time is up, the watch cuts the call short: it sets
+// the socket's send timeout to the least there is (a clock tick), and the
+// kernel, which reads the timeout afresh for each batch of pages it
+// queues, returns what the call has sent at its next wait for the client.
+// A client that keeps up is never cut, and one timer serves the whole
+// download, not one per call.
+type laneWatch struct {
+	fd       int
+	progress *atomic.Int64
+	t        *time.Timer
+	mu       sync.Mutex
+	stopped  bool
+	proving  bool
+	calling  bool      // a call is running
+	base     int64     // the socket's queued count when it started
+	credited int64     // what the watch added to progress for it
+	cut      bool      // the watch cut it short
+	last     int64     // the queued count at the last look
+	lastAt   time.Time // and when
 }
 
-// arm starts the watch over a call about to start.
-func (c *laneCutter) arm() {
-	c.mu.Lock()
-	if c.cut {
-		c.cut = false
-		_ = setSendTimeout(c.fd, laneTimeout)
-	}
-	c.began = time.Now()
-	c.mu.Unlock()
-	if c.t == nil {
-		c.t = time.AfterFunc(laneTimeout, c.fire)
-	} else {
-		c.t.Reset(laneTimeout)
-	}
+// startWatch starts watching fd; first is the first period.
+func startWatch(fd int, progress *atomic.Int64, proving bool, first time.Duration) *laneWatch {
+	w := &laneWatch{fd: fd, progress: progress, proving: proving, lastAt: time.Now()}
+	w.last, _ = queuedBytes(fd)
+	w.t = time.AfterFunc(first, w.look)
+	return w
 }
 
-// disarm ends the watch over the call and returns how long it took. No
-// cut reaches the socket after it, so the descriptor may close.
-func (c *laneCutter) disarm() time.Duration {
-	c.t.Stop()
-	c.mu.Lock()
-	took := time.Since(c.began)
-	c.began = time.Time{}
-	c.mu.Unlock()
-	return took
+// begin marks a call about to start.
+func (w *laneWatch) begin() {
+	q, _ := queuedBytes(w.fd)
+	w.mu.Lock()
+	w.calling, w.base, w.credited, w.cut = true, q, 0, false
+	w.mu.Unlock()
 }
 
-// fire cuts the call now waiting, if it has lasted laneTimeout (a timer
-// set for an earlier call may run late).
-func (c *laneCutter) fire() {
-	c.mu.Lock()
-	if !c.began.IsZero() && time.Since(c.began) >= laneTimeout {
-		c.cut = true
-		_ = setSendTimeout(c.fd, time.Microsecond)
+// end marks the call ended, and returns what the watch credited to
+// progress for it and whether it cut it short.
+func (w *laneWatch) end() (credited int64, cut bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calling = false
+	return w.credited, w.cut
+}
+
+// proved ends the proof: from now on only the rate counts.
+func (w *laneWatch) proved() {
+	w.mu.Lock()
+	w.proving = false
+	w.mu.Unlock()
+}
+
+// stop ends the watch; no look touches the socket after it returns.
+func (w *laneWatch) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
+	w.t.Stop()
+}
+
+// look is the timer's: it credits progress, judges the client's rate and
+// cuts the running call short when the client is slow.
+func (w *laneWatch) look() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
 	}
-	c.mu.Unlock()
+	now := time.Now()
+	if q, ok := queuedBytes(w.fd); ok && w.calling {
+		if d := q - w.base - w.credited; d > 0 {
+			w.progress.Add(d)
+			w.credited += d
+		}
+		slow := float64(q-w.last) < laneRate*now.Sub(w.lastAt).Seconds()
+		if (w.proving || slow) && !w.cut {
+			w.cut = true
+			_ = setSendTimeout(w.fd, time.Microsecond)
+		}
+		w.last, w.lastAt = q, now
+	}
+	w.t.Reset(laneTimeout)
+}
+
+// queuedBytes returns how many bytes of data the socket has been given to
+// send in all: sent once, not counting retransmissions, or still unsent.
+func queuedBytes(fd int) (int64, bool) {
+	ti, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
+		return 0, false
+	}
+	return int64(ti.Bytes_sent) - int64(ti.Bytes_retrans) + int64(ti.Notsent_bytes), true
 }
 
 // wakeSend shuts c down, which makes a blocking sendfile on it return at
@@ -701,11 +797,16 @@ func openDescriptors() int {
 
 // A download that moves sendLiftAfter bytes within sendLiftWithin of its
 // start (8 MiB/s) is fast: its bound on unsent bytes is lifted (sendFile).
-// Until then each wake-up moves about half the bound, on loopback 0.6 ms
-// of server CPU per MiB against 0.14 once lifted, so the proof is kept
-// short: with 16 MiB it was 10 of the 152 ms per GiB that a download by
-// wget cost, and vsftpd, which bounds nothing, spent 4 % less.
+// Until then each wake-up moves about half the bound: in the netpoller,
+// on loopback, 0.6 ms of server CPU per MiB against 0.14 once lifted, so
+// the proof is kept short: with 16 MiB it was 10 of the 152 ms per GiB
+// that a download by wget cost, and vsftpd, which bounds nothing, spent
+// 4 % less.
 const sendLiftAfter = 4 << 20
+
+// proveStep is asked of one blocking call while a download proves its
+// speed on a send thread: about what the bound lets the socket queue.
+const proveStep = 256 << 10
 
 var sendLiftWithin = 500 * time.Millisecond // a variable for tests
 
