@@ -362,6 +362,9 @@ func laneSend(out, in int, off *int64, end, prove int64, by time.Time, progress 
 		if lane.stop != nil && lane.stop.Load() {
 			return false, false, lifted, unix.EPIPE // aborted: as if woken
 		}
+		if prove > 0 && !time.Now().Before(by) {
+			return false, true, false, nil // not proved in time
+		}
 		want := min(laneChunk, end-*off)
 		if prove > 0 {
 			// Calls of a bound's size: progress moves with the bytes
@@ -409,12 +412,12 @@ func setSendTimeout(fd int, d time.Duration) error {
 
 // laneWatch looks at a socket in blocking sendfile calls every
 // laneTimeout (first after its first period: laneTimeout, or the time
-// left to prove the download's speed). A call may run for
-// seconds (laneChunk), so the watch reads what it has queued so far from
-// the socket (TCP_INFO) and credits the progress counter with it. When
-// the client took less than laneRate since the last look, or a proof is
-// still running when its time is up, the watch cuts the call short: it sets
-// the socket's send timeout to the least there is (a clock tick), and the
+// left to prove the download's speed). A call may run for seconds
+// (laneChunk), so the watch reads what it has queued so far from the
+// socket (TCP_INFO) and credits the progress counter with it. When the
+// client took less than laneRate since the last look, or a proof is still
+// running when its time is up, the watch cuts the call short: it sets the
+// socket's send timeout to the least there is (a clock tick), and the
 // kernel, which reads the timeout afresh for each batch of pages it
 // queues, returns what the call has sent at its next wait for the client.
 // A client that keeps up is never cut, and one timer serves the whole
