@@ -605,6 +605,10 @@ func stalledRepliesResume(t *testing.T, ts *testServer, cl *client, raw *net.TCP
 	help := cl.cmd("HELP")
 	n := (2 << 20) / len(help) // 2 MiB of replies against about 200 KiB of buffers
 	batch := strings.Repeat("HELP\r\nNOOP\r\n", n)
+	// Counted before the flood: nothing is polled while no session is
+	// stalled, and a poll may resume the session before this test sees
+	// it paused.
+	polls := ts.srv.stallPolls.Load()
 	go io.WriteString(cl.c, batch)
 	for deadline := time.Now().Add(10 * time.Second); !anyStalled(ts.srv); {
 		if time.Now().After(deadline) {
@@ -612,7 +616,6 @@ func stalledRepliesResume(t *testing.T, ts *testServer, cl *client, raw *net.TCP
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	polls := ts.srv.stallPolls.Load()
 	for i := range n {
 		if got := cl.reply(); got != help {
 			t.Fatalf("reply %d: %q, want HELP's", 2*i, got)
