@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// A large download takes a thread when it starts, if one is free, and
-// leaves the netpoller for the rest of the file: its socket is made
-// blocking and each sendfile call waits in the kernel until the client
-// has taken the chunk (sys_linux.go, laneSend). One under a bound on
-// unsent bytes proves its speed there first. The netpoller costs a wake-up per window the client opens:
+// A large download takes a thread right after its first call, if one is
+// free, and leaves the netpoller for the rest of the file: its socket is
+// made blocking and each sendfile call waits in the kernel until the
+// client has taken the chunk (sys_linux.go, laneSend). One under a bound
+// on unsent bytes proves its speed there first. The netpoller costs a
+// wake-up per window the client opens:
 // an epoll event, a futex to wake a thread, a scheduler round, and the Go
 // runtime's monitor taking back the processor of every thread blocked in
 // a long sendfile. With curl as the client (16 KiB reads) on one CPU that

@@ -147,8 +147,8 @@ func unsupported(err error) bool {
 
 // sendFile sends size bytes of src from off over c with sendfile(2),
 // fewer if the file ends sooner. first, when set, is called once, after
-// the first sendfile call or before the first blocking one (at the end
-// when there was none), with the bytes sent so far.
+// the first sendfile call (at the end when there was none), with the bytes
+// sent so far; no send thread is taken before it.
 //
 // unsent, when positive, bounds the bytes not yet sent that the socket may
 // queue (TCP_NOTSENT_LOWAT) while a large send proves its speed: a client
@@ -172,9 +172,9 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 	eof := false
 	cork := size <= corkMax
 	bound := unsent > 0 && size > 2*int64(unsent)
-	// fast: the download may take a send thread (lane.go) once the 150
-	// is out: no bound on unsent bytes, or the bound lifted; slow: it had
-	// one and proved slow.
+	// fast: no bound on unsent bytes, or the bound lifted; a download may
+	// take a send thread (lane.go) once the 150 is out, when fast or while
+	// it still has time to prove itself; slow: it had one and gave it back.
 	fast, slow := !bound, false
 	var start time.Time
 	if bound {
@@ -309,15 +309,18 @@ func sendFile(c *net.TCPConn, src *source, off, size int64, unsent int, progress
 // client when the client took less than laneRate since its last look.
 // Each wait lasts at most laneTimeout (SO_SNDTIMEO), so a client that
 // takes nothing makes the call return within about two.
+//
 // When prove is positive the socket's unsent bytes are still bounded
 // (setUnsent): prove more bytes must go by the time by, in calls of
 // proveStep, and the bound is then lifted (lifted); a client that takes
-// them slower is cut short at by and leaves with the bound in place. It reports done when the file is sent (or ended sooner), slow
-// when a call was cut short or the client took nothing for laneTimeout,
-// and sendfile's error; the socket is
-// non-blocking again when it returns. lane.busy is set while a call may
-// wait: abort then wakes it by shutting the socket down (wakeSend) rather
-// than waiting for it; once abort has set lane.stop, no call starts.
+// them slower is cut short at by and leaves with the bound in place.
+//
+// It reports done when the file is sent (or ended sooner), slow when a
+// call was cut short or the client took nothing for laneTimeout, and
+// sendfile's error; the socket is non-blocking again when it returns.
+// lane.busy is set while a call may wait: abort then wakes it by shutting
+// the socket down (wakeSend) rather than waiting for it; once abort has
+// set lane.stop, no call starts.
 func laneSend(out, in int, off *int64, end, prove int64, by time.Time, progress *atomic.Int64, total *int64, lane *laneUse) (done, slow, lifted bool, err error) {
 	flags, err := unix.FcntlInt(uintptr(out), unix.F_GETFL, 0)
 	if err != nil {
