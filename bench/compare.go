@@ -24,6 +24,9 @@ type CompareInput struct {
 	// Pin is where the single-stream steps and the client matrix ran
 	// (-pin); the zero value says nothing about it.
 	Pin PinPlan
+	// Rounds is how many rounds of each interleaved step a run ran
+	// (ftpbench compare -rounds); 0 when not said.
+	Rounds int
 }
 
 // medians returns server → step → median result, and step → server → total errors.
@@ -114,7 +117,7 @@ func CompareMarkdown(in CompareInput) string {
 	if t := in.Report.PageReporting; t != "" {
 		p("- %s\n", t)
 	}
-	if t := orderIntro(in.Steps, len(in.Servers)); t != "" && len(in.Report.Results) > 0 {
+	if t := orderIntro(in.Steps, len(in.Servers), in.Rounds); t != "" && len(in.Report.Results) > 0 {
 		p("- %s\n", t)
 	}
 	p("- Logins are anonymous, so no password hashing is timed. `ceiling` is a minimal server (`ftpbench ceiling`) that only sends files with sendfile, one goroutine per session and one passive listener per session: " +
@@ -199,9 +202,9 @@ func placementIntro(plan PinPlan) string {
 }
 
 // orderIntro is the report's paragraph on the order in which the steps
-// ran against the servers; "" when no step is interleaved or there is one
-// server.
-func orderIntro(steps []Step, servers int) string {
+// ran against the servers, perRun rounds of each interleaved step per run
+// (0: not said); "" when no step is interleaved or there is one server.
+func orderIntro(steps []Step, servers, perRun int) string {
 	turns, rounds := SplitInterleaved(steps)
 	if len(rounds) == 0 || servers < 2 {
 		return ""
@@ -214,10 +217,14 @@ func orderIntro(steps []Step, servers int) string {
 	if len(turns) > 0 {
 		t += "in each run every server took its turn through the other steps, minutes apart; "
 	}
-	return t + joinAnd(labels) + " ran one at a time against every server back to back, seconds apart, " +
-		"in an order that changes from step to step and from run to run (the rows of a Williams design, as in the client matrix). " +
+	n := "in rounds"
+	if perRun > 0 {
+		n = fmt.Sprintf("in %d rounds per run", perRun)
+	}
+	return t + joinAnd(labels) + " ran one at a time, " + n + ": in each round every server, and a second rftpd as a control, ran the step back to back, seconds apart, " +
+		"in an order that changes from round to round and from step to step (the rows of a Williams design, as in the client matrix). " +
 		"A large transfer's cost per GiB drifts with the machine from one minute to the next by more than the servers differ, " +
-		"so those rows compare servers measured on nearly the same machine."
+		"so those rows compare servers measured on nearly the same machine, round by round."
 }
 
 // schedIntro is the report's paragraph on how the kernel scheduled the
@@ -396,6 +403,7 @@ func suiteSections(p func(string, ...any), in CompareInput, med map[string]map[s
 		p("%s\n\n", t)
 	}
 
+	roundsSection(p, in.Report.Results, in.Servers, in.Steps, in.Rounds)
 	p("## Targets (issue 3)\n\n")
 	p("| target | measured | met |\n|---|---|---|\n")
 	target := func(name, measured string, ok, known bool) {
@@ -494,11 +502,11 @@ func suiteSections(p func(string, ...any), in CompareInput, med map[string]map[s
 	}
 }
 
-// cpuCost is the server's CPU time per operation in µs, or for large
+// CPUCost is the server's CPU time per operation in µs, or for large
 // transfers in ms per GiB moved; unit is "" when r has no CPU time.
-func cpuCost(r *Result) (v float64, unit string) { return opCost(r, r.ServerCPU, "CPU") }
+func CPUCost(r *Result) (v float64, unit string) { return opCost(r, r.ServerCPU, "CPU") }
 
-// sharedCost is Result.SharedCPU per operation, in cpuCost's units; unit
+// sharedCost is Result.SharedCPU per operation, in CPUCost's units; unit
 // is "" when r has none.
 func sharedCost(r *Result) (float64, string) { return opCost(r, r.SharedCPU, "shared CPU") }
 
@@ -609,9 +617,9 @@ func clientCost(results []*Result, scenario, server string) float64 {
 	return vs[(len(vs)-1)/2]
 }
 
-// cpuMedian is the median cpuCost of server's runs of step.
+// cpuMedian is the median CPUCost of server's runs of step.
 func cpuMedian(results []*Result, server, step string) (float64, string) {
-	return costMedian(results, server, step, cpuCost)
+	return costMedian(results, server, step, CPUCost)
 }
 
 // costMedian is the median cost of server's runs of step (the lower of
@@ -836,11 +844,11 @@ func pairedFigure(rounds []pairRound) (string, float64) {
 		if c := rd.control(); c > 0 {
 			ctl = append(ctl, c)
 		}
-		v, _ := cpuCost(rd.rftpd)
-		c1, _ := cpuCost(rd.ceil)
+		v, _ := CPUCost(rd.rftpd)
+		c1, _ := CPUCost(rd.ceil)
 		c2 := c1
 		if rd.ctl != nil {
-			c2, _ = cpuCost(rd.ctl)
+			c2, _ = CPUCost(rd.ctl)
 			if c1 > 0 && c2 > 0 {
 				ctlCPU = append(ctlCPU, c2/c1)
 			}
@@ -911,7 +919,7 @@ func pairedSection(p func(string, ...any), rounds []pairRound) {
 		p("%s\n\n", placementWhy(pl, "in each part the server's threads and ftpbench's are pinned from before its session opens until it ends"))
 	}
 	cpu := func(r *Result) string {
-		if v, unit := cpuCost(r); unit != "" {
+		if v, unit := CPUCost(r); unit != "" {
 			return fmt.Sprintf("%.0f %s", v, unit)
 		}
 		return "–"

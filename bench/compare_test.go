@@ -334,19 +334,19 @@ func TestSchedIntro(t *testing.T) {
 
 func TestOrderIntro(t *testing.T) {
 	steps := []Step{{Label: "noop"}, {Label: "large-get 1", Interleave: true}, {Label: "large-get 4", Interleave: true}}
-	got := orderIntro(steps, 3)
-	want := "Order: in each run every server took its turn through the other steps, minutes apart; large-get 1 and large-get 4 ran one at a time against every server back to back"
+	got := orderIntro(steps, 3, 0)
+	want := "Order: in each run every server took its turn through the other steps, minutes apart; large-get 1 and large-get 4 ran one at a time, in rounds: in each round every server, and a second rftpd as a control, ran the step back to back"
 	if !strings.HasPrefix(got, want) || !strings.Contains(got, "Williams design") {
 		t.Errorf("got %q\nwant %q…", got, want)
 	}
-	if got := orderIntro(steps[1:], 3); !strings.HasPrefix(got, "Order: large-get 1 and large-get 4 ran one at a time") {
+	if got := orderIntro(steps[1:], 3, 4); !strings.HasPrefix(got, "Order: large-get 1 and large-get 4 ran one at a time, in 4 rounds per run:") {
 		t.Errorf("rounds alone: %q", got)
 	}
 	for _, c := range []struct {
 		steps   []Step
 		servers int
 	}{{steps[:1], 3}, {steps, 1}, {nil, 3}} {
-		if got := orderIntro(c.steps, c.servers); got != "" {
+		if got := orderIntro(c.steps, c.servers, 0); got != "" {
 			t.Errorf("%d steps, %d servers: %q, want none", len(c.steps), c.servers, got)
 		}
 	}

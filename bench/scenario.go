@@ -211,6 +211,11 @@ type Result struct {
 	// Pair numbers a round of PairedStep: the results with the same Pair
 	// ran back to back, one against rftpd and one against the ceiling.
 	Pair int `json:"pair,omitempty"`
+	// Round numbers a round of an interleaved step (Step.Interleave),
+	// from 1 over the whole compare: the step's results with the same
+	// Round ran back to back, one against each server and one against
+	// ClientControl, a second rftpd.
+	Round int `json:"round,omitempty"`
 	// Placement says where the server and the load generator ran, for a
 	// step that places them (Step.Pin): PinPlan's description, "same:
 	// server and client on CPU 0", or "off: unpinned". Empty for steps

@@ -45,10 +45,12 @@ type Step struct {
 	// Steps of many streams or sessions run where the scheduler puts them.
 	Pin bool
 	// Interleave marks a step whose servers compare closely: ftpbench
-	// compare runs it against every server back to back, once per run,
-	// rather than in each server's turn through the suite, minutes apart.
-	// A large transfer's cost per GiB drifts with the machine from one
-	// minute to the next by more than such servers differ.
+	// compare runs it in rounds, each against every server and a second
+	// rftpd (the control) back to back, rather than in each server's turn
+	// through the suite, minutes apart. A large transfer's cost per GiB
+	// drifts with the machine from one minute to the next by more than
+	// such servers differ; the ratios within each round do not, and the
+	// control's show how fine a difference they resolve.
 	Interleave bool
 }
 
@@ -131,6 +133,17 @@ const PairedControl = "ceiling 2"
 func PairedOrder(n int) [3]int {
 	orders := [6][3]int{{0, 1, 2}, {1, 2, 0}, {2, 0, 1}, {0, 2, 1}, {2, 1, 0}, {1, 0, 2}}
 	return orders[((n-1)%6+6)%6]
+}
+
+// RoundStep is st as one of rounds rounds of a run: each round gets the
+// step's duration over rounds, so that a run spends about as long on the
+// step as one turn per server would, but at least two seconds (or the
+// step's duration, when shorter).
+func RoundStep(st Step, rounds int) Step {
+	if rounds > 1 {
+		st.Duration = max(min(2*time.Second, st.Duration), st.Duration/time.Duration(rounds))
+	}
+	return st
 }
 
 // SplitInterleaved splits steps into those each server runs in its turn

@@ -228,3 +228,25 @@ func TestSplitInterleaved(t *testing.T) {
 		}
 	}
 }
+
+// A round gets the step's duration over the rounds of a run, but no less
+// than two seconds unless the step itself is shorter.
+func TestRoundStep(t *testing.T) {
+	for _, c := range []struct {
+		d      time.Duration
+		rounds int
+		want   time.Duration
+	}{
+		{20 * time.Second, 4, 5 * time.Second},
+		{20 * time.Second, 1, 20 * time.Second},
+		{20 * time.Second, 0, 20 * time.Second},
+		{20 * time.Second, 20, 2 * time.Second},
+		{time.Second, 4, time.Second},
+		{3 * time.Second, 2, 2 * time.Second},
+	} {
+		st := RoundStep(Step{Label: "large-get 1", Duration: c.d, Interleave: true}, c.rounds)
+		if st.Duration != c.want || st.Label != "large-get 1" || !st.Interleave {
+			t.Errorf("%v in %d rounds: %+v, want %v each", c.d, c.rounds, st, c.want)
+		}
+	}
+}

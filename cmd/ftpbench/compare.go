@@ -36,6 +36,7 @@ type compareFlags struct {
 	servers, peersDir, out string
 	runs, peerSessions     int
 	pairs                  int    // rounds of bench.PairedStep per run
+	rounds                 int    // rounds of each interleaved step per run
 	cert, key              string // the FTPS steps' certificate
 	clients                string // the client matrix's clients ("": none)
 	clientRounds           int
@@ -59,6 +60,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.out, "out", "bench/RESULTS.md", "the Markdown report to write")
 	fs.IntVar(&f.runs, "runs", 3, "repetitions of the suite; the report shows medians")
 	fs.IntVar(&f.pairs, "pairs", 12, "rounds per run of large-get 1 against rftpd and two ceilings back to back (0: none)")
+	fs.IntVar(&f.rounds, "rounds", 4, "rounds per run of each interleaved step (large-get 1, …): every server and a second rftpd, the control, run it back to back, each for the step's duration over -rounds")
 	fs.IntVar(&f.peerSessions, "peer-sessions", 2000, "idle sessions at most for servers that fork per session")
 	fs.StringVar(&f.clients, "clients", strings.Join(bench.Clients, ","), "the client matrix: these clients fetch and send the large file (-large-size) "+
 		"from rftpd, a second rftpd and the peers among -servers, once after the runs (\"\": no matrix; -steps clients: the matrix alone)")
@@ -79,7 +81,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if fs.NArg() > 0 || f.runs < 1 || f.pairs < 0 || f.scale <= 0 || f.peerSessions < 1 || f.largeSize <= 0 || f.slowSize <= 0 || f.clientRounds < 1 {
+	if fs.NArg() > 0 || f.runs < 1 || f.pairs < 0 || f.rounds < 1 || f.scale <= 0 || f.peerSessions < 1 || f.largeSize <= 0 || f.slowSize <= 0 || f.clientRounds < 1 {
 		fs.Usage()
 		return 2
 	}
@@ -173,33 +175,20 @@ func compare(args []string, stdout, stderr io.Writer) int {
 			}
 			results = append(results, rs...)
 		}
-		// The interleaved steps, one at a time against every server back
-		// to back, each in an order of its own from run to run.
+		// The interleaved steps, one at a time, in rounds against every
+		// server and the control back to back, each round in an order of
+		// its own.
 		for k, st := range rounds {
-			var names []string
-			for _, name := range servers {
-				if len(f.stepsFor(name, []bench.Step{st})) > 0 {
-					names = append(names, name)
-				}
+			first := (run-1)*f.rounds + 1
+			fmt.Fprintf(stderr, "ftpbench: run %d of %d: %s, rounds %d to %d\n", run, f.runs, st.Label, first, first+f.rounds-1)
+			rs, vs, err := f.runRounds(ctx, servers, self, data, ds, st, first, f.rounds, k, stderr, line)
+			maps.Copy(versions, vs)
+			if err != nil {
+				msg := fmt.Sprintf("run %d, %s: %v", run, st.Label, err)
+				fmt.Fprintf(stderr, "ftpbench: %s\n", msg)
+				problems = append(problems, msg)
 			}
-			for _, i := range bench.ClientOrder(run+k, len(names)) {
-				if ctx.Err() != nil {
-					break
-				}
-				name := names[i]
-				fmt.Fprintf(stderr, "ftpbench: run %d of %d: %s: %s\n", run, f.runs, st.Label, name)
-				rs, ver, err := f.runServer(ctx, name, self, data, ds, []bench.Step{st}, stderr, line)
-				line.Clear()
-				if ver != "" {
-					versions[name] = ver
-				}
-				if err != nil {
-					msg := fmt.Sprintf("run %d, %s, %s: %v", run, st.Label, name, err)
-					fmt.Fprintf(stderr, "ftpbench: %s\n", msg)
-					problems = append(problems, msg)
-				}
-				results = append(results, rs...)
-			}
+			results = append(results, rs...)
 		}
 		if f.pairs > 0 && pairing(servers, steps) && ctx.Err() == nil {
 			first := (run-1)*f.pairs + 1
@@ -258,7 +247,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	}
 	md := bench.CompareMarkdown(bench.CompareInput{
 		Report: rep, Servers: servers, Versions: versions, Runs: f.runs, Steps: steps, Chart: filepath.Base(svg),
-		PeerSessions: f.peerSessions, Scale: f.scale, LargeSize: ds.LargeSize, Cores: runtime.NumCPU(), Pin: f.plan,
+		PeerSessions: f.peerSessions, Scale: f.scale, LargeSize: ds.LargeSize, Cores: runtime.NumCPU(), Pin: f.plan, Rounds: f.rounds,
 	})
 	if err := os.WriteFile(f.out, []byte(md), 0o644); err != nil {
 		fmt.Fprintf(stderr, "ftpbench: %v\n", err)
@@ -488,6 +477,84 @@ func (f *compareFlags) runPairs(ctx context.Context, self, data string, ds bench
 		}
 	}
 	return out, err
+}
+
+// runRounds starts every server among servers that runs st, and beside
+// rftpd a second one (bench.ClientControl), side by side, and runs n
+// rounds of st numbered from first, each round for st's duration over
+// n: a round runs the step against all of them, back to back, in the
+// order bench.ClientOrder gives for the round plus shift (so that the
+// steps of a run do not share their orders). It returns the servers'
+// versions too.
+func (f *compareFlags) runRounds(ctx context.Context, servers []string, self, data string, ds bench.Dataset, st bench.Step, first, n, shift int, stderr io.Writer, line *bench.ProgressLine) (out []*bench.Result, versions map[string]string, err error) {
+	versions = map[string]string{}
+	st = bench.RoundStep(st, n)
+	var names []string
+	for _, s := range servers {
+		names = append(names, s)
+		if s == "rftpd" {
+			names = append(names, bench.ClientControl)
+		}
+	}
+	type target struct {
+		cfg   bench.Config
+		steps []bench.Step // st as this server runs it (stepsFor)
+	}
+	var ts []target
+	for _, name := range names {
+		kind, so := name, startOpts{inPlace: true}
+		if name == bench.ClientControl {
+			kind, so.extra = "rftpd", []string{"-passive-ports", peers.ControlPassivePorts()}
+		}
+		mine := f.stepsFor(kind, []bench.Step{st})
+		if len(mine) == 0 {
+			continue
+		}
+		s, done, serr := f.start(ctx, kind, self, data, stderr, so)
+		if serr != nil {
+			return out, versions, fmt.Errorf("%s: %w", name, serr)
+		}
+		defer func() {
+			if derr := done(); err == nil && derr != nil {
+				err = fmt.Errorf("%s: %w", name, derr)
+			}
+		}()
+		cfg, cerr := f.suiteConfig(s, ds, stderr, line)
+		if cerr != nil {
+			return out, versions, fmt.Errorf("%s: %w", name, cerr)
+		}
+		cfg.Label = name
+		if name != bench.ClientControl {
+			versions[name] = s.Version
+		}
+		ts = append(ts, target{cfg, mine})
+	}
+	for k := range n {
+		round := first + k
+		var figs []string
+		for _, i := range bench.ClientOrder(round+shift, len(ts)) {
+			if ctx.Err() != nil {
+				return out, versions, err
+			}
+			t := ts[i]
+			rs, rerr := bench.RunSuite(ctx, t.steps, t.cfg)
+			line.Clear()
+			for _, r := range rs {
+				r.Round = round
+				fig := "?"
+				if v, unit := bench.CPUCost(r); unit != "" {
+					fig = fmt.Sprintf("%.0f %s", v, unit)
+				}
+				figs = append(figs, t.cfg.Label+" "+fig)
+			}
+			out = append(out, rs...)
+			if rerr != nil && err == nil {
+				err = fmt.Errorf("round %d, %s: %w", round, t.cfg.Label, rerr)
+			}
+		}
+		fmt.Fprintf(stderr, "ftpbench: %s round %d, server CPU: %s\n", st.Label, round, strings.Join(figs, ", "))
+	}
+	return out, versions, err
 }
 
 // runClients starts rftpd, a second rftpd (the control) and the peers

@@ -286,38 +286,53 @@ func TestComparePairs(t *testing.T) {
 }
 
 // compare runs small-get in each server's turn and large-get 4 in rounds
-// after them, against every server back to back, in an order that
-// changes from run to run.
+// after them, against every server and a second rftpd back to back, in
+// an order that changes from round to round.
 func TestCompareInterleaved(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
 	pr := pageReportingDir(t, "25")
-	md, rep, errb := runCompare(t, "-servers", "rftpd,ceiling", "-steps", "small-get,large-get 4", "-runs", "2", "-pairs", "0", "-clients", "",
+	md, rep, errb := runCompare(t, "-servers", "rftpd,ceiling", "-steps", "small-get,large-get 4", "-runs", "2", "-rounds", "2", "-pairs", "0", "-clients", "",
 		"-scale", "0.05", "-large-size", "4194304", "-page-reporting", pr)
 	var got []string
 	for _, r := range rep.Results {
-		got = append(got, r.Step+" "+r.Server)
+		s := r.Step + " " + r.Server
+		if r.Round > 0 {
+			s += fmt.Sprintf(" #%d", r.Round)
+		}
+		got = append(got, s)
 		if r.Errors != 0 || r.Ops == 0 {
 			t.Errorf("%s, %s: %d operations, %d errors", r.Step, r.Server, r.Ops, r.Errors)
 		}
 	}
+	const lg = "large-get 4 ×0.05 "
 	want := []string{
-		"small-get ×0.05 rftpd", "small-get ×0.05 ceiling", "large-get 4 ×0.05 rftpd", "large-get 4 ×0.05 ceiling",
-		"small-get ×0.05 rftpd", "small-get ×0.05 ceiling", "large-get 4 ×0.05 ceiling", "large-get 4 ×0.05 rftpd",
+		"small-get ×0.05 rftpd", "small-get ×0.05 ceiling",
+		lg + "rftpd #1", lg + "rftpd 2 #1", lg + "ceiling #1", lg + "rftpd 2 #2", lg + "ceiling #2", lg + "rftpd #2",
+		"small-get ×0.05 rftpd", "small-get ×0.05 ceiling",
+		lg + "ceiling #3", lg + "rftpd #3", lg + "rftpd 2 #3", lg + "ceiling #4", lg + "rftpd 2 #4", lg + "rftpd #4",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("ran\n%q\nwant\n%q", got, want)
 	}
-	if !strings.Contains(errb.String(), "ftpbench: run 2 of 2: large-get 4 ×0.05: ceiling\n") {
-		t.Errorf("no progress line for run 2's round:\n%s", errb)
+	for _, line := range []string{"ftpbench: run 2 of 2: large-get 4 ×0.05, rounds 3 to 4\n", "ftpbench: large-get 4 ×0.05 round 4, server CPU: ceiling "} {
+		if !strings.Contains(errb.String(), line) {
+			t.Errorf("no progress line %q:\n%s", line, errb)
+		}
 	}
 	b, err := os.ReadFile(md)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), "- Order: in each run every server took its turn through the other steps, minutes apart; large-get 4 ×0.05 ran one at a time") {
-		t.Errorf("the report does not say in what order the steps ran:\n%s", b)
+	for _, want := range []string{
+		"- Order: in each run every server took its turn through the other steps, minutes apart; large-get 4 ×0.05 ran one at a time, in 2 rounds per run:",
+		"## The interleaved steps, round by round",
+		"| large-get 4 ×0.05 | 4 | ",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the report lacks %q:\n%s", want, b)
+		}
 	}
 	if !strings.Contains(string(b), "- Free page reporting to the host: held back for the run (") || !strings.Contains(rep.PageReporting, "from 25 to 300000 ms") {
 		t.Errorf("the report does not say free page reporting was held back (JSON: %q):\n%s", rep.PageReporting, b)
