@@ -99,7 +99,7 @@ func roundsSection(p func(string, ...any), results []*Result, servers []string, 
 		"Below, each server's CPU per operation over rftpd's in the same round: the median over the rounds and, in brackets, the middle half "+
 		"(× > 1: rftpd cheaper). Without noise the control would read ×1.00. The target is met when the best peer's median ratio is ×1.00 or more; "+
 		"it is within the noise when the middle half of that peer's rounds includes ×1.00, or when the control's median is as far from ×1.00, either way, as the peer's. "+
-		"These ratios, not the medians of the table above taken minutes apart, decide the interleaved rows.\n\n", ClientControl, each)
+		"These ratios, not the medians of the tables above, decide the interleaved rows.\n\n", ClientControl, each)
 	p("| step | rounds | rftpd |")
 	for _, s := range cols {
 		p(" %s |", s)

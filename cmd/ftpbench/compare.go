@@ -532,6 +532,7 @@ func (f *compareFlags) runRounds(ctx context.Context, servers []string, self, da
 	for k := range n {
 		round := first + k
 		var figs []string
+		unit := "?"
 		for _, i := range bench.ClientOrder(round+shift, len(ts)) {
 			if ctx.Err() != nil {
 				return out, versions, err
@@ -542,8 +543,8 @@ func (f *compareFlags) runRounds(ctx context.Context, servers []string, self, da
 			for _, r := range rs {
 				r.Round = round
 				fig := "?"
-				if v, unit := bench.CPUCost(r); unit != "" {
-					fig = fmt.Sprintf("%.0f %s", v, unit)
+				if v, u := bench.CPUCost(r); u != "" {
+					fig, unit = fmt.Sprintf("%.0f", v), u
 				}
 				figs = append(figs, t.cfg.Label+" "+fig)
 			}
@@ -552,7 +553,7 @@ func (f *compareFlags) runRounds(ctx context.Context, servers []string, self, da
 				err = fmt.Errorf("round %d, %s: %w", round, t.cfg.Label, rerr)
 			}
 		}
-		fmt.Fprintf(stderr, "ftpbench: %s round %d, server CPU: %s\n", st.Label, round, strings.Join(figs, ", "))
+		fmt.Fprintf(stderr, "ftpbench: %s round %d, server CPU (%s): %s\n", st.Label, round, unit, strings.Join(figs, ", "))
 	}
 	return out, versions, err
 }

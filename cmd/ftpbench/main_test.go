@@ -316,7 +316,7 @@ func TestCompareInterleaved(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("ran\n%q\nwant\n%q", got, want)
 	}
-	for _, line := range []string{"ftpbench: run 2 of 2: large-get 4 ×0.05, rounds 3 to 4\n", "ftpbench: large-get 4 ×0.05 round 4, server CPU: ceiling "} {
+	for _, line := range []string{"ftpbench: run 2 of 2: large-get 4 ×0.05, rounds 3 to 4\n", "ftpbench: large-get 4 ×0.05 round 4, server CPU (ms CPU per GiB): ceiling "} {
 		if !strings.Contains(errb.String(), line) {
 			t.Errorf("no progress line %q:\n%s", line, errb)
 		}
