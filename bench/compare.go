@@ -145,7 +145,7 @@ func CompareMarkdown(in CompareInput) string {
 	}
 	sort.Strings(steps)
 	for _, st := range steps {
-		for _, s := range in.Servers {
+		for _, s := range slices.Concat(in.Servers, []string{ClientControl}) { // the control ran the interleaved steps
 			if e := errs[st][s]; e > 0 {
 				any = true
 				p("- %s, %s: %d errors; most common: %s\n", st, s, e, commonError(in.Report.Results, s, st))

@@ -51,6 +51,11 @@ func TestCompareRounds(t *testing.T) {
 			t.Errorf("report lacks %q\n%s", want, md)
 		}
 	}
+	// The control's errors are listed with the others'.
+	results[1].Errors, results[1].ErrorKinds = 3, map[string]int64{"timeout": 3}
+	if md := CompareMarkdown(in); !strings.Contains(md, "- large-get 1, rftpd 2: 3 errors; most common: `timeout` (3)") {
+		t.Errorf("the control's errors are not listed:\n%s", md)
+	}
 	// The control is no column of the suite's tables.
 	if strings.Contains(md, "| step | metric | rftpd | rftpd 2 |") {
 		t.Errorf("the control has a column in the results table:\n%s", md)

@@ -484,8 +484,9 @@ func (f *compareFlags) runPairs(ctx context.Context, self, data string, ds bench
 // rounds of st numbered from first, each round for st's duration over
 // n: a round runs the step against all of them, back to back, in the
 // order bench.ClientOrder gives for the round plus shift (so that the
-// steps of a run do not share their orders). It returns the servers'
-// versions too.
+// steps of a run do not share their orders). A server that does not
+// start is left out, and its error returned after the rounds. It returns
+// the servers' versions too.
 func (f *compareFlags) runRounds(ctx context.Context, servers []string, self, data string, ds bench.Dataset, st bench.Step, first, n, shift int, stderr io.Writer, line *bench.ProgressLine) (out []*bench.Result, versions map[string]string, err error) {
 	versions = map[string]string{}
 	st = bench.RoundStep(st, n)
@@ -512,7 +513,10 @@ func (f *compareFlags) runRounds(ctx context.Context, servers []string, self, da
 		}
 		s, done, serr := f.start(ctx, kind, self, data, stderr, so)
 		if serr != nil {
-			return out, versions, fmt.Errorf("%s: %w", name, serr)
+			if err == nil {
+				err = fmt.Errorf("%s: %w", name, serr)
+			}
+			continue // the rounds go on without it
 		}
 		defer func() {
 			if derr := done(); err == nil && derr != nil {
@@ -521,7 +525,10 @@ func (f *compareFlags) runRounds(ctx context.Context, servers []string, self, da
 		}()
 		cfg, cerr := f.suiteConfig(s, ds, stderr, line)
 		if cerr != nil {
-			return out, versions, fmt.Errorf("%s: %w", name, cerr)
+			if err == nil {
+				err = fmt.Errorf("%s: %w", name, cerr)
+			}
+			continue
 		}
 		cfg.Label = name
 		if name != bench.ClientControl {
