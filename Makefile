@@ -39,10 +39,13 @@ run: build demo/README.txt demo-tls/cert.pem
 	@echo "  Ctrl-C stops the server; kill -HUP reloads the settings and the certificate."
 	./$(BIN) -listen $(LISTEN) -anonymous demo -tls-cert demo-tls/cert.pem -tls-key demo-tls/key.pem -implicit-listen $(IMPLICIT)
 
-# Also for 32-bit ARM Linux, where int is 32 bits and Timespec's fields are int32.
+# Also for 32-bit ARM Linux, where int is 32 bits and Timespec's fields are int32, and for macOS and
+# FreeBSD, where the server and ftpbench build without the Linux-only parts (sys_other.go, proc_other.go).
 vet:
 	$(GO) vet ./...
 	GOARCH=arm $(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+	GOOS=freebsd $(GO) vet ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -15,6 +15,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// scanBatchMax is the most entries one scanner batch holds: one getdents64
+// buffer of them, 24 bytes the least each.
+const scanBatchMax = dirScanBuf / 24
+
 // TestDirScannerFstatat scans as on a kernel without statx.
 func TestDirScannerFstatat(t *testing.T) {
 	dir := t.TempDir()

@@ -215,8 +215,8 @@ func TestListLargeFolderBounded(t *testing.T) {
 	}
 	e.write("big/"+protocol.ReservedPrefix+"x", nil)
 
-	// At most one getdents64 buffer of entries (24 bytes the least each) or listBatch.
-	maxChunk := max(listBatch, dirScanBuf/24)
+	// At most one batch of the scanner's entries (scanBatchMax) or listBatch.
+	maxChunk := max(listBatch, scanBatchMax)
 	list := func(pattern string) (lines int, chunks []int) {
 		t.Helper()
 		l := e.srv.newLister(e.sess.identity(), "big", protocol.XferNlst, 0, 0)

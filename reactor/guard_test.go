@@ -250,11 +250,11 @@ func unread(t *testing.T, cl *client) int {
 	}
 	var n int
 	var ierr error
-	if err := rc.Control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), unix.SIOCINQ) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), ioctlInq) }); err != nil {
 		t.Fatal(err)
 	}
 	if ierr != nil {
-		t.Fatalf("SIOCINQ: %v", ierr)
+		t.Fatalf("bytes unread (ioctl): %v", ierr)
 	}
 	return n + cl.r.Buffered()
 }

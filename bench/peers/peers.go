@@ -196,7 +196,7 @@ func start(name string, cmd *exec.Cmd) (*Server, error) {
 	// as under a service manager. Once it is ready, trackCPU makes its
 	// whole tree one entity for the scheduler where it can (a cpu control
 	// group), so that vsftpd's transfers too share one.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = serverAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("peers: start %s: %w", name, err)
 	}

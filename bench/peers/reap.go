@@ -42,8 +42,8 @@ func Reap(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: ftpbench reap PROGRAM [ARG...]")
 		return 2
 	}
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		fmt.Fprintf(stderr, "peers: reap: PR_SET_CHILD_SUBREAPER: %v\n", err)
+	if err := subreaper(); err != nil {
+		fmt.Fprintf(stderr, "peers: reap: %v\n", err)
 		return 1
 	}
 	path, err := exec.LookPath(args[0])
@@ -55,7 +55,7 @@ func Reap(args []string, stderr io.Writer) int {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	child, err := os.StartProcess(path, args, &os.ProcAttr{
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
-		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM},
+		Sys:   childAttr(),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "peers: reap: %v\n", err)
