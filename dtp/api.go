@@ -86,6 +86,11 @@ type Config struct {
 	// made through the server are seen at once, others after this long.
 	// 0: every stat goes to a worker.
 	StatCache time.Duration
+	// ListCache is how many bytes of listings (LIST, NLST, MLSD of a
+	// folder) are kept to be sent again, for as long and under the same
+	// rule as the stat cache keeps a stat (listcache.go); 0, or StatCache
+	// 0: every listing reads its folder.
+	ListCache int
 
 	// OpHook, when set, is called before every storage operation with the
 	// operation's name ("stat", "open", "list", "mkdir", "write", "sync",
@@ -156,6 +161,7 @@ func DefaultConfig() Config {
 		ListSortMax:    10000,
 		IdleListeners:  64,
 		StatCache:      time.Second,
+		ListCache:      4 << 20,
 		AtomicUploads:  true,
 		DurableUploads: true,
 
@@ -194,6 +200,8 @@ func (c *Config) check() error {
 		return errors.New("dtp: config: StatListMax must be at least 1")
 	case c.ListSortMax < 0:
 		return errors.New("dtp: config: ListSortMax must not be negative")
+	case c.ListCache < 0:
+		return errors.New("dtp: config: ListCache must not be negative")
 	case (c.PassiveLow == 0) != (c.PassiveHigh == 0):
 		return errors.New("dtp: config: PassiveLow and PassiveHigh must both be set or both be 0")
 	case c.PassiveLow > c.PassiveHigh:
@@ -219,6 +227,7 @@ type Server struct {
 	runner   *warm         // the transfers' goroutines
 	lanes    *lanes        // downloads in blocking sendfile calls (lane.go)
 	statc    *statCache    // recent stats, for StatNow (statcache.go); nil: off
+	listc    *listCache    // recent listings (listcache.go); nil: off
 	statHits atomic.Uint64 // stats answered from statc
 	cursor   atomic.Uint32 // next passive port to try, as an offset into the range
 	eph      [2]uint16     // the system's ephemeral port range, for listeners without a configured range
@@ -290,6 +299,7 @@ func New(cfg Config, acc *Accounts) (*Server, error) {
 	s.lanes = newLanes(cfg.SendThreads)
 	if cfg.OpHook == nil { // a hook sees every operation: none is answered from the cache
 		s.statc = newStatCache(cfg.StatCache)
+		s.listc = newListCache(s.statc, cfg.ListCache)
 	}
 	if canReuseListeners {
 		s.lns.max = cfg.IdleListeners

@@ -230,6 +230,7 @@ func (s *Server) openList(id *identity, p string, glob bool) (f *os.File, fi fs.
 // (MLSD refuses it: RFC 3659 wants a directory); a pattern lists the
 // entries of its folder that match it.
 func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event)) (int64, error) {
+	gen := s.statc.generation() // before the folder is read
 	glob := r.Glob && (r.Kind == protocol.XferList || r.Kind == protocol.XferNlst)
 	f, fi, dir, pattern, err := s.openList(id, r.Path, glob)
 	if err != nil {
@@ -274,12 +275,29 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		buf.B, err = write(l.line(buf.B[:0], infoOf(fi, baseName(r.Path))))
 		return total, endDownload(tc, endDeflate(finish, err))
 	}
+	key := listKey{root: id.root, dir: dir, kind: r.Kind, all: l.all, perms: l.perms, facts: l.facts}
+	if l.glob != nil {
+		key.glob, key.prefix = *l.glob, l.prefix
+	}
+	if cached, ok := s.listc.get(key, time.Now()); ok {
+		_, err = write(cached)
+		return total, endDownload(tc, endDeflate(finish, err))
+	}
+	lc := s.listc.capture(key, gen)
 	b := buf.B[:0]
 	if r.Kind == protocol.XferMlsd {
 		b = protocol.AppendFacts(b, infoOf(fi, "."), protocol.FactCdir, l.perms, l.facts, ".")
 		b = append(b, '\r', '\n')
 	}
-	buf.B, err = l.stream(f, b, write)
+	buf.B, err = l.stream(f, b, func(b []byte) ([]byte, error) {
+		lc.add(b)
+		return write(b)
+	})
+	if err == nil {
+		lc.keep(time.Now())
+	} else {
+		lc.abandon()
+	}
 	return total, endDownload(tc, endDeflate(finish, err))
 }
 

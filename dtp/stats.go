@@ -28,6 +28,7 @@ type Stats struct {
 	IdleListeners int    // passive listeners kept open for reuse
 	ForeignData   uint64 // data connections refused for coming from the wrong address
 	StatCacheHits uint64 // stats answered from the stat cache on the loop (statcache.go)
+	ListCacheHits uint64 // listings sent from the listing cache (listcache.go)
 
 	// DataTLS counts the TLS handshakes of protected data connections
 	// (PROT P) by result; a refused session reuse is a failure.
@@ -79,6 +80,7 @@ func (s *Server) Stats() Stats {
 		IdleListeners:    s.lns.idleCount(),
 		ForeignData:      s.foreign.Load(),
 		StatCacheHits:    s.statHits.Load(),
+		ListCacheHits:    s.listc.hitCount(),
 		DataTLS:          struct{ OK, Failed uint64 }{s.dataTLSOK.Load(), s.dataTLSFailed.Load()},
 	}
 	if l := s.lanes; l != nil {

@@ -100,6 +100,7 @@ type settings struct {
 		SendThreads      int `toml:"send_threads"`
 		StatListMax      int `toml:"stat_list_max"`
 		ListSortMax      int `toml:"list_sort_max"`
+		ListCache        int `toml:"list_cache"`
 		IdleListeners    int `toml:"idle_listeners"`
 		// Bandwidth limits in bytes per second (0: none), written as a
 		// number or a string with K, M or G (1024-based): dtp.ParseRate.
@@ -254,6 +255,7 @@ func defaults() settings {
 	s.Limits.MaxTransfers = d.MaxTransfers
 	s.Limits.StatListMax = d.StatListMax
 	s.Limits.ListSortMax = d.ListSortMax
+	s.Limits.ListCache = d.ListCache
 	s.Limits.IdleListeners = d.IdleListeners
 	s.Limits.HashWorkers = d.HashWorkers
 	s.Limits.HashQueue = d.HashQueue
@@ -446,6 +448,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 	d.SendThreads = s.Limits.SendThreads
 	d.StatListMax = s.Limits.StatListMax
 	d.ListSortMax = s.Limits.ListSortMax
+	d.ListCache = s.Limits.ListCache
 	d.IdleListeners = s.Limits.IdleListeners
 	d.HashWorkers = s.Limits.HashWorkers
 	d.HashQueue = s.Limits.HashQueue
@@ -481,6 +484,7 @@ func (s settings) configs() (reactor.Config, protocol.Config, dtp.Config, error)
 		{"limits.send_threads", d.SendThreads, 0},
 		{"limits.stat_list_max", d.StatListMax, 1024},
 		{"limits.list_sort_max", d.ListSortMax, 0},
+		{"limits.list_cache", d.ListCache, 0},
 		{"limits.idle_listeners", d.IdleListeners, 0},
 		{"limits.hash_workers", d.HashWorkers, 1},
 		{"limits.hash_queue", d.HashQueue, 0},

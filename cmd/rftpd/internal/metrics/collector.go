@@ -58,7 +58,7 @@ type Collector struct {
 	poolWorkers, poolCapacity, poolTasks                      *prometheus.Desc
 	passiveInUse, passiveCapacity, passiveIdle                *prometheus.Desc
 	fdsUsed, fdsLimit, foreignData                            *prometheus.Desc
-	dataTLS, hashedBytes                                      *prometheus.Desc
+	dataTLS, hashedBytes, cacheHits                           *prometheus.Desc
 	sendBusy, sendMax, sendDownloads, sendSlow                *prometheus.Desc
 }
 
@@ -99,6 +99,7 @@ func NewCollector(r Source, d DTPSource, version string) *Collector {
 		fdsLimit:      desc("descriptors_limit", "The descriptor budget: the open-file limit less what the process holds otherwise."),
 		hashedBytes:   desc("checksum_bytes_total", "Bytes read by checksums (HASH, XCRC, XMD5, XSHA*)."),
 		dataTLS:       desc("data_tls_handshakes_total", "TLS handshakes of protected data connections (PROT P) that ended, by result (ok, failed; a refused session reuse fails).", "result"),
+		cacheHits:     desc("cache_hits_total", "Answers sent from a cache, by cache (stat: SIZE, MDTM, MLST answered on the event loop; list: listings sent from memory).", "cache"),
 		foreignData:   desc("foreign_data_connections_total", "Data connections refused for coming from another address than their control connection."),
 		sendBusy:      desc("send_threads_busy", "Downloads sent by blocking sendfile calls now, each holding a thread."),
 		sendMax:       desc("send_threads_max", "Downloads that may hold a send thread at once (limits.send_threads)."),
@@ -116,7 +117,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.refusals, c.tlsStarted, c.tlsDone,
 		c.poolWorkers, c.poolCapacity, c.poolTasks,
 		c.passiveInUse, c.passiveCapacity, c.passiveIdle,
-		c.fdsUsed, c.fdsLimit, c.foreignData, c.dataTLS, c.hashedBytes,
+		c.fdsUsed, c.fdsLimit, c.foreignData, c.dataTLS, c.hashedBytes, c.cacheHits,
 		c.sendBusy, c.sendMax, c.sendDownloads, c.sendSlow,
 	} {
 		ch <- d
@@ -229,6 +230,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(ch, c.hashedBytes, uint64(ds.HashedBytes))
 	counter(ch, c.dataTLS, ds.DataTLS.OK, "ok")
 	counter(ch, c.dataTLS, ds.DataTLS.Failed, "failed")
+	counter(ch, c.cacheHits, ds.StatCacheHits, "stat")
+	counter(ch, c.cacheHits, ds.ListCacheHits, "list")
 	gauge(ch, c.sendBusy, float64(ds.SendThreads.Busy))
 	gauge(ch, c.sendMax, float64(ds.SendThreads.Max))
 	counter(ch, c.sendDownloads, ds.SendThreads.Downloads)

@@ -1,0 +1,193 @@
+// The listing cache: a folder listed moments ago is sent again from memory.
+package dtp
+
+import (
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rftpd/rftpd/protocol"
+)
+
+// Mirror clients (lftp mirror, wget -m) list every folder of a tree, and a
+// popular tree is listed by many at once; a fleet polls one folder for new
+// firmware. Each listing of a folder of 1,000 files costs 1,000 stat calls
+// (statx, a path lookup each): nearly all of what the server spends on it.
+// The listing cache keeps the bytes of a complete listing for as long as
+// the stat cache keeps a stat (Config.StatCache), under the stat cache's
+// generations: every change made through rftpd makes every cached listing
+// unusable at once, and a listing that ran while a change was under way is
+// not kept. A change made beside rftpd shows once that time has passed.
+//
+// Its memory is bounded by Config.ListCache, which counts the listings held
+// and those being captured: a listing is captured as it is sent, and the
+// capture is given up (the listing goes on) as soon as the budget would be
+// exceeded. A listing larger than a quarter of the budget is never kept.
+type listCache struct {
+	stat *statCache // generations and lifetime
+	max  int64      // bytes at most, held and being captured
+	used atomic.Int64
+	hits atomic.Uint64
+
+	mu      sync.Mutex
+	entries map[listKey]listEntry
+}
+
+// listKey is what a listing's bytes depend on.
+type listKey struct {
+	root   *os.Root
+	dir    string
+	kind   protocol.XferKind
+	all    bool
+	glob   protocol.Glob
+	prefix string
+	perms  protocol.Perm  // MLSD's perm fact
+	facts  protocol.Facts // MLSD's facts shown
+}
+
+type listEntry struct {
+	b   []byte
+	gen uint64
+	at  time.Time
+}
+
+// newListCache returns a cache of at most max bytes living by stat's
+// generations and lifetime; nil (no cache) when either is off.
+func newListCache(stat *statCache, max int) *listCache {
+	if stat == nil || max <= 0 {
+		return nil
+	}
+	return &listCache{stat: stat, max: int64(max), entries: make(map[listKey]listEntry)}
+}
+
+// get returns the bytes of a listing for k that is of the current
+// generation and younger than the lifetime at now. They are not to be
+// modified.
+func (c *listCache) get(k listKey, now time.Time) ([]byte, bool) {
+	if c == nil {
+		return nil, false
+	}
+	gen := c.stat.gen.Load()
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if !ok || e.gen != gen || now.Sub(e.at) >= c.stat.ttl || now.Before(e.at) {
+		return nil, false
+	}
+	c.hits.Add(1)
+	return e.b, true
+}
+
+// hitCount is how many listings were sent from the cache.
+func (c *listCache) hitCount() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.hits.Load()
+}
+
+// capture starts capturing a listing for k, begun at generation gen; nil
+// when the cache is off.
+func (c *listCache) capture(k listKey, gen uint64) *listCapture {
+	if c == nil {
+		return nil
+	}
+	return &listCapture{c: c, key: k, gen: gen}
+}
+
+// reserve takes n bytes of the budget; when they are not free it first
+// drops the entries that can no longer be used, then, if that is not
+// enough, every entry.
+func (c *listCache) reserve(n int64) bool {
+	if c.used.Add(n) <= c.max {
+		return true
+	}
+	c.used.Add(-n)
+	c.mu.Lock()
+	gen, now := c.stat.gen.Load(), time.Now()
+	for k, e := range c.entries {
+		if e.gen != gen || now.Sub(e.at) >= c.stat.ttl || now.Before(e.at) {
+			c.drop(k, e)
+		}
+	}
+	if c.used.Load()+n > c.max {
+		for k, e := range c.entries {
+			c.drop(k, e)
+		}
+	}
+	c.mu.Unlock()
+	if c.used.Add(n) <= c.max {
+		return true
+	}
+	c.used.Add(-n)
+	return false
+}
+
+// drop removes k's entry e; c.mu is held.
+func (c *listCache) drop(k listKey, e listEntry) {
+	delete(c.entries, k)
+	c.used.Add(-int64(cap(e.b)))
+}
+
+// listCapture collects the bytes of one listing as they are sent.
+type listCapture struct {
+	c    *listCache
+	key  listKey
+	gen  uint64
+	b    []byte
+	held int64 // bytes of the budget reserved for b
+	off  bool  // given up
+}
+
+// add appends p, the listing's next bytes; past the budget the capture
+// is given up and its bytes freed.
+func (lc *listCapture) add(p []byte) {
+	if lc == nil || lc.off || len(p) == 0 {
+		return
+	}
+	if need := int64(len(lc.b) + len(p)); need > int64(cap(lc.b)) {
+		most := lc.c.max / 4
+		grow := min(max(need, 2*int64(cap(lc.b)), 4<<10), most)
+		if need > most || !lc.c.reserve(grow-lc.held) {
+			lc.abandon()
+			return
+		}
+		nb := make([]byte, len(lc.b), grow)
+		copy(nb, lc.b)
+		lc.b, lc.held = nb, grow
+	}
+	lc.b = append(lc.b, p...)
+}
+
+// abandon gives the capture up.
+func (lc *listCapture) abandon() {
+	if lc == nil || lc.off {
+		return
+	}
+	lc.off = true
+	lc.c.used.Add(-lc.held)
+	lc.b, lc.held = nil, 0
+}
+
+// keep stores the complete listing, if nothing changed since it began;
+// else it is given up. An empty listing is kept too.
+func (lc *listCapture) keep(now time.Time) {
+	if lc == nil || lc.off {
+		return
+	}
+	c := lc.c
+	if lc.gen != c.stat.gen.Load() {
+		lc.abandon()
+		return
+	}
+	// What is reserved is the buffer's capacity, which the entry keeps.
+	e := listEntry{b: lc.b, gen: lc.gen, at: now}
+	c.mu.Lock()
+	if old, ok := c.entries[lc.key]; ok {
+		c.drop(lc.key, old)
+	}
+	c.entries[lc.key] = e
+	c.mu.Unlock()
+	lc.off, lc.b, lc.held = true, nil, 0 // the entry holds the reservation now
+}
