@@ -107,7 +107,9 @@ func CompareMarkdown(in CompareInput) string {
 		"(each upload creates a new inode and frees the old one), and a durable one syncs the file and its folder before the 226 reply.\n")
 	p("- The noop steps ask SIZE of one file over and over. rftpd answers a stat it made less than `stat_cache` (1 s) ago on its event loop, from a cache " +
 		"that every change made through it empties at once; the peers stat the file each time. The row \"noop stat_cache off\" runs rftpd alone with the cache off, " +
-		"so every SIZE goes to a worker: the cost without it.\n")
+		"so every SIZE goes to a worker: the cost without it. The list step lists one folder over and over, and rftpd sends a listing it made less than `stat_cache` ago " +
+		"again from memory (`limits.list_cache`), under the same rule; the peers read the folder and stat each entry every time. The row \"list stat_cache off\" runs rftpd " +
+		"alone with both caches off, like for like.\n")
 	if in.Pin.Placement != "" {
 		p("- %s\n", placementIntro(in.Pin))
 	}

@@ -36,9 +36,11 @@ type Step struct {
 	// the defaults cost beside them.
 	AtomicUploads bool
 	// StatCacheOff marks a step run only against rftpd, on an instance
-	// with its stat cache off (stat_cache = "0s"): the noop step asks SIZE
-	// of one file over and over, which rftpd's cache answers on its event
-	// loop; this row shows what each SIZE costs through a worker.
+	// with its stat cache off (stat_cache = "0s"), and with it the listing
+	// cache, which lives by the stat cache's lifetime: the noop step asks
+	// SIZE of one file over and over, which rftpd's cache answers on its
+	// event loop, and the list step lists one folder over and over, which
+	// it sends again from memory; these rows show what each costs without.
 	StatCacheOff bool
 	// Pin marks a single-stream step: RunSuite runs it with the server and
 	// the load generator placed as Config.Pin says (see Placement).
@@ -103,6 +105,7 @@ var StandardSuite = []Step{
 	{Label: "small-put atomic durable", Scenario: "small-put", Concurrency: 16, Duration: 20 * time.Second, AtomicUploads: true},
 	{Label: "large-put 1 atomic durable", Scenario: "large-put", Concurrency: 1, Duration: 20 * time.Second, Pin: true, AtomicUploads: true},
 	{Label: "list", Scenario: "list", Concurrency: 8, Duration: 20 * time.Second},
+	{Label: "list stat_cache off", Scenario: "list", Concurrency: 8, Duration: 10 * time.Second, StatCacheOff: true},
 	{Label: "mixed", Scenario: "mixed", Concurrency: 16, Duration: 30 * time.Second},
 	{Label: "slow-get 1000", Scenario: "slow-get", Concurrency: 64, Sessions: 1000, Duration: 10 * time.Second},
 	{Label: "slow-get 1000 data_unsent 64K", Scenario: "slow-get", Concurrency: 64, Sessions: 1000, Duration: 10 * time.Second, DataUnsent: 64 << 10},
