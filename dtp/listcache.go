@@ -21,7 +21,7 @@ import (
 // not kept. A change made beside rftpd shows once that time has passed.
 //
 // Its memory is bounded by Config.ListCache, which counts the listings held
-// and those being captured: a listing is captured as it is sent, and the
+// (their bytes and their keys, entryCost) and those being captured: a listing is captured as it is sent, and the
 // capture is given up (the listing goes on) as soon as the budget would be
 // exceeded. A listing larger than a quarter of the budget is never kept.
 type listCache struct {
@@ -127,7 +127,14 @@ func (c *listCache) reserve(n int64) bool {
 // drop removes k's entry e; c.mu is held.
 func (c *listCache) drop(k listKey, e listEntry) {
 	delete(c.entries, k)
-	c.used.Add(-int64(cap(e.b)))
+	c.used.Add(-int64(cap(e.b)) - entryCost(k))
+}
+
+// entryCost is what an entry takes beside its bytes: its key's strings
+// and the map's share. An empty listing (a pattern that matches nothing)
+// is kept too, so this is what bounds their number.
+func entryCost(k listKey) int64 {
+	return int64(len(k.dir)+len(k.prefix)+len(k.glob.Pattern())) + 256
 }
 
 // listCapture collects the bytes of one listing as they are sent.
@@ -177,7 +184,7 @@ func (lc *listCapture) keep(now time.Time) {
 		return
 	}
 	c := lc.c
-	if lc.gen != c.stat.gen.Load() {
+	if lc.gen != c.stat.gen.Load() || !c.reserve(entryCost(lc.key)) {
 		lc.abandon()
 		return
 	}
@@ -189,5 +196,5 @@ func (lc *listCapture) keep(now time.Time) {
 	}
 	c.entries[lc.key] = e
 	c.mu.Unlock()
-	lc.off, lc.b, lc.held = true, nil, 0 // the entry holds the reservation now
+	lc.off, lc.b, lc.held = true, nil, 0 // the entry holds the reservations now
 }

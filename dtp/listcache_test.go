@@ -261,6 +261,22 @@ func TestListCacheRules(t *testing.T) {
 		t.Fatalf("%d bytes counted after every capture was given up", n)
 	}
 
+	// Empty listings (a pattern that matches nothing) cost their key: no
+	// number of distinct patterns holds more than the budget.
+	c3 := newListCache(newStatCache(time.Second), 64<<10)
+	for i := range 2000 {
+		g, ok := protocol.ParseGlob(fmt.Sprintf("%s%d*", strings.Repeat("p", 200), i))
+		if !ok {
+			t.Fatal("not a pattern")
+		}
+		k := key("d")
+		k.glob = g
+		c3.capture(k, 0).keep(t0)
+	}
+	if n, most := len(c3.entries), int(c3.max/entryCost(listKey{dir: "d", glob: protocol.Glob{}})); n == 0 || n > most || c3.used.Load() > c3.max {
+		t.Fatalf("%d empty listings held, %d bytes counted; at most %d and %d", n, c3.used.Load(), most, c3.max)
+	}
+
 	if newListCache(nil, 1<<20) != nil || newListCache(st, 0) != nil {
 		t.Fatal("a cache without a stat cache or a budget")
 	}

@@ -31,6 +31,9 @@ type Glob struct {
 	pat string // in path.Match's syntax
 }
 
+// Pattern returns g in path.Match's syntax ("" for the zero Glob).
+func (g Glob) Pattern() string { return g.pat }
+
 // ParseGlob reads the last element of a LIST, NLST or STAT argument as a
 // pattern. It is one when it holds *, ? or [ and is well-formed; a
 // malformed one (an unclosed "[") is a plain name, as sh and glob(3) take

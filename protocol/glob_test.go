@@ -99,3 +99,14 @@ func TestGlobMatchAllocs(t *testing.T) {
 		t.Fatalf("%v allocations a match", n)
 	}
 }
+
+// TestGlobPattern: a Glob gives its pattern back, and the zero Glob none.
+func TestGlobPattern(t *testing.T) {
+	g, ok := ParseGlob("f?.*")
+	if !ok || g.Pattern() != "f?.*" {
+		t.Fatalf("ParseGlob(%q): %v, pattern %q", "f?.*", ok, g.Pattern())
+	}
+	if p := (Glob{}).Pattern(); p != "" {
+		t.Fatalf("the zero Glob's pattern: %q", p)
+	}
+}
