@@ -58,6 +58,17 @@ func TestListCacheRepeats(t *testing.T) {
 	if n := e.srv.Stats().ListCacheHits; n != uint64(len(reqs)) {
 		t.Fatalf("%d hits, want %d", n, len(reqs))
 	}
+	// In MODE Z the same listing, deflated each time.
+	for range 2 {
+		got, _, done := e.download(protocol.ReqTransfer{Kind: protocol.XferList, Path: "/d", Deflate: 6})
+		mustOK(t, done.Err)
+		if plain := inflate(t, got); !bytes.Equal(plain, first[0]) {
+			t.Fatalf("MODE Z LIST:\n%q\nwant\n%q", plain, first[0])
+		}
+	}
+	if n := e.srv.Stats().ListCacheHits; n != uint64(len(reqs))+2 {
+		t.Fatalf("%d hits, want %d", n, len(reqs)+2)
+	}
 }
 
 // TestListCacheSeesChanges: every change made through the server, and an
