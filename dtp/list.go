@@ -280,7 +280,8 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		key.glob, key.prefix = *l.glob, l.prefix
 	}
 	if cached, ok := s.listc.get(key, time.Now()); ok {
-		_, err = write(cached)
+		_, err = write(cached.b)
+		s.listc.release(cached)
 		return total, endDownload(tc, endDeflate(finish, err))
 	}
 	lc := s.listc.capture(key, gen)

@@ -21,12 +21,14 @@ import (
 // not kept. A change made beside rftpd shows once that time has passed.
 //
 // Its memory is bounded by Config.ListCache, which counts the listings held
-// (their bytes and their keys, entryCost) and those being captured: a listing is captured as it is sent, and the
-// capture is given up (the listing goes on) as soon as the budget would be
-// exceeded. A listing larger than a quarter of the budget is never kept.
+// (their bytes and their keys, entryCost), those dropped that sends still
+// use (listBuf), and those being captured: a listing is captured as it is
+// sent, and the capture is given up (the listing goes on) as soon as the
+// budget would be exceeded. A listing larger than a quarter of the budget
+// is never kept.
 type listCache struct {
 	stat *statCache // generations and lifetime
-	max  int64      // bytes at most, held and being captured
+	max  int64      // bytes at most: held, in use, being captured
 	used atomic.Int64
 	hits atomic.Uint64
 
@@ -46,10 +48,23 @@ type listKey struct {
 	facts  protocol.Facts // MLSD's facts shown
 }
 
+// listEntry is a kept listing; its bytes may still be on their way to
+// clients after it is dropped.
 type listEntry struct {
-	b   []byte
+	buf *listBuf
 	gen uint64
 	at  time.Time
+}
+
+// listBuf is the bytes of a kept listing, shared by the sends that use
+// them. Its cost stays counted in the budget until it is dropped and the
+// last send is done with it, so the budget bounds the memory the listings
+// take, however slowly their clients read.
+type listBuf struct {
+	b    []byte
+	cost int64 // cap(b) and the key's entryCost
+	refs int   // sends using it; under listCache.mu
+	gone bool  // dropped from the cache; under listCache.mu
 }
 
 // newListCache returns a cache of at most max bytes living by stat's
@@ -61,22 +76,33 @@ func newListCache(stat *statCache, max int) *listCache {
 	return &listCache{stat: stat, max: int64(max), entries: make(map[listKey]listEntry)}
 }
 
-// get returns the bytes of a listing for k that is of the current
-// generation and younger than the lifetime at now. They are not to be
-// modified.
-func (c *listCache) get(k listKey, now time.Time) ([]byte, bool) {
+// get returns a listing for k that is of the current generation and
+// younger than the lifetime at now. Its bytes (buf.b) are not to be
+// modified, and the caller hands buf back with release once sent.
+func (c *listCache) get(k listKey, now time.Time) (*listBuf, bool) {
 	if c == nil {
 		return nil, false
 	}
 	gen := c.stat.gen.Load()
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	e, ok := c.entries[k]
-	c.mu.Unlock()
 	if !ok || e.gen != gen || now.Sub(e.at) >= c.stat.ttl || now.Before(e.at) {
 		return nil, false
 	}
+	e.buf.refs++
 	c.hits.Add(1)
-	return e.b, true
+	return e.buf, true
+}
+
+// release hands back a listing that get returned.
+func (c *listCache) release(buf *listBuf) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	buf.refs--
+	if buf.gone && buf.refs == 0 {
+		c.used.Add(-buf.cost)
+	}
 }
 
 // hitCount is how many listings were sent from the cache.
@@ -98,7 +124,7 @@ func (c *listCache) capture(k listKey, gen uint64) *listCapture {
 
 // reserve takes n bytes of the budget; when they are not free it first
 // drops the entries that can no longer be used, then, if that is not
-// enough, every entry.
+// enough, every entry (what sends still use stays counted until they end).
 func (c *listCache) reserve(n int64) bool {
 	if c.used.Add(n) <= c.max {
 		return true
@@ -124,10 +150,14 @@ func (c *listCache) reserve(n int64) bool {
 	return false
 }
 
-// drop removes k's entry e; c.mu is held.
+// drop removes k's entry e; its bytes leave the budget once no send uses
+// them. c.mu is held.
 func (c *listCache) drop(k listKey, e listEntry) {
 	delete(c.entries, k)
-	c.used.Add(-int64(cap(e.b)) - entryCost(k))
+	e.buf.gone = true
+	if e.buf.refs == 0 {
+		c.used.Add(-e.buf.cost)
+	}
 }
 
 // entryCost is what an entry takes beside its bytes: its key's strings
@@ -188,8 +218,9 @@ func (lc *listCapture) keep(now time.Time) {
 		lc.abandon()
 		return
 	}
-	// What is reserved is the buffer's capacity, which the entry keeps.
-	e := listEntry{b: lc.b, gen: lc.gen, at: now}
+	// What is reserved is the buffer's capacity and the key's cost, which
+	// the entry keeps.
+	e := listEntry{buf: &listBuf{b: lc.b, cost: lc.held + entryCost(lc.key)}, gen: lc.gen, at: now}
 	c.mu.Lock()
 	if old, ok := c.entries[lc.key]; ok {
 		c.drop(lc.key, old)

@@ -204,9 +204,11 @@ func TestListCacheRules(t *testing.T) {
 
 	lc := fill("a", 8000)
 	lc.keep(t0)
-	if b, ok := c.get(key("a"), t0.Add(time.Second-time.Nanosecond)); !ok || len(b) != 8000 {
-		t.Fatalf("within the lifetime: %v, %d bytes", ok, len(b))
+	b, ok := c.get(key("a"), t0.Add(time.Second-time.Nanosecond))
+	if !ok || len(b.b) != 8000 {
+		t.Fatalf("within the lifetime: %v", ok)
 	}
+	c.release(b)
 	for _, at := range []time.Time{t0.Add(time.Second), t0.Add(-time.Nanosecond)} {
 		if _, ok := c.get(key("a"), at); ok {
 			t.Fatalf("sent at %v a listing of %v", at, t0)
@@ -253,11 +255,26 @@ func TestListCacheRules(t *testing.T) {
 		}
 		lc.keep(t0)
 	}
-	if _, ok := c.get(key("d19"), t0); !ok {
+	last, ok := c.get(key("d19"), t0)
+	if !ok {
 		t.Fatal("the last listing was not kept")
 	}
 	if c.used.Load() > c.max {
 		t.Fatalf("%d bytes counted, over the budget of %d", c.used.Load(), c.max)
+	}
+
+	// A listing still being sent stays counted once dropped, until its
+	// send is done: slow clients cannot make the cache hold more than its
+	// budget.
+	before := c.used.Load()
+	st.changed()
+	c.reserve(c.max) // drops every entry; fails, as d19's bytes are in use
+	if got := c.used.Load(); got != last.cost {
+		t.Fatalf("%d bytes counted with one dropped listing still being sent, want its %d (was %d)", got, last.cost, before)
+	}
+	c.release(last)
+	if got := c.used.Load(); got != 0 {
+		t.Fatalf("%d bytes counted once its send was done, want 0", got)
 	}
 
 	// Captures given up free all they took.
