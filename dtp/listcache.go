@@ -113,6 +113,22 @@ func (c *listCache) hitCount() uint64 {
 	return c.hits.Load()
 }
 
+// usedBytes is what the cache holds now, as its budget counts it.
+func (c *listCache) usedBytes() int64 {
+	if c == nil {
+		return 0
+	}
+	return c.used.Load()
+}
+
+// limit is the budget; 0 when the cache is off.
+func (c *listCache) limit() int64 {
+	if c == nil {
+		return 0
+	}
+	return c.max
+}
+
 // capture starts capturing a listing for k, begun at generation gen; nil
 // when the cache is off.
 func (c *listCache) capture(k listKey, gen uint64) *listCapture {

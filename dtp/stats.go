@@ -29,6 +29,10 @@ type Stats struct {
 	ForeignData   uint64 // data connections refused for coming from the wrong address
 	StatCacheHits uint64 // stats answered from the stat cache on the loop (statcache.go)
 	ListCacheHits uint64 // listings sent from the listing cache (listcache.go)
+	// ListCacheBytes: what the listing cache holds now (kept listings,
+	// dropped ones still being sent, captures under way) and its budget
+	// (Config.ListCache; 0 when it is off).
+	ListCacheBytes, ListCacheLimit int64
 
 	// DataTLS counts the TLS handshakes of protected data connections
 	// (PROT P) by result; a refused session reuse is a failure.
@@ -81,6 +85,8 @@ func (s *Server) Stats() Stats {
 		ForeignData:      s.foreign.Load(),
 		StatCacheHits:    s.statHits.Load(),
 		ListCacheHits:    s.listc.hitCount(),
+		ListCacheBytes:   s.listc.usedBytes(),
+		ListCacheLimit:   s.listc.limit(),
 		DataTLS:          struct{ OK, Failed uint64 }{s.dataTLSOK.Load(), s.dataTLSFailed.Load()},
 	}
 	if l := s.lanes; l != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -102,6 +103,15 @@ f.quit()
 	if got := hits(); got != "5" {
 		t.Fatalf("list cache hits %q at the end, want 5", got)
 	}
+	_, text := httpGet(t, "http://"+admin+"/metrics")
+	m := samples(text)
+	held, err := strconv.ParseFloat(m["rftpd_list_cache_bytes"], 64)
+	if err != nil || held <= 0 {
+		t.Errorf("rftpd_list_cache_bytes = %q with listings kept", m["rftpd_list_cache_bytes"])
+	}
+	if limit, err := strconv.ParseFloat(m["rftpd_list_cache_limit_bytes"], 64); err != nil || limit != 4<<20 || held > limit {
+		t.Errorf("rftpd_list_cache_limit_bytes = %q, want the default 4 MiB, above the %g held", m["rftpd_list_cache_limit_bytes"], held)
+	}
 
 	// list_cache = 0: the same at once.
 	off := filepath.Join(t.TempDir(), "rftpd.toml")
@@ -124,8 +134,12 @@ f.quit()
 	if after := list(); len(after) != len(before)+1 || !slices.Contains(after, "beside.bin") {
 		t.Fatalf("list_cache = 0: %q after a file was made beside rftpd (before: %q)", after, before)
 	}
-	_, text := httpGet(t, "http://"+admin2+"/metrics")
-	if got := samples(text)[`rftpd_cache_hits_total{cache="list"}`]; got != "0" {
+	_, text = httpGet(t, "http://"+admin2+"/metrics")
+	m = samples(text)
+	if got := m[`rftpd_cache_hits_total{cache="list"}`]; got != "0" {
 		t.Fatalf("list_cache = 0: %q hits", got)
+	}
+	if got, ok := m["rftpd_list_cache_limit_bytes"]; ok || m["rftpd_list_cache_bytes"] != "0" {
+		t.Fatalf("list_cache = 0: limit %q (present: %v), bytes %q", got, ok, m["rftpd_list_cache_bytes"])
 	}
 }

@@ -59,6 +59,7 @@ type Collector struct {
 	passiveInUse, passiveCapacity, passiveIdle                *prometheus.Desc
 	fdsUsed, fdsLimit, foreignData                            *prometheus.Desc
 	dataTLS, hashedBytes, cacheHits                           *prometheus.Desc
+	listCacheBytes, listCacheLimit                            *prometheus.Desc
 	sendBusy, sendMax, sendDownloads, sendSlow                *prometheus.Desc
 }
 
@@ -95,16 +96,18 @@ func NewCollector(r Source, d DTPSource, version string) *Collector {
 		passiveCapacity: desc("passive_capacity", "Passive listeners the sessions may hold at once (the passive port range, or the descriptor budget's share)."),
 		passiveIdle:     desc("passive_listeners_idle", "Passive listeners kept open for reuse."),
 
-		fdsUsed:       desc("descriptors_used", "File descriptors taken from the budget by sessions, passive listeners and transfers."),
-		fdsLimit:      desc("descriptors_limit", "The descriptor budget: the open-file limit less what the process holds otherwise."),
-		hashedBytes:   desc("checksum_bytes_total", "Bytes read by checksums (HASH, XCRC, XMD5, XSHA*)."),
-		dataTLS:       desc("data_tls_handshakes_total", "TLS handshakes of protected data connections (PROT P) that ended, by result (ok, failed; a refused session reuse fails).", "result"),
-		cacheHits:     desc("cache_hits_total", "Answers sent from a cache, by cache (stat: SIZE, MDTM, MLST answered on the event loop; list: listings sent from memory).", "cache"),
-		foreignData:   desc("foreign_data_connections_total", "Data connections refused for coming from another address than their control connection."),
-		sendBusy:      desc("send_threads_busy", "Downloads sent by blocking sendfile calls now, each holding a thread."),
-		sendMax:       desc("send_threads_max", "Downloads that may hold a send thread at once (limits.send_threads)."),
-		sendDownloads: desc("send_thread_downloads_total", "Downloads that took a send thread."),
-		sendSlow:      desc("send_thread_slow_total", "Downloads that gave their send thread back for being slow, to wait in the netpoller."),
+		fdsUsed:        desc("descriptors_used", "File descriptors taken from the budget by sessions, passive listeners and transfers."),
+		fdsLimit:       desc("descriptors_limit", "The descriptor budget: the open-file limit less what the process holds otherwise."),
+		hashedBytes:    desc("checksum_bytes_total", "Bytes read by checksums (HASH, XCRC, XMD5, XSHA*)."),
+		dataTLS:        desc("data_tls_handshakes_total", "TLS handshakes of protected data connections (PROT P) that ended, by result (ok, failed; a refused session reuse fails).", "result"),
+		cacheHits:      desc("cache_hits_total", "Answers sent from a cache, by cache (stat: SIZE, MDTM, MLST answered on the event loop; list: listings sent from memory).", "cache"),
+		listCacheBytes: desc("list_cache_bytes", "Bytes the listing cache holds: kept listings, dropped ones still being sent, captures under way."),
+		listCacheLimit: desc("list_cache_limit_bytes", "The listing cache's budget (limits.list_cache); absent when it is off."),
+		foreignData:    desc("foreign_data_connections_total", "Data connections refused for coming from another address than their control connection."),
+		sendBusy:       desc("send_threads_busy", "Downloads sent by blocking sendfile calls now, each holding a thread."),
+		sendMax:        desc("send_threads_max", "Downloads that may hold a send thread at once (limits.send_threads)."),
+		sendDownloads:  desc("send_thread_downloads_total", "Downloads that took a send thread."),
+		sendSlow:       desc("send_thread_slow_total", "Downloads that gave their send thread back for being slow, to wait in the netpoller."),
 	}
 }
 
@@ -118,6 +121,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.poolWorkers, c.poolCapacity, c.poolTasks,
 		c.passiveInUse, c.passiveCapacity, c.passiveIdle,
 		c.fdsUsed, c.fdsLimit, c.foreignData, c.dataTLS, c.hashedBytes, c.cacheHits,
+		c.listCacheBytes, c.listCacheLimit,
 		c.sendBusy, c.sendMax, c.sendDownloads, c.sendSlow,
 	} {
 		ch <- d
@@ -232,6 +236,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(ch, c.dataTLS, ds.DataTLS.Failed, "failed")
 	counter(ch, c.cacheHits, ds.StatCacheHits, "stat")
 	counter(ch, c.cacheHits, ds.ListCacheHits, "list")
+	gauge(ch, c.listCacheBytes, float64(ds.ListCacheBytes))
+	if ds.ListCacheLimit > 0 {
+		gauge(ch, c.listCacheLimit, float64(ds.ListCacheLimit))
+	}
 	gauge(ch, c.sendBusy, float64(ds.SendThreads.Busy))
 	gauge(ch, c.sendMax, float64(ds.SendThreads.Max))
 	counter(ch, c.sendDownloads, ds.SendThreads.Downloads)
