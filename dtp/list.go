@@ -230,7 +230,7 @@ func (s *Server) openList(id *identity, p string, glob bool) (f *os.File, fi fs.
 // (MLSD refuses it: RFC 3659 wants a directory); a pattern lists the
 // entries of its folder that match it.
 func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTransfer, post func(protocol.Event)) (int64, error) {
-	gen := s.statc.generation() // before the folder is read
+	gen, started := s.statc.generation(), time.Now() // before the folder is read
 	glob := r.Glob && (r.Kind == protocol.XferList || r.Kind == protocol.XferNlst)
 	f, fi, dir, pattern, err := s.openList(id, r.Path, glob)
 	if err != nil {
@@ -284,7 +284,7 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		s.listc.release(cached)
 		return total, endDownload(tc, endDeflate(finish, err))
 	}
-	lc := s.listc.capture(key, gen)
+	lc := s.listc.capture(key, gen, started)
 	b := buf.B[:0]
 	if r.Kind == protocol.XferMlsd {
 		b = protocol.AppendFacts(b, infoOf(fi, "."), protocol.FactCdir, l.perms, l.facts, ".")
@@ -295,7 +295,7 @@ func (s *Server) list(sess *Session, t *transfer, id *identity, r protocol.ReqTr
 		return write(b)
 	})
 	if err == nil {
-		lc.keep(time.Now())
+		lc.keep()
 	} else {
 		lc.abandon()
 	}

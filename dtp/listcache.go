@@ -129,13 +129,13 @@ func (c *listCache) limit() int64 {
 	return c.max
 }
 
-// capture starts capturing a listing for k, begun at generation gen; nil
-// when the cache is off.
-func (c *listCache) capture(k listKey, gen uint64) *listCapture {
+// capture starts capturing a listing for k, whose reading of the folder
+// began at generation gen, at time started; nil when the cache is off.
+func (c *listCache) capture(k listKey, gen uint64, started time.Time) *listCapture {
 	if c == nil {
 		return nil
 	}
-	return &listCapture{c: c, key: k, gen: gen}
+	return &listCapture{c: c, key: k, gen: gen, started: started}
 }
 
 // reserve takes n bytes of the budget; when they are not free it first
@@ -185,12 +185,13 @@ func entryCost(k listKey) int64 {
 
 // listCapture collects the bytes of one listing as they are sent.
 type listCapture struct {
-	c    *listCache
-	key  listKey
-	gen  uint64
-	b    []byte
-	held int64 // bytes of the budget reserved for b
-	off  bool  // given up
+	c       *listCache
+	key     listKey
+	gen     uint64
+	started time.Time // the folder's reading began: the entry's age counts from it
+	b       []byte
+	held    int64 // bytes of the budget reserved for b
+	off     bool  // given up
 }
 
 // add appends p, the listing's next bytes; past the budget the capture
@@ -224,8 +225,10 @@ func (lc *listCapture) abandon() {
 }
 
 // keep stores the complete listing, if nothing changed since it began;
-// else it is given up. An empty listing is kept too.
-func (lc *listCapture) keep(now time.Time) {
+// else it is given up. An empty listing is kept too. Its age counts from
+// when the folder's reading began, however long the client took to take
+// it, so a change beside rftpd shows within the lifetime of that.
+func (lc *listCapture) keep() {
 	if lc == nil || lc.off {
 		return
 	}
@@ -236,7 +239,7 @@ func (lc *listCapture) keep(now time.Time) {
 	}
 	// What is reserved is the buffer's capacity and the key's cost, which
 	// the entry keeps.
-	e := listEntry{buf: &listBuf{b: lc.b, cost: lc.held + entryCost(lc.key)}, gen: lc.gen, at: now}
+	e := listEntry{buf: &listBuf{b: lc.b, cost: lc.held + entryCost(lc.key)}, gen: lc.gen, at: lc.started}
 	c.mu.Lock()
 	if old, ok := c.entries[lc.key]; ok {
 		c.drop(lc.key, old)

@@ -195,7 +195,7 @@ func TestListCacheRules(t *testing.T) {
 	key := func(dir string) listKey { return listKey{root: root, dir: dir, kind: protocol.XferNlst} }
 	t0 := time.Now()
 	fill := func(dir string, n int) *listCapture {
-		lc := c.capture(key(dir), st.generation())
+		lc := c.capture(key(dir), st.generation(), t0)
 		for range n / 1000 {
 			lc.add(bytes.Repeat([]byte("x"), 1000))
 		}
@@ -203,7 +203,7 @@ func TestListCacheRules(t *testing.T) {
 	}
 
 	lc := fill("a", 8000)
-	lc.keep(t0)
+	lc.keep()
 	b, ok := c.get(key("a"), t0.Add(time.Second-time.Nanosecond))
 	if !ok || len(b.b) != 8000 {
 		t.Fatalf("within the lifetime: %v", ok)
@@ -217,6 +217,13 @@ func TestListCacheRules(t *testing.T) {
 	if _, ok := c.get(key("b"), t0); ok {
 		t.Fatal("sent another folder's listing")
 	}
+	// A listing sent slowly ages from when its folder was read.
+	slow := c.capture(key("slow"), st.generation(), t0.Add(-time.Second))
+	slow.add([]byte("x"))
+	slow.keep()
+	if _, ok := c.get(key("slow"), t0); ok {
+		t.Fatal("a listing read a lifetime ago was sent again")
+	}
 	held := c.used.Load()
 	if held < 8000 || held > 16<<10 {
 		t.Fatalf("%d bytes counted for a listing of 8000", held)
@@ -227,7 +234,7 @@ func TestListCacheRules(t *testing.T) {
 	if !big.off || c.used.Load() != held {
 		t.Fatalf("a capture past a quarter of the budget: off %v, %d bytes counted (was %d)", big.off, c.used.Load(), held)
 	}
-	big.keep(t0)
+	big.keep()
 	if _, ok := c.get(key("big"), t0); ok {
 		t.Fatal("kept a listing past a quarter of the budget")
 	}
@@ -235,7 +242,7 @@ func TestListCacheRules(t *testing.T) {
 	// Begun before a change: not kept, and its bytes freed.
 	late := fill("late", 3000)
 	st.changed()
-	late.keep(t0)
+	late.keep()
 	if _, ok := c.get(key("late"), t0); ok {
 		t.Fatal("kept a listing begun before a change")
 	}
@@ -253,7 +260,7 @@ func TestListCacheRules(t *testing.T) {
 		if c.used.Load() > c.max {
 			t.Fatalf("%d bytes counted, over the budget of %d", c.used.Load(), c.max)
 		}
-		lc.keep(t0)
+		lc.keep()
 	}
 	last, ok := c.get(key("d19"), t0)
 	if !ok {
@@ -280,7 +287,7 @@ func TestListCacheRules(t *testing.T) {
 	// Captures given up free all they took.
 	c2 := newListCache(newStatCache(time.Second), 64<<10)
 	for i := range 5 {
-		lc := c2.capture(key(fmt.Sprint(i)), 0)
+		lc := c2.capture(key(fmt.Sprint(i)), 0, t0)
 		lc.add(make([]byte, 5000))
 		lc.abandon()
 		lc.abandon() // twice is once
@@ -299,7 +306,7 @@ func TestListCacheRules(t *testing.T) {
 		}
 		k := key("d")
 		k.glob = g
-		c3.capture(k, 0).keep(t0)
+		c3.capture(k, 0, t0).keep()
 	}
 	if n, most := len(c3.entries), int(c3.max/entryCost(listKey{dir: "d", glob: protocol.Glob{}})); n == 0 || n > most || c3.used.Load() > c3.max {
 		t.Fatalf("%d empty listings held, %d bytes counted; at most %d and %d", n, c3.used.Load(), most, c3.max)
@@ -312,8 +319,8 @@ func TestListCacheRules(t *testing.T) {
 	if _, ok := off.get(key("a"), t0); ok || off.hitCount() != 0 {
 		t.Fatal("a nil cache answered")
 	}
-	nc := off.capture(key("a"), 0)
+	nc := off.capture(key("a"), 0, t0)
 	nc.add([]byte("x"))
-	nc.keep(t0)
+	nc.keep()
 	nc.abandon()
 }
