@@ -87,7 +87,7 @@ func (c *listCache) get(k listKey, now time.Time) (*listBuf, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[k]
-	if !ok || e.gen != gen || now.Sub(e.at) >= c.stat.ttl || now.Before(e.at) {
+	if !ok || !c.stat.fresh(e.gen, gen, e.at, now) {
 		return nil, false
 	}
 	e.buf.refs++
@@ -149,7 +149,7 @@ func (c *listCache) reserve(n int64) bool {
 	c.mu.Lock()
 	gen, now := c.stat.gen.Load(), time.Now()
 	for k, e := range c.entries {
-		if e.gen != gen || now.Sub(e.at) >= c.stat.ttl || now.Before(e.at) {
+		if !c.stat.fresh(e.gen, gen, e.at, now) {
 			c.drop(k, e)
 		}
 	}

@@ -100,10 +100,17 @@ func (c *statCache) get(root *os.Root, rel string, now time.Time) (protocol.File
 	c.mu.Lock()
 	e, ok := c.entries[statKey{root, rel}]
 	c.mu.Unlock()
-	if !ok || e.gen != gen || now.Sub(e.at) >= c.ttl || now.Before(e.at) {
+	if !ok || !c.fresh(e.gen, gen, e.at, now) {
 		return protocol.FileInfo{}, false
 	}
 	return e.info, true
+}
+
+// fresh reports whether an answer found at time at, in generation was,
+// may still be given at now, in generation gen: the stat cache's rule,
+// which the listing cache follows too.
+func (c *statCache) fresh(was, gen uint64, at, now time.Time) bool {
+	return was == gen && now.Sub(at) < c.ttl && !now.Before(at)
 }
 
 // cacheable reports whether r's answer may come from the stat cache: a
